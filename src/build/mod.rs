@@ -1,0 +1,3 @@
+//! What to build: a `BuildSpec` (context, dockerfile, target, platforms, args,
+//! outputs, cache, load) from CLI flags, settings or bake files, checked
+//! against a driver's features. Pure and synchronous.

@@ -1,0 +1,2 @@
+//! Which builders exist: the store `docker buildx` uses, selection, bootstrap
+//! and status.

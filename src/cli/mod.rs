@@ -1,0 +1,40 @@
+//! The terminal surface: `buildkit-lsp [serve]`, `check`, `parse`, `build`,
+//! `builder …`. Each subcommand lives in its own file; `anyhow` is allowed here
+//! and nowhere below.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A Dockerfile language server that knows your BuildKit builder.
+#[derive(Debug, Parser)]
+#[command(name = "buildkit-lsp", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {}
+
+/// Entry point of the binary. Exit codes: 0 success, 1 findings or a failed
+/// build, 2 usage or I/O errors.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        None => {
+            eprintln!("buildkit-lsp: the language server is not wired yet");
+            ExitCode::from(2)
+        }
+    }
+}
