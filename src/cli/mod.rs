@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod serve;
+
 /// A Dockerfile language server that knows your BuildKit builder.
 #[derive(Debug, Parser)]
 #[command(name = "buildkit-lsp", version, about)]
@@ -15,7 +17,10 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Serve the language server on stdio (the default with no arguments).
+    Serve(serve::ServeArgs),
+}
 
 /// Entry point of the binary. Exit codes: 0 success, 1 findings or a failed
 /// build, 2 usage or I/O errors.
@@ -32,9 +37,7 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
-        None => {
-            eprintln!("buildkit-lsp: the language server is not wired yet");
-            ExitCode::from(2)
-        }
+        None => serve::run(serve::ServeArgs::default()),
+        Some(Command::Serve(args)) => serve::run(args),
     }
 }

@@ -1,3 +1,52 @@
 //! The editor surface: a language server on stdio. Holds documents, settings
 //! and sessions; turns requests into calls on `dockerfile`, `build`, `builder`
 //! and `buildkit`, and their events into LSP messages. No build logic here.
+//!
+//! Layout (after ruff's server): `session` owns documents and settings,
+//! `api/` has one file per request or notification, `analysis` calls the
+//! `dockerfile` module's pure functions and converts results to LSP types.
+//! Architecture invariant: nothing but protocol is written to stdout, and no
+//! input from the client can panic the server.
+
+mod analysis;
+mod api;
+mod capabilities;
+mod commands;
+mod diagnostics;
+mod document;
+mod error;
+mod logging;
+mod position;
+mod server;
+mod session;
+mod settings;
+
+use std::time::Duration;
+
+pub use capabilities::DiagnosticMode;
+pub use error::LspError;
+pub use server::ServeOptions;
+
+/// Serves the language server on stdin/stdout until the client sends `exit`
+/// or closes stdin.
+pub fn serve_stdio(options: ServeOptions) -> Result<(), LspError> {
+    logging::init();
+    // One thread: analysis is fast and synchronous, and a single thread keeps
+    // memory low; debounce timers still run concurrently.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(LspError::Runtime)?;
+    runtime.block_on(async move {
+        let (service, socket) =
+            tower_lsp_server::LspService::build(|client| server::Server::new(client, options))
+                .finish();
+        tower_lsp_server::Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+            .serve(service)
+            .await;
+    });
+    // The stdin reader is a blocking thread that may sit in `read` forever
+    // once the client stops writing: do not wait for it.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    Ok(())
+}

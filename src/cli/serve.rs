@@ -1,0 +1,35 @@
+//! `buildkit-lsp serve` (also what runs with no arguments): the language
+//! server on stdio.
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::lsp::{serve_stdio, DiagnosticMode, ServeOptions};
+
+/// Options of `serve`.
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// How diagnostics reach the client: `push` (publishDiagnostics), `pull`
+    /// (textDocument/diagnostic) or `both`. A client's
+    /// `initializationOptions.diagnosticMode` takes precedence.
+    #[arg(long, default_value = "push", value_parser = ["push", "pull", "both"])]
+    pub diagnostic_mode: String,
+    /// Accepted for compatibility with clients that always pass it; stdio is
+    /// the only transport.
+    #[arg(long)]
+    pub stdio: bool,
+}
+
+pub fn run(args: ServeArgs) -> ExitCode {
+    let options = ServeOptions {
+        diagnostic_mode: DiagnosticMode::parse(&args.diagnostic_mode).unwrap_or_default(),
+    };
+    match serve_stdio(options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("buildkit-lsp: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

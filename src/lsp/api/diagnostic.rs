@@ -1,0 +1,58 @@
+//! `textDocument/diagnostic` (pull diagnostics). The result id is the
+//! document's generation and the settings epoch, so an unchanged document
+//! answers `unchanged`. Unopened documents get an empty report.
+
+use ls_types::{
+    DocumentDiagnosticParams, DocumentDiagnosticReport, DocumentDiagnosticReportResult,
+    FullDocumentDiagnosticReport, RelatedFullDocumentDiagnosticReport,
+    RelatedUnchangedDocumentDiagnosticReport, UnchangedDocumentDiagnosticReport,
+};
+
+use crate::lsp::analysis;
+use crate::lsp::session::Session;
+
+pub fn handle(
+    session: &Session,
+    params: DocumentDiagnosticParams,
+) -> DocumentDiagnosticReportResult {
+    let found = {
+        let state = session.state();
+        state
+            .documents
+            .get(params.text_document.uri.as_str())
+            .map(|d| {
+                (
+                    d.clone(),
+                    format!("{}-{}", d.generation(), state.settings_epoch),
+                    state.settings(),
+                    state.features.encoding,
+                )
+            })
+    };
+    let Some((doc, result_id, settings, enc)) = found else {
+        return full(None, Vec::new());
+    };
+    if params.previous_result_id.as_deref() == Some(result_id.as_str()) {
+        return DocumentDiagnosticReportResult::Report(DocumentDiagnosticReport::Unchanged(
+            RelatedUnchangedDocumentDiagnosticReport {
+                related_documents: None,
+                unchanged_document_diagnostic_report: UnchangedDocumentDiagnosticReport {
+                    result_id,
+                },
+            },
+        ));
+    }
+    full(Some(result_id), analysis::diagnostics(&doc, &settings, enc))
+}
+
+fn full(
+    result_id: Option<String>,
+    items: Vec<ls_types::Diagnostic>,
+) -> DocumentDiagnosticReportResult {
+    DocumentDiagnosticReportResult::Report(DocumentDiagnosticReport::Full(
+        RelatedFullDocumentDiagnosticReport {
+            related_documents: None,
+            full_document_diagnostic_report: FullDocumentDiagnosticReport { result_id, items },
+        },
+    ))
+}

@@ -1,0 +1,28 @@
+//! `textDocument/didOpen`: start tracking the document, publish diagnostics.
+
+use std::sync::Arc;
+
+use ls_types::DidOpenTextDocumentParams;
+use tower_lsp_server::Client;
+
+use crate::lsp::diagnostics;
+use crate::lsp::document::Document;
+use crate::lsp::session::Session;
+
+pub fn handle(session: &Arc<Session>, client: &Client, params: DidOpenTextDocumentParams) {
+    let td = params.text_document;
+    let doc = Document::new(
+        td.text,
+        td.version,
+        td.language_id,
+        session.next_generation(),
+    );
+    if let Some(why) = doc.skip_reason() {
+        tracing::warn!("{} is not analysed: {why}", td.uri.as_str());
+    }
+    session
+        .state()
+        .documents
+        .insert(td.uri.as_str().to_string(), Arc::new(doc));
+    diagnostics::schedule(session, client, td.uri, true);
+}

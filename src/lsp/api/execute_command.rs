@@ -1,0 +1,70 @@
+//! `workspace/executeCommand` for the `buildkit.*` commands.
+
+use std::sync::Arc;
+
+use ls_types::ExecuteCommandParams;
+use serde_json::{json, Value};
+use tower_lsp_server::Client;
+
+use crate::lsp::commands;
+use crate::lsp::diagnostics;
+use crate::lsp::error::LspError;
+use crate::lsp::session::Session;
+
+pub fn handle(
+    session: &Arc<Session>,
+    client: &Client,
+    params: ExecuteCommandParams,
+) -> Result<Option<Value>, LspError> {
+    match params.command.as_str() {
+        commands::IGNORE_RULE_EVERYWHERE => {
+            let rule = params
+                .arguments
+                .first()
+                .and_then(Value::as_str)
+                .filter(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric()))
+                .ok_or_else(|| LspError::CommandArguments {
+                    command: params.command.clone(),
+                    reason: "expected one argument: the rule name, e.g. \"StageNameCasing\"".into(),
+                })?
+                .to_string();
+            let skip = {
+                let mut state = session.state();
+                if !state.ignored_everywhere.contains(&rule) {
+                    state.ignored_everywhere.push(rule.clone());
+                    state.settings_epoch += 1;
+                }
+                state.settings().skip
+            };
+            tracing::info!("rule {rule} ignored everywhere");
+            diagnostics::schedule_all(session, client);
+            // The client persists this value in its settings (the server
+            // cannot write editor settings itself).
+            Ok(Some(
+                json!({"setting": "buildkit.checks.skip", "value": skip}),
+            ))
+        }
+        commands::SERVER_INFO => {
+            let state = session.state();
+            let mut open: Vec<&String> = state.documents.keys().collect();
+            open.sort();
+            let s = state.settings();
+            Ok(Some(json!({
+                "name": "buildkit-lsp",
+                "version": env!("CARGO_PKG_VERSION"),
+                "openDocuments": open,
+                "settings": {
+                    "checks": {"skip": s.skip, "experimental": format!("{:?}", s.experimental)},
+                    "diagnostics": {"debounceMs": s.debounce_ms},
+                    "logLevel": format!("{:?}", s.log_level).to_lowercase(),
+                },
+                "positionEncoding": format!("{:?}", state.features.encoding).to_lowercase(),
+                "diagnosticMode": format!("{:?}", state.features.diagnostic_mode).to_lowercase(),
+            })))
+        }
+        other => Err(LspError::UnknownCommand(
+            other.to_string(),
+            commands::all().join(", "),
+        )),
+    }
+}

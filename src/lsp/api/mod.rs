@@ -1,0 +1,13 @@
+//! One file per LSP request or notification. Each handler takes the session
+//! (and the client, when it must talk back) and the request's params; handlers
+//! never call each other.
+
+pub mod code_lens;
+pub mod diagnostic;
+pub mod did_change;
+pub mod did_change_configuration;
+pub mod did_close;
+pub mod did_open;
+pub mod execute_command;
+pub mod initialize;
+pub mod initialized;

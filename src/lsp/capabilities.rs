@@ -1,0 +1,161 @@
+//! Capability negotiation: what the client can take (read once from
+//! `initialize`) and what this server offers in return.
+
+use ls_types::{
+    ClientCapabilities, CodeLensOptions, DiagnosticOptions, DiagnosticServerCapabilities,
+    ExecuteCommandOptions, MarkupKind, PositionEncodingKind, ServerCapabilities,
+    TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
+    TextDocumentSyncSaveOptions, WorkDoneProgressOptions,
+};
+
+use super::commands;
+use super::position::Encoding;
+
+/// How diagnostics reach the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DiagnosticMode {
+    /// `textDocument/publishDiagnostics` only (the default: every client shows them).
+    #[default]
+    Push,
+    /// `textDocument/diagnostic` only; advertised as `diagnosticProvider`.
+    Pull,
+    /// Both; for clients that keep the two apart.
+    Both,
+}
+
+impl DiagnosticMode {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "push" => Some(Self::Push),
+            "pull" => Some(Self::Pull),
+            "both" => Some(Self::Both),
+            _ => None,
+        }
+    }
+
+    pub fn pushes(self) -> bool {
+        matches!(self, Self::Push | Self::Both)
+    }
+
+    pub fn pulls(self) -> bool {
+        matches!(self, Self::Pull | Self::Both)
+    }
+}
+
+/// What the client said it supports, reduced to what the server acts on.
+#[derive(Debug, Clone, Default)]
+pub struct ClientFeatures {
+    pub encoding: Encoding,
+    /// `window.workDoneProgress`: progress may only be sent when true.
+    pub work_done_progress: bool,
+    /// `workspace.codeLens.refreshSupport`.
+    pub code_lens_refresh: bool,
+    /// Hover contents may be markdown.
+    pub hover_markdown: bool,
+    /// Completion documentation may be markdown.
+    pub completion_markdown: bool,
+    /// Completion items may be snippets.
+    pub snippets: bool,
+    /// `workspace.configuration`: settings can be pulled.
+    pub configuration: bool,
+    /// `textDocument.documentSymbol.hierarchicalDocumentSymbolSupport`.
+    pub hierarchical_symbols: bool,
+    /// `textDocument.foldingRange.lineFoldingOnly`.
+    pub line_folding_only: bool,
+    pub diagnostic_mode: DiagnosticMode,
+}
+
+impl ClientFeatures {
+    /// Reads the client's capabilities. `requested_mode` comes from the
+    /// command line or `initializationOptions.diagnosticMode`.
+    pub fn from_client(caps: &ClientCapabilities, requested_mode: DiagnosticMode) -> Self {
+        let encodings = caps
+            .general
+            .as_ref()
+            .and_then(|g| g.position_encodings.as_ref());
+        let encoding = match encodings {
+            Some(list) if list.contains(&PositionEncodingKind::UTF8) => Encoding::Utf8,
+            _ => Encoding::Utf16,
+        };
+        let td = caps.text_document.as_ref();
+        let markdown = |formats: Option<&Vec<MarkupKind>>| {
+            formats.is_some_and(|f| f.contains(&MarkupKind::Markdown))
+        };
+        let completion_item = td
+            .and_then(|t| t.completion.as_ref())
+            .and_then(|c| c.completion_item.as_ref());
+        ClientFeatures {
+            encoding,
+            work_done_progress: caps
+                .window
+                .as_ref()
+                .and_then(|w| w.work_done_progress)
+                .unwrap_or(false),
+            code_lens_refresh: caps
+                .workspace
+                .as_ref()
+                .and_then(|w| w.code_lens.as_ref())
+                .and_then(|c| c.refresh_support)
+                .unwrap_or(false),
+            hover_markdown: markdown(
+                td.and_then(|t| t.hover.as_ref())
+                    .and_then(|h| h.content_format.as_ref()),
+            ),
+            completion_markdown: markdown(
+                completion_item.and_then(|c| c.documentation_format.as_ref()),
+            ),
+            snippets: completion_item
+                .and_then(|c| c.snippet_support)
+                .unwrap_or(false),
+            configuration: caps
+                .workspace
+                .as_ref()
+                .and_then(|w| w.configuration)
+                .unwrap_or(false),
+            hierarchical_symbols: td
+                .and_then(|t| t.document_symbol.as_ref())
+                .and_then(|d| d.hierarchical_document_symbol_support)
+                .unwrap_or(false),
+            line_folding_only: td
+                .and_then(|t| t.folding_range.as_ref())
+                .and_then(|f| f.line_folding_only)
+                .unwrap_or(false),
+            diagnostic_mode: requested_mode,
+        }
+    }
+
+    /// The capabilities this server announces to a client with these features.
+    pub fn server_capabilities(&self) -> ServerCapabilities {
+        ServerCapabilities {
+            position_encoding: Some(match self.encoding {
+                Encoding::Utf8 => PositionEncodingKind::UTF8,
+                Encoding::Utf16 => PositionEncodingKind::UTF16,
+            }),
+            text_document_sync: Some(TextDocumentSyncCapability::Options(
+                TextDocumentSyncOptions {
+                    open_close: Some(true),
+                    change: Some(TextDocumentSyncKind::INCREMENTAL),
+                    will_save: None,
+                    will_save_wait_until: None,
+                    save: Some(TextDocumentSyncSaveOptions::Supported(true)),
+                },
+            )),
+            diagnostic_provider: self.diagnostic_mode.pulls().then(|| {
+                DiagnosticServerCapabilities::Options(DiagnosticOptions {
+                    identifier: Some("buildkit-lsp".to_string()),
+                    inter_file_dependencies: false,
+                    workspace_diagnostics: false,
+                    work_done_progress_options: WorkDoneProgressOptions::default(),
+                })
+            }),
+            code_lens_provider: Some(CodeLensOptions {
+                resolve_provider: Some(false),
+            }),
+            execute_command_provider: Some(ExecuteCommandOptions {
+                commands: commands::names(),
+                work_done_progress_options: WorkDoneProgressOptions::default(),
+            }),
+            ..ServerCapabilities::default()
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! The commands offered through `workspace/executeCommand`, all under the
+//! `buildkit.` prefix. The table is the single list: capabilities advertise
+//! exactly these names, and later features (builds, builders) add rows here.
+
+/// Adds a rule to the server's skip list for every document, on top of the
+/// client's `buildkit.checks.skip` (argument: the rule name).
+pub const IGNORE_RULE_EVERYWHERE: &str = "buildkit.ignoreRuleEverywhere";
+/// Returns the server's version, effective settings and open documents.
+pub const SERVER_INFO: &str = "buildkit.serverInfo";
+
+const ALL: &[&str] = &[IGNORE_RULE_EVERYWHERE, SERVER_INFO];
+
+pub fn names() -> Vec<String> {
+    ALL.iter().map(|s| s.to_string()).collect()
+}
+
+pub fn all() -> &'static [&'static str] {
+    ALL
+}

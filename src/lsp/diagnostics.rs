@@ -1,0 +1,88 @@
+//! Push diagnostics: each change schedules a computation after the debounce;
+//! a result is published only if the document has not changed since it was
+//! scheduled, so stale results never overwrite newer ones.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ls_types::Uri;
+use tower_lsp_server::Client;
+
+use super::analysis;
+use super::session::Session;
+
+/// Schedules diagnostics for `uri` at its current generation. `immediate`
+/// skips the debounce (document just opened, settings changed).
+pub fn schedule(session: &Arc<Session>, client: &Client, uri: Uri, immediate: bool) {
+    let (generation, delay) = {
+        let state = session.state();
+        if !state.features.diagnostic_mode.pushes() {
+            return;
+        }
+        let Some(doc) = state.documents.get(uri.as_str()) else {
+            return;
+        };
+        let delay = if immediate {
+            0
+        } else {
+            state.client_settings.debounce_ms
+        };
+        ((doc.generation(), state.settings_epoch), delay)
+    };
+    let session = Arc::clone(session);
+    let client = client.clone();
+    tokio::spawn(async move {
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
+        let Some((doc, settings, enc)) = ({
+            let state = session.state();
+            state
+                .documents
+                .get(uri.as_str())
+                .filter(|d| (d.generation(), state.settings_epoch) == generation)
+                .map(|d| (Arc::clone(d), state.settings(), state.features.encoding))
+        }) else {
+            return; // closed or changed again: a newer task owns it
+        };
+        let started = std::time::Instant::now();
+        let diagnostics = analysis::diagnostics(&doc, &settings, enc);
+        let _guard = session.publish.lock().await;
+        let current = {
+            let state = session.state();
+            state
+                .documents
+                .get(uri.as_str())
+                .map(|d| (d.generation(), state.settings_epoch))
+        };
+        if current != Some(generation) {
+            tracing::debug!("dropping stale diagnostics for {}", uri.as_str());
+            return;
+        }
+        tracing::debug!(
+            "diagnostics for {} v{}: {} in {:?}",
+            uri.as_str(),
+            doc.version(),
+            diagnostics.len(),
+            started.elapsed()
+        );
+        client
+            .publish_diagnostics(uri, diagnostics, Some(doc.version()))
+            .await;
+    });
+}
+
+/// Re-publishes diagnostics of every open document (settings changed).
+pub fn schedule_all(session: &Arc<Session>, client: &Client) {
+    let uris: Vec<Uri> = {
+        let state = session.state();
+        state
+            .documents
+            .keys()
+            .filter_map(|k| k.parse().ok())
+            .collect()
+    };
+    for uri in uris {
+        schedule(session, client, uri, true);
+    }
+}

@@ -1,0 +1,150 @@
+//! One open text document: its text, version and line starts, and how
+//! incremental edits are applied to it (clamped, never a panic).
+
+use ls_types::{Position, Range, TextDocumentContentChangeEvent};
+
+use super::position::{Encoding, LineStarts};
+
+/// Documents larger than this are kept (edits still apply) but not analysed:
+/// a 20 MB paste must not stall the server.
+pub const MAX_ANALYSED_BYTES: usize = 4 * 1024 * 1024;
+
+/// An open document as the client last described it.
+#[derive(Debug, Clone)]
+pub struct Document {
+    text: String,
+    version: i32,
+    language_id: String,
+    lines: LineStarts,
+    /// Bumped on every change; background diagnostics compare it to know
+    /// whether their result is still current.
+    generation: u64,
+}
+
+impl Document {
+    pub fn new(text: String, version: i32, language_id: String, generation: u64) -> Self {
+        let lines = LineStarts::new(&text);
+        Document {
+            text,
+            version,
+            language_id,
+            lines,
+            generation,
+        }
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn version(&self) -> i32 {
+        self.version
+    }
+
+    pub fn language_id(&self) -> &str {
+        &self.language_id
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.lines.line_count()
+    }
+
+    /// Why this document is not analysed, if it is not: too large, or binary.
+    pub fn skip_reason(&self) -> Option<&'static str> {
+        if self.text.len() > MAX_ANALYSED_BYTES {
+            Some("larger than 4 MiB")
+        } else if self.text.as_bytes().iter().take(8192).any(|b| *b == 0) {
+            Some("binary content (NUL bytes)")
+        } else {
+            None
+        }
+    }
+
+    /// Applies the changes of one `didChange`, in order. A change without a
+    /// range replaces the whole text.
+    pub fn apply_changes(
+        &mut self,
+        changes: Vec<TextDocumentContentChangeEvent>,
+        version: i32,
+        enc: Encoding,
+        generation: u64,
+    ) {
+        for change in changes {
+            match change.range {
+                None => self.text = change.text,
+                Some(range) => {
+                    let (start, end) = self.byte_range(range, enc);
+                    self.text.replace_range(start..end, &change.text);
+                }
+            }
+            self.lines = LineStarts::new(&self.text);
+        }
+        self.version = version;
+        self.generation = generation;
+    }
+
+    /// Byte offsets of an LSP range, clamped and ordered.
+    pub fn byte_range(&self, range: Range, enc: Encoding) -> (usize, usize) {
+        let a = self.offset(range.start, enc);
+        let b = self.offset(range.end, enc);
+        (a.min(b), a.max(b))
+    }
+
+    pub fn offset(&self, pos: Position, enc: Encoding) -> usize {
+        self.lines.offset(&self.text, pos, enc)
+    }
+
+    pub fn position(&self, offset: usize, enc: Encoding) -> Position {
+        self.lines.position(&self.text, offset, enc)
+    }
+
+    pub fn range(&self, start: usize, end: usize, enc: Encoding) -> Range {
+        Range::new(self.position(start, enc), self.position(end, enc))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(range: Option<Range>, text: &str) -> TextDocumentContentChangeEvent {
+        TextDocumentContentChangeEvent {
+            range,
+            range_length: None,
+            text: text.to_string(),
+        }
+    }
+
+    #[test]
+    fn incremental_edits_apply_in_order() {
+        let mut doc = Document::new("FROM a\nRUN b\n".into(), 1, "dockerfile".into(), 1);
+        let r = |l1, c1, l2, c2| Some(Range::new(Position::new(l1, c1), Position::new(l2, c2)));
+        doc.apply_changes(
+            vec![
+                change(r(1, 4, 1, 5), "make"),
+                change(r(0, 5, 0, 6), "alpine"),
+            ],
+            2,
+            Encoding::Utf16,
+            2,
+        );
+        assert_eq!(doc.text(), "FROM alpine\nRUN make\n");
+        assert_eq!(doc.version(), 2);
+    }
+
+    #[test]
+    fn edits_beyond_the_end_are_clamped() {
+        let mut doc = Document::new("FROM a".into(), 1, "dockerfile".into(), 1);
+        let far = Some(Range::new(Position::new(40, 3), Position::new(90, 0)));
+        doc.apply_changes(vec![change(far, "\nRUN x")], 2, Encoding::Utf16, 2);
+        assert_eq!(doc.text(), "FROM a\nRUN x");
+        // A reversed range is treated as its ordered counterpart.
+        let rev = Some(Range::new(Position::new(1, 5), Position::new(1, 0)));
+        doc.apply_changes(vec![change(rev, "")], 3, Encoding::Utf16, 3);
+        assert_eq!(doc.text(), "FROM a\n");
+    }
+}

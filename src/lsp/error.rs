@@ -1,0 +1,28 @@
+//! The language server's error type: what can go wrong while starting or
+//! serving, as opposed to per-request failures (those are JSON-RPC errors).
+
+use thiserror::Error;
+
+/// Failures of the language server layer.
+#[derive(Debug, Error)]
+pub enum LspError {
+    /// The async runtime could not be built (threads or I/O driver unavailable).
+    #[error("cannot start the language server runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// A `workspace/executeCommand` named a command this server does not offer.
+    #[error("unknown command `{0}`: the server offers {1}")]
+    UnknownCommand(String, String),
+    /// A command was called with arguments it cannot use.
+    #[error("command `{command}`: {reason}")]
+    CommandArguments { command: String, reason: String },
+}
+
+impl From<LspError> for tower_lsp_server::jsonrpc::Error {
+    fn from(err: LspError) -> Self {
+        let mut e = tower_lsp_server::jsonrpc::Error::invalid_params(err.to_string());
+        if matches!(err, LspError::Runtime(_)) {
+            e.code = tower_lsp_server::jsonrpc::ErrorCode::InternalError;
+        }
+        e
+    }
+}

@@ -1,0 +1,105 @@
+//! The `LanguageServer` implementation: a thin dispatcher from protocol
+//! methods to the handlers in `api/`.
+
+use std::sync::Arc;
+
+use ls_types::{
+    CodeLens, CodeLensParams, DidChangeConfigurationParams, DidChangeTextDocumentParams,
+    DidCloseTextDocumentParams, DidOpenTextDocumentParams, DocumentDiagnosticParams,
+    DocumentDiagnosticReportResult, ExecuteCommandParams, InitializeParams, InitializeResult,
+    InitializedParams, LSPAny,
+};
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::{Client, LanguageServer};
+
+use super::api;
+use super::capabilities::DiagnosticMode;
+use super::logging;
+use super::session::Session;
+
+/// Options fixed for the life of the process (from the command line).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServeOptions {
+    /// Used unless the client asks otherwise in `initializationOptions`.
+    pub diagnostic_mode: DiagnosticMode,
+}
+
+pub struct Server {
+    client: Client,
+    session: Arc<Session>,
+    options: ServeOptions,
+}
+
+impl Server {
+    /// Must be called inside a tokio runtime: it starts the task that
+    /// forwards log lines to the client.
+    pub fn new(client: Client, options: ServeOptions) -> Self {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        logging::forward_to(tx);
+        let forward = client.clone();
+        tokio::spawn(async move {
+            while let Some((typ, message)) = rx.recv().await {
+                forward.log_message(typ, message).await;
+            }
+        });
+        Server {
+            client,
+            session: Arc::new(Session::default()),
+            options,
+        }
+    }
+}
+
+impl LanguageServer for Server {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        Ok(api::initialize::handle(
+            &self.session,
+            params,
+            self.options.diagnostic_mode,
+        ))
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        api::initialized::handle(&self.session, &self.client).await;
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        tracing::info!("shutdown requested");
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        api::did_open::handle(&self.session, &self.client, params);
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        api::did_change::handle(&self.session, &self.client, params);
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        api::did_close::handle(&self.session, &self.client, params).await;
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        api::did_change_configuration::handle(&self.session, &self.client, params).await;
+    }
+
+    async fn diagnostic(
+        &self,
+        params: DocumentDiagnosticParams,
+    ) -> Result<DocumentDiagnosticReportResult> {
+        Ok(api::diagnostic::handle(&self.session, params))
+    }
+
+    async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        Ok(Some(api::code_lens::handle(&self.session, params)))
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        Ok(api::execute_command::handle(
+            &self.session,
+            &self.client,
+            params,
+        )?)
+    }
+}

@@ -1,0 +1,69 @@
+//! The session: everything the server knows between requests — open
+//! documents, effective settings, what the client supports. Request handlers
+//! get it by reference and never reach into each other.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use ls_types::Uri;
+
+use super::capabilities::ClientFeatures;
+use super::document::Document;
+use super::settings::Settings;
+
+/// Mutable state behind one lock; every handler holds it briefly and never
+/// across an `.await`.
+#[derive(Debug, Default)]
+pub struct State {
+    /// Shared copies: requests keep a snapshot while edits copy on write.
+    pub documents: HashMap<String, Arc<Document>>,
+    /// Settings as the client sent them.
+    pub client_settings: Settings,
+    /// Rules the user chose to ignore everywhere through a command, kept on
+    /// top of the client's settings until the client sends a skip list that
+    /// includes them.
+    pub ignored_everywhere: Vec<String>,
+    pub features: ClientFeatures,
+    /// Bumped when settings change, so diagnostics computed under old
+    /// settings count as stale too.
+    pub settings_epoch: u64,
+}
+
+impl State {
+    /// Client settings with the command-added skips merged in.
+    pub fn settings(&self) -> Settings {
+        let mut s = self.client_settings.clone();
+        for rule in &self.ignored_everywhere {
+            if !s.skip.iter().any(|r| r == rule) {
+                s.skip.push(rule.clone());
+            }
+        }
+        s
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Session {
+    state: Mutex<State>,
+    generation: AtomicU64,
+    /// Held while a diagnostics result is checked for staleness and sent, so
+    /// an older result can never be written after a newer one.
+    pub publish: tokio::sync::Mutex<()>,
+}
+
+impl Session {
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere must not take the whole server down with it.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn next_generation(&self) -> u64 {
+        self.generation.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// A snapshot of an open document, if it is open.
+    pub fn document(&self, uri: &Uri) -> Option<Arc<Document>> {
+        self.state().documents.get(uri.as_str()).cloned()
+    }
+}
