@@ -8,7 +8,10 @@ pub const IGNORE_RULE_EVERYWHERE: &str = "buildkit.ignoreRuleEverywhere";
 /// Returns the server's version, effective settings and open documents.
 pub const SERVER_INFO: &str = "buildkit.serverInfo";
 
-const ALL: &[&str] = &[IGNORE_RULE_EVERYWHERE, SERVER_INFO];
+/// Pulls the `buildkit` settings again with `workspace/configuration`.
+pub const RELOAD_SETTINGS: &str = "buildkit.reloadSettings";
+
+const ALL: &[&str] = &[IGNORE_RULE_EVERYWHERE, RELOAD_SETTINGS, SERVER_INFO];
 
 pub fn names() -> Vec<String> {
     ALL.iter().map(|s| s.to_string()).collect()

@@ -96,10 +96,6 @@ impl LanguageServer for Server {
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
-        Ok(api::execute_command::handle(
-            &self.session,
-            &self.client,
-            params,
-        )?)
+        Ok(api::execute_command::handle(&self.session, &self.client, params).await?)
     }
 }

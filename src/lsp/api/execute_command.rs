@@ -6,12 +6,13 @@ use ls_types::ExecuteCommandParams;
 use serde_json::{json, Value};
 use tower_lsp_server::Client;
 
+use super::did_change_configuration;
 use crate::lsp::commands;
 use crate::lsp::diagnostics;
 use crate::lsp::error::LspError;
 use crate::lsp::session::Session;
 
-pub fn handle(
+pub async fn handle(
     session: &Arc<Session>,
     client: &Client,
     params: ExecuteCommandParams,
@@ -44,10 +45,18 @@ pub fn handle(
                 json!({"setting": "buildkit.checks.skip", "value": skip}),
             ))
         }
+        commands::RELOAD_SETTINGS => {
+            did_change_configuration::pull(session, client).await;
+            Ok(None)
+        }
         commands::SERVER_INFO => {
             let state = session.state();
-            let mut open: Vec<&String> = state.documents.keys().collect();
-            open.sort();
+            let mut open: Vec<Value> = state
+                .documents
+                .iter()
+                .map(|(uri, d)| json!({"uri": uri, "version": d.version(), "bytes": d.text().len(), "lines": d.line_count()}))
+                .collect();
+            open.sort_by(|a, b| a["uri"].as_str().cmp(&b["uri"].as_str()));
             let s = state.settings();
             Ok(Some(json!({
                 "name": "buildkit-lsp",

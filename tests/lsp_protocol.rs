@@ -1,0 +1,312 @@
+//! Protocol tests of the language server's lifecycle, settings, commands and
+//! diagnostics plumbing, against the real binary over stdio.
+
+mod lsp_support;
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use lsp_support::{full_capabilities, range, Lsp};
+use serde_json::{json, Value};
+
+const URI: &str = "file:///work/Dockerfile";
+
+#[test]
+fn initialize_negotiates_utf16_by_default_and_advertises_commands() {
+    let (lsp, init) = Lsp::start(json!({}), Value::Null);
+    let caps = &init["capabilities"];
+    assert_eq!(caps["positionEncoding"], "utf-16");
+    // Incremental sync (2) with open/close.
+    assert_eq!(caps["textDocumentSync"]["change"], 2);
+    assert_eq!(caps["textDocumentSync"]["openClose"], true);
+    assert_eq!(
+        caps["executeCommandProvider"]["commands"],
+        json!([
+            "buildkit.ignoreRuleEverywhere",
+            "buildkit.reloadSettings",
+            "buildkit.serverInfo"
+        ])
+    );
+    assert_eq!(caps["codeLensProvider"]["resolveProvider"], false);
+    // Push mode by default: no pull provider advertised.
+    assert!(caps.get("diagnosticProvider").is_none(), "{caps}");
+    assert_eq!(init["serverInfo"]["name"], "buildkit-lsp");
+    assert_eq!(lsp.shutdown(), Some(0));
+}
+
+#[test]
+fn utf8_is_chosen_when_the_client_offers_it() {
+    let caps = json!({"general": {"positionEncodings": ["utf-8", "utf-16"]}});
+    let (lsp, init) = Lsp::start(caps, Value::Null);
+    assert_eq!(init["capabilities"]["positionEncoding"], "utf-8");
+    drop(lsp);
+}
+
+#[test]
+fn edits_use_the_negotiated_encoding_and_are_clamped() {
+    let mut lsp = Lsp::start_default();
+    // "é" is 2 bytes in UTF-8 but 1 UTF-16 unit; the emoji 4 bytes / 2 units.
+    lsp.open(URI, "FROM alpine\nLABEL a=\"é😀b\"\n");
+    lsp.diagnostics(URI, 1);
+    // Replace `b` (UTF-16 character 12 on line 1) with `cd`.
+    lsp.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 2},
+               "contentChanges": [{"range": range(1, 12, 1, 13), "text": "cd"}]}),
+    );
+    // An edit far past the end is clamped to the end of the text.
+    lsp.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 3},
+               "contentChanges": [{"range": range(99, 5, 120, 0), "text": "RUN x\n"}]}),
+    );
+    lsp.diagnostics(URI, 3);
+    let info = lsp.request(
+        "workspace/executeCommand",
+        json!({"command": "buildkit.serverInfo"}),
+    );
+    let doc = &info["openDocuments"][0];
+    assert_eq!(doc["version"], 3);
+    // "FROM alpine\n" 12 + "LABEL a=\"é😀cd\"\n" (9 + 2 + 4 + 2 + 2 = 19) + "RUN x\n" 6.
+    assert_eq!(doc["bytes"], 12 + 19 + 6);
+    assert_eq!(doc["lines"], 4);
+}
+
+#[test]
+fn out_of_order_changes_are_not_applied() {
+    let mut lsp = Lsp::start_default();
+    lsp.open(URI, "FROM a\n");
+    lsp.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 5}, "contentChanges": [{"text": "FROM b\nRUN c\n"}]}),
+    );
+    // Version 4 arrives late: it must not overwrite version 5.
+    lsp.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 4}, "contentChanges": [{"text": "X"}]}),
+    );
+    let info = lsp.request(
+        "workspace/executeCommand",
+        json!({"command": "buildkit.serverInfo"}),
+    );
+    assert_eq!(info["openDocuments"][0]["version"], 5);
+    assert_eq!(info["openDocuments"][0]["bytes"], 13);
+}
+
+#[test]
+fn settings_are_pulled_after_initialized_and_unknown_keys_logged() {
+    let mut lsp = Lsp::spawn(&[]);
+    *lsp.configuration.lock().unwrap() = json!({
+        "checks": {"skip": ["StageNameCasing"]},
+        "diagnostics": {"debounceMs": 120},
+        "logLevel": "debug",
+        "colour": "blue"
+    });
+    lsp.request("initialize", json!({"capabilities": full_capabilities()}));
+    lsp.notify("initialized", json!({}));
+    let log = lsp.notification_where("window/logMessage", 0, |p| {
+        p["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("buildkit.colour: unknown setting"))
+    });
+    assert_eq!(log["type"], 2, "unknown keys are warnings");
+    let reqs = lsp.server_requests("workspace/configuration");
+    assert_eq!(reqs[0]["items"], json!([{"section": "buildkit"}]));
+    let info = lsp.request(
+        "workspace/executeCommand",
+        json!({"command": "buildkit.serverInfo"}),
+    );
+    assert_eq!(
+        info["settings"]["checks"]["skip"],
+        json!(["StageNameCasing"])
+    );
+    assert_eq!(info["settings"]["diagnostics"]["debounceMs"], 120);
+    assert_eq!(info["settings"]["logLevel"], "debug");
+}
+
+#[test]
+fn did_change_configuration_applies_pushed_and_pulled_settings() {
+    let mut lsp = Lsp::start_default();
+    lsp.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": {"buildkit": {"diagnostics": {"debounceMs": 7}}}}),
+    );
+    let info = lsp.request(
+        "workspace/executeCommand",
+        json!({"command": "buildkit.serverInfo"}),
+    );
+    assert_eq!(info["settings"]["diagnostics"]["debounceMs"], 7);
+    // Pull model: the notification carries nothing, the server asks.
+    *lsp.configuration.lock().unwrap() = json!({"diagnostics": {"debounceMs": 9}});
+    lsp.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": null}),
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let info = lsp.request(
+            "workspace/executeCommand",
+            json!({"command": "buildkit.serverInfo"}),
+        );
+        if info["settings"]["diagnostics"]["debounceMs"] == 9 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pulled settings never applied: {info}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn ignore_rule_everywhere_extends_the_skip_list_and_validates_arguments() {
+    let mut lsp = Lsp::start_default();
+    let r = lsp.request(
+        "workspace/executeCommand",
+        json!({"command": "buildkit.ignoreRuleEverywhere", "arguments": ["JSONArgsRecommended"]}),
+    );
+    assert_eq!(
+        r,
+        json!({"setting": "buildkit.checks.skip", "value": ["JSONArgsRecommended"]})
+    );
+    let e = lsp.request_error(
+        "workspace/executeCommand",
+        json!({"command": "buildkit.ignoreRuleEverywhere", "arguments": []}),
+    );
+    assert_eq!(e["code"], -32602);
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("expected one argument"),
+        "{e}"
+    );
+    let e = lsp.request_error(
+        "workspace/executeCommand",
+        json!({"command": "buildkit.nope"}),
+    );
+    assert_eq!(e["code"], -32602);
+    assert_eq!(
+        e["message"],
+        "unknown command `buildkit.nope`: the server offers buildkit.ignoreRuleEverywhere, buildkit.reloadSettings, buildkit.serverInfo"
+    );
+}
+
+#[test]
+fn diagnostics_are_debounced_and_only_the_latest_version_is_published() {
+    let mut lsp = Lsp::start(
+        full_capabilities(),
+        json!({"buildkit": {"diagnostics": {"debounceMs": 300}}}),
+    )
+    .0;
+    lsp.open(URI, "FROM a\n");
+    lsp.diagnostics(URI, 1);
+    let before = lsp.count("textDocument/publishDiagnostics");
+    for v in 2..=6 {
+        lsp.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": URI, "version": v},
+                   "contentChanges": [{"range": range(1, 0, 1, 0), "text": "RUN x\n"}]}),
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let t0 = Instant::now();
+    lsp.diagnostics(URI, 6);
+    assert!(
+        t0.elapsed() >= Duration::from_millis(150),
+        "published before the debounce"
+    );
+    // Wait past another debounce period: no stale publish may follow.
+    std::thread::sleep(Duration::from_millis(500));
+    let pubs = lsp.notifications("textDocument/publishDiagnostics");
+    let versions: Vec<&Value> = pubs[before..].iter().map(|p| &p["version"]).collect();
+    assert_eq!(versions, vec![&json!(6)]);
+    let info = lsp.request(
+        "workspace/executeCommand",
+        json!({"command": "buildkit.serverInfo"}),
+    );
+    assert_eq!(info["openDocuments"][0]["lines"], 7);
+}
+
+#[test]
+fn closing_a_document_clears_its_diagnostics() {
+    let lsp = Lsp::start_default();
+    lsp.open(URI, "FROM a\n");
+    lsp.diagnostics(URI, 1);
+    lsp.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": URI}}),
+    );
+    let p = lsp.notification_where("textDocument/publishDiagnostics", 0, |p| {
+        p["uri"] == URI && p.get("version").is_none_or(Value::is_null)
+    });
+    assert_eq!(p["diagnostics"], json!([]));
+}
+
+#[test]
+fn serve_subcommand_with_pull_mode_answers_text_document_diagnostic() {
+    let mut lsp = Lsp::spawn(&["serve", "--diagnostic-mode", "pull"]);
+    let init = lsp.request("initialize", json!({"capabilities": full_capabilities()}));
+    assert_eq!(
+        init["capabilities"]["diagnosticProvider"]["identifier"],
+        "buildkit-lsp"
+    );
+    lsp.notify("initialized", json!({}));
+    lsp.open(URI, "FROM a\n");
+    let r = lsp.request(
+        "textDocument/diagnostic",
+        json!({"textDocument": {"uri": URI}}),
+    );
+    assert_eq!(r["kind"], "full");
+    assert_eq!(r["items"], json!([]));
+    let id = r["resultId"].clone();
+    let r = lsp.request(
+        "textDocument/diagnostic",
+        json!({"textDocument": {"uri": URI}, "previousResultId": id}),
+    );
+    assert_eq!(r, json!({"kind": "unchanged", "resultId": id}));
+    // Pull mode publishes nothing.
+    assert_eq!(lsp.count("textDocument/publishDiagnostics"), 0);
+}
+
+#[test]
+fn code_lens_is_empty_until_build_lenses_exist() {
+    let mut lsp = Lsp::start_default();
+    lsp.open(URI, "FROM a AS build\n");
+    let r = lsp.request(
+        "textDocument/codeLens",
+        json!({"textDocument": {"uri": URI}}),
+    );
+    assert_eq!(r, json!([]));
+}
+
+#[test]
+fn cancel_request_answers_request_cancelled() {
+    let mut lsp = Lsp::start_default();
+    // reloadSettings waits for the client's workspace/configuration answer,
+    // which this client withholds, so the request is still pending.
+    lsp.answer_configuration.store(false, Ordering::SeqCst);
+    let before = lsp.server_requests("workspace/configuration").len();
+    let id = lsp.send_request(
+        "workspace/executeCommand",
+        json!({"command": "buildkit.reloadSettings"}),
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while lsp.server_requests("workspace/configuration").len() == before {
+        assert!(
+            Instant::now() < deadline,
+            "server never asked for configuration"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    lsp.notify("$/cancelRequest", json!({"id": id}));
+    let r = lsp.response(json!(id));
+    assert_eq!(r["error"]["code"], -32800, "{r}");
+    // Still serving.
+    let info = lsp.request(
+        "workspace/executeCommand",
+        json!({"command": "buildkit.serverInfo"}),
+    );
+    assert_eq!(info["name"], "buildkit-lsp");
+}
