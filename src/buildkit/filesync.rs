@@ -1,0 +1,550 @@
+//! The file sync we serve back to BuildKit: `moby.filesync.v1.FileSync/DiffCopy`,
+//! the sending side of tonistiigi/fsutil's protocol, so BuildKit can copy the
+//! build context and the Dockerfile's directory from this machine.
+//!
+//! BuildKit is the gRPC client of this call. It names the directory in the
+//! `dir-name` metadata (`context`, `dockerfile`, or any name registered here)
+//! and filters with `include-patterns`, `exclude-patterns` and `followpaths`.
+//! We answer with one `PACKET_STAT` per entry (fsutil's walk order and stat
+//! encoding), an empty STAT to end the listing, then a run of `PACKET_DATA`
+//! chunks (32 KiB) and an empty DATA for each file BuildKit requests by the
+//! STAT's index, and our `PACKET_FIN` when it sends its FIN.
+//!
+//! BuildKit compares each STAT with its cached copy and only requests files
+//! whose metadata changed, so correct sizes, mtimes and modes are what make a
+//! rebuild cheap. The context's `.dockerignore` is applied here, on this side,
+//! besides whatever patterns BuildKit sends: an ignored file never leaves the
+//! machine. [`TransferStats`] counts what was sent, for tests and progress.
+
+mod walk;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bollard_buildkit_proto::fsutil::types::{packet::PacketType, Packet};
+use bollard_buildkit_proto::moby::filesync::v1::file_sync_server::{FileSync, FileSyncServer};
+use prost::Message;
+use tokio::io::AsyncReadExt;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::dockerignore::{DockerIgnore, PatternError};
+
+pub use walk::{can_request_data, go_file_mode, go_mode};
+
+/// Size of one DATA packet's payload, as fsutil's send buffer.
+pub const DATA_CHUNK_SIZE: usize = 32 * 1024;
+
+/// gRPC metadata keys BuildKit sets on DiffCopy (session/filesync).
+pub mod keys {
+    pub const DIR_NAME: &str = "dir-name";
+    pub const INCLUDE_PATTERNS: &str = "include-patterns";
+    pub const EXCLUDE_PATTERNS: &str = "exclude-patterns";
+    pub const FOLLOW_PATHS: &str = "followpaths";
+    pub const OVERRIDE_EXCLUDES: &str = "override-excludes";
+}
+
+/// Files sent in parallel, as fsutil's four send workers.
+const PARALLEL_FILES: usize = 4;
+
+/// Errors of the file sync layer.
+#[derive(Debug, thiserror::Error)]
+pub enum FileSyncError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: {error} (fix or remove the pattern; Docker refuses it too)")]
+    Ignore { file: PathBuf, error: PatternError },
+    #[error("build context {0} is not a directory")]
+    NotADirectory(PathBuf),
+}
+
+/// A directory BuildKit may copy, under a `dir-name`.
+#[derive(Debug, Clone)]
+pub struct SyncedDir {
+    root: PathBuf,
+    ignore: Option<Arc<DockerIgnore>>,
+}
+
+impl SyncedDir {
+    /// A directory sent as is (no `.dockerignore`), e.g. the Dockerfile's.
+    /// Symlinks in `root` are resolved now, as fsutil does.
+    pub fn new(root: impl AsRef<Path>) -> Result<SyncedDir, FileSyncError> {
+        let root = root.as_ref();
+        let resolved = std::fs::canonicalize(root).map_err(|source| FileSyncError::Io {
+            path: root.to_path_buf(),
+            source,
+        })?;
+        if !resolved.is_dir() {
+            return Err(FileSyncError::NotADirectory(root.to_path_buf()));
+        }
+        Ok(SyncedDir {
+            root: resolved,
+            ignore: None,
+        })
+    }
+
+    /// The build context: `root` filtered by the ignore file BuildKit would
+    /// pick (see [`find_dockerignore`]). Fails on a pattern Docker rejects.
+    pub fn context(root: impl AsRef<Path>, dockerfile: &Path) -> Result<SyncedDir, FileSyncError> {
+        let dir = SyncedDir::new(root)?;
+        match find_dockerignore(&dir.root, dockerfile)? {
+            Some((_, ignore)) => Ok(dir.with_ignore(ignore)),
+            None => Ok(dir),
+        }
+    }
+
+    /// Applies `ignore` to everything sent from this directory.
+    pub fn with_ignore(mut self, ignore: DockerIgnore) -> SyncedDir {
+        self.ignore = Some(Arc::new(ignore));
+        self
+    }
+
+    /// The resolved root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+/// The ignore file of a build, as BuildKit and buildx choose it:
+/// `<Dockerfile>.dockerignore` beside the Dockerfile wins over the context's
+/// `.dockerignore`. Returns the file used and its patterns, or `None`.
+pub fn find_dockerignore(
+    context: &Path,
+    dockerfile: &Path,
+) -> Result<Option<(PathBuf, DockerIgnore)>, FileSyncError> {
+    let mut candidates = Vec::new();
+    if let Some(name) = dockerfile.file_name() {
+        let mut n = name.to_os_string();
+        n.push(".dockerignore");
+        let dockerfile = if dockerfile.is_absolute() {
+            dockerfile.to_path_buf()
+        } else {
+            context.join(dockerfile)
+        };
+        candidates.push(dockerfile.with_file_name(n));
+    }
+    candidates.push(context.join(".dockerignore"));
+    for path in candidates {
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes);
+                let ignore = DockerIgnore::parse(&text);
+                if let Some(error) = ignore.errors().first() {
+                    return Err(FileSyncError::Ignore {
+                        file: path,
+                        error: error.clone(),
+                    });
+                }
+                return Ok(Some((path, ignore)));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(source) => return Err(FileSyncError::Io { path, source }),
+        }
+    }
+    Ok(None)
+}
+
+/// One file whose content was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentFile {
+    /// The `dir-name` it was sent under.
+    pub dir: String,
+    /// Its path relative to that directory.
+    pub path: String,
+    /// Bytes of content sent.
+    pub bytes: u64,
+}
+
+/// What a [`FileSyncService`] sent, over all its DiffCopy calls.
+#[derive(Debug, Default)]
+pub struct TransferStats {
+    data_bytes: AtomicU64,
+    wire_bytes: AtomicU64,
+    stats_sent: AtomicU64,
+    calls: AtomicU64,
+    sent: Mutex<Vec<SentFile>>,
+}
+
+impl TransferStats {
+    /// Bytes of file content sent (DATA payloads).
+    pub fn data_bytes(&self) -> u64 {
+        self.data_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Encoded size of every packet sent (STATs, DATA, FIN): the traffic of
+    /// the file sync without gRPC/HTTP2 framing.
+    pub fn wire_bytes(&self) -> u64 {
+        self.wire_bytes.load(Ordering::Relaxed)
+    }
+
+    /// STAT packets sent, end-of-listing markers excluded.
+    pub fn stats_sent(&self) -> u64 {
+        self.stats_sent.load(Ordering::Relaxed)
+    }
+
+    /// DiffCopy calls served.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Every file whose content was sent, in the order sending finished.
+    pub fn sent_files(&self) -> Vec<SentFile> {
+        self.sent.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
+    /// Whether the content of `path` (relative, under `dir`) was ever sent.
+    pub fn was_sent(&self, dir: &str, path: &str) -> bool {
+        self.sent
+            .lock()
+            .map(|v| v.iter().any(|f| f.dir == dir && f.path == path))
+            .unwrap_or(false)
+    }
+
+    fn count_packet(&self, p: &Packet) {
+        self.wire_bytes
+            .fetch_add(p.encoded_len() as u64, Ordering::Relaxed);
+    }
+}
+
+/// The FileSync service of one session: the directories BuildKit may copy,
+/// and the counters of what it copied.
+#[derive(Debug, Clone, Default)]
+pub struct FileSyncService {
+    dirs: Arc<HashMap<String, SyncedDir>>,
+    stats: Arc<TransferStats>,
+}
+
+impl FileSyncService {
+    /// A service with the given directories (`dir-name` -> directory).
+    pub fn new(dirs: impl IntoIterator<Item = (String, SyncedDir)>) -> FileSyncService {
+        FileSyncService {
+            dirs: Arc::new(dirs.into_iter().collect()),
+            stats: Arc::default(),
+        }
+    }
+
+    /// The counters, shared with the running service.
+    pub fn stats(&self) -> Arc<TransferStats> {
+        self.stats.clone()
+    }
+
+    /// The tonic service to add to the session's server. Message size limits
+    /// are lifted: a STAT can carry large xattrs/paths, DATA is 32 KiB.
+    pub fn into_server(self) -> FileSyncServer<FileSyncService> {
+        FileSyncServer::new(self)
+            .max_decoding_message_size(usize::MAX)
+            .max_encoding_message_size(usize::MAX)
+    }
+}
+
+/// The options BuildKit put in the call's metadata.
+#[derive(Debug, Default)]
+struct CallOptions {
+    dir_name: String,
+    includes: Vec<String>,
+    excludes: Vec<String>,
+    follow_paths: Vec<String>,
+}
+
+fn call_options(md: &tonic::metadata::MetadataMap) -> CallOptions {
+    let all = |key: &str| -> Vec<String> {
+        md.get_all(key)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_encoded_bytes()).into_owned())
+            .collect()
+    };
+    CallOptions {
+        dir_name: all(keys::DIR_NAME).into_iter().next().unwrap_or_default(),
+        includes: all(keys::INCLUDE_PATTERNS),
+        excludes: all(keys::EXCLUDE_PATTERNS),
+        follow_paths: all(keys::FOLLOW_PATHS),
+    }
+}
+
+type PacketResult = Result<Packet, Status>;
+
+#[tonic::async_trait]
+impl FileSync for FileSyncService {
+    type DiffCopyStream = ReceiverStream<PacketResult>;
+    type TarStreamStream = ReceiverStream<PacketResult>;
+
+    async fn diff_copy(
+        &self,
+        request: Request<Streaming<Packet>>,
+    ) -> Result<Response<Self::DiffCopyStream>, Status> {
+        let opts = call_options(request.metadata());
+        let Some(dir) = self.dirs.get(&opts.dir_name).cloned() else {
+            return Err(Status::not_found(format!(
+                "no access allowed to dir {:?}",
+                opts.dir_name
+            )));
+        };
+        // Patterns BuildKit sends went through the same reader as ours;
+        // a bad one fails the call as it would in BuildKit.
+        let mut includes = opts.includes.clone();
+        if !opts.follow_paths.is_empty() {
+            includes.extend(walk::follow_links(&dir.root, &opts.follow_paths));
+        }
+        let include =
+            if includes.is_empty() {
+                None
+            } else {
+                Some(DockerIgnore::from_patterns(&includes).map_err(|e| {
+                    Status::invalid_argument(format!("invalid includepatterns: {e}"))
+                })?)
+            };
+        let exclude =
+            if opts.excludes.is_empty() {
+                None
+            } else {
+                Some(DockerIgnore::from_patterns(&opts.excludes).map_err(|e| {
+                    Status::invalid_argument(format!("invalid excludepatterns: {e}"))
+                })?)
+            };
+        self.stats.calls.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(128);
+        let call = Call {
+            dir_name: opts.dir_name,
+            dir,
+            include,
+            exclude,
+            stats: self.stats.clone(),
+            files: Arc::default(),
+            tx,
+        };
+        tokio::spawn(call.run(request.into_inner()));
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn tar_stream(
+        &self,
+        _request: Request<Streaming<Packet>>,
+    ) -> Result<Response<Self::TarStreamStream>, Status> {
+        Err(Status::unimplemented(
+            "FileSync/TarStream is not served by buildkit-lsp; BuildKit uses DiffCopy for local sources",
+        ))
+    }
+}
+
+/// One DiffCopy call in progress.
+struct Call {
+    dir_name: String,
+    dir: SyncedDir,
+    include: Option<DockerIgnore>,
+    exclude: Option<DockerIgnore>,
+    stats: Arc<TransferStats>,
+    /// STAT index -> (relative path, absolute path) of files that may be requested.
+    files: Arc<Mutex<HashMap<u32, (String, PathBuf)>>>,
+    tx: mpsc::Sender<PacketResult>,
+}
+
+impl Call {
+    async fn run(self, mut incoming: Streaming<Packet>) {
+        let walker = tokio::task::spawn_blocking({
+            let tx = self.tx.clone();
+            let stats = self.stats.clone();
+            let files = self.files.clone();
+            let root = self.dir.root.clone();
+            let ignore = self.dir.ignore.clone();
+            let include = self.include;
+            let exclude = self.exclude;
+            move || {
+                let mut excludes = Vec::new();
+                if let Some(e) = &exclude {
+                    excludes.push(e);
+                }
+                if let Some(i) = ignore.as_deref() {
+                    excludes.push(i);
+                }
+                let filters = walk::Filters { include, excludes };
+                list_entries(&root, &filters, &tx, &stats, &files)
+            }
+        });
+
+        let mut senders = tokio::task::JoinSet::new();
+        let mut result: Result<(), Status> = Ok(());
+        loop {
+            let packet = match incoming.message().await {
+                Ok(Some(p)) => p,
+                // the receiver hung up without FIN: nothing more to do
+                Ok(None) => break,
+                Err(status) => {
+                    result = Err(status);
+                    break;
+                }
+            };
+            match PacketType::try_from(packet.r#type) {
+                Ok(PacketType::PacketReq) => {
+                    let entry = self
+                        .files
+                        .lock()
+                        .ok()
+                        .and_then(|mut f| f.remove(&packet.id));
+                    let Some((rel, abs)) = entry else {
+                        result = Err(Status::invalid_argument(format!(
+                            "invalid file id {}",
+                            packet.id
+                        )));
+                        break;
+                    };
+                    while senders.len() >= PARALLEL_FILES {
+                        if let Some(Err(e)) = senders.join_next().await {
+                            tracing::warn!("file sender task failed: {e}");
+                        }
+                    }
+                    let tx = self.tx.clone();
+                    let stats = self.stats.clone();
+                    let dir_name = self.dir_name.clone();
+                    senders.spawn(async move {
+                        send_file(packet.id, &dir_name, &rel, &abs, &tx, &stats).await
+                    });
+                }
+                Ok(PacketType::PacketFin) => {
+                    // every requested file is complete before BuildKit sends FIN
+                    while senders.join_next().await.is_some() {}
+                    let fin = Packet {
+                        r#type: PacketType::PacketFin as i32,
+                        ..Packet::default()
+                    };
+                    send(&self.tx, &self.stats, fin).await;
+                    break;
+                }
+                Ok(PacketType::PacketErr) => {
+                    result = Err(Status::aborted(format!(
+                        "error from receiver: {}",
+                        String::from_utf8_lossy(&packet.data)
+                    )));
+                    break;
+                }
+                // STAT/DATA from the receiver have no meaning in this direction
+                _ => {}
+            }
+        }
+        senders.abort_all();
+        match walker.await {
+            Ok(Ok(())) => {}
+            Ok(Err(status)) => result = result.and(Err(status)),
+            Err(e) => result = result.and(Err(Status::internal(format!("walk failed: {e}")))),
+        }
+        if let Err(status) = result {
+            // the stream may already be closed; nothing else to tell anyone
+            let _ = self.tx.send(Err(status)).await;
+        }
+    }
+}
+
+/// The listing: one STAT per entry, then an empty STAT. Runs on a blocking
+/// thread; on a filesystem error it sends PACKET_ERR as fsutil does.
+fn list_entries(
+    root: &Path,
+    filters: &walk::Filters<'_>,
+    tx: &mpsc::Sender<PacketResult>,
+    stats: &TransferStats,
+    files: &Mutex<HashMap<u32, (String, PathBuf)>>,
+) -> Result<(), Status> {
+    let mut index: u32 = 0;
+    let outcome = walk::walk(root, filters, |entry| {
+        if can_request_data(entry.stat.mode) {
+            if let Ok(mut f) = files.lock() {
+                f.insert(index, (entry.stat.path.clone(), entry.abs));
+            }
+        }
+        index = index.wrapping_add(1);
+        let p = Packet {
+            r#type: PacketType::PacketStat as i32,
+            stat: Some(entry.stat),
+            ..Packet::default()
+        };
+        stats.count_packet(&p);
+        stats.stats_sent.fetch_add(1, Ordering::Relaxed);
+        tx.blocking_send(Ok(p))
+            .map_err(|_| walk::WalkError::Stopped)
+    });
+    match outcome {
+        Ok(()) => {
+            let end = Packet {
+                r#type: PacketType::PacketStat as i32,
+                ..Packet::default()
+            };
+            stats.count_packet(&end);
+            // a closed stream just means the receiver is gone
+            let _ = tx.blocking_send(Ok(end));
+            Ok(())
+        }
+        Err(walk::WalkError::Stopped) => Ok(()),
+        Err(e) => {
+            let msg = e.to_string();
+            let _ = tx.blocking_send(Ok(Packet {
+                r#type: PacketType::PacketErr as i32,
+                data: msg.clone().into_bytes(),
+                ..Packet::default()
+            }));
+            Err(Status::internal(msg))
+        }
+    }
+}
+
+async fn send(tx: &mpsc::Sender<PacketResult>, stats: &TransferStats, p: Packet) -> bool {
+    stats.count_packet(&p);
+    tx.send(Ok(p)).await.is_ok()
+}
+
+/// DATA chunks of one file, then an empty DATA. A file that cannot be opened
+/// any more is sent empty, as fsutil does (the receiver then fails on size).
+async fn send_file(
+    id: u32,
+    dir_name: &str,
+    rel: &str,
+    abs: &Path,
+    tx: &mpsc::Sender<PacketResult>,
+    stats: &TransferStats,
+) {
+    let mut total: u64 = 0;
+    match tokio::fs::File::open(abs).await {
+        Ok(mut file) => {
+            let mut buf = vec![0u8; DATA_CHUNK_SIZE];
+            loop {
+                let n = match file.read(&mut buf).await {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::warn!(path = %abs.display(), "read failed during file sync: {e}");
+                        break;
+                    }
+                };
+                let p = Packet {
+                    r#type: PacketType::PacketData as i32,
+                    id,
+                    data: buf[..n].to_vec(),
+                    ..Packet::default()
+                };
+                stats.data_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                total += n as u64;
+                if !send(tx, stats, p).await {
+                    return;
+                }
+            }
+        }
+        Err(e) => tracing::warn!(path = %abs.display(), "open failed during file sync: {e}"),
+    }
+    if let Ok(mut sent) = stats.sent.lock() {
+        sent.push(SentFile {
+            dir: dir_name.to_string(),
+            path: rel.to_string(),
+            bytes: total,
+        });
+    }
+    let end = Packet {
+        r#type: PacketType::PacketData as i32,
+        id,
+        ..Packet::default()
+    };
+    send(tx, stats, end).await;
+}
