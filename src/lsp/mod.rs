@@ -20,6 +20,7 @@ mod position;
 mod server;
 mod session;
 mod settings;
+mod transport;
 
 use std::time::Duration;
 
@@ -41,9 +42,22 @@ pub fn serve_stdio(options: ServeOptions) -> Result<(), LspError> {
         let (service, socket) =
             tower_lsp_server::LspService::build(|client| server::Server::new(client, options))
                 .finish();
-        tower_lsp_server::Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
-            .serve(service)
-            .await;
+        // stdin -> sanitize -> library -> frames -> stdout; see `transport`.
+        let (to_library, library_in) = tokio::io::duplex(256 * 1024);
+        let (library_out, from_library) = tokio::io::duplex(256 * 1024);
+        let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel();
+        let reader = tokio::spawn(transport::sanitize(
+            tokio::io::stdin(),
+            to_library,
+            out_tx.clone(),
+        ));
+        let writer = tokio::spawn(transport::write_frames(tokio::io::stdout(), out_rx));
+        let serve = tower_lsp_server::Server::new(library_in, library_out, socket).serve(service);
+        tokio::join!(serve, transport::frames(from_library, out_tx));
+        // After `exit` the client may keep stdin open: stop reading it.
+        reader.abort();
+        let _ = reader.await;
+        let _ = writer.await;
     });
     // The stdin reader is a blocking thread that may sit in `read` forever
     // once the client stops writing: do not wait for it.
