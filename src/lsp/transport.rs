@@ -51,6 +51,18 @@ struct Probe {
 /// Checks that a body is a JSON-RPC 2.0 request, notification or response
 /// the protocol library can decode.
 pub fn check(body: &[u8]) -> Result<(), Refusal> {
+    // serde would read a JSON array as the struct's fields in order.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        let code = match serde_json::from_slice::<IgnoredAny>(body) {
+            Ok(_) => -32600,
+            Err(_) => -32700,
+        };
+        return Err(Refusal {
+            code,
+            message: "a JSON-RPC message must be a JSON object".to_string(),
+            id: Value::Null,
+        });
+    }
     let probe: Probe = match serde_json::from_slice::<Probe>(body) {
         Ok(p) => p,
         Err(e) if e.is_data() => {
