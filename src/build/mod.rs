@@ -1,3 +1,9 @@
 //! What to build: a `BuildSpec` (context, dockerfile, target, platforms, args,
 //! outputs, cache, load) from CLI flags, settings or bake files, checked
 //! against a driver's features. Pure and synchronous.
+
+pub mod options;
+pub mod spec;
+
+pub use options::{CacheSpec, OptionError, OutputSpec, SecretSource, SecretSpec};
+pub use spec::{BuildSpec, Export};

@@ -1,3 +1,110 @@
 //! Where BuildKit runs: one driver per kind (docker, docker-container,
 //! kubernetes, remote). A driver's only job is to report its features and to
-//! open a duplex byte stream to a BuildKit gRPC endpoint.
+//! open a duplex byte stream to a BuildKit gRPC endpoint; everything above
+//! the stream (gRPC, the session, progress) is shared in `crate::buildkit`.
+
+pub mod docker;
+pub mod features;
+
+use std::path::PathBuf;
+
+use futures::future::BoxFuture;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+pub use features::{DriverKind, Feature, Features, Refusal, Support};
+
+/// A duplex byte stream to BuildKit (an upgraded HTTP connection, an exec's
+/// stdio, a socket).
+pub trait ByteStream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> ByteStream for T {}
+
+/// A boxed [`ByteStream`], what drivers hand out.
+pub type BoxStream = Box<dyn ByteStream>;
+
+/// The headers that announce a session to BuildKit: the same values travel as
+/// HTTP headers on the docker driver's `/session` upgrade and as gRPC metadata
+/// on `Control.Session`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub id: String,
+    pub name: String,
+    pub shared_key: String,
+    /// Every gRPC method the session serves, e.g.
+    /// `/moby.filesync.v1.FileSync/DiffCopy`.
+    pub methods: Vec<String>,
+}
+
+impl SessionInfo {
+    /// The header pairs (lower-case names, as gRPC metadata wants them).
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        let mut out = vec![
+            ("x-docker-expose-session-uuid", self.id.clone()),
+            ("x-docker-expose-session-name", self.name.clone()),
+            ("x-docker-expose-session-sharedkey", self.shared_key.clone()),
+        ];
+        for m in &self.methods {
+            out.push(("x-docker-expose-session-grpc-method", m.clone()));
+        }
+        out
+    }
+}
+
+/// Errors of the driver layer: reaching the engine or BuildKit.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error("cannot connect to the Docker daemon at {endpoint}: {source}. Is the docker daemon running? Start it, or point DOCKER_HOST / the docker context at a running engine.")]
+    Connect {
+        endpoint: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the Docker daemon at {endpoint} refused the {path} upgrade: {detail}")]
+    Upgrade {
+        endpoint: String,
+        path: &'static str,
+        detail: String,
+    },
+    #[error("timed out after {secs} s waiting for {what} at {endpoint}")]
+    Timeout {
+        endpoint: String,
+        what: &'static str,
+        secs: u64,
+    },
+    #[error("invalid docker endpoint {value:?}: {reason}")]
+    Endpoint { value: String, reason: String },
+    #[error("cannot read the docker context {name:?} from {path}: {reason}")]
+    Context {
+        name: String,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("Docker Engine API error at {endpoint}: {source}")]
+    Engine {
+        endpoint: String,
+        #[source]
+        source: bollard::errors::Error,
+    },
+}
+
+/// One way to reach a BuildKit daemon.
+pub trait Driver: Send + Sync + 'static {
+    /// What this builder can do.
+    fn features(&self) -> Features;
+
+    /// A human-readable endpoint for messages (`unix:///var/run/docker.sock`).
+    fn endpoint(&self) -> String;
+
+    /// Opens a new byte stream to BuildKit's gRPC control API. Called once per
+    /// HTTP/2 connection (tonic may reconnect).
+    fn connect(&self) -> BoxFuture<'_, Result<BoxStream, DriverError>>;
+
+    /// Opens a dedicated stream for the session, on which BuildKit is the
+    /// HTTP/2 client (the docker driver's `/session` upgrade). `None` means the
+    /// session travels inside the control connection (`Control.Session`).
+    fn connect_session<'a>(
+        &'a self,
+        _session: &'a SessionInfo,
+    ) -> BoxFuture<'a, Result<Option<BoxStream>, DriverError>> {
+        Box::pin(async { Ok(None) })
+    }
+}

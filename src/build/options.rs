@@ -1,0 +1,360 @@
+//! buildx's option syntax: the comma-separated `key=value` lists of
+//! `--output`, `--cache-to`, `--cache-from` and `--secret` (CSV, so a value
+//! may be double-quoted to hold a comma), and `--build-arg`/`--platform`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// A malformed option value; the message names the flag and the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionError {
+    #[error("invalid {flag} value {value:?}: {reason}")]
+    Invalid {
+        flag: &'static str,
+        value: String,
+        reason: String,
+    },
+}
+
+fn invalid(flag: &'static str, value: &str, reason: impl Into<String>) -> OptionError {
+    OptionError::Invalid {
+        flag,
+        value: value.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Splits one CSV record: fields separated by commas, a field may be
+/// double-quoted (`""` inside quotes is a literal quote).
+pub fn split_csv(value: &str) -> Result<Vec<String>, String> {
+    let mut fields = Vec::new();
+    let mut cur = String::new();
+    let mut chars = value.chars().peekable();
+    let mut in_quotes = false;
+    while let Some(c) = chars.next() {
+        match (c, in_quotes) {
+            ('"', false) if cur.is_empty() || cur.ends_with('=') => in_quotes = true,
+            ('"', true) => {
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                    cur.push('"');
+                } else {
+                    in_quotes = false;
+                }
+            }
+            (',', false) => fields.push(std::mem::take(&mut cur)),
+            (c, _) => cur.push(c),
+        }
+    }
+    if in_quotes {
+        return Err("unterminated double quote".to_string());
+    }
+    fields.push(cur);
+    Ok(fields)
+}
+
+/// Parses `k=v,k=v` into a map; keys are lower-cased like buildx does.
+fn parse_kv(flag: &'static str, value: &str) -> Result<BTreeMap<String, String>, OptionError> {
+    let fields = split_csv(value).map_err(|r| invalid(flag, value, r))?;
+    let mut map = BTreeMap::new();
+    for field in fields {
+        let field = field.trim();
+        if field.is_empty() {
+            continue;
+        }
+        let Some((k, v)) = field.split_once('=') else {
+            return Err(invalid(
+                flag,
+                value,
+                format!("{field:?} is not of the form key=value"),
+            ));
+        };
+        map.insert(k.trim().to_ascii_lowercase(), v.to_string());
+    }
+    Ok(map)
+}
+
+/// One `--output`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputSpec {
+    /// `type=`: image, registry, docker, oci, local, tar, cacheonly.
+    pub kind: String,
+    /// The other attributes (`dest`, `name`, `push`, …), `type` removed.
+    pub attrs: BTreeMap<String, String>,
+}
+
+impl OutputSpec {
+    /// Parses buildx's `--output` syntax, including its shorthands: a bare
+    /// path is `type=local,dest=PATH`, and `-` is `type=tar,dest=-`.
+    pub fn parse(value: &str) -> Result<OutputSpec, OptionError> {
+        let flag = "--output";
+        if value.is_empty() {
+            return Err(invalid(flag, value, "empty value"));
+        }
+        if value == "-" {
+            return Ok(OutputSpec {
+                kind: "tar".into(),
+                attrs: BTreeMap::from([("dest".into(), "-".into())]),
+            });
+        }
+        if !value.contains('=') {
+            return Ok(OutputSpec {
+                kind: "local".into(),
+                attrs: BTreeMap::from([("dest".into(), value.into())]),
+            });
+        }
+        let mut attrs = parse_kv(flag, value)?;
+        let Some(kind) = attrs.remove("type") else {
+            return Err(invalid(flag, value, "type= is required"));
+        };
+        match kind.as_str() {
+            "image" | "registry" | "docker" | "oci" | "local" | "tar" | "cacheonly" => {}
+            other => {
+                return Err(invalid(
+                    flag,
+                    value,
+                    format!("unknown output type {other:?} (expected image, registry, docker, oci, local, tar or cacheonly)"),
+                ))
+            }
+        }
+        if matches!(kind.as_str(), "local" | "tar") && !attrs.contains_key("dest") {
+            return Err(invalid(flag, value, format!("type={kind} needs dest=PATH")));
+        }
+        Ok(OutputSpec { kind, attrs })
+    }
+
+    /// Where a local/tar/docker/oci output is written, if anywhere.
+    pub fn dest(&self) -> Option<&str> {
+        self.attrs.get("dest").map(String::as_str)
+    }
+}
+
+/// One `--cache-to` or `--cache-from`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheSpec {
+    /// `type=`: inline, registry, local, gha, s3, azblob.
+    pub kind: String,
+    pub attrs: BTreeMap<String, String>,
+}
+
+impl CacheSpec {
+    /// Parses buildx's cache syntax; a bare value is a registry ref
+    /// (`type=registry,ref=VALUE`).
+    pub fn parse(flag: &'static str, value: &str) -> Result<CacheSpec, OptionError> {
+        if value.is_empty() {
+            return Err(invalid(flag, value, "empty value"));
+        }
+        if !value.contains('=') {
+            return Ok(CacheSpec {
+                kind: "registry".into(),
+                attrs: BTreeMap::from([("ref".into(), value.into())]),
+            });
+        }
+        let mut attrs = parse_kv(flag, value)?;
+        let kind = attrs.remove("type").unwrap_or_else(|| "registry".into());
+        match kind.as_str() {
+            "registry" if !attrs.contains_key("ref") => {
+                Err(invalid(flag, value, "type=registry needs ref="))
+            }
+            "local" if flag == "--cache-to" && !attrs.contains_key("dest") => {
+                Err(invalid(flag, value, "type=local needs dest="))
+            }
+            "local" if flag == "--cache-from" && !attrs.contains_key("src") => {
+                Err(invalid(flag, value, "type=local needs src="))
+            }
+            _ => Ok(CacheSpec { kind, attrs }),
+        }
+    }
+}
+
+/// Where a secret's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    File(PathBuf),
+    Env(String),
+}
+
+/// One `--secret`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretSpec {
+    pub id: String,
+    pub source: SecretSource,
+}
+
+impl SecretSpec {
+    /// Parses `id=ID[,src=PATH|,env=VAR][,type=file|env]` (`source=` is an
+    /// alias of `src=`). With only an id, buildx reads the environment
+    /// variable of that name.
+    pub fn parse(value: &str) -> Result<SecretSpec, OptionError> {
+        let flag = "--secret";
+        let attrs = parse_kv(flag, value)?;
+        let Some(id) = attrs.get("id").filter(|i| !i.is_empty()).cloned() else {
+            return Err(invalid(flag, value, "id= is required"));
+        };
+        let src = attrs.get("src").or_else(|| attrs.get("source")).cloned();
+        let env = attrs.get("env").cloned();
+        let source = match (attrs.get("type").map(String::as_str), src, env) {
+            (Some("env"), src, env) => SecretSource::Env(env.or(src).unwrap_or_else(|| id.clone())),
+            (Some("file") | None, Some(src), None) => SecretSource::File(PathBuf::from(src)),
+            (None, None, Some(env)) => SecretSource::Env(env),
+            (None, None, None) => SecretSource::Env(id.clone()),
+            (Some("file"), None, _) => {
+                return Err(invalid(flag, value, "type=file needs src=PATH"))
+            }
+            (None, Some(_), Some(_)) | (Some("file"), Some(_), Some(_)) => {
+                return Err(invalid(flag, value, "give either src= or env=, not both"))
+            }
+            (Some(other), _, _) => {
+                return Err(invalid(
+                    flag,
+                    value,
+                    format!("unknown secret type {other:?} (expected file or env)"),
+                ))
+            }
+        };
+        Ok(SecretSpec { id, source })
+    }
+}
+
+/// Parses `--build-arg K=V`; a bare `K` takes its value from the
+/// environment, and is dropped when the variable is unset (as buildx does).
+pub fn parse_build_arg(
+    value: &str,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Option<(String, String)>, OptionError> {
+    match value.split_once('=') {
+        Some(("", _)) => Err(invalid("--build-arg", value, "the name is empty")),
+        Some((k, v)) => Ok(Some((k.to_string(), v.to_string()))),
+        None if value.is_empty() => Err(invalid("--build-arg", value, "empty value")),
+        None => Ok(env(value).map(|v| (value.to_string(), v))),
+    }
+}
+
+/// Parses `--label K=V`.
+pub fn parse_label(value: &str) -> Result<(String, String), OptionError> {
+    match value.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(invalid("--label", value, "expected KEY=VALUE")),
+    }
+}
+
+/// Parses `--platform a,b` (repeatable); each entry must look like
+/// `os/arch[/variant]`.
+pub fn parse_platforms(value: &str) -> Result<Vec<String>, OptionError> {
+    let mut out = Vec::new();
+    for p in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let parts: Vec<&str> = p.split('/').collect();
+        if !(2..=3).contains(&parts.len()) || parts.iter().any(|s| s.is_empty()) {
+            return Err(invalid(
+                "--platform",
+                value,
+                format!("{p:?} is not of the form os/arch[/variant]"),
+            ));
+        }
+        out.push(p.to_ascii_lowercase());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_full_and_shorthands() {
+        let o = OutputSpec::parse("type=local,dest=out").unwrap();
+        assert_eq!(o.kind, "local");
+        assert_eq!(o.dest(), Some("out"));
+        let o = OutputSpec::parse("dist").unwrap();
+        assert_eq!((o.kind.as_str(), o.dest()), ("local", Some("dist")));
+        let o = OutputSpec::parse("-").unwrap();
+        assert_eq!((o.kind.as_str(), o.dest()), ("tar", Some("-")));
+        let o = OutputSpec::parse("type=image,\"name=a:1,b:2\",push=true").unwrap();
+        assert_eq!(o.attrs["name"], "a:1,b:2");
+        assert_eq!(o.attrs["push"], "true");
+    }
+
+    #[test]
+    fn output_errors_name_the_problem() {
+        let e = OutputSpec::parse("type=zip,dest=x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(
+                "invalid --output value \"type=zip,dest=x\": unknown output type \"zip\""
+            ),
+            "{e}"
+        );
+        let e = OutputSpec::parse("type=tar").unwrap_err().to_string();
+        assert!(e.ends_with("type=tar needs dest=PATH"), "{e}");
+        let e = OutputSpec::parse("dest=x").unwrap_err().to_string();
+        assert!(e.ends_with("type= is required"), "{e}");
+    }
+
+    #[test]
+    fn cache_syntax() {
+        let c = CacheSpec::parse("--cache-from", "reg/img:cache").unwrap();
+        assert_eq!(c.kind, "registry");
+        assert_eq!(c.attrs["ref"], "reg/img:cache");
+        let c = CacheSpec::parse("--cache-to", "type=local,dest=/tmp/c,mode=max").unwrap();
+        assert_eq!(c.kind, "local");
+        assert_eq!(c.attrs["mode"], "max");
+        assert!(CacheSpec::parse("--cache-to", "type=local").is_err());
+        let c = CacheSpec::parse("--cache-to", "type=inline").unwrap();
+        assert!(c.attrs.is_empty());
+    }
+
+    #[test]
+    fn secret_sources() {
+        assert_eq!(
+            SecretSpec::parse("id=tok,src=/run/tok").unwrap(),
+            SecretSpec {
+                id: "tok".into(),
+                source: SecretSource::File("/run/tok".into())
+            }
+        );
+        assert_eq!(
+            SecretSpec::parse("id=tok,env=TOKEN").unwrap().source,
+            SecretSource::Env("TOKEN".into())
+        );
+        assert_eq!(
+            SecretSpec::parse("id=TOKEN").unwrap().source,
+            SecretSource::Env("TOKEN".into())
+        );
+        assert_eq!(
+            SecretSpec::parse("type=file,id=a,source=f").unwrap().source,
+            SecretSource::File("f".into())
+        );
+        assert!(SecretSpec::parse("src=/x").is_err());
+        assert!(SecretSpec::parse("id=a,src=f,env=E").is_err());
+    }
+
+    #[test]
+    fn build_args_and_platforms() {
+        let env = |k: &str| (k == "HOME").then(|| "/root".to_string());
+        assert_eq!(
+            parse_build_arg("A=b=c", env).unwrap(),
+            Some(("A".into(), "b=c".into()))
+        );
+        assert_eq!(
+            parse_build_arg("HOME", env).unwrap(),
+            Some(("HOME".into(), "/root".into()))
+        );
+        assert_eq!(parse_build_arg("UNSET", env).unwrap(), None);
+        assert!(parse_build_arg("=x", env).is_err());
+        assert_eq!(
+            parse_platforms("linux/amd64, linux/arm64/v8").unwrap(),
+            vec!["linux/amd64", "linux/arm64/v8"]
+        );
+        assert!(parse_platforms("linux").is_err());
+    }
+
+    #[test]
+    fn csv_quotes() {
+        assert_eq!(
+            split_csv("a=\"x,y\",b=\"q\"\"q\"").unwrap(),
+            vec!["a=x,y", "b=q\"q"]
+        );
+        assert!(split_csv("a=\"open").is_err());
+    }
+}

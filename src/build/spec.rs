@@ -1,0 +1,330 @@
+//! The `BuildSpec`: everything one build asks for, independent of where it
+//! runs. `check` refuses what the selected driver cannot do (before any byte
+//! is sent), and the `*_attrs`/`exports` functions turn the spec into the
+//! frontend attributes and exporters of BuildKit's `SolveRequest`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::driver::{DriverKind, Feature, Features, Refusal, Support};
+
+use super::options::{CacheSpec, OutputSpec, SecretSpec};
+
+/// One build.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildSpec {
+    /// The build context directory.
+    pub context: PathBuf,
+    /// `-f`: the Dockerfile; `None` means `<context>/Dockerfile`.
+    pub dockerfile: Option<PathBuf>,
+    pub target: Option<String>,
+    pub platforms: Vec<String>,
+    pub build_args: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    pub tags: Vec<String>,
+    pub secrets: Vec<SecretSpec>,
+    pub no_cache: bool,
+    pub outputs: Vec<OutputSpec>,
+    pub cache_to: Vec<CacheSpec>,
+    pub cache_from: Vec<CacheSpec>,
+    pub load: bool,
+    pub push: bool,
+}
+
+/// One exporter of the solve, resolved for a driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Export {
+    /// BuildKit's exporter name: `moby`, `image`, `docker`, `oci`, `local`, `tar`.
+    pub kind: String,
+    pub attrs: BTreeMap<String, String>,
+    /// Where the session's file send writes it (`local`: a directory; the
+    /// tarball exporters: a file, `-` for stdout).
+    pub dest: Option<PathBuf>,
+}
+
+impl BuildSpec {
+    /// A spec for `context` with everything else defaulted.
+    pub fn new(context: impl Into<PathBuf>) -> BuildSpec {
+        BuildSpec {
+            context: context.into(),
+            ..BuildSpec::default()
+        }
+    }
+
+    /// The Dockerfile's path.
+    pub fn dockerfile_path(&self) -> PathBuf {
+        match &self.dockerfile {
+            Some(f) if f.is_absolute() => f.clone(),
+            // buildx resolves -f against the working directory, not the
+            // context; keep relative paths as given.
+            Some(f) => f.clone(),
+            None => self.context.join("Dockerfile"),
+        }
+    }
+
+    /// Refuses a request the driver cannot serve, with buildx's message.
+    pub fn check(&self, features: &Features) -> Result<(), Refusal> {
+        let lacks = |f: Feature| features.support(f) == Support::No;
+        if self.platforms.len() > 1 && lacks(Feature::MultiPlatform) {
+            return Err(features.refuse(Feature::MultiPlatform));
+        }
+        for out in &self.outputs {
+            let tarball = match out.kind.as_str() {
+                "oci" => true,
+                // On the docker driver `type=docker` without dest is a load.
+                "docker" => out.dest().is_some() || features.kind != DriverKind::Docker,
+                _ => false,
+            };
+            if tarball && lacks(Feature::TarballOutput) {
+                return Err(features.refuse(Feature::TarballOutput));
+            }
+        }
+        let cache = features.support(Feature::CacheExport);
+        for c in &self.cache_to {
+            let refused = match cache {
+                Support::No => true,
+                Support::InlineOnly => c.kind != "inline",
+                _ => false,
+            };
+            if refused {
+                return Err(features.refuse(Feature::CacheExport));
+            }
+        }
+        Ok(())
+    }
+
+    /// The frontend attributes of the Dockerfile frontend (`dockerfile.v0`).
+    pub fn frontend_attrs(&self) -> BTreeMap<String, String> {
+        let mut attrs = BTreeMap::new();
+        let filename = self
+            .dockerfile_path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "Dockerfile".to_string());
+        attrs.insert("filename".to_string(), filename);
+        if let Some(t) = &self.target {
+            attrs.insert("target".to_string(), t.clone());
+        }
+        if !self.platforms.is_empty() {
+            attrs.insert("platform".to_string(), self.platforms.join(","));
+        }
+        for (k, v) in &self.build_args {
+            attrs.insert(format!("build-arg:{k}"), v.clone());
+        }
+        for (k, v) in &self.labels {
+            attrs.insert(format!("label:{k}"), v.clone());
+        }
+        if self.no_cache {
+            attrs.insert("no-cache".to_string(), String::new());
+        }
+        for c in &self.cache_from {
+            // The frontend needs the refs to resolve inline caches itself.
+            if let Some(r) = c.attrs.get("ref") {
+                attrs
+                    .entry("cache-imports".to_string())
+                    .and_modify(|v: &mut String| {
+                        v.push(',');
+                        v.push_str(r)
+                    })
+                    .or_insert_with(|| r.clone());
+            }
+        }
+        attrs
+    }
+
+    /// The exporters for a driver. With no output given, the docker driver
+    /// loads into the engine (`moby`); other drivers export nothing unless
+    /// `--load`/`--push` ask.
+    pub fn exports(&self, features: &Features) -> Vec<Export> {
+        let docker = features.kind == DriverKind::Docker;
+        let names = self.tags.join(",");
+        let with_name = |mut attrs: BTreeMap<String, String>| {
+            if !names.is_empty() && !attrs.contains_key("name") {
+                attrs.insert("name".into(), names.clone());
+            }
+            attrs
+        };
+        let mut out = Vec::new();
+        for o in &self.outputs {
+            let mut attrs = o.attrs.clone();
+            let dest = attrs.remove("dest").map(PathBuf::from);
+            let kind = match o.kind.as_str() {
+                "registry" => {
+                    attrs.insert("push".into(), "true".into());
+                    "image"
+                }
+                k => k,
+            };
+            let kind = match (kind, docker, &dest) {
+                // The docker driver's image store is the engine's: BuildKit
+                // calls that exporter `moby`.
+                ("image", true, _) | ("docker", true, None) => "moby",
+                (k, _, _) => k,
+            };
+            if kind == "cacheonly" {
+                continue;
+            }
+            let attrs = if matches!(kind, "moby" | "image" | "docker" | "oci") {
+                with_name(attrs)
+            } else {
+                attrs
+            };
+            out.push(Export {
+                kind: kind.to_string(),
+                attrs,
+                dest,
+            });
+        }
+        fn has(out: &[Export], k: &str) -> bool {
+            out.iter().any(|e| e.kind == k)
+        }
+        if self.push && !has(&out, "image") && !has(&out, "moby") {
+            let mut attrs = with_name(BTreeMap::new());
+            attrs.insert("push".into(), "true".into());
+            let kind = if docker { "moby" } else { "image" };
+            out.push(Export {
+                kind: kind.into(),
+                attrs,
+                dest: None,
+            });
+        } else if self.push {
+            for e in out
+                .iter_mut()
+                .filter(|e| e.kind == "image" || e.kind == "moby")
+            {
+                e.attrs.insert("push".into(), "true".into());
+            }
+        }
+        if docker && self.outputs.is_empty() && !has(&out, "moby") {
+            out.push(Export {
+                kind: "moby".into(),
+                attrs: with_name(BTreeMap::new()),
+                dest: None,
+            });
+        }
+        if !docker && self.load && !has(&out, "docker") {
+            out.push(Export {
+                kind: "docker".into(),
+                attrs: with_name(BTreeMap::new()),
+                dest: None,
+            });
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn docker() -> Features {
+        Features::of(DriverKind::Docker)
+    }
+
+    #[test]
+    fn docker_driver_refuses_three_things_with_their_feature() {
+        let mut s = BuildSpec::new(".");
+        s.cache_to = vec![CacheSpec::parse("--cache-to", "type=local,dest=c").unwrap()];
+        assert_eq!(
+            s.check(&docker()).unwrap_err().feature,
+            Feature::CacheExport
+        );
+
+        let mut s = BuildSpec::new(".");
+        s.outputs = vec![OutputSpec::parse("type=oci,dest=x.tar").unwrap()];
+        let e = s.check(&docker()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Docker/OCI tarball output is not supported for the docker driver. Switch to a different driver, or turn on the containerd image store, and try again."
+        );
+
+        let mut s = BuildSpec::new(".");
+        s.platforms = vec!["linux/amd64".into(), "linux/arm64".into()];
+        assert_eq!(
+            s.check(&docker()).unwrap_err().feature,
+            Feature::MultiPlatform
+        );
+    }
+
+    #[test]
+    fn docker_driver_accepts_what_it_can_do() {
+        let mut s = BuildSpec::new(".");
+        s.cache_to = vec![CacheSpec::parse("--cache-to", "type=inline").unwrap()];
+        s.outputs = vec![
+            OutputSpec::parse("type=docker").unwrap(),
+            OutputSpec::parse("type=local,dest=out").unwrap(),
+        ];
+        s.platforms = vec!["linux/amd64".into()];
+        assert_eq!(s.check(&docker()), Ok(()));
+        // A containerd-store engine may do all of it.
+        s.platforms.push("linux/arm64".into());
+        let f = Features {
+            kind: DriverKind::Docker,
+            containerd_store: true,
+        };
+        assert_eq!(s.check(&f), Ok(()));
+        assert!(s.check(&Features::of(DriverKind::Remote)).is_ok());
+    }
+
+    #[test]
+    fn frontend_attrs_of_a_full_spec() {
+        let mut s = BuildSpec::new("/ctx");
+        s.dockerfile = Some("/ctx/build/App.Dockerfile".into());
+        s.target = Some("final".into());
+        s.platforms = vec!["linux/amd64".into()];
+        s.build_args.insert("V".into(), "1".into());
+        s.labels.insert("org.x".into(), "y".into());
+        s.no_cache = true;
+        let a = s.frontend_attrs();
+        let expected: BTreeMap<String, String> = [
+            ("build-arg:V", "1"),
+            ("filename", "App.Dockerfile"),
+            ("label:org.x", "y"),
+            ("no-cache", ""),
+            ("platform", "linux/amd64"),
+            ("target", "final"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(a, expected);
+    }
+
+    #[test]
+    fn docker_driver_exports_to_moby_with_tags() {
+        let mut s = BuildSpec::new(".");
+        s.tags = vec!["a:1".into(), "b:2".into()];
+        let e = s.exports(&docker());
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].kind, "moby");
+        assert_eq!(e[0].attrs["name"], "a:1,b:2");
+        s.push = true;
+        let e = s.exports(&docker());
+        assert_eq!(e[0].attrs["push"], "true");
+    }
+
+    #[test]
+    fn outputs_map_to_exporters() {
+        let mut s = BuildSpec::new(".");
+        s.tags = vec!["r/x".into()];
+        s.outputs = vec![
+            OutputSpec::parse("type=registry").unwrap(),
+            OutputSpec::parse("type=tar,dest=o.tar").unwrap(),
+        ];
+        let e = s.exports(&Features::of(DriverKind::Remote));
+        assert_eq!(e[0].kind, "image");
+        assert_eq!(e[0].attrs["push"], "true");
+        assert_eq!(e[0].attrs["name"], "r/x");
+        assert_eq!(e[1].kind, "tar");
+        assert_eq!(e[1].dest, Some(PathBuf::from("o.tar")));
+        assert!(e[1].attrs.is_empty());
+        // No output on a non-docker driver exports nothing; --load adds docker.
+        let mut s = BuildSpec::new(".");
+        assert!(s.exports(&Features::of(DriverKind::Remote)).is_empty());
+        s.load = true;
+        assert_eq!(
+            s.exports(&Features::of(DriverKind::Remote))[0].kind,
+            "docker"
+        );
+    }
+}

@@ -1,0 +1,230 @@
+//! The driver capability table, as data. One table, used by the build (a
+//! request the driver cannot serve is refused before any byte is sent), the
+//! CLI and the editor's diagnostics, so all of them say the same thing.
+//!
+//! The rows follow buildx's driver feature matrix; the docker driver gains the
+//! tarball, cache and multi-platform rows when the engine stores images in
+//! containerd (buildx checks `DriverStatus` for the containerd snapshotter).
+
+use std::fmt;
+
+/// The kinds of builder driver buildx knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DriverKind {
+    Docker,
+    DockerContainer,
+    Kubernetes,
+    Remote,
+}
+
+impl DriverKind {
+    /// Every kind, in the order of the table's columns.
+    pub const ALL: [DriverKind; 4] = [
+        DriverKind::Docker,
+        DriverKind::DockerContainer,
+        DriverKind::Kubernetes,
+        DriverKind::Remote,
+    ];
+
+    /// The driver name as buildx spells it (`--driver`, instance files).
+    pub fn name(self) -> &'static str {
+        match self {
+            DriverKind::Docker => "docker",
+            DriverKind::DockerContainer => "docker-container",
+            DriverKind::Kubernetes => "kubernetes",
+            DriverKind::Remote => "remote",
+        }
+    }
+
+    /// Parses a buildx driver name.
+    pub fn from_name(name: &str) -> Option<DriverKind> {
+        DriverKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+impl fmt::Display for DriverKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The rows of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Feature {
+    /// The image lands in the engine's image store without `--load`.
+    AutomaticLoad,
+    /// `--cache-to` with a backend other than `inline`.
+    CacheExport,
+    /// `--output type=docker|oci`.
+    TarballOutput,
+    /// More than one `--platform`.
+    MultiPlatform,
+    /// A `buildkitd.toml` / buildkitd flags for the builder.
+    BuildkitConfig,
+}
+
+impl Feature {
+    /// Every row, in table order.
+    pub const ALL: [Feature; 5] = [
+        Feature::AutomaticLoad,
+        Feature::CacheExport,
+        Feature::TarballOutput,
+        Feature::MultiPlatform,
+        Feature::BuildkitConfig,
+    ];
+
+    /// The feature's name as it starts a refusal message.
+    pub fn title(self) -> &'static str {
+        match self {
+            Feature::AutomaticLoad => "Automatic --load",
+            Feature::CacheExport => "Cache export",
+            Feature::TarballOutput => "Docker/OCI tarball output",
+            Feature::MultiPlatform => "Multi-platform build",
+            Feature::BuildkitConfig => "BuildKit configuration",
+        }
+    }
+}
+
+/// One cell of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Support {
+    Yes,
+    No,
+    /// Cache export on the docker driver: only `type=inline`.
+    InlineOnly,
+    /// The remote driver's configuration lives with the remote daemon.
+    ManagedExternally,
+}
+
+impl Support {
+    /// How the cell reads in the table.
+    pub fn label(self) -> &'static str {
+        match self {
+            Support::Yes => "yes",
+            Support::No => "no",
+            Support::InlineOnly => "inline only",
+            Support::ManagedExternally => "managed externally",
+        }
+    }
+}
+
+/// The capability table itself: one row per feature, one column per driver
+/// kind, for an engine without the containerd image store.
+pub fn table(kind: DriverKind, feature: Feature) -> Support {
+    use DriverKind::*;
+    use Feature::*;
+    match (feature, kind) {
+        (AutomaticLoad, Docker) => Support::Yes,
+        (AutomaticLoad, _) => Support::No,
+        (CacheExport, Docker) => Support::InlineOnly,
+        (CacheExport, _) => Support::Yes,
+        (TarballOutput, Docker) | (MultiPlatform, Docker) => Support::No,
+        (TarballOutput, _) | (MultiPlatform, _) => Support::Yes,
+        (BuildkitConfig, Docker) => Support::No,
+        (BuildkitConfig, Remote) => Support::ManagedExternally,
+        (BuildkitConfig, _) => Support::Yes,
+    }
+}
+
+/// What one builder can do: its driver kind, and for the docker driver
+/// whether the engine uses the containerd image store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Features {
+    pub kind: DriverKind,
+    pub containerd_store: bool,
+}
+
+impl Features {
+    /// The features of a driver kind on a classic (non-containerd) engine.
+    pub fn of(kind: DriverKind) -> Features {
+        Features {
+            kind,
+            containerd_store: false,
+        }
+    }
+
+    /// The cell for this builder, the containerd store taken into account.
+    pub fn support(&self, feature: Feature) -> Support {
+        let base = table(self.kind, feature);
+        if self.kind == DriverKind::Docker && self.containerd_store {
+            // buildx: the containerd store lifts the exporter, cache and
+            // multi-platform limits of the docker driver.
+            if matches!(
+                feature,
+                Feature::CacheExport | Feature::TarballOutput | Feature::MultiPlatform
+            ) {
+                return Support::Yes;
+            }
+        }
+        base
+    }
+
+    /// A refusal for a feature this builder lacks.
+    pub fn refuse(&self, feature: Feature) -> Refusal {
+        Refusal {
+            feature,
+            driver: self.kind,
+        }
+    }
+}
+
+/// A request the selected driver cannot serve. Its `Display` is buildx's
+/// message form, the same text in the CLI, the editor and the build.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} is not supported for the {driver} driver. Switch to a different driver, or turn on the containerd image store, and try again.", feature.title())]
+pub struct Refusal {
+    pub feature: Feature,
+    pub driver: DriverKind,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_matches_the_issue_for_every_cell() {
+        let expected: [(Feature, [&str; 4]); 5] = [
+            (Feature::AutomaticLoad, ["yes", "no", "no", "no"]),
+            (Feature::CacheExport, ["inline only", "yes", "yes", "yes"]),
+            (Feature::TarballOutput, ["no", "yes", "yes", "yes"]),
+            (Feature::MultiPlatform, ["no", "yes", "yes", "yes"]),
+            (
+                Feature::BuildkitConfig,
+                ["no", "yes", "yes", "managed externally"],
+            ),
+        ];
+        for (feature, cells) in expected {
+            for (kind, cell) in DriverKind::ALL.into_iter().zip(cells) {
+                assert_eq!(table(kind, feature).label(), cell, "{feature:?} {kind}");
+            }
+        }
+    }
+
+    #[test]
+    fn containerd_store_lifts_docker_limits() {
+        let f = Features {
+            kind: DriverKind::Docker,
+            containerd_store: true,
+        };
+        assert_eq!(f.support(Feature::MultiPlatform), Support::Yes);
+        assert_eq!(f.support(Feature::CacheExport), Support::Yes);
+        assert_eq!(f.support(Feature::BuildkitConfig), Support::No);
+    }
+
+    #[test]
+    fn refusal_reads_like_buildx() {
+        let r = Features::of(DriverKind::Docker).refuse(Feature::CacheExport);
+        assert_eq!(
+            r.to_string(),
+            "Cache export is not supported for the docker driver. Switch to a different driver, or turn on the containerd image store, and try again."
+        );
+    }
+
+    #[test]
+    fn driver_names_round_trip() {
+        for k in DriverKind::ALL {
+            assert_eq!(DriverKind::from_name(k.name()), Some(k));
+        }
+        assert_eq!(DriverKind::from_name("podman"), None);
+    }
+}
