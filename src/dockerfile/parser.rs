@@ -1,0 +1,1438 @@
+//! The hand-written, lossless, line-oriented Dockerfile parser.
+//!
+//! It follows BuildKit's `frontend/dockerfile/parser` step by step, keeping
+//! byte spans where BuildKit keeps only line numbers:
+//! 1. physical lines split at `\n` (a `\r` before it belongs to the break);
+//! 2. parser directives at the very top (`# syntax=`, `# escape=`, `# check=`);
+//! 3. logical lines: an instruction continues while a line ends in the escape
+//!    character (not itself escaped); comment lines inside are dropped, empty
+//!    lines are skipped and recorded (NoEmptyContinuation);
+//! 4. each logical line is split into keyword, flags and arguments the way
+//!    BuildKit's per-instruction line parsers split them;
+//! 5. for RUN/COPY/ADD, heredoc bodies follow the logical line.
+//!
+//! Errors stay local to their instruction: the parser always reaches the end
+//! of the file, never panics and runs in linear time.
+
+use super::syntax::*;
+use super::text::{LineIndex, Span};
+
+/// Why bytes could not be parsed as a Dockerfile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error(
+        "the Dockerfile is not valid UTF-8: invalid byte 0x{byte:02x} at byte offset {offset}"
+    )]
+    InvalidUtf8 { offset: usize, byte: u8 },
+}
+
+/// Parses bytes read from a file. Dockerfiles must be UTF-8 (BuildKit reads
+/// them as Go strings); invalid bytes are reported with their offset rather
+/// than silently replaced, so ranges never drift.
+pub fn parse_bytes(bytes: &[u8]) -> Result<Dockerfile, ParseError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(parse(text)),
+        Err(e) => {
+            let offset = e.valid_up_to();
+            Err(ParseError::InvalidUtf8 {
+                offset,
+                byte: bytes.get(offset).copied().unwrap_or(0),
+            })
+        }
+    }
+}
+
+/// Parses a Dockerfile. Never fails: syntax errors are collected in
+/// [`Dockerfile::errors`] and parsing continues with the next instruction.
+pub fn parse(text: &str) -> Dockerfile {
+    Parser::new(text).run()
+}
+
+/// Nesting limit for JSON arrays, so hostile input cannot exhaust the stack.
+const MAX_JSON_DEPTH: usize = 256;
+
+#[derive(Debug, Clone, Copy)]
+struct Line {
+    start: usize,
+    /// End of the content: before the trailing `\r`s and the `\n`.
+    content_end: usize,
+    /// After the `\n` (or the end of the text).
+    end: usize,
+}
+
+fn split_lines(text: &str) -> Vec<Line> {
+    let bytes = text.as_bytes();
+    let mut lines = Vec::with_capacity(bytes.len() / 32 + 1);
+    let mut start = 0;
+    while start < bytes.len() {
+        let nl = memchr(b'\n', &bytes[start..]).map(|i| start + i);
+        let end = nl.map_or(bytes.len(), |i| i + 1);
+        // BuildKit's trimNewline strips every trailing `\r` and `\n`.
+        let mut content_end = nl.unwrap_or(bytes.len());
+        while content_end > start && bytes[content_end - 1] == b'\r' {
+            content_end -= 1;
+        }
+        lines.push(Line {
+            start,
+            content_end,
+            end,
+        });
+        start = end;
+    }
+    lines
+}
+
+fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&b| b == needle)
+}
+
+/// The logical text of an instruction with a map back to the source.
+#[derive(Debug, Default)]
+struct Logical {
+    text: String,
+    /// (offset in `text`, offset in the source) where each contiguous source
+    /// segment starts.
+    segs: Vec<(usize, usize)>,
+}
+
+impl Logical {
+    fn push(&mut self, src: &str, start: usize, end: usize) {
+        if start < end {
+            self.segs.push((self.text.len(), start));
+            self.text.push_str(&src[start..end]);
+        }
+    }
+
+    /// Source offset of the character at logical offset `off`.
+    fn src(&self, off: usize) -> usize {
+        let i = self.segs.partition_point(|&(l, _)| l <= off);
+        match i.checked_sub(1).and_then(|i| self.segs.get(i)) {
+            Some(&(l, s)) => s + (off - l),
+            None => self.segs.first().map_or(0, |&(_, s)| s),
+        }
+    }
+
+    /// Source offset just after the character ending at logical `off`.
+    fn src_end(&self, off: usize) -> usize {
+        let i = self.segs.partition_point(|&(l, _)| l < off);
+        match i.checked_sub(1).and_then(|i| self.segs.get(i)) {
+            Some(&(l, s)) => s + (off - l),
+            None => self.src(off),
+        }
+    }
+
+    fn span(&self, a: usize, b: usize) -> Span {
+        if b <= a {
+            Span::empty(self.src(a))
+        } else {
+            Span::new(self.src(a), self.src_end(b))
+        }
+    }
+
+    fn word(&self, a: usize, b: usize) -> Word {
+        Word {
+            value: self.text[a..b].to_string(),
+            span: self.span(a, b),
+        }
+    }
+}
+
+/// Go's `unicode.IsSpace` (what BuildKit trims with).
+fn is_space(c: char) -> bool {
+    c.is_whitespace()
+}
+
+/// BuildKit's `reWhitespace`: `[\t\v\f\r ]`.
+fn is_re_ws(c: char) -> bool {
+    matches!(c, '\t' | '\u{b}' | '\u{c}' | '\r' | ' ')
+}
+
+fn trim_start_len(s: &str) -> usize {
+    s.len() - s.trim_start_matches(is_space).len()
+}
+
+struct Parser<'a> {
+    src: &'a str,
+    lines: Vec<Line>,
+    escape: char,
+    errors: Vec<SyntaxError>,
+}
+
+impl<'a> Parser<'a> {
+    fn new(src: &'a str) -> Self {
+        Parser {
+            src,
+            lines: split_lines(src),
+            escape: '\\',
+            errors: Vec::new(),
+        }
+    }
+
+    fn error(&mut self, span: Span, message: impl Into<String>) {
+        self.errors.push(SyntaxError {
+            message: message.into(),
+            span,
+        });
+    }
+
+    fn run(mut self) -> Dockerfile {
+        let src = self.src;
+        let bom = src.starts_with('\u{feff}').then(|| Span::new(0, 3));
+        let mut pieces = Vec::new();
+        if let Some(b) = bom {
+            pieces.push(Piece {
+                kind: PieceKind::Bom,
+                span: b,
+            });
+        }
+        let mut directives: Vec<Directive> = Vec::new();
+        let mut instructions = Vec::new();
+        let mut directives_done = false;
+        let mut i = 0;
+        while i < self.lines.len() {
+            let line = self.lines[i];
+            let start = if i == 0 && bom.is_some() {
+                3.min(line.end)
+            } else {
+                line.start
+            };
+            let content_end = line.content_end.max(start);
+            let content = &src[start..content_end];
+            let lead = trim_start_len(content);
+            let t_start = start + lead;
+            let t = &content[lead..];
+
+            if !directives_done {
+                match self.directive(t, t_start, &directives) {
+                    DirectiveLine::Directive(d) => {
+                        pieces.push(Piece {
+                            kind: PieceKind::Directive(directives.len()),
+                            span: Span::new(start, line.end),
+                        });
+                        directives.push(d);
+                        i += 1;
+                        continue;
+                    }
+                    DirectiveLine::Duplicate => {
+                        pieces.push(Piece {
+                            kind: PieceKind::Comment,
+                            span: Span::new(start, line.end),
+                        });
+                        i += 1;
+                        continue;
+                    }
+                    DirectiveLine::NotADirective => directives_done = true,
+                }
+            }
+            if t.is_empty() {
+                pieces.push(Piece {
+                    kind: PieceKind::Blank,
+                    span: Span::new(start, line.end),
+                });
+                i += 1;
+                continue;
+            }
+            if t.starts_with('#') {
+                pieces.push(Piece {
+                    kind: PieceKind::Comment,
+                    span: Span::new(start, line.end),
+                });
+                i += 1;
+                continue;
+            }
+            let (ins, next) = self.instruction(i, t_start);
+            let last = self.lines[next - 1];
+            pieces.push(Piece {
+                kind: PieceKind::Instruction(instructions.len()),
+                span: Span::new(start, last.end),
+            });
+            instructions.push(ins);
+            i = next;
+        }
+        let mut errors = self.errors;
+        errors.sort_by_key(|e| e.span.start);
+        Dockerfile {
+            source: src.to_string(),
+            line_index: LineIndex::new(src),
+            bom,
+            escape: self.escape,
+            directives,
+            pieces,
+            instructions,
+            errors,
+        }
+    }
+
+    /// BuildKit's DirectiveParser on one line (already left-trimmed).
+    fn directive(&mut self, t: &str, t_start: usize, seen: &[Directive]) -> DirectiveLine {
+        let Some(after_hash) = t.strip_prefix('#') else {
+            return DirectiveLine::NotADirective;
+        };
+        let body_off = 1 + trim_start_len(after_hash);
+        let body = &t[body_off..];
+        // ^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$
+        let name_len = body
+            .char_indices()
+            .take_while(|&(i, c)| {
+                if i == 0 {
+                    c.is_ascii_alphabetic()
+                } else {
+                    c.is_ascii_alphanumeric()
+                }
+            })
+            .count();
+        if name_len == 0 {
+            return DirectiveLine::NotADirective;
+        }
+        let name = &body[..name_len];
+        let after_name = &body[name_len..];
+        let eq = trim_start_len(after_name);
+        if !after_name[eq..].starts_with('=') {
+            return DirectiveLine::NotADirective;
+        }
+        let after_eq = &after_name[eq + 1..];
+        let v_lead = trim_start_len(after_eq);
+        let value = after_eq[v_lead..].trim_end_matches(is_space);
+        if value.is_empty() {
+            return DirectiveLine::NotADirective;
+        }
+        let lname = name.to_ascii_lowercase();
+        if !matches!(lname.as_str(), "syntax" | "escape" | "check") {
+            return DirectiveLine::NotADirective;
+        }
+        let line_span = Span::new(t_start, t_start + t.trim_end_matches(is_space).len());
+        if seen.iter().any(|d| d.name == lname) {
+            self.error(
+                line_span,
+                format!("only one {lname} parser directive can be used"),
+            );
+            return DirectiveLine::Duplicate;
+        }
+        let name_start = t_start + body_off;
+        let value_start = name_start + name_len + eq + 1 + v_lead;
+        let value_span = Span::new(value_start, value_start + value.len());
+        if lname == "escape" {
+            match value {
+                "\\" => self.escape = '\\',
+                "`" => self.escape = '`',
+                _ => self.error(
+                    value_span,
+                    format!("invalid escape token '{value}' does not match ` or \\"),
+                ),
+            }
+        }
+        DirectiveLine::Directive(Directive {
+            name: lname,
+            value: value.to_string(),
+            span: line_span,
+            name_span: Span::new(name_start, name_start + name_len),
+            value_span,
+        })
+    }
+
+    /// Where the kept text of a line ends if it continues (BuildKit's
+    /// `([^\\])\\[ \t]*$|^\\[ \t]*$`), `None` when the line ends here.
+    fn continuation(&self, line: &str) -> Option<usize> {
+        let t = line.trim_end_matches([' ', '\t']);
+        let before = t.strip_suffix(self.escape)?;
+        if before.is_empty() || !before.ends_with(self.escape) {
+            Some(before.len())
+        } else {
+            None
+        }
+    }
+
+    /// Parses the instruction starting on line `first` at `t_start`; returns
+    /// it and the index of the next unconsumed line.
+    fn instruction(&mut self, first: usize, t_start: usize) -> (Instruction, usize) {
+        let src = self.src;
+        let line = self.lines[first];
+        let mut logical = Logical::default();
+        let mut empty_lines = Vec::new();
+        let mut comment_lines = Vec::new();
+        let first_text = &src[t_start..line.content_end];
+        let mut cont = match self.continuation(first_text) {
+            Some(cut) => {
+                logical.push(src, t_start, t_start + cut);
+                true
+            }
+            None => {
+                logical.push(src, t_start, line.content_end);
+                false
+            }
+        };
+        let mut i = first + 1;
+        while cont && i < self.lines.len() {
+            let l = self.lines[i];
+            i += 1;
+            let c = &src[l.start..l.content_end];
+            let lead = trim_start_len(c);
+            if c[lead..].starts_with('#') {
+                comment_lines.push(Span::new(l.start + lead, l.content_end));
+                continue;
+            }
+            if lead == c.len() {
+                empty_lines.push(Span::new(l.start, l.content_end));
+                continue;
+            }
+            match self.continuation(c) {
+                Some(cut) => logical.push(src, l.start, l.start + cut),
+                None => {
+                    logical.push(src, l.start, l.content_end);
+                    cont = false;
+                }
+            }
+        }
+        let line_end = self.lines[i - 1].content_end;
+        let mut ins = self.parse_logical(&logical, 0, false);
+        ins.line_span = Span::new(t_start, line_end.max(t_start));
+        ins.empty_continuation_lines = empty_lines;
+        ins.comment_lines = comment_lines;
+
+        if ins.kind.accepts_heredocs() && logical.text.contains("<<") {
+            let docs = heredoc_words(&logical);
+            for (a, b, mut doc) in docs {
+                doc.span = logical.span(a, b);
+                let body_start = self.lines.get(i).map_or(src.len(), |l| l.start);
+                let mut body_end = src.len();
+                let mut terminated = false;
+                while i < self.lines.len() {
+                    let l = self.lines[i];
+                    i += 1;
+                    let mut cand = &src[l.start..l.content_end];
+                    if doc.strip_tabs {
+                        cand = cand.trim_start_matches('\t');
+                    }
+                    if cand == doc.name {
+                        body_end = l.start;
+                        doc.terminator_span = Some(Span::new(l.start, l.content_end));
+                        terminated = true;
+                        break;
+                    }
+                }
+                let body_start = body_start.min(body_end);
+                doc.body_span = Span::new(body_start, body_end);
+                doc.body = src[body_start..body_end].to_string();
+                if !terminated {
+                    self.error(doc.span, "unterminated heredoc");
+                }
+                ins.heredocs.push(doc);
+            }
+        }
+        let end = self.lines[i - 1].content_end.max(t_start);
+        ins.span = Span::new(t_start, end);
+        (ins, i)
+    }
+
+    /// Parses the instruction in `l.text[from..]` (`from` past any leading
+    /// whitespace). `nested` is set for ONBUILD's trigger.
+    fn parse_logical(&mut self, l: &Logical, from: usize, nested: bool) -> Instruction {
+        let text = &l.text;
+        let kw_end = text[from..].find(is_re_ws).map_or(text.len(), |i| from + i);
+        let keyword = text[from..kw_end].to_string();
+        let kind = InstructionKind::from_keyword(&keyword);
+        let keyword_span = l.span(from, kw_end);
+        let after_kw =
+            kw_end + text[kw_end..].len() - text[kw_end..].trim_start_matches(is_re_ws).len();
+
+        let (flags, rest_from) = self.flags(l, after_kw);
+        // strings.TrimSpace(args)
+        let rest_a = rest_from + trim_start_len(&text[rest_from..]);
+        let rest_b = rest_a + text[rest_a..].trim_end_matches(is_space).len();
+        let rest = text[rest_a..rest_b].to_string();
+        let rest_span = l.span(rest_a, rest_b);
+        let full_span = l.span(from, text.len().max(from));
+
+        let mut ins = Instruction {
+            kind,
+            keyword: keyword.clone(),
+            keyword_span,
+            span: full_span,
+            line_span: full_span,
+            flags,
+            rest,
+            rest_span,
+            form: ArgForm::Empty,
+            args: Vec::new(),
+            key_values: Vec::new(),
+            legacy_key_value: false,
+            from: None,
+            heredocs: Vec::new(),
+            onbuild: None,
+            empty_continuation_lines: Vec::new(),
+            comment_lines: Vec::new(),
+            variables: Vec::new(),
+        };
+        let mut var_ranges: Vec<(usize, usize)> = Vec::new();
+        let rest_empty = rest_a == rest_b;
+        let name = kind.as_str();
+
+        match kind {
+            InstructionKind::Run
+            | InstructionKind::Cmd
+            | InstructionKind::Entrypoint
+            | InstructionKind::Shell => {
+                self.maybe_json(l, rest_a, rest_b, &mut ins, &mut var_ranges, false);
+            }
+            InstructionKind::Add | InstructionKind::Copy | InstructionKind::Volume => {
+                self.maybe_json(l, rest_a, rest_b, &mut ins, &mut var_ranges, true);
+            }
+            InstructionKind::Healthcheck => {
+                if !rest_empty {
+                    let typ_end = text[rest_a..rest_b]
+                        .find(is_space)
+                        .map_or(rest_b, |i| rest_a + i);
+                    ins.args.push(l.word(rest_a, typ_end));
+                    let cmd_a = typ_end + trim_start_len(&text[typ_end..rest_b]);
+                    ins.form = ArgForm::Shell;
+                    let mut tmp = Instruction { ..ins.clone() };
+                    tmp.args.clear();
+                    self.maybe_json(l, cmd_a, rest_b, &mut tmp, &mut var_ranges, false);
+                    ins.args.extend(tmp.args);
+                    if tmp.form == ArgForm::Json {
+                        ins.form = ArgForm::Json;
+                    }
+                }
+            }
+            InstructionKind::Env | InstructionKind::Label => {
+                self.name_val(l, rest_a, rest_b, &mut ins, &mut var_ranges);
+            }
+            InstructionKind::Arg => {
+                for (a, b) in bk_words(text, rest_a, rest_b, self.escape) {
+                    ins.args.push(l.word(a, b));
+                    let w = &text[a..b];
+                    let kv = match w.find('=') {
+                        Some(eq) => {
+                            var_ranges.push((a + eq + 1, b));
+                            KeyValue {
+                                key: w[..eq].to_string(),
+                                key_span: l.span(a, a + eq),
+                                value: Some(w[eq + 1..].to_string()),
+                                value_span: Some(l.span(a + eq + 1, b)),
+                                span: l.span(a, b),
+                            }
+                        }
+                        None => KeyValue {
+                            key: w.to_string(),
+                            key_span: l.span(a, b),
+                            value: None,
+                            value_span: None,
+                            span: l.span(a, b),
+                        },
+                    };
+                    if kv.key.is_empty() {
+                        self.error(kv.span, "ARG names can not be blank");
+                    }
+                    ins.key_values.push(kv);
+                }
+                if !ins.args.is_empty() {
+                    ins.form = ArgForm::Shell;
+                }
+            }
+            InstructionKind::Expose | InstructionKind::From | InstructionKind::Unknown => {
+                for (a, b) in split_by(text, rest_a, rest_b, is_re_ws) {
+                    ins.args.push(l.word(a, b));
+                    if kind != InstructionKind::Unknown {
+                        var_ranges.push((a, b));
+                    }
+                }
+                if !ins.args.is_empty() {
+                    ins.form = ArgForm::Shell;
+                }
+            }
+            InstructionKind::Maintainer
+            | InstructionKind::Stopsignal
+            | InstructionKind::User
+            | InstructionKind::Workdir => {
+                if !rest_empty {
+                    ins.args.push(l.word(rest_a, rest_b));
+                    var_ranges.push((rest_a, rest_b));
+                    ins.form = ArgForm::Shell;
+                }
+            }
+            InstructionKind::Onbuild => {
+                if !rest_empty {
+                    let inner = self.parse_logical(l, rest_a, true);
+                    ins.variables.extend(inner.variables.iter().cloned());
+                    ins.onbuild = Some(Box::new(inner));
+                    ins.form = ArgForm::Shell;
+                }
+            }
+        }
+
+        // Variables: in flag values and the argument ranges chosen above.
+        for f in &ins.flags {
+            if let Some(vs) = f.value_span {
+                // Flag spans are source spans; rescan their source text.
+                scan_source_vars(self.src, vs, self.escape, &mut ins.variables);
+            }
+        }
+        for (a, b) in var_ranges {
+            scan_vars(l, a, b, self.escape, &mut ins.variables);
+        }
+        ins.variables.sort_by_key(|v| (v.span.start, v.span.end));
+
+        self.validate(&mut ins, nested, name);
+        ins
+    }
+
+    /// BuildKit's `extractBuilderFlags`: leading `--words`, quotes and
+    /// escapes removed; a lone `--` ends the flags.
+    fn flags(&mut self, l: &Logical, mut pos: usize) -> (Vec<Flag>, usize) {
+        let text = &l.text;
+        let mut flags = Vec::new();
+        loop {
+            let ws = text[pos..].len() - text[pos..].trim_start_matches(is_space).len();
+            let start = pos + ws;
+            if !text[start..].starts_with("--") {
+                return (flags, start);
+            }
+            // Scan one word honouring quotes and backslash escapes.
+            let bytes = text.as_bytes();
+            let mut j = start;
+            let mut word = String::new();
+            let mut quote: Option<u8> = None;
+            let mut raw_eq: Option<usize> = None;
+            let mut word_eq: Option<usize> = None;
+            while j < bytes.len() {
+                let b = bytes[j];
+                match quote {
+                    None => {
+                        if (b as char).is_ascii_whitespace() {
+                            break;
+                        }
+                        if b == b'\'' || b == b'"' {
+                            quote = Some(b);
+                            j += 1;
+                            continue;
+                        }
+                    }
+                    Some(q) if b == q => {
+                        quote = None;
+                        j += 1;
+                        continue;
+                    }
+                    Some(_) => {}
+                }
+                if b == b'\\' {
+                    j += 1;
+                    if j >= bytes.len() {
+                        break;
+                    }
+                }
+                let ch_len = utf8_len(bytes[j]);
+                let ch_end = (j + ch_len).min(bytes.len());
+                if bytes[j] == b'=' && raw_eq.is_none() && quote.is_none() {
+                    raw_eq = Some(j);
+                    word_eq = Some(word.len());
+                }
+                word.push_str(text.get(j..ch_end).unwrap_or(""));
+                j = ch_end;
+            }
+            if word == "--" {
+                return (flags, j);
+            }
+            let span = l.span(start, j);
+            let (name, name_end, value, value_span) = match (raw_eq, word_eq) {
+                (Some(re), Some(we)) => (
+                    word[2..we].to_string(),
+                    re,
+                    Some(word[we + 1..].to_string()),
+                    Some(l.span(re + 1, j)),
+                ),
+                _ => (word[2.min(word.len())..].to_string(), j, None, None),
+            };
+            flags.push(Flag {
+                span,
+                name,
+                name_span: l.span(start + 2, name_end.max(start + 2)),
+                value,
+                value_span,
+            });
+            pos = j;
+        }
+    }
+
+    /// BuildKit's parseMaybeJSON / parseMaybeJSONToList.
+    fn maybe_json(
+        &mut self,
+        l: &Logical,
+        a: usize,
+        b: usize,
+        ins: &mut Instruction,
+        vars: &mut Vec<(usize, usize)>,
+        to_list: bool,
+    ) {
+        if a == b {
+            return;
+        }
+        let text = &l.text;
+        match parse_json_array(&text[a..b]) {
+            Ok(items) => {
+                ins.form = ArgForm::Json;
+                for (value, ia, ib) in items {
+                    ins.args.push(Word {
+                        value,
+                        span: l.span(a + ia, a + ib),
+                    });
+                    vars.push((a + ia, a + ib));
+                }
+                return;
+            }
+            Err(JsonError::NotStrings) => {
+                self.error(
+                    l.span(a, b),
+                    "when using JSON array syntax, arrays must be comprised of strings only",
+                );
+            }
+            Err(JsonError::Invalid) => {}
+        }
+        ins.form = ArgForm::Shell;
+        if to_list {
+            for (wa, wb) in split_by(text, a, b, is_re_ws) {
+                ins.args.push(l.word(wa, wb));
+                vars.push((wa, wb));
+            }
+        } else {
+            ins.args.push(l.word(a, b));
+            vars.push((a, b));
+        }
+    }
+
+    /// BuildKit's parseNameVal for ENV and LABEL.
+    fn name_val(
+        &mut self,
+        l: &Logical,
+        a: usize,
+        b: usize,
+        ins: &mut Instruction,
+        vars: &mut Vec<(usize, usize)>,
+    ) {
+        let text = &l.text;
+        let words = bk_words(text, a, b, self.escape);
+        let Some(&(w0a, w0b)) = words.first() else {
+            return;
+        };
+        ins.form = ArgForm::Shell;
+        let kw = ins.kind.as_str();
+        if !text[w0a..w0b].contains('=') {
+            // Legacy `KEY name value`: split the rest at the first whitespace run.
+            ins.legacy_key_value = true;
+            let key_end = text[a..b].find(is_re_ws).map_or(b, |i| a + i);
+            let val_a = key_end + text[key_end..b].len()
+                - text[key_end..b].trim_start_matches(is_re_ws).len();
+            if key_end == b {
+                self.error(l.span(a, b), format!("{kw} must have two arguments"));
+                return;
+            }
+            ins.args.push(l.word(a, key_end));
+            ins.args.push(l.word(val_a, b));
+            vars.push((val_a, b));
+            ins.key_values.push(KeyValue {
+                key: text[a..key_end].to_string(),
+                key_span: l.span(a, key_end),
+                value: Some(text[val_a..b].to_string()),
+                value_span: Some(l.span(val_a, b)),
+                span: l.span(a, b),
+            });
+            return;
+        }
+        for (wa, wb) in words {
+            let w = &text[wa..wb];
+            let Some(eq) = w.find('=') else {
+                self.error(
+                    l.span(wa, wb),
+                    format!(
+                        "Syntax error - can't find = in {w:?}. Must be of the form: name=value"
+                    ),
+                );
+                continue;
+            };
+            let kv = KeyValue {
+                key: w[..eq].to_string(),
+                key_span: l.span(wa, wa + eq),
+                value: Some(w[eq + 1..].to_string()),
+                value_span: Some(l.span(wa + eq + 1, wb)),
+                span: l.span(wa, wb),
+            };
+            if kv.key.is_empty() {
+                self.error(kv.span, format!("{kw} names can not be blank"));
+            }
+            ins.args.push(l.word(wa, wa + eq));
+            ins.args.push(l.word(wa + eq + 1, wb));
+            vars.push((wa + eq + 1, wb));
+            ins.key_values.push(kv);
+        }
+    }
+
+    /// The checks BuildKit's `instructions` package makes while building
+    /// commands from the parse tree, where they need only the syntax.
+    fn validate(&mut self, ins: &mut Instruction, nested: bool, name: &str) {
+        let whole = ins.span;
+        if ins.kind == InstructionKind::Unknown {
+            let msg = if ins.keyword.is_empty() {
+                "unknown instruction: (empty)".to_string()
+            } else {
+                format!("unknown instruction: {}", ins.keyword)
+            };
+            self.error(ins.keyword_span, msg);
+            return;
+        }
+        // Flags.
+        let allowed = ins.kind.allowed_flags();
+        let mut seen: Vec<&str> = Vec::new();
+        let mut flag_errors = Vec::new();
+        for f in &ins.flags {
+            let n = f.name.as_str();
+            if !allowed.contains(&n) {
+                flag_errors.push((f.span, format!("unknown flag: --{n}")));
+                continue;
+            }
+            let repeatable = matches!(n, "mount" | "exclude" | "device");
+            let boolean = matches!(n, "link" | "keep-git-dir" | "unpack" | "parents");
+            if !repeatable && seen.contains(&n) {
+                flag_errors.push((f.span, format!("duplicate flag specified: --{n}")));
+            }
+            seen.push(n);
+            match (&f.value, boolean) {
+                (None, false) => {
+                    flag_errors.push((f.span, format!("missing a value on flag: --{n}")))
+                }
+                (Some(v), true) if v.is_empty() => {
+                    flag_errors.push((f.span, format!("missing a value on flag: --{n}")))
+                }
+                (Some(v), true)
+                    if !v.eq_ignore_ascii_case("true") && !v.eq_ignore_ascii_case("false") =>
+                {
+                    flag_errors.push((
+                        f.span,
+                        format!("expecting boolean value for flag --{n}, not: {v}"),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        for (s, m) in flag_errors {
+            self.error(s, m);
+        }
+        let nargs = ins.args.len();
+        let at = if ins.rest_span.is_empty() {
+            whole
+        } else {
+            ins.rest_span
+        };
+        match ins.kind {
+            InstructionKind::From => {
+                let a = &ins.args;
+                if nargs == 3 && a[1].value.eq_ignore_ascii_case("as") {
+                    let stage = &a[2];
+                    if !valid_stage_name(&stage.value) {
+                        self.error(
+                            stage.span,
+                            format!(
+                                "invalid name for build stage: {:?}, name can't start with a number or contain symbols",
+                                stage.value
+                            ),
+                        );
+                    }
+                    ins.from = Some(FromClause {
+                        image: a[0].clone(),
+                        as_keyword: Some(a[1].clone()),
+                        stage_name: Some(a[2].clone()),
+                    });
+                } else if nargs == 1 {
+                    ins.from = Some(FromClause {
+                        image: a[0].clone(),
+                        as_keyword: None,
+                        stage_name: None,
+                    });
+                } else {
+                    if let Some(img) = a.first() {
+                        // Keep the image so stages still form while typing.
+                        ins.from = Some(FromClause {
+                            image: img.clone(),
+                            as_keyword: a.get(1).cloned(),
+                            stage_name: a.get(2).cloned(),
+                        });
+                    }
+                    self.error(at, "FROM requires either one or three arguments");
+                }
+            }
+            InstructionKind::Add | InstructionKind::Copy => {
+                if nargs == 0 && ins.heredocs.is_empty() && !ins.rest.contains("<<") {
+                    self.error(at, format!("{name} requires at least two arguments"));
+                } else if nargs == 1 && !ins.rest.contains("<<") {
+                    self.error(
+                        at,
+                        format!("{name} requires at least two arguments, but only one was provided. Destination could not be determined"),
+                    );
+                }
+            }
+            InstructionKind::Arg
+            | InstructionKind::Env
+            | InstructionKind::Label
+            | InstructionKind::Expose
+            | InstructionKind::Volume
+            | InstructionKind::Healthcheck
+            | InstructionKind::Shell => {
+                if nargs == 0 && ins.rest.is_empty() {
+                    self.error(at, format!("{name} requires at least one argument"));
+                }
+            }
+            InstructionKind::Onbuild => match ins.onbuild.as_deref().map(|i| i.kind) {
+                None => self.error(at, "ONBUILD requires at least one argument"),
+                Some(InstructionKind::Onbuild) => {
+                    self.error(at, "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")
+                }
+                Some(k @ (InstructionKind::From | InstructionKind::Maintainer)) => self.error(
+                    at,
+                    format!("{} isn't allowed as an ONBUILD trigger", k.as_str()),
+                ),
+                _ => {}
+            },
+            InstructionKind::Maintainer
+            | InstructionKind::User
+            | InstructionKind::Workdir
+            | InstructionKind::Stopsignal => {
+                if nargs != 1 {
+                    self.error(at, format!("{name} requires exactly one argument"));
+                }
+            }
+            _ => {}
+        }
+        if ins.kind == InstructionKind::Healthcheck && nargs > 0 {
+            let typ = ins.args[0].value.to_ascii_uppercase();
+            match typ.as_str() {
+                "NONE" if nargs > 1 => {
+                    self.error(at, "HEALTHCHECK NONE takes no arguments");
+                }
+                "CMD" if nargs == 1 => self.error(at, "Missing command after HEALTHCHECK CMD"),
+                "CMD" | "NONE" => {}
+                _ => self.error(
+                    ins.args[0].span,
+                    format!(
+                        "Unknown type {:?} in HEALTHCHECK (try CMD)",
+                        ins.args[0].value
+                    ),
+                ),
+            }
+        }
+        let _ = nested;
+    }
+}
+
+enum DirectiveLine {
+    Directive(Directive),
+    Duplicate,
+    NotADirective,
+}
+
+fn utf8_len(first: u8) -> usize {
+    match first {
+        0x00..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
+    }
+}
+
+/// `^[a-z][a-z0-9-_\.]*$` on the lower-cased name, as BuildKit checks.
+fn valid_stage_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let mut chars = lower.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && chars
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'))
+}
+
+/// Ranges of `text[a..b]` split at runs of `sep` characters.
+fn split_by(text: &str, a: usize, b: usize, sep: fn(char) -> bool) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    for (i, c) in text[a..b].char_indices() {
+        if sep(c) {
+            if let Some(s) = start.take() {
+                out.push((s, a + i));
+            }
+        } else if start.is_none() {
+            start = Some(a + i);
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, b));
+    }
+    out
+}
+
+/// BuildKit's parseWords: words split at unquoted whitespace; quotes and
+/// escapes are kept in the word.
+fn bk_words(text: &str, a: usize, b: usize, escape: char) -> Vec<(usize, usize)> {
+    let s = &text[a..b];
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut quote: Option<char> = None;
+    let mut it = s.char_indices().peekable();
+    while let Some((i, c)) = it.next() {
+        match start {
+            None => {
+                if is_space(c) {
+                    continue;
+                }
+                start = Some(i);
+            }
+            Some(_) => {}
+        }
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            } else if c == escape && q != '\'' {
+                it.next();
+            }
+            continue;
+        }
+        if is_space(c) {
+            if let Some(s0) = start.take() {
+                out.push((a + s0, a + i));
+            }
+            continue;
+        }
+        if c == '\'' || c == '"' {
+            quote = Some(c);
+        } else if c == escape {
+            it.next();
+        }
+    }
+    if let Some(s0) = start {
+        out.push((a + s0, b));
+    }
+    out
+}
+
+/// Heredoc words of a logical line: BuildKit lexes the whole line with a
+/// `\` shell lexer (raw quotes) and matches `^(\d*)<<(-?)([^<]*)$`.
+fn heredoc_words(l: &Logical) -> Vec<(usize, usize, Heredoc)> {
+    let text = &l.text;
+    let mut out = Vec::new();
+    for (a, b) in bk_words(text, 0, text.len(), '\\') {
+        let w = &text[a..b];
+        let digits = w.len() - w.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let Some(after) = w[digits..].strip_prefix("<<") else {
+            continue;
+        };
+        let (strip_tabs, raw_name) = match after.strip_prefix('-') {
+            Some(r) => (true, r),
+            None => (false, after),
+        };
+        if raw_name.is_empty() || raw_name.contains('<') {
+            continue;
+        }
+        let name = unquote(raw_name, '\\');
+        if name.is_empty() || name.chars().any(is_space) {
+            continue;
+        }
+        let quotes = |s: &str| s.chars().filter(|&c| c == '\'' || c == '"').count();
+        let expand = quotes(&name) == quotes(raw_name);
+        out.push((
+            a,
+            b,
+            Heredoc {
+                name,
+                span: Span::default(),
+                body: String::new(),
+                body_span: Span::default(),
+                terminator_span: None,
+                expand,
+                strip_tabs,
+                fd: if digits > 0 {
+                    w[..digits].parse().ok()
+                } else {
+                    None
+                },
+            },
+        ));
+    }
+    out
+}
+
+enum JsonError {
+    Invalid,
+    NotStrings,
+}
+
+/// Parses `s` as a JSON array (Go's `json.Unmarshal` into `[]any`): returns
+/// the string elements with their byte ranges in `s` (quotes included), or
+/// whether it was invalid JSON or valid JSON with non-string elements.
+fn parse_json_array(s: &str) -> Result<Vec<(String, usize, usize)>, JsonError> {
+    let b = s.as_bytes();
+    let mut p = skip_json_ws(b, 0);
+    if b.get(p) != Some(&b'[') {
+        return Err(JsonError::Invalid);
+    }
+    p += 1;
+    let mut items = Vec::new();
+    let mut non_string = false;
+    p = skip_json_ws(b, p);
+    if b.get(p) == Some(&b']') {
+        p += 1;
+    } else {
+        loop {
+            p = skip_json_ws(b, p);
+            if b.get(p) == Some(&b'"') {
+                let (v, end) = json_string(s, p).ok_or(JsonError::Invalid)?;
+                items.push((v, p, end));
+                p = end;
+            } else {
+                p = json_value(b, p, 1).ok_or(JsonError::Invalid)?;
+                non_string = true;
+            }
+            p = skip_json_ws(b, p);
+            match b.get(p) {
+                Some(b',') => p += 1,
+                Some(b']') => {
+                    p += 1;
+                    break;
+                }
+                _ => return Err(JsonError::Invalid),
+            }
+        }
+    }
+    if skip_json_ws(b, p) != b.len() {
+        return Err(JsonError::Invalid);
+    }
+    if non_string {
+        return Err(JsonError::NotStrings);
+    }
+    Ok(items)
+}
+
+fn skip_json_ws(b: &[u8], mut p: usize) -> usize {
+    while matches!(b.get(p), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        p += 1;
+    }
+    p
+}
+
+/// A JSON string starting at `p` (the opening quote): its value and the
+/// offset after the closing quote.
+fn json_string(s: &str, p: usize) -> Option<(String, usize)> {
+    let b = s.as_bytes();
+    let mut out = String::new();
+    let mut i = p + 1;
+    loop {
+        let c = *b.get(i)?;
+        match c {
+            b'"' => return Some((out, i + 1)),
+            b'\\' => {
+                let e = *b.get(i + 1)?;
+                i += 2;
+                match e {
+                    b'"' => out.push('"'),
+                    b'\\' => out.push('\\'),
+                    b'/' => out.push('/'),
+                    b'b' => out.push('\u{8}'),
+                    b'f' => out.push('\u{c}'),
+                    b'n' => out.push('\n'),
+                    b'r' => out.push('\r'),
+                    b't' => out.push('\t'),
+                    b'u' => {
+                        let hex = s.get(i..i + 4)?;
+                        let mut cp = u32::from_str_radix(hex, 16).ok()?;
+                        i += 4;
+                        if (0xd800..0xdc00).contains(&cp) && s.get(i..i + 2) == Some("\\u") {
+                            if let Some(lo) = s
+                                .get(i + 2..i + 6)
+                                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                                .filter(|lo| (0xdc00..0xe000).contains(lo))
+                            {
+                                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                                i += 6;
+                            }
+                        }
+                        out.push(char::from_u32(cp).unwrap_or('\u{fffd}'));
+                    }
+                    _ => return None,
+                }
+            }
+            0x00..=0x1f => return None,
+            _ => {
+                let len = utf8_len(c);
+                out.push_str(s.get(i..i + len)?);
+                i += len;
+            }
+        }
+    }
+}
+
+/// Skips any JSON value at `p`; `None` when invalid.
+fn json_value(b: &[u8], p: usize, depth: usize) -> Option<usize> {
+    if depth > MAX_JSON_DEPTH {
+        return None;
+    }
+    let p = skip_json_ws(b, p);
+    match *b.get(p)? {
+        b'"' => {
+            let s = std::str::from_utf8(b).ok()?;
+            json_string(s, p).map(|(_, e)| e)
+        }
+        b'[' | b'{' => {
+            let close = if b[p] == b'[' { b']' } else { b'}' };
+            let obj = b[p] == b'{';
+            let mut q = skip_json_ws(b, p + 1);
+            if b.get(q) == Some(&close) {
+                return Some(q + 1);
+            }
+            loop {
+                if obj {
+                    q = skip_json_ws(b, q);
+                    if b.get(q) != Some(&b'"') {
+                        return None;
+                    }
+                    q = json_value(b, q, depth + 1)?;
+                    q = skip_json_ws(b, q);
+                    if b.get(q) != Some(&b':') {
+                        return None;
+                    }
+                    q += 1;
+                }
+                q = json_value(b, q, depth + 1)?;
+                q = skip_json_ws(b, q);
+                match b.get(q) {
+                    Some(b',') => q += 1,
+                    Some(&c) if c == close => return Some(q + 1),
+                    _ => return None,
+                }
+            }
+        }
+        b't' => b[p..].starts_with(b"true").then_some(p + 4),
+        b'f' => b[p..].starts_with(b"false").then_some(p + 5),
+        b'n' => b[p..].starts_with(b"null").then_some(p + 4),
+        b'-' | b'0'..=b'9' => {
+            let mut q = p;
+            if b[q] == b'-' {
+                q += 1;
+            }
+            let digits = |q: &mut usize| {
+                let s = *q;
+                while matches!(b.get(*q), Some(b'0'..=b'9')) {
+                    *q += 1;
+                }
+                *q > s
+            };
+            if b.get(q) == Some(&b'0') {
+                q += 1;
+            } else if !digits(&mut q) {
+                return None;
+            }
+            if b.get(q) == Some(&b'.') {
+                q += 1;
+                if !digits(&mut q) {
+                    return None;
+                }
+            }
+            if matches!(b.get(q), Some(b'e' | b'E')) {
+                q += 1;
+                if matches!(b.get(q), Some(b'+' | b'-')) {
+                    q += 1;
+                }
+                if !digits(&mut q) {
+                    return None;
+                }
+            }
+            Some(q)
+        }
+        _ => None,
+    }
+}
+
+/// Collects variable references in the logical range `a..b`.
+fn scan_vars(l: &Logical, a: usize, b: usize, escape: char, out: &mut Vec<VarRef>) {
+    let mut refs = Vec::new();
+    scan_text(&l.text[..b], a, escape, &mut refs);
+    for r in refs {
+        out.push(VarRef {
+            name: r.name,
+            name_span: l.span(r.name_range.0, r.name_range.1),
+            span: l.span(r.start, r.end),
+            braced: r.braced,
+            operator: r.operator,
+            operand: r.operand.map(|(oa, ob)| l.word(oa, ob)),
+        });
+    }
+}
+
+/// Collects variable references in a source span that has no continuation
+/// inside (flag values are single words on one line in practice; when not,
+/// the offsets are still clamped into the text).
+fn scan_source_vars(src: &str, span: Span, escape: char, out: &mut Vec<VarRef>) {
+    let Some(_) = src.get(span.start..span.end) else {
+        return;
+    };
+    let mut refs = Vec::new();
+    scan_text(&src[..span.end], span.start, escape, &mut refs);
+    for r in refs {
+        out.push(VarRef {
+            name: r.name,
+            name_span: Span::new(r.name_range.0, r.name_range.1),
+            span: Span::new(r.start, r.end),
+            braced: r.braced,
+            operator: r.operator,
+            operand: r.operand.map(|(oa, ob)| Word {
+                value: src[oa..ob].to_string(),
+                span: Span::new(oa, ob),
+            }),
+        });
+    }
+}
+
+struct RawRef {
+    name: String,
+    name_range: (usize, usize),
+    start: usize,
+    end: usize,
+    braced: bool,
+    operator: Option<String>,
+    operand: Option<(usize, usize)>,
+}
+
+fn is_name_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+/// Scans `text[from..]` for `$NAME` / `${…}` the way BuildKit's shell lexer
+/// finds them: not inside single quotes, not after the escape character.
+fn scan_text(text: &str, from: usize, escape: char, out: &mut Vec<RawRef>) {
+    let b = text.as_bytes();
+    let esc = escape as u8;
+    let mut i = from;
+    let mut single = false;
+    let mut double = false;
+    while i < b.len() {
+        let c = b[i];
+        if single {
+            if c == b'\'' {
+                single = false;
+            }
+            i += 1;
+            continue;
+        }
+        if c == esc {
+            i += 1;
+            if i < b.len() {
+                i += utf8_len(b[i]);
+            }
+            continue;
+        }
+        match c {
+            b'\'' if !double => single = true,
+            b'"' => double = !double,
+            b'$' => {
+                i = scan_dollar(text, i, escape, out);
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+}
+
+/// Scans one `$…` at `i`; returns where scanning continues.
+fn scan_dollar(text: &str, i: usize, escape: char, out: &mut Vec<RawRef>) -> usize {
+    let b = text.as_bytes();
+    let Some(&next) = b.get(i + 1) else {
+        return i + 1;
+    };
+    if next != b'{' {
+        let mut j = i + 1;
+        while j < b.len() && is_name_byte(b[j]) {
+            j += 1;
+        }
+        if j > i + 1 {
+            out.push(RawRef {
+                name: text[i + 1..j].to_string(),
+                name_range: (i + 1, j),
+                start: i,
+                end: j,
+                braced: false,
+                operator: None,
+                operand: None,
+            });
+        }
+        return j.max(i + 1);
+    }
+    let mut j = i + 2;
+    // `${#NAME}` is the length of NAME.
+    let length_form = b.get(j) == Some(&b'#') && b.get(j + 1).is_some_and(|&c| is_name_byte(c));
+    if length_form {
+        j += 1;
+    }
+    let name_start = j;
+    while j < b.len() && is_name_byte(b[j]) {
+        j += 1;
+    }
+    if j == name_start {
+        return i + 2;
+    }
+    let name = text[name_start..j].to_string();
+    let close = matching_brace(b, j, escape as u8);
+    let end = close.map_or(b.len(), |c| c + 1);
+    let body_end = close.unwrap_or(b.len());
+    let (operator, operand) = if j < body_end {
+        let rest = &text[j..body_end];
+        let op_len = ["::", ":-", ":+", ":?", ":=", "##", "%%", "//"]
+            .iter()
+            .find(|op| rest.starts_with(*op))
+            .map(|op| op.len())
+            .or_else(|| {
+                rest.starts_with(['-', '+', '?', '=', '#', '%', '/', ':'])
+                    .then_some(1)
+            })
+            .unwrap_or(0);
+        let op = &rest[..op_len];
+        (
+            (!op.is_empty()).then(|| op.to_string()),
+            Some((j + op_len, body_end)),
+        )
+    } else {
+        (None, None)
+    };
+    let mut nested = Vec::new();
+    if let Some((oa, ob)) = operand {
+        scan_text(&text[..ob], oa, escape, &mut nested);
+    }
+    let operand = operand.filter(|&(oa, ob)| ob > oa || operator.is_some());
+    out.push(RawRef {
+        name,
+        name_range: (name_start, j),
+        start: i,
+        end,
+        braced: true,
+        operator,
+        operand,
+    });
+    out.append(&mut nested);
+    end
+}
+
+/// The `}` closing a `${` whose name ends at `from`, honouring nesting.
+fn matching_brace(b: &[u8], from: usize, esc: u8) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = from;
+    while i < b.len() {
+        match b[i] {
+            c if c == esc => i += 1,
+            b'$' if b.get(i + 1) == Some(&b'{') => {
+                depth += 1;
+                i += 1;
+            }
+            b'}' => {
+                if depth == 0 {
+                    return Some(i);
+                }
+                depth -= 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
