@@ -3,7 +3,8 @@
 
 use ls_types::{Position, Range, TextDocumentContentChangeEvent};
 
-use super::position::{Encoding, LineStarts};
+use super::position::{from_lsp, range_to_lsp, Encoding, LineIndex};
+use crate::dockerfile::Span;
 
 /// Documents larger than this are kept (edits still apply) but not analysed:
 /// a 20 MB paste must not stall the server.
@@ -15,7 +16,7 @@ pub struct Document {
     text: String,
     version: i32,
     language_id: String,
-    lines: LineStarts,
+    lines: LineIndex,
     /// Bumped on every change; background diagnostics compare it to know
     /// whether their result is still current.
     generation: u64,
@@ -23,7 +24,7 @@ pub struct Document {
 
 impl Document {
     pub fn new(text: String, version: i32, language_id: String, generation: u64) -> Self {
-        let lines = LineStarts::new(&text);
+        let lines = LineIndex::new(&text);
         Document {
             text,
             version,
@@ -81,7 +82,7 @@ impl Document {
                     self.text.replace_range(start..end, &change.text);
                 }
             }
-            self.lines = LineStarts::new(&self.text);
+            self.lines = LineIndex::new(&self.text);
         }
         self.version = version;
         self.generation = generation;
@@ -95,15 +96,11 @@ impl Document {
     }
 
     pub fn offset(&self, pos: Position, enc: Encoding) -> usize {
-        self.lines.offset(&self.text, pos, enc)
+        self.lines.offset(from_lsp(pos), enc)
     }
 
-    pub fn position(&self, offset: usize, enc: Encoding) -> Position {
-        self.lines.position(&self.text, offset, enc)
-    }
-
-    pub fn range(&self, start: usize, end: usize, enc: Encoding) -> Range {
-        Range::new(self.position(start, enc), self.position(end, enc))
+    pub fn range(&self, span: Span, enc: Encoding) -> Range {
+        range_to_lsp(self.lines.range(span, enc))
     }
 }
 

@@ -13,6 +13,7 @@ mod api;
 mod capabilities;
 mod commands;
 mod diagnostics;
+mod docs;
 mod document;
 mod error;
 mod logging;
