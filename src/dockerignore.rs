@@ -472,11 +472,8 @@ fn check_glob_syntax(pattern: &str) -> Result<(), ()> {
         let mut i = 0;
         while i < rest.len() {
             match rest[i] {
-                b'\\' => {
-                    if i + 1 < rest.len() {
-                        i += 1;
-                    }
-                }
+                // an escaped character never ends a chunk
+                b'\\' if i + 1 < rest.len() => i += 1,
                 b'[' => in_range = true,
                 b']' => in_range = false,
                 b'*' if !in_range => break,
