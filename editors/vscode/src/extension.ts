@@ -1,0 +1,138 @@
+// VS Code client for buildkit-lsp: finds the server binary, starts it over
+// stdio for Dockerfiles, and restarts it when its location changes. All
+// language features come from the server; this file holds no Dockerfile logic.
+
+import * as vscode from 'vscode';
+import {
+  LanguageClient,
+  LanguageClientOptions,
+  ServerOptions,
+} from 'vscode-languageclient/node';
+
+import { resolveServerPath } from './server';
+
+/** Documents the server handles: by language id and by file name. */
+export const DOCUMENT_SELECTOR = [
+  { language: 'dockerfile' },
+  { scheme: 'file', pattern: '**/{Dockerfile,*.Dockerfile,Dockerfile.*,Containerfile}' },
+  { scheme: 'untitled', language: 'dockerfile' },
+];
+
+let client: LanguageClient | undefined;
+let outputChannel: vscode.OutputChannel | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  // One channel for the whole session, so a restart does not open a new one.
+  outputChannel = vscode.window.createOutputChannel('BuildKit Language Server');
+  context.subscriptions.push(outputChannel);
+
+  context.subscriptions.push(
+    vscode.commands.registerCommand('buildkitLsp.restartServer', () => restart(context)),
+    vscode.commands.registerCommand('buildkitLsp.showOutput', () => outputChannel?.show(true)),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (
+        event.affectsConfiguration('buildkit.server.path') ||
+        event.affectsConfiguration('buildkit.server.args')
+      ) {
+        void restart(context);
+      }
+    }),
+  );
+
+  await start(context);
+}
+
+export async function deactivate(): Promise<void> {
+  await stop();
+}
+
+async function start(context: vscode.ExtensionContext): Promise<void> {
+  const config = vscode.workspace.getConfiguration('buildkit');
+  const resolved = resolveServerPath({
+    setting: config.get<string>('server.path', ''),
+    extensionPath: context.extensionPath,
+    envPath: process.env.PATH ?? '',
+    platform: process.platform,
+    home: process.env.HOME ?? process.env.USERPROFILE ?? '',
+  });
+  if (!resolved.ok) {
+    outputChannel?.appendLine(resolved.message);
+    void vscode.window.showErrorMessage(resolved.message, 'Open Settings').then((choice) => {
+      if (choice === 'Open Settings') {
+        void vscode.commands.executeCommand('workbench.action.openSettings', 'buildkit.server.path');
+      }
+    });
+    return;
+  }
+  outputChannel?.appendLine(`Starting ${resolved.path} (found via ${resolved.source})`);
+
+  const args = config.get<string[]>('server.args', []);
+  // No `transport` on purpose: TransportKind.stdio would append `--stdio` to
+  // the arguments, and buildkit-lsp speaks stdio without any flag.
+  const executable = { command: resolved.path, args };
+  const serverOptions: ServerOptions = { run: executable, debug: executable };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: DOCUMENT_SELECTOR,
+    outputChannel,
+    // The server pulls `buildkit.*` through workspace/configuration; this also
+    // pushes workspace/didChangeConfiguration when the user edits them.
+    synchronize: { configurationSection: 'buildkit' },
+    initializationOptions: { client: 'vscode' },
+    middleware: {
+      // Commands such as buildkit.ignoreRuleEverywhere answer with the
+      // setting the user's choice belongs in; the server cannot write editor
+      // settings, so the extension does.
+      executeCommand: async (command, args, next) => {
+        const result = await next(command, args);
+        await persistSetting(result);
+        return result;
+      },
+    },
+  };
+
+  client = new LanguageClient('buildkit', 'BuildKit Language Server', serverOptions, clientOptions);
+  // Later features (builder status, build log channel) register their
+  // notification handlers on `client` here, before start().
+  try {
+    await client.start();
+  } catch (err) {
+    const message = `buildkit-lsp failed to start from ${resolved.path}: ${String(err)}`;
+    outputChannel?.appendLine(message);
+    void vscode.window.showErrorMessage(message);
+  }
+}
+
+/** Writes `{setting: "buildkit.…", value}` command results to the user settings. */
+async function persistSetting(result: unknown): Promise<void> {
+  if (typeof result !== 'object' || result === null) {
+    return;
+  }
+  const { setting, value } = result as { setting?: unknown; value?: unknown };
+  if (typeof setting !== 'string' || !setting.startsWith('buildkit.') || value === undefined) {
+    return;
+  }
+  try {
+    await vscode.workspace.getConfiguration().update(setting, value, vscode.ConfigurationTarget.Global);
+    outputChannel?.appendLine(`Saved ${setting} = ${JSON.stringify(value)} to the user settings`);
+  } catch (err) {
+    void vscode.window.showWarningMessage(`Could not save ${setting}: ${String(err)}`);
+  }
+}
+
+async function stop(): Promise<void> {
+  const running = client;
+  client = undefined;
+  if (running) {
+    try {
+      await running.stop();
+    } catch (err) {
+      // A server that already died cannot be stopped; nothing else to clean.
+      outputChannel?.appendLine(`stopping buildkit-lsp: ${String(err)}`);
+    }
+  }
+}
+
+async function restart(context: vscode.ExtensionContext): Promise<void> {
+  await stop();
+  await start(context);
+}

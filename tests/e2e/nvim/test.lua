@@ -1,0 +1,241 @@
+-- End-to-end test of editors/nvim in real Neovim (0.7+), headless.
+--
+-- Run by scripts/test-editors as:
+--   BUILDKIT_LSP=target/debug/buildkit-lsp timeout 90 nvim --headless --clean -u NONE \
+--     --cmd 'set rtp^=editors/nvim' -c 'luafile tests/e2e/nvim/test.lua'
+-- Exits 0 when every check passes, 1 (cquit) on the first failure.
+--
+-- Fixture (tests/e2e/fixtures/workspace/Dockerfile), expected values worked out
+-- by hand from BuildKit's rules:
+--   0 FROM busybox:test as Build      FromAsCasing ('as' vs 'FROM'), StageNameCasing ('Build')
+--   1 ARG GREETING=hello
+--   2 RUN echo "$GREETING" > /greeting
+--   3
+--   4 FROM busybox:test AS final
+--   5 COPY --from=Build /greeting /greeting
+--   6 workdir /srv                     ConsistentInstructionCasing (6 upper vs 1 lower)
+--   7 CMD ["cat", "/greeting"]
+
+local repo = vim.fn.getcwd()
+local server = os.getenv('BUILDKIT_LSP') or (repo .. '/target/debug/buildkit-lsp')
+local out_dir = os.getenv('TEST_OUTPUT') or (repo .. '/test-output')
+local log_lines = {}
+
+local function log(fmt, ...)
+  local line = string.format(fmt, ...)
+  table.insert(log_lines, line)
+  io.stderr:write(line .. '\n')
+end
+
+local function fail(fmt, ...)
+  error(string.format(fmt, ...), 0)
+end
+
+local function eq(actual, expected, what)
+  if not vim.deep_equal(actual, expected) then
+    fail('%s:\n  expected %s\n  actual   %s', what, vim.inspect(expected), vim.inspect(actual))
+  end
+end
+
+local function contains(haystack, needle, what)
+  if type(haystack) ~= 'string' or not haystack:find(needle, 1, true) then
+    fail('%s: expected %s to contain %q', what, vim.inspect(haystack), needle)
+  end
+end
+
+local function wait_for(ms, what, predicate)
+  local ok = vim.wait(ms, predicate, 20)
+  if not ok then
+    fail('timed out after %d ms waiting for %s', ms, what)
+  end
+end
+
+local function request(bufnr, method, params)
+  local started = vim.loop.hrtime()
+  local responses, err = vim.lsp.buf_request_sync(bufnr, method, params, 10000)
+  if not responses then
+    fail('%s: no response (%s)', method, tostring(err))
+  end
+  for _, response in pairs(responses) do
+    if response.err then
+      fail('%s: server error %s', method, vim.inspect(response.err))
+    end
+    log('  %s answered in %.1f ms', method, (vim.loop.hrtime() - started) / 1e6)
+    return response.result
+  end
+  fail('%s: empty response table', method)
+end
+
+-- Hover contents come as MarkupContent, MarkedString or a list of them.
+local function hover_text(result)
+  if result == nil or result == vim.NIL then
+    return nil
+  end
+  local lines = vim.lsp.util.convert_input_to_markdown_lines(result.contents)
+  return table.concat(lines, '\n')
+end
+
+local function completion_labels(result)
+  if result == nil or result == vim.NIL then
+    return {}
+  end
+  local items = result.items or result
+  local labels = {}
+  for _, item in ipairs(items) do
+    labels[item.label] = true
+  end
+  return labels
+end
+
+local function sorted_diagnostics(bufnr)
+  local out = {}
+  for _, d in ipairs(vim.diagnostic.get(bufnr)) do
+    table.insert(out, { lnum = d.lnum, code = d.code, message = d.message, source = d.source })
+  end
+  table.sort(out, function(a, b)
+    if a.lnum ~= b.lnum then
+      return a.lnum < b.lnum
+    end
+    return tostring(a.code) < tostring(b.code)
+  end)
+  return out
+end
+
+local function lines_and_codes(diags)
+  local out = {}
+  for _, d in ipairs(diags) do
+    table.insert(out, { d.lnum, d.code })
+  end
+  return out
+end
+
+local function main()
+  local t0 = vim.loop.hrtime()
+  log('neovim %s, server %s', tostring(vim.version().major .. '.' .. vim.version().minor .. '.' .. vim.version().patch), server)
+  if vim.fn.executable(server) ~= 1 then
+    fail('server binary %s is not executable (cargo build first)', server)
+  end
+
+  -- A private copy: the rename edits the buffer, never the fixture.
+  local dir = vim.fn.tempname()
+  vim.fn.mkdir(dir, 'p')
+  local fixture = repo .. '/tests/e2e/fixtures/workspace/Dockerfile'
+  local path = dir .. '/Dockerfile'
+  vim.fn.writefile(vim.fn.readfile(fixture), path)
+
+  vim.cmd('filetype on')
+  local plugin = require('buildkit_lsp')
+  plugin.setup({ cmd = { server }, settings = { buildkit = {} } })
+
+  vim.cmd('edit ' .. vim.fn.fnameescape(path))
+  local bufnr = vim.api.nvim_get_current_buf()
+  eq(vim.bo[bufnr].filetype, 'dockerfile', 'filetype of Dockerfile')
+
+  local client
+  wait_for(10000, 'the server to initialize', function()
+    client = plugin.get_client(bufnr)
+    return client ~= nil and client.initialized == true
+  end)
+  log('initialized after %.0f ms', (vim.loop.hrtime() - t0) / 1e6)
+
+  -- Diagnostics: rule codes, lines, BuildKit's messages, our source.
+  wait_for(10000, 'three diagnostics', function()
+    return #vim.diagnostic.get(bufnr) >= 3
+  end)
+  local diags = sorted_diagnostics(bufnr)
+  log('diagnostics: %s', vim.inspect(diags))
+  eq(lines_and_codes(diags), {
+    { 0, 'FromAsCasing' },
+    { 0, 'StageNameCasing' },
+    { 6, 'ConsistentInstructionCasing' },
+  }, 'diagnostics (line, code)')
+  contains(diags[1].message, "'as' and 'FROM' keywords' casing do not match", 'FromAsCasing message')
+  contains(diags[2].message, "Stage name 'Build' should be lowercase", 'StageNameCasing message')
+  contains(diags[3].message, "Command 'workdir' should match the case of the command majority (uppercase)",
+    'ConsistentInstructionCasing message')
+  for _, d in ipairs(diags) do
+    eq(d.source, 'buildkit-lsp', 'diagnostic source')
+  end
+
+  local uri = vim.uri_from_bufnr(bufnr)
+  local function at(line, character)
+    return { textDocument = { uri = uri }, position = { line = line, character = character } }
+  end
+
+  -- Hover on the RUN keyword: instruction documentation.
+  local hover = hover_text(request(bufnr, 'textDocument/hover', at(2, 1)))
+  log('hover RUN: %s', tostring(hover))
+  contains(hover, 'RUN', 'hover on RUN')
+
+  -- Hover on $GREETING: its value and where it is defined (line 2, 1-based).
+  local hover_var = hover_text(request(bufnr, 'textDocument/hover', at(2, 12)))
+  log('hover $GREETING: %s', tostring(hover_var))
+  contains(hover_var, 'hello', 'hover on $GREETING shows the value')
+
+  -- Completion at the start of the empty line 3: instructions.
+  local instr = completion_labels(request(bufnr, 'textDocument/completion', at(3, 0)))
+  for _, label in ipairs({ 'FROM', 'RUN', 'COPY', 'ARG' }) do
+    if not instr[label] then
+      fail('completion on an empty line lacks %s; got %s', label, vim.inspect(vim.tbl_keys(instr)))
+    end
+  end
+
+  -- Completion right after `--from=` on line 5: the stage names.
+  local stages = completion_labels(request(bufnr, 'textDocument/completion', at(5, 12)))
+  log('completion after --from=: %s', vim.inspect(vim.tbl_keys(stages)))
+  if not (stages['Build'] or stages['build']) then
+    fail('completion after --from= lacks stage Build; got %s', vim.inspect(vim.tbl_keys(stages)))
+  end
+
+  -- Document symbols: one per stage, the first from line 0, the second from line 4.
+  local symbols = request(bufnr, 'textDocument/documentSymbol', { textDocument = { uri = uri } })
+  log('symbols: %s', vim.inspect(symbols))
+  eq(type(symbols), 'table', 'documentSymbol result type')
+  eq(#symbols, 2, 'number of top-level symbols (stages)')
+  contains(symbols[1].name, 'Build', 'first stage symbol name')
+  contains(symbols[2].name, 'final', 'second stage symbol name')
+  eq(symbols[1].range.start.line, 0, 'first stage starts on line 0')
+  eq(symbols[2].range.start.line, 4, 'second stage starts on line 4')
+  eq(symbols[2].range['end'].line, 7, 'second stage ends on line 7')
+
+  -- Rename the stage `Build` (line 0, col 21) to `builder`: both the
+  -- definition and the --from= reference change, nothing else.
+  local edit = request(bufnr, 'textDocument/rename', vim.tbl_extend('force', at(0, 21), { newName = 'builder' }))
+  if edit == nil or edit == vim.NIL then
+    fail('rename returned no WorkspaceEdit')
+  end
+  vim.lsp.util.apply_workspace_edit(edit, client.offset_encoding or 'utf-16')
+  eq(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), {
+    'FROM busybox:test as builder',
+    'ARG GREETING=hello',
+    'RUN echo "$GREETING" > /greeting',
+    '',
+    'FROM busybox:test AS final',
+    'COPY --from=builder /greeting /greeting',
+    'workdir /srv',
+    'CMD ["cat", "/greeting"]',
+  }, 'buffer after rename')
+
+  -- The edit went through didChange: StageNameCasing is gone, the others stay.
+  wait_for(10000, 'diagnostics after the rename', function()
+    return #vim.diagnostic.get(bufnr) == 2
+  end)
+  eq(lines_and_codes(sorted_diagnostics(bufnr)), {
+    { 0, 'FromAsCasing' },
+    { 6, 'ConsistentInstructionCasing' },
+  }, 'diagnostics after rename')
+
+  log('PASS nvim e2e in %.0f ms', (vim.loop.hrtime() - t0) / 1e6)
+end
+
+local ok, err = xpcall(main, debug.traceback)
+if not ok then
+  log('FAIL: %s', tostring(err))
+end
+vim.fn.mkdir(out_dir, 'p')
+vim.fn.writefile(log_lines, out_dir .. '/nvim-e2e.log')
+if ok then
+  vim.cmd('qall!')
+else
+  vim.cmd('cquit 1')
+end

@@ -1,0 +1,241 @@
+// End-to-end test of editors/vscode in real VS Code (code-server from npm),
+// driven in Debian's headless Chromium through playwright-core.
+//
+// Run by scripts/test-editors (which installs code-server and playwright-core
+// under .test-env/ and packages the .vsix) as:
+//   NODE_PATH=.test-env/e2e/node_modules CODE_SERVER=… VSIX=… BUILDKIT_LSP=… node tests/e2e/vscode/test.js
+//
+// It installs the .vsix into a fresh extensions dir, starts code-server on
+// 127.0.0.1 with auth none and a fresh user-data dir, opens a workspace holding
+// tests/e2e/fixtures/workspace/Dockerfile, and asserts the squiggles in the
+// editor and the rule names in the Problems panel. Expected values (by hand,
+// from BuildKit's rules): line 1 FromAsCasing + StageNameCasing, line 7
+// ConsistentInstructionCasing. Screenshots go to test-output/.
+'use strict';
+
+const assert = require('node:assert');
+const { execFileSync, spawn } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const { chromium } = require('playwright-core');
+
+const repo = path.resolve(__dirname, '..', '..', '..');
+const codeServer = process.env.CODE_SERVER || path.join(repo, '.test-env/code-server/node_modules/.bin/code-server');
+const vsix = process.env.VSIX || path.join(repo, 'editors/vscode/buildkit-lsp.vsix');
+const server = path.resolve(process.env.BUILDKIT_LSP || path.join(repo, 'target/debug/buildkit-lsp'));
+const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+const outDir = process.env.TEST_OUTPUT || path.join(repo, 'test-output');
+
+const EXPECTED = [
+  { line: 1, code: 'FromAsCasing', message: "'as' and 'FROM' keywords' casing do not match" },
+  { line: 1, code: 'StageNameCasing', message: "Stage name 'Build' should be lowercase" },
+  {
+    line: 7,
+    code: 'ConsistentInstructionCasing',
+    message: "Command 'workdir' should match the case of the command majority (uppercase)",
+  },
+];
+
+const started = Date.now();
+function log(message) {
+  process.stderr.write(`[vscode-e2e +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function waitForOutput(child, pattern, timeoutMs, transcript) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`code-server did not print ${pattern} within ${timeoutMs} ms:\n${transcript.join('')}`)), timeoutMs);
+    const onData = (chunk) => {
+      transcript.push(chunk.toString());
+      if (pattern.test(transcript.join(''))) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`code-server exited with ${code}:\n${transcript.join('')}`));
+    });
+  });
+}
+
+async function main() {
+  for (const [what, file] of [['code-server', codeServer], ['vsix', vsix], ['server', server], ['chromium', chromiumPath]]) {
+    assert.ok(fs.existsSync(file), `${what} not found at ${file}`);
+  }
+  fs.mkdirSync(outDir, { recursive: true });
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bk-vscode-e2e-'));
+  const userData = path.join(tmp, 'user-data');
+  const extensions = path.join(tmp, 'extensions');
+  const workspace = path.join(tmp, 'workspace');
+  const profile = path.join(tmp, 'chromium-profile');
+  fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
+  fs.mkdirSync(workspace, { recursive: true });
+  fs.copyFileSync(path.join(repo, 'tests/e2e/fixtures/workspace/Dockerfile'), path.join(workspace, 'Dockerfile'));
+  fs.writeFileSync(
+    path.join(userData, 'User', 'settings.json'),
+    JSON.stringify(
+      {
+        'buildkit.server.path': server,
+        'buildkit.log.level': 'debug',
+        'workbench.startupEditor': 'none',
+        'workbench.tips.enabled': false,
+        'workbench.enableExperiments': false,
+        'security.workspace.trust.enabled': false,
+        'telemetry.telemetryLevel': 'off',
+        'update.mode': 'none',
+        'extensions.autoCheckUpdates': false,
+        'extensions.autoUpdate': false,
+        'editor.minimap.enabled': false,
+      },
+      null,
+      2,
+    ),
+  );
+  // Keep code-server away from the user's ~/.config and ~/.local.
+  const env = {
+    ...process.env,
+    HOME: tmp,
+    XDG_CONFIG_HOME: path.join(tmp, 'config'),
+    XDG_DATA_HOME: path.join(tmp, 'data'),
+  };
+  const configFile = path.join(tmp, 'code-server.yaml');
+  fs.writeFileSync(configFile, 'auth: none\ncert: false\n');
+  const common = ['--config', configFile, '--user-data-dir', userData, '--extensions-dir', extensions];
+
+  let t = Date.now();
+  const installOut = execFileSync(codeServer, [...common, '--install-extension', vsix], { env, encoding: 'utf8' });
+  log(`install-extension (${Date.now() - t} ms): ${installOut.trim().split('\n').pop()}`);
+  assert.match(installOut, /successfully installed/);
+  const installed = fs.readdirSync(extensions).filter((d) => d.startsWith('buildkit-lsp.buildkit-lsp-'));
+  assert.deepStrictEqual(installed, ['buildkit-lsp.buildkit-lsp-0.1.0'], 'extension folder in the fresh extensions dir');
+
+  const port = await freePort();
+  const transcript = [];
+  const cs = spawn(
+    codeServer,
+    [
+      ...common,
+      '--bind-addr', `127.0.0.1:${port}`,
+      '--auth', 'none',
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      workspace,
+    ],
+    { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let browser;
+  let page;
+  try {
+    t = Date.now();
+    await waitForOutput(cs, /HTTP server listening on/, 60000, transcript);
+    log(`code-server listening on ${port} after ${Date.now() - t} ms`);
+
+    browser = await chromium.launchPersistentContext(profile, {
+      executablePath: chromiumPath,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+      viewport: { width: 1400, height: 900 },
+    });
+    page = browser.pages()[0] || (await browser.newPage());
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') {
+        log(`browser console: ${msg.text().slice(0, 300)}`);
+      }
+    });
+
+    t = Date.now();
+    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+    await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
+    const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'Dockerfile' });
+    await row.first().waitFor({ timeout: 60000 });
+    log(`workbench with explorer after ${Date.now() - t} ms`);
+
+    t = Date.now();
+    await row.first().click();
+    await page.waitForSelector('.monaco-editor .view-lines', { timeout: 30000 });
+    // Squiggles: Monaco draws each warning as a .squiggly-warning decoration.
+    await page.waitForSelector('.monaco-editor .squiggly-warning', { timeout: 60000 });
+    const squiggleMs = Date.now() - t;
+    // Line 1 holds two warnings with ranges that may overlap; line 7 one.
+    await page.waitForFunction(() => document.querySelectorAll('.monaco-editor .squiggly-warning').length >= 2, null, {
+      timeout: 20000,
+    });
+    const squiggles = await page.locator('.monaco-editor .squiggly-warning').count();
+    log(`first squiggle ${squiggleMs} ms after opening the Dockerfile; ${squiggles} squiggle decorations`);
+    await page.screenshot({ path: path.join(outDir, 'vscode-editor.png') });
+
+    // Problems panel: one entry per diagnostic, with message and rule name.
+    await page.keyboard.press('Control+Shift+M');
+    const panel = page.locator('.markers-panel');
+    await panel.waitFor({ timeout: 20000 });
+    for (const expected of EXPECTED) {
+      await panel.locator('.monaco-list-row', { hasText: expected.code }).first().waitFor({ timeout: 20000 });
+    }
+    const rows = await panel.locator('.monaco-list-row').allInnerTexts();
+    log(`problems rows: ${JSON.stringify(rows)}`);
+    for (const expected of EXPECTED) {
+      const matching = rows.filter((r) => r.includes(expected.code));
+      assert.strictEqual(matching.length, 1, `one Problems entry for ${expected.code}, got ${JSON.stringify(matching)}`);
+      assert.ok(matching[0].includes(expected.message), `Problems entry for ${expected.code} says ${expected.message}: ${matching[0]}`);
+      assert.ok(matching[0].includes(`[Ln ${expected.line},`), `Problems entry for ${expected.code} is on line ${expected.line}: ${matching[0]}`);
+      assert.ok(matching[0].includes('buildkit-lsp'), `Problems entry for ${expected.code} names the source: ${matching[0]}`);
+    }
+    // The file row counts the problems of the Dockerfile.
+    const fileRow = rows.find((r) => r.startsWith('Dockerfile'));
+    assert.ok(fileRow && /\b3\b/.test(fileRow), `file row in Problems shows 3 problems: ${fileRow}`);
+
+    await page.screenshot({ path: path.join(outDir, 'vscode-e2e.png') });
+    log(`PASS vscode e2e in ${Date.now() - started} ms; screenshots in ${outDir}`);
+  } catch (err) {
+    // What the editor showed when it failed is the first thing to look at.
+    if (page) {
+      await page.screenshot({ path: path.join(outDir, 'vscode-failure.png') }).catch(() => {});
+    }
+    throw err;
+  } finally {
+    if (browser) {
+      await browser.close().catch(() => {});
+    }
+    try {
+      process.kill(-cs.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    fs.writeFileSync(path.join(outDir, 'code-server.log'), transcript.join(''));
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    log(`FAIL: ${err && err.stack ? err.stack : err}`);
+    process.exit(1);
+  },
+);
