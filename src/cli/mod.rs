@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod parse;
 mod serve;
 
 /// A Dockerfile language server that knows your BuildKit builder.
@@ -20,6 +21,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the language server on stdio (the default with no arguments).
     Serve(serve::ServeArgs),
+    /// Dump the parse of a Dockerfile (debugging aid, stable JSON schema).
+    Parse(parse::ParseArgs),
 }
 
 /// Entry point of the binary. Exit codes: 0 success, 1 findings or a failed
@@ -39,5 +42,6 @@ pub fn main() -> ExitCode {
     match cli.command {
         None => serve::run(serve::ServeArgs::default()),
         Some(Command::Serve(args)) => serve::run(args),
+        Some(Command::Parse(args)) => parse::run(args),
     }
 }

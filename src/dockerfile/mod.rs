@@ -7,10 +7,12 @@
 //! errors collected inside) and [`parse_bytes`] (for files: rejects invalid
 //! UTF-8 with the byte offset).
 
+pub mod model;
 pub mod parser;
 pub mod syntax;
 pub mod text;
 
+pub use model::Model;
 pub use parser::{parse, parse_bytes, ParseError};
 pub use syntax::*;
 pub use text::{LineIndex, Position, PositionEncoding, Range, Span};

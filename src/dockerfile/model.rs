@@ -1,0 +1,435 @@
+//! The semantic model of a parsed Dockerfile: build stages, ARG/ENV
+//! definitions with BuildKit's scope rules, every variable reference resolved
+//! to its definition, and stage references (`COPY --from=`, `RUN
+//! --mount=from=`, `FROM <stage>`) resolved to stages.
+//!
+//! Scope rules (BuildKit's): ARGs before the first FROM are global and visible
+//! only in FROM lines, unless a stage redeclares them (`ARG NAME`); the
+//! automatic platform ARGs (BUILDPLATFORM, TARGETARCH, …) behave like globals
+//! that need no declaration; inside a stage a reference sees the ARG/ENV
+//! definitions of earlier instructions of that stage, ENV winning over ARG of
+//! the same name; ENV (not ARG) is inherited from a parent stage named in
+//! `FROM <stage>`. BuildKit's predefined proxy and BUILDKIT_* args resolve as
+//! built-ins.
+
+use super::syntax::{Dockerfile, InstructionKind, VarRef, Word};
+use super::text::Span;
+
+/// The platform ARGs BuildKit defines automatically.
+pub const AUTOMATIC_PLATFORM_ARGS: [&str; 8] = [
+    "BUILDPLATFORM",
+    "BUILDOS",
+    "BUILDARCH",
+    "BUILDVARIANT",
+    "TARGETPLATFORM",
+    "TARGETOS",
+    "TARGETARCH",
+    "TARGETVARIANT",
+];
+
+/// Other ARGs BuildKit predefines (usable without `ARG`, in RUN at least).
+pub const BUILTIN_ARGS: [&str; 18] = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "FTP_PROXY",
+    "ftp_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "BUILDKIT_INLINE_CACHE",
+    "BUILDKIT_SYNTAX",
+    "BUILDKIT_CONTEXT_KEEP_GIT_DIR",
+    "BUILDKIT_MULTI_PLATFORM",
+    "BUILDKIT_SANDBOX_HOSTNAME",
+    "BUILDKIT_BUILD_NAME",
+    "SOURCE_DATE_EPOCH",
+    "TARGETSTAGE",
+];
+
+/// A build stage: one `FROM` and the instructions up to the next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stage {
+    pub index: usize,
+    /// The name as written after `AS`.
+    pub name: Option<Word>,
+    /// The base image expression as written (`golang:${GO}`, or a stage name).
+    pub base: Word,
+    /// The `--platform` value and its span, when given.
+    pub platform: Option<(String, Span)>,
+    /// Index of the FROM in [`Dockerfile::instructions`].
+    pub from_instruction: usize,
+    /// Indexes of all the stage's instructions, FROM first.
+    pub instructions: Vec<usize>,
+    /// From the FROM keyword to the end of the stage's last instruction.
+    pub span: Span,
+    /// The stage this one builds on (`FROM <earlier stage name>`).
+    pub parent: Option<usize>,
+}
+
+impl Stage {
+    /// The name lower-cased, as BuildKit compares stage names.
+    pub fn normalized_name(&self) -> Option<String> {
+        self.name.as_ref().map(|n| n.value.to_ascii_lowercase())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DefKind {
+    /// ARG before the first FROM.
+    GlobalArg,
+    /// ARG inside a stage.
+    Arg,
+    Env,
+}
+
+/// One variable definition (one name of an ARG/ENV instruction).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VarDef {
+    pub name: String,
+    pub kind: DefKind,
+    /// `None` for global ARGs.
+    pub stage: Option<usize>,
+    /// Index into [`Dockerfile::instructions`].
+    pub instruction: usize,
+    pub name_span: Span,
+    /// The raw value (quotes kept), if written.
+    pub value: Option<String>,
+    pub value_span: Option<Span>,
+    /// For a stage `ARG NAME` that redeclares a global ARG: that definition.
+    pub global: Option<usize>,
+}
+
+/// What a variable reference means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// Index into [`Model::definitions`].
+    Defined(usize),
+    /// One of [`AUTOMATIC_PLATFORM_ARGS`], available without declaration.
+    Automatic,
+    /// One of [`BUILTIN_ARGS`].
+    Builtin,
+    Undefined,
+}
+
+/// A variable reference and what it resolves to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedRef {
+    /// Index into [`Dockerfile::instructions`].
+    pub instruction: usize,
+    /// `None` for references before the first FROM and in FROM lines.
+    pub stage: Option<usize>,
+    pub var: VarRef,
+    pub resolution: Resolution,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageRefKind {
+    /// `COPY --from=<stage>`
+    CopyFrom,
+    /// `RUN --mount=…,from=<stage>`
+    MountFrom,
+    /// `FROM <stage>`
+    FromBase,
+}
+
+/// A place that may name a stage; `target` is `None` when it names an image
+/// (or a stage that does not exist before it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageRef {
+    pub instruction: usize,
+    pub kind: StageRefKind,
+    pub value: String,
+    pub span: Span,
+    pub target: Option<usize>,
+}
+
+/// The semantic model. Indexes point into the [`Dockerfile`] it was built from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Model {
+    pub stages: Vec<Stage>,
+    /// Indexes into `definitions` of the ARGs before the first FROM.
+    pub global_args: Vec<usize>,
+    pub definitions: Vec<VarDef>,
+    pub references: Vec<ResolvedRef>,
+    pub stage_refs: Vec<StageRef>,
+    /// For each instruction, the stage it belongs to (`None` before any FROM).
+    pub stage_of: Vec<Option<usize>>,
+}
+
+impl Model {
+    pub fn build(df: &Dockerfile) -> Model {
+        build(df)
+    }
+
+    /// The stage with this name (case-insensitive) or index.
+    pub fn stage_by_name(&self, name: &str) -> Option<&Stage> {
+        let lower = name.to_ascii_lowercase();
+        self.stages
+            .iter()
+            .find(|s| s.normalized_name().as_deref() == Some(lower.as_str()))
+    }
+
+    /// The stage whose span touches `offset`.
+    pub fn stage_at(&self, offset: usize) -> Option<&Stage> {
+        self.stages.iter().find(|s| s.span.touches(offset))
+    }
+
+    /// The reference whose name span touches `offset`.
+    pub fn reference_at(&self, offset: usize) -> Option<&ResolvedRef> {
+        self.references
+            .iter()
+            .find(|r| r.var.name_span.touches(offset))
+    }
+
+    /// The definition whose name span touches `offset`.
+    pub fn definition_at(&self, offset: usize) -> Option<(usize, &VarDef)> {
+        self.definitions
+            .iter()
+            .enumerate()
+            .find(|(_, d)| d.name_span.touches(offset))
+    }
+
+    /// All references resolving to definition `def`.
+    pub fn references_to(&self, def: usize) -> impl Iterator<Item = &ResolvedRef> {
+        self.references
+            .iter()
+            .filter(move |r| r.resolution == Resolution::Defined(def))
+    }
+}
+
+fn build(df: &Dockerfile) -> Model {
+    let mut m = Model {
+        stage_of: vec![None; df.instructions.len()],
+        ..Model::default()
+    };
+    // Stages and definitions.
+    for (i, ins) in df.instructions.iter().enumerate() {
+        if ins.kind == InstructionKind::From {
+            let index = m.stages.len();
+            let (base, name) = match &ins.from {
+                Some(fc) => (fc.image.clone(), fc.stage_name.clone()),
+                None => (
+                    Word {
+                        value: String::new(),
+                        span: ins.rest_span,
+                    },
+                    None,
+                ),
+            };
+            let base_lower = base.value.to_ascii_lowercase();
+            let parent = m
+                .stages
+                .iter()
+                .position(|s| s.normalized_name().as_deref() == Some(base_lower.as_str()));
+            if let Some(p) = parent {
+                m.stage_refs.push(StageRef {
+                    instruction: i,
+                    kind: StageRefKind::FromBase,
+                    value: base.value.clone(),
+                    span: base.span,
+                    target: Some(p),
+                });
+            }
+            m.stages.push(Stage {
+                index,
+                name,
+                base,
+                platform: ins
+                    .flag("platform")
+                    .and_then(|f| Some((f.value.clone()?, f.value_span?))),
+                from_instruction: i,
+                instructions: vec![i],
+                span: ins.span,
+                parent,
+            });
+            m.stage_of[i] = Some(index);
+            continue;
+        }
+        let stage = m.stages.len().checked_sub(1);
+        m.stage_of[i] = stage;
+        if let Some(s) = stage {
+            m.stages[s].instructions.push(i);
+            m.stages[s].span = m.stages[s].span.cover(ins.span);
+        }
+        let kind = match (ins.kind, stage) {
+            (InstructionKind::Arg, None) => DefKind::GlobalArg,
+            (InstructionKind::Arg, Some(_)) => DefKind::Arg,
+            (InstructionKind::Env, Some(_)) => DefKind::Env,
+            _ => continue,
+        };
+        for kv in &ins.key_values {
+            let global = if kind == DefKind::Arg {
+                m.global_args
+                    .iter()
+                    .rev()
+                    .copied()
+                    .find(|&g| m.definitions[g].name == kv.key)
+            } else {
+                None
+            };
+            if kind == DefKind::GlobalArg {
+                m.global_args.push(m.definitions.len());
+            }
+            m.definitions.push(VarDef {
+                name: kv.key.clone(),
+                kind,
+                stage,
+                instruction: i,
+                name_span: kv.key_span,
+                value: kv.value.clone(),
+                value_span: kv.value_span,
+                global,
+            });
+        }
+    }
+
+    // Definitions per stage, in order, for lookups.
+    let mut per_stage: Vec<Vec<usize>> = vec![Vec::new(); m.stages.len()];
+    for (d, def) in m.definitions.iter().enumerate() {
+        if let Some(s) = def.stage {
+            per_stage[s].push(d);
+        }
+    }
+
+    // References.
+    for (i, ins) in df.instructions.iter().enumerate() {
+        let in_from = ins.kind == InstructionKind::From;
+        let stage = if in_from { None } else { m.stage_of[i] };
+        let all_vars = ins.variables.iter();
+        for var in all_vars {
+            let resolution = match stage {
+                None => resolve_global(&m, i, &var.name),
+                Some(s) => resolve_in_stage(&m, &per_stage, s, i, &var.name),
+            };
+            m.references.push(ResolvedRef {
+                instruction: i,
+                stage,
+                var: var.clone(),
+                resolution,
+            });
+        }
+        // Stage references.
+        let current = m.stage_of[i].unwrap_or(0);
+        let lookup = |value: &str| -> Option<usize> {
+            if value.contains('$') {
+                return None;
+            }
+            if let Ok(n) = value.parse::<usize>() {
+                return (n < current).then_some(n);
+            }
+            let lower = value.to_ascii_lowercase();
+            m.stages[..current.min(m.stages.len())]
+                .iter()
+                .position(|s| s.normalized_name().as_deref() == Some(lower.as_str()))
+        };
+        let mut found = Vec::new();
+        let target_ins = match (&ins.kind, &ins.onbuild) {
+            (InstructionKind::Onbuild, Some(inner)) => inner.as_ref(),
+            _ => ins,
+        };
+        match target_ins.kind {
+            InstructionKind::Copy => {
+                if let Some(f) = target_ins.flag("from") {
+                    if let (Some(v), Some(vs)) = (&f.value, f.value_span) {
+                        found.push((StageRefKind::CopyFrom, v.clone(), vs));
+                    }
+                }
+            }
+            InstructionKind::Run => {
+                for f in target_ins.flags_named("mount") {
+                    for opt in f.options() {
+                        if opt.key == "from" {
+                            if let (Some(v), Some(vs)) = (opt.value, opt.value_span) {
+                                found.push((StageRefKind::MountFrom, v, vs));
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        for (kind, value, span) in found {
+            let target = lookup(&value);
+            m.stage_refs.push(StageRef {
+                instruction: i,
+                kind,
+                value,
+                span,
+                target,
+            });
+        }
+    }
+    m
+}
+
+fn resolve_global(m: &Model, instruction: usize, name: &str) -> Resolution {
+    if let Some(&d) = m
+        .global_args
+        .iter()
+        .rev()
+        .find(|&&g| m.definitions[g].name == name && m.definitions[g].instruction < instruction)
+    {
+        return Resolution::Defined(d);
+    }
+    fallback(name)
+}
+
+fn fallback(name: &str) -> Resolution {
+    if AUTOMATIC_PLATFORM_ARGS.contains(&name) {
+        Resolution::Automatic
+    } else if BUILTIN_ARGS.contains(&name) {
+        Resolution::Builtin
+    } else {
+        Resolution::Undefined
+    }
+}
+
+fn resolve_in_stage(
+    m: &Model,
+    per_stage: &[Vec<usize>],
+    stage: usize,
+    instruction: usize,
+    name: &str,
+) -> Resolution {
+    let defs = &per_stage[stage];
+    let before = |d: &&usize| {
+        let def = &m.definitions[**d];
+        def.instruction < instruction && def.name == name
+    };
+    // ENV always wins over ARG of the same name.
+    if let Some(&d) = defs
+        .iter()
+        .rev()
+        .filter(before)
+        .find(|&&d| m.definitions[d].kind == DefKind::Env)
+    {
+        return Resolution::Defined(d);
+    }
+    // ENV inherited from parent stages.
+    let mut parent = m.stages[stage].parent;
+    let mut guard = 0;
+    while let Some(p) = parent {
+        if let Some(&d) = per_stage[p]
+            .iter()
+            .rev()
+            .find(|&&d| m.definitions[d].kind == DefKind::Env && m.definitions[d].name == name)
+        {
+            return Resolution::Defined(d);
+        }
+        parent = m.stages[p].parent;
+        guard += 1;
+        if guard > m.stages.len() {
+            break;
+        }
+    }
+    if let Some(&d) = defs.iter().rev().find(before) {
+        return Resolution::Defined(d);
+    }
+    if BUILTIN_ARGS.contains(&name) {
+        return Resolution::Builtin;
+    }
+    Resolution::Undefined
+}
