@@ -409,3 +409,43 @@ fn invalid_dockerignore_refuses_the_context() {
         "{msg}"
     );
 }
+
+/// Figures for docs/filesync.md, not a timed test:
+/// `cargo test --release --test filesync_diffcopy -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement; run by hand"]
+async fn measure_5000_files_100_mb() {
+    let ctx = TempContext::new()
+        .file("Dockerfile", "FROM scratch\nCOPY . /\n")
+        .many_files("data", 5_000, 20_000);
+    let (svc, stats) = context_service(ctx.path());
+    let mut client = connect(svc).await;
+
+    let start = std::time::Instant::now();
+    let t = diff_copy(&mut client, &[("dir-name", "context")], |_| true)
+        .await
+        .expect("full copy");
+    let full = start.elapsed();
+    let (full_data, full_wire) = (stats.data_bytes(), stats.wire_bytes());
+    assert_eq!(full_data, 5_000 * 20_000 + 22);
+
+    let start = std::time::Instant::now();
+    let again = diff_copy(&mut client, &[("dir-name", "context")], |_| false)
+        .await
+        .expect("listing only");
+    let listing = start.elapsed();
+    let listing_wire = stats.wire_bytes() - full_wire;
+    assert_eq!(stats.data_bytes(), full_data, "no data on the second pass");
+    assert_eq!(again.stats.len(), t.stats.len());
+    eprintln!(
+        "entries={} full: {:?} data={} B wire={} B ({:.0} MB/s) | unchanged: {:?} wire={} B",
+        t.stats.len(),
+        full,
+        full_data,
+        full_wire,
+        full_data as f64 / 1e6 / full.as_secs_f64(),
+        listing,
+        listing_wire
+    );
+    assert!(listing_wire < 1_000_000);
+}
