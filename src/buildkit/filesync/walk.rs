@@ -119,20 +119,26 @@ where
         pending: Vec::new(),
         seen_inodes: HashMap::new(),
     };
-    w.walk_dir(root, "")
+    w.walk_dir(root, "", false)
 }
 
 impl<F> Walker<'_, F>
 where
     F: FnMut(Entry) -> Result<(), WalkError>,
 {
-    fn walk_dir(&mut self, abs: &Path, rel: &str) -> Result<(), WalkError> {
+    /// `filtered_out`: `abs` itself is not listed (only walked for what an
+    /// exception may re-include), so an unreadable one is not an error,
+    /// as in fsutil.
+    fn walk_dir(&mut self, abs: &Path, rel: &str, filtered_out: bool) -> Result<(), WalkError> {
         let io_err = |source| WalkError::Io {
             path: abs.to_path_buf(),
             source,
         };
-        let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(abs)
-            .map_err(io_err)?
+        let entries = match std::fs::read_dir(abs) {
+            Err(e) if filtered_out && e.kind() == io::ErrorKind::PermissionDenied => return Ok(()),
+            other => other.map_err(io_err)?,
+        };
+        let mut names: Vec<std::ffi::OsString> = entries
             .map(|e| e.map(|e| e.file_name()))
             .collect::<Result<_, _>>()
             .map_err(io_err)?;
@@ -193,7 +199,7 @@ where
                     self.pending
                         .push((child_rel.clone(), child_abs.clone(), meta));
                 }
-                self.walk_dir(&child_abs, &child_rel)?;
+                self.walk_dir(&child_abs, &child_rel, skip)?;
                 self.pending.truncate(depth);
             }
         }
