@@ -3,9 +3,9 @@
 
 use ls_types::{
     ClientCapabilities, CodeLensOptions, DiagnosticOptions, DiagnosticServerCapabilities,
-    ExecuteCommandOptions, MarkupKind, PositionEncodingKind, ServerCapabilities,
-    TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
-    TextDocumentSyncSaveOptions, WorkDoneProgressOptions,
+    ExecuteCommandOptions, FoldingRangeProviderCapability, MarkupKind, OneOf, PositionEncodingKind,
+    RenameOptions, ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind,
+    TextDocumentSyncOptions, TextDocumentSyncSaveOptions, WorkDoneProgressOptions,
 };
 
 use super::commands;
@@ -148,6 +148,15 @@ impl ClientFeatures {
                     work_done_progress_options: WorkDoneProgressOptions::default(),
                 })
             }),
+            document_symbol_provider: Some(OneOf::Left(true)),
+            folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
+            definition_provider: Some(OneOf::Left(true)),
+            references_provider: Some(OneOf::Left(true)),
+            document_highlight_provider: Some(OneOf::Left(true)),
+            rename_provider: Some(OneOf::Right(RenameOptions {
+                prepare_provider: Some(true),
+                work_done_progress_options: WorkDoneProgressOptions::default(),
+            })),
             code_lens_provider: Some(CodeLensOptions {
                 resolve_provider: Some(false),
             }),

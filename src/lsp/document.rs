@@ -1,10 +1,12 @@
 //! One open text document: its text, version and line starts, and how
 //! incremental edits are applied to it (clamped, never a panic).
 
+use std::sync::{Arc, OnceLock};
+
 use ls_types::{Position, Range, TextDocumentContentChangeEvent};
 
 use super::position::{from_lsp, range_to_lsp, Encoding, LineIndex};
-use crate::dockerfile::Span;
+use crate::dockerfile::{parse, Dockerfile, Span};
 
 /// Documents larger than this are kept (edits still apply) but not analysed:
 /// a 20 MB paste must not stall the server.
@@ -20,6 +22,8 @@ pub struct Document {
     /// Bumped on every change; background diagnostics compare it to know
     /// whether their result is still current.
     generation: u64,
+    /// The parse of `text`, made on first use and dropped on every edit.
+    parsed: OnceLock<Arc<Dockerfile>>,
 }
 
 impl Document {
@@ -31,6 +35,7 @@ impl Document {
             language_id,
             lines,
             generation,
+            parsed: OnceLock::new(),
         }
     }
 
@@ -48,6 +53,14 @@ impl Document {
 
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// The syntax tree, or `None` for documents that are not analysed.
+    pub fn parsed(&self) -> Option<&Arc<Dockerfile>> {
+        if self.skip_reason().is_some() {
+            return None;
+        }
+        Some(self.parsed.get_or_init(|| Arc::new(parse(&self.text))))
     }
 
     pub fn line_count(&self) -> usize {
@@ -86,6 +99,7 @@ impl Document {
         }
         self.version = version;
         self.generation = generation;
+        self.parsed = OnceLock::new();
     }
 
     /// Byte offsets of an LSP range, clamped and ordered.

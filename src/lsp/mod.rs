@@ -12,6 +12,7 @@ mod analysis;
 mod api;
 mod capabilities;
 mod commands;
+mod diagnostic_conv;
 mod diagnostics;
 mod docs;
 mod document;

@@ -11,6 +11,7 @@ use ls_types::Uri;
 use super::capabilities::ClientFeatures;
 use super::document::Document;
 use super::settings::Settings;
+use crate::dockerfile::Dockerfile;
 
 /// Mutable state behind one lock; every handler holds it briefly and never
 /// across an `.await`.
@@ -43,6 +44,14 @@ impl State {
     }
 }
 
+/// Everything a read-only request needs, taken under the lock once.
+pub struct Snapshot {
+    pub doc: Arc<Document>,
+    pub df: Arc<Dockerfile>,
+    pub features: ClientFeatures,
+    pub settings: Settings,
+}
+
 #[derive(Debug, Default)]
 pub struct Session {
     state: Mutex<State>,
@@ -60,6 +69,20 @@ impl Session {
 
     pub fn next_generation(&self) -> u64 {
         self.generation.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// A document with what handlers need to answer about it: its parse
+    /// (`None` for unopened or unanalysed documents) and the client features.
+    pub fn snapshot(&self, uri: &Uri) -> Option<Snapshot> {
+        let state = self.state();
+        let doc = state.documents.get(uri.as_str())?.clone();
+        let df = doc.parsed()?.clone();
+        Some(Snapshot {
+            doc,
+            df,
+            features: state.features.clone(),
+            settings: state.settings(),
+        })
     }
 
     /// A snapshot of an open document, if it is open.

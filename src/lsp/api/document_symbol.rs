@@ -1,0 +1,131 @@
+//! `textDocument/documentSymbol`: stages with their instructions as
+//! children; instructions before the first FROM (global ARGs) at top level.
+//! Clients without hierarchical support get the same, flattened.
+
+use ls_types::{
+    DocumentSymbol, DocumentSymbolParams, DocumentSymbolResponse, Location, SymbolInformation,
+    SymbolKind,
+};
+
+use crate::dockerfile::{Instruction, InstructionKind};
+use crate::lsp::analysis::stages;
+use crate::lsp::position::range_to_lsp;
+use crate::lsp::session::{Session, Snapshot};
+
+pub fn handle(session: &Session, params: DocumentSymbolParams) -> Option<DocumentSymbolResponse> {
+    let uri = params.text_document.uri;
+    let snap = session.snapshot(&uri)?;
+    let symbols = symbols(&snap);
+    if snap.features.hierarchical_symbols {
+        return Some(DocumentSymbolResponse::Nested(symbols));
+    }
+    let mut flat = Vec::new();
+    flatten(&symbols, None, &uri, &mut flat);
+    Some(DocumentSymbolResponse::Flat(flat))
+}
+
+#[allow(deprecated)] // `deprecated` is a required field of the LSP type
+fn symbol(
+    name: String,
+    detail: Option<String>,
+    kind: SymbolKind,
+    range: ls_types::Range,
+    selection: ls_types::Range,
+    children: Option<Vec<DocumentSymbol>>,
+) -> DocumentSymbol {
+    DocumentSymbol {
+        name,
+        detail,
+        kind,
+        tags: None,
+        deprecated: None,
+        range,
+        selection_range: selection,
+        children,
+    }
+}
+
+fn instruction_symbol(snap: &Snapshot, ins: &Instruction) -> DocumentSymbol {
+    let enc = snap.features.encoding;
+    let kind = match ins.kind {
+        InstructionKind::Arg | InstructionKind::Env => SymbolKind::VARIABLE,
+        InstructionKind::Label => SymbolKind::PROPERTY,
+        InstructionKind::Expose => SymbolKind::NUMBER,
+        _ => SymbolKind::FUNCTION,
+    };
+    let first_line = ins.rest.lines().next().unwrap_or("").trim();
+    let detail = (!first_line.is_empty()).then(|| truncate(first_line, 60));
+    symbol(
+        ins.keyword.to_ascii_uppercase(),
+        detail,
+        kind,
+        range_to_lsp(snap.df.range_in(ins.span, enc)),
+        range_to_lsp(snap.df.range_in(ins.keyword_span, enc)),
+        None,
+    )
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(max).collect();
+    t.push('…');
+    t
+}
+
+pub fn symbols(snap: &Snapshot) -> Vec<DocumentSymbol> {
+    let df = &snap.df;
+    let enc = snap.features.encoding;
+    let stages = stages(df);
+    let first_from = stages.first().map_or(df.instructions.len(), |s| s.from);
+    let mut out: Vec<DocumentSymbol> = df.instructions[..first_from]
+        .iter()
+        .map(|i| instruction_symbol(snap, i))
+        .collect();
+    for st in &stages {
+        let from = &df.instructions[st.from];
+        let last = &df.instructions[st.end.saturating_sub(1).max(st.from)];
+        let span = from.span.cover(last.span);
+        let (name, selection) = match (&st.name, &st.image) {
+            (Some((n, s)), _) => (n.clone(), *s),
+            (None, Some((img, s))) => (format!("stage {} ({img})", st.index), *s),
+            (None, None) => (format!("stage {}", st.index), from.keyword_span),
+        };
+        let children = df.instructions[st.from..st.end]
+            .iter()
+            .map(|i| instruction_symbol(snap, i))
+            .collect();
+        out.push(symbol(
+            name,
+            st.image.as_ref().map(|(img, _)| format!("FROM {img}")),
+            SymbolKind::CLASS,
+            range_to_lsp(df.range_in(span, enc)),
+            range_to_lsp(df.range_in(selection, enc)),
+            Some(children),
+        ));
+    }
+    out
+}
+
+#[allow(deprecated)]
+fn flatten(
+    symbols: &[DocumentSymbol],
+    container: Option<&str>,
+    uri: &ls_types::Uri,
+    out: &mut Vec<SymbolInformation>,
+) {
+    for s in symbols {
+        out.push(SymbolInformation {
+            name: s.name.clone(),
+            kind: s.kind,
+            tags: None,
+            deprecated: None,
+            location: Location::new(uri.clone(), s.range),
+            container_name: container.map(str::to_string),
+        });
+        if let Some(children) = &s.children {
+            flatten(children, Some(&s.name), uri, out);
+        }
+    }
+}
