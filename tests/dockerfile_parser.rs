@@ -1,25 +1,479 @@
 //! Parser behaviour, one test per case of issue 2, with ranges asserted.
+//! Expected values were worked out by hand from BuildKit's parser rules
+//! (frontend/dockerfile/parser), not copied from our output.
 
+use buildkit_lsp::dockerfile::model::{Resolution, StageRefKind};
 use buildkit_lsp::dockerfile::*;
 
-fn span_text(df: &Dockerfile, s: Span) -> &str {
-    df.text(s)
+fn p(text: &str) -> Dockerfile {
+    parse(text)
+}
+
+fn rng(l1: u32, c1: u32, l2: u32, c2: u32) -> Range {
+    Range::new(Position::new(l1, c1), Position::new(l2, c2))
+}
+
+fn args(ins: &Instruction) -> Vec<&str> {
+    ins.args.iter().map(|a| a.value.as_str()).collect()
+}
+
+fn round_trip(df: &Dockerfile) -> String {
+    df.pieces.iter().map(|p| df.text(p.span)).collect()
 }
 
 #[test]
 fn smoke_multi_stage() {
-    let df = parse("FROM --platform=$BUILDPLATFORM golang:1.22 AS build\nRUN go build\n");
+    let df = p("FROM --platform=$BUILDPLATFORM golang:1.22 AS build\nRUN go build\n");
     assert!(df.errors.is_empty(), "{:?}", df.errors);
-    assert_eq!(df.instructions.len(), 2);
     let from = &df.instructions[0];
-    assert_eq!(from.kind, InstructionKind::From);
     let fc = from.from.as_ref().unwrap();
     assert_eq!(fc.image.value, "golang:1.22");
     assert_eq!(
-        span_text(&df, fc.stage_name.as_ref().unwrap().span),
-        "build"
+        df.range(fc.stage_name.as_ref().unwrap().span),
+        rng(0, 46, 0, 51)
+    );
+    assert_eq!(
+        df.range(fc.as_keyword.as_ref().unwrap().span),
+        rng(0, 43, 0, 45)
     );
     assert_eq!(from.flags[0].name, "platform");
+    assert_eq!(df.range(from.flags[0].span), rng(0, 5, 0, 30));
+    assert_eq!(
+        df.range(from.flags[0].value_span.unwrap()),
+        rng(0, 16, 0, 30)
+    );
     assert_eq!(from.variables[0].name, "BUILDPLATFORM");
-    assert_eq!(span_text(&df, from.variables[0].name_span), "BUILDPLATFORM");
+    assert_eq!(df.range(from.variables[0].name_span), rng(0, 17, 0, 30));
+}
+
+#[test]
+fn directives_only_at_top_case_insensitive() {
+    let df =
+        p("# SYNTAX = docker/dockerfile:1\n# Escape=`\n# check=skip=all\nFROM a\n# escape=\\\n");
+    let names: Vec<_> = df.directives.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, ["syntax", "escape", "check"]);
+    assert_eq!(df.directives[0].value, "docker/dockerfile:1");
+    assert_eq!(df.range(df.directives[0].value_span), rng(0, 11, 0, 30));
+    assert_eq!(df.range(df.directives[0].name_span), rng(0, 2, 0, 8));
+    assert_eq!(df.escape, '`');
+    // The late one is a comment.
+    assert_eq!(df.pieces.last().unwrap().kind, PieceKind::Comment);
+}
+
+#[test]
+fn directive_after_comment_or_blank_is_a_comment() {
+    let df = p("# hello\n# escape=`\nFROM a\n");
+    assert!(df.directives.is_empty());
+    assert_eq!(df.escape, '\\');
+    let df = p("\n# syntax=x\nFROM a\n");
+    assert!(df.directives.is_empty());
+    assert_eq!(df.pieces[0].kind, PieceKind::Blank);
+    assert_eq!(df.pieces[1].kind, PieceKind::Comment);
+}
+
+#[test]
+fn bom_is_skipped_and_ranges_stay_exact() {
+    let df = p("\u{feff}# syntax=x\nFROM a\n");
+    assert_eq!(df.bom, Some(Span::new(0, 3)));
+    assert_eq!(df.directives.len(), 1);
+    // The BOM is one UTF-16 unit: "FROM" starts line 1 col 0; directive at col 1.
+    assert_eq!(df.range(df.directives[0].span), rng(0, 1, 0, 11));
+    assert_eq!(df.range(df.instructions[0].keyword_span), rng(1, 0, 1, 4));
+    assert_eq!(round_trip(&df), df.source);
+}
+
+#[test]
+fn duplicate_directive_is_an_error() {
+    let df = p("# syntax=a\n# syntax=b\nFROM x\n");
+    assert_eq!(df.directives.len(), 1);
+    assert_eq!(df.errors.len(), 1);
+    assert_eq!(
+        df.errors[0].message,
+        "only one syntax parser directive can be used"
+    );
+    assert_eq!(df.range(df.errors[0].span), rng(1, 0, 1, 10));
+}
+
+#[test]
+fn backtick_escape_changes_continuation() {
+    let df = p("# escape=`\nFROM w\nRUN dir `\n  c:\\ `\n  /s\nCOPY a\\ b c:\\\n");
+    assert!(df.errors.is_empty(), "{:?}", df.errors);
+    let run = &df.instructions[1];
+    assert_eq!(args(run), ["dir   c:\\   /s"]);
+    assert_eq!(df.range(run.span), rng(2, 0, 4, 4));
+    // Backslash at the end of COPY is not a continuation any more.
+    assert_eq!(args(&df.instructions[2]), ["a\\", "b", "c:\\"]);
+}
+
+#[test]
+fn escaped_escape_at_line_end_is_not_a_continuation() {
+    let df = p("FROM a\nRUN echo \\\\\nRUN b\n");
+    assert_eq!(df.instructions.len(), 3);
+    assert_eq!(args(&df.instructions[1]), ["echo \\\\"]);
+}
+
+#[test]
+fn continuations_with_comment_lines_and_empty_lines() {
+    let src = "FROM a\nRUN apt-get update \\\n# a comment\n    && apt-get install \\\n\n    curl\n";
+    let df = p(src);
+    let run = &df.instructions[1];
+    assert_eq!(
+        args(run),
+        ["apt-get update     && apt-get install     curl"]
+    );
+    assert_eq!(run.comment_lines.len(), 1);
+    assert_eq!(df.range(run.comment_lines[0]), rng(2, 0, 2, 11));
+    assert_eq!(run.empty_continuation_lines.len(), 1);
+    assert_eq!(df.range(run.empty_continuation_lines[0]), rng(4, 0, 4, 0));
+    assert_eq!(df.range(run.span), rng(1, 0, 5, 8));
+    assert!(df.errors.is_empty());
+}
+
+#[test]
+fn continuation_at_end_of_file() {
+    let df = p("FROM a\nRUN echo \\");
+    assert_eq!(args(&df.instructions[1]), ["echo"]);
+    assert_eq!(df.range(df.instructions[1].span), rng(1, 0, 1, 10));
+    assert_eq!(round_trip(&df), df.source);
+}
+
+#[test]
+fn crlf_lf_and_mixed() {
+    let src = "FROM a\r\nRUN x \\\r\n  y\nLABEL k=v\r\n";
+    let df = p(src);
+    assert!(df.errors.is_empty());
+    assert_eq!(args(&df.instructions[1]), ["x   y"]);
+    assert_eq!(df.range(df.instructions[1].span), rng(1, 0, 2, 3));
+    assert_eq!(df.range(df.instructions[2].span), rng(3, 0, 3, 9));
+    assert_eq!(df.instructions[2].key_values[0].value.as_deref(), Some("v"));
+    assert_eq!(round_trip(&df), src);
+}
+
+#[test]
+fn exec_form_vs_shell_form() {
+    let df = p("FROM a\nCMD [\"echo\", \"a b\"]\nENTRYPOINT echo hi\nRUN [ ]\n");
+    let cmd = &df.instructions[1];
+    assert!(cmd.is_json());
+    assert_eq!(args(cmd), ["echo", "a b"]);
+    assert_eq!(df.range(cmd.args[1].span), rng(1, 13, 1, 18));
+    let ep = &df.instructions[2];
+    assert_eq!(ep.form, ArgForm::Shell);
+    assert_eq!(args(ep), ["echo hi"]);
+    assert!(df.instructions[3].is_json());
+    assert!(df.instructions[3].args.is_empty());
+}
+
+#[test]
+fn invalid_json_falls_back_to_shell_form() {
+    let df = p("FROM a\nCMD ['a','b']\nRUN [\"unterminated\nCOPY [\"a\" b\n");
+    assert!(df.errors.is_empty(), "{:?}", df.errors);
+    assert_eq!(df.instructions[1].form, ArgForm::Shell);
+    assert_eq!(args(&df.instructions[1]), ["['a','b']"]);
+    assert_eq!(args(&df.instructions[2]), ["[\"unterminated"]);
+    assert_eq!(args(&df.instructions[3]), ["[\"a\"", "b"]);
+    // Valid JSON that is not all strings is BuildKit's error.
+    let df = p("FROM a\nCMD [1]\n");
+    assert_eq!(
+        df.errors[0].message,
+        "when using JSON array syntax, arrays must be comprised of strings only"
+    );
+    assert_eq!(df.range(df.errors[0].span), rng(1, 4, 1, 7));
+}
+
+#[test]
+fn heredocs_several_on_one_line() {
+    let src = "FROM a\nRUN <<A <<B\necho a\nA\necho b\nB\nRUN next\n";
+    let df = p(src);
+    assert!(df.errors.is_empty(), "{:?}", df.errors);
+    let run = &df.instructions[1];
+    assert_eq!(run.heredocs.len(), 2);
+    assert_eq!(run.heredocs[0].name, "A");
+    assert_eq!(run.heredocs[0].body, "echo a\n");
+    assert_eq!(df.range(run.heredocs[0].body_span), rng(2, 0, 3, 0));
+    assert_eq!(run.heredocs[1].body, "echo b\n");
+    assert_eq!(
+        df.range(run.heredocs[1].terminator_span.unwrap()),
+        rng(5, 0, 5, 1)
+    );
+    assert_eq!(df.range(run.span), rng(1, 0, 5, 1));
+    assert_eq!(df.range(run.heredocs[1].span), rng(1, 8, 1, 11));
+    assert_eq!(df.instructions[2].kind, InstructionKind::Run);
+    assert_eq!(round_trip(&df), src);
+}
+
+#[test]
+fn heredoc_tab_stripping_quotes_fd_and_program() {
+    let df = p("FROM a\nRUN <<-EOT\n\techo $X\n\tEOT\nRUN 3<<'EOF' bash\nx\nEOF\nCOPY <<\"F\" /dst\n\nblank above\nF\n");
+    assert!(df.errors.is_empty(), "{:?}", df.errors);
+    let h = &df.instructions[1].heredocs[0];
+    assert!(h.strip_tabs && h.expand);
+    assert_eq!(h.body, "\techo $X\n");
+    assert_eq!(h.effective_body(), "echo $X\n");
+    let h = &df.instructions[2].heredocs[0];
+    assert_eq!((h.name.as_str(), h.fd, h.expand), ("EOF", Some(3), false));
+    assert_eq!(args(&df.instructions[2]), ["3<<'EOF' bash"]);
+    let copy = &df.instructions[3];
+    assert_eq!(copy.heredocs[0].name, "F");
+    assert!(!copy.heredocs[0].expand);
+    assert_eq!(copy.heredocs[0].body, "\nblank above\n");
+    assert_eq!(args(copy), ["<<\"F\"", "/dst"]);
+}
+
+#[test]
+fn unterminated_heredoc_is_an_error_with_a_range() {
+    let df = p("FROM a\nRUN <<EOF\necho\n");
+    assert_eq!(df.errors.len(), 1);
+    assert_eq!(df.errors[0].message, "unterminated heredoc");
+    assert_eq!(df.range(df.errors[0].span), rng(1, 4, 1, 9));
+    assert_eq!(df.instructions[1].heredocs[0].body, "echo\n");
+    assert_eq!(round_trip(&df), df.source);
+}
+
+#[test]
+fn onbuild_wraps_and_forbids() {
+    let df = p("FROM a\nONBUILD COPY --from=b x /y\nONBUILD ONBUILD RUN x\nONBUILD FROM y\nonbuild maintainer me\n");
+    let inner = df.instructions[1].onbuild.as_ref().unwrap();
+    assert_eq!(inner.kind, InstructionKind::Copy);
+    assert_eq!(df.range(inner.keyword_span), rng(1, 8, 1, 12));
+    assert_eq!(inner.flag("from").unwrap().value.as_deref(), Some("b"));
+    let msgs: Vec<_> = df.errors.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(
+        msgs,
+        [
+            "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
+            "FROM isn't allowed as an ONBUILD trigger",
+            "MAINTAINER isn't allowed as an ONBUILD trigger"
+        ]
+    );
+    assert_eq!(df.range(df.errors[0].span), rng(2, 8, 2, 21));
+}
+
+#[test]
+fn flags_everywhere_buildkit_accepts_them() {
+    let src = "FROM --platform=$BUILDPLATFORM img AS name\n\
+COPY --from=build --chown=1:1 --chmod=755 --link --parents --exclude=*.md a /b\n\
+RUN --mount=type=cache,target=/root/.cache --mount=type=secret,id=x --network=none --security=insecure make\n\
+HEALTHCHECK --interval=5s --timeout=3s --start-period=1s --start-interval=1s --retries=3 CMD curl -f x\n";
+    let df = p(src);
+    assert!(df.errors.is_empty(), "{:?}", df.errors);
+    let copy = &df.instructions[1];
+    let names: Vec<_> = copy.flags.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["from", "chown", "chmod", "link", "parents", "exclude"]
+    );
+    assert_eq!(copy.flags[3].value, None);
+    assert_eq!(args(copy), ["a", "/b"]);
+    let run = &df.instructions[2];
+    let mounts: Vec<_> = run.flags_named("mount").collect();
+    assert_eq!(mounts.len(), 2);
+    let opts = mounts[0].options();
+    assert_eq!(opts[1].key, "target");
+    assert_eq!(opts[1].value.as_deref(), Some("/root/.cache"));
+    assert_eq!(df.range(opts[1].value_span.unwrap()), rng(2, 30, 2, 42));
+    assert_eq!(args(run), ["make"]);
+    let hc = &df.instructions[3];
+    assert_eq!(hc.flags.len(), 5);
+    assert_eq!(args(hc), ["CMD", "curl -f x"]);
+}
+
+#[test]
+fn bad_flags_are_errors() {
+    let df = p("FROM a\nCOPY --form=x a b\nRUN --network a\n");
+    let msgs: Vec<_> = df.errors.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(
+        msgs,
+        ["unknown flag: --form", "missing a value on flag: --network"]
+    );
+    assert_eq!(df.range(df.errors[0].span), rng(1, 5, 1, 13));
+}
+
+#[test]
+fn variable_syntax() {
+    let df = p("FROM a\nARG A B C D\nWORKDIR $A/${B}/${C:-d}/${D:+x}/${E?err}/${F:-${G:-z}}\n");
+    let w = &df.instructions[2];
+    let names: Vec<_> = w.variables.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["A", "B", "C", "D", "E", "F", "G"]);
+    let c = &w.variables[2];
+    assert_eq!(c.operator.as_deref(), Some(":-"));
+    assert_eq!(c.operand.as_ref().unwrap().value, "d");
+    assert_eq!(df.range(c.span), rng(2, 16, 2, 23));
+    assert_eq!(df.range(c.name_span), rng(2, 18, 2, 19));
+    assert_eq!(w.variables[4].operator.as_deref(), Some("?"));
+    assert_eq!(w.variables[5].operand.as_ref().unwrap().value, "${G:-z}");
+    assert_eq!(df.range(w.variables[6].name_span), rng(2, 48, 2, 49));
+    // Single quotes and escapes hide references.
+    let df = p("FROM a\nRUN echo '$NO' \\$NO2 \"$YES\"\n");
+    let names: Vec<_> = df.instructions[1]
+        .variables
+        .iter()
+        .map(|v| v.name.as_str())
+        .collect();
+    assert_eq!(names, ["YES"]);
+}
+
+#[test]
+fn from_with_variables() {
+    let df = p("ARG R=alpine T=3\nFROM ${R}:${T}\n");
+    let from = &df.instructions[1];
+    assert_eq!(from.from.as_ref().unwrap().image.value, "${R}:${T}");
+    assert_eq!(df.range(from.variables[1].name_span), rng(1, 12, 1, 13));
+    assert!(df.errors.is_empty());
+}
+
+#[test]
+fn env_label_arg_forms() {
+    let df = p("FROM a\nENV A=1 B=\"two words\" \\\n    C=3\nENV LEGACY some value here\nLABEL \"com.x\"=y k=v\nARG X Y=2\n");
+    assert!(df.errors.is_empty(), "{:?}", df.errors);
+    let env = &df.instructions[1];
+    assert!(!env.legacy_key_value);
+    assert_eq!(args(env), ["A", "1", "B", "\"two words\"", "C", "3"]);
+    assert_eq!(df.range(env.key_values[2].key_span), rng(2, 4, 2, 5));
+    assert_eq!(
+        env.key_values[1].unquoted_value('\\').as_deref(),
+        Some("two words")
+    );
+    let legacy = &df.instructions[2];
+    assert!(legacy.legacy_key_value);
+    assert_eq!(args(legacy), ["LEGACY", "some value here"]);
+    assert_eq!(
+        df.range(legacy.key_values[0].value_span.unwrap()),
+        rng(3, 11, 3, 26)
+    );
+    assert_eq!(df.instructions[3].key_values[0].key, "\"com.x\"");
+    let arg = &df.instructions[4];
+    assert_eq!(args(arg), ["X", "Y=2"]);
+    assert_eq!(arg.key_values[0].value, None);
+    assert_eq!(arg.key_values[1].value.as_deref(), Some("2"));
+    let df = p("FROM a\nENV A=1 B\nENV ONLY\n");
+    let msgs: Vec<_> = df.errors.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(
+        msgs,
+        [
+            "Syntax error - can't find = in \"B\". Must be of the form: name=value",
+            "ENV must have two arguments"
+        ]
+    );
+}
+
+#[test]
+fn keywords_in_any_case_and_unknown_instructions() {
+    let df = p("from a\nRuN x\nFOO bar\nCOPY a b\n");
+    assert_eq!(df.instructions[0].kind, InstructionKind::From);
+    assert_eq!(df.instructions[1].keyword, "RuN");
+    assert_eq!(df.instructions[1].kind, InstructionKind::Run);
+    assert_eq!(df.instructions[2].kind, InstructionKind::Unknown);
+    assert_eq!(df.errors.len(), 1);
+    assert_eq!(df.errors[0].message, "unknown instruction: FOO");
+    assert_eq!(df.range(df.errors[0].span), rng(2, 0, 2, 3));
+    assert_eq!(df.instructions[3].kind, InstructionKind::Copy);
+}
+
+#[test]
+fn one_bad_instruction_never_loses_the_rest() {
+    let df = p("FROM\nRUN [1]\nCOPY onlyone\nENV\nWORKDIR\nLABEL x\nFROM ok AS good\nRUN fine\n");
+    assert_eq!(df.instructions.len(), 8);
+    assert_eq!(df.errors.len(), 6, "{:?}", df.errors);
+    assert_eq!(
+        df.errors[0].message,
+        "FROM requires either one or three arguments"
+    );
+    assert_eq!(
+        df.instructions[6]
+            .from
+            .as_ref()
+            .unwrap()
+            .stage_name
+            .as_ref()
+            .unwrap()
+            .value,
+        "good"
+    );
+    let m = Model::build(&df);
+    assert_eq!(m.stages.len(), 2);
+}
+
+#[test]
+fn non_utf8_bytes_are_a_clear_error() {
+    let err = parse_bytes(b"FROM a\nRUN \xff\n").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the Dockerfile is not valid UTF-8: invalid byte 0xff at byte offset 11"
+    );
+}
+
+#[test]
+fn nul_bytes_parse() {
+    let df = parse_bytes(b"FROM a\nRUN x\0y\n\0\n").unwrap();
+    assert_eq!(args(&df.instructions[1]), ["x\0y"]);
+    assert_eq!(df.instructions.len(), 3);
+    assert_eq!(round_trip(&df), df.source);
+}
+
+#[test]
+fn large_files_parse_linearly_without_panic() {
+    // 100,000 lines.
+    let mut s = String::from("FROM a AS s0\n");
+    for i in 0..99_999 {
+        s.push_str(&format!("RUN echo {i} \\\n"));
+    }
+    let df = p(&s);
+    assert_eq!(df.instructions.len(), 2);
+    assert_eq!(round_trip(&df).len(), s.len());
+    // ~20 MB, one giant line and many short ones.
+    let mut big = String::from("FROM a\nRUN ");
+    big.push_str(&"x".repeat(10_000_000));
+    big.push('\n');
+    for _ in 0..500_000 {
+        big.push_str("ENV A=b\n");
+    }
+    assert!(big.len() > 14_000_000);
+    let df = p(&big);
+    assert_eq!(df.instructions.len(), 500_002);
+    assert!(df.errors.is_empty());
+}
+
+#[test]
+fn model_stages_scopes_and_references() {
+    let src = "ARG BASE=alpine\nARG V\nFROM --platform=$BUILDPLATFORM $BASE AS build\nARG V\nENV E=1\nRUN echo $V $E $TARGETOS $HTTP_PROXY\nFROM build AS final\nCOPY --from=build /a /b\nCOPY --from=0 /a /b\nRUN --mount=type=bind,from=build,target=/x echo $E $BASE\nCOPY --from=nginx /a /b\n";
+    let df = p(src);
+    assert!(df.errors.is_empty(), "{:?}", df.errors);
+    let m = Model::build(&df);
+    assert_eq!(m.stages.len(), 2);
+    assert_eq!(m.stages[1].parent, Some(0));
+    assert_eq!(m.global_args.len(), 2);
+    let res = |name: &str, ins: usize| {
+        m.references
+            .iter()
+            .find(|r| r.var.name == name && r.instruction == ins)
+            .map(|r| r.resolution)
+            .unwrap()
+    };
+    assert_eq!(res("BASE", 2), Resolution::Defined(0));
+    assert_eq!(res("BUILDPLATFORM", 2), Resolution::Automatic);
+    // Stage ARG V redeclares the global.
+    let Resolution::Defined(v) = res("V", 5) else {
+        panic!()
+    };
+    assert_eq!(m.definitions[v].global, Some(1));
+    assert_eq!(res("TARGETOS", 5), Resolution::Undefined);
+    assert_eq!(res("HTTP_PROXY", 5), Resolution::Builtin);
+    // ENV inherited through FROM build; global ARG not visible in a stage.
+    let Resolution::Defined(e) = res("E", 9) else {
+        panic!()
+    };
+    assert_eq!(m.definitions[e].name, "E");
+    assert_eq!(res("BASE", 9), Resolution::Undefined);
+    let kinds: Vec<_> = m.stage_refs.iter().map(|r| (r.kind, r.target)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (StageRefKind::FromBase, Some(0)),
+            (StageRefKind::CopyFrom, Some(0)),
+            (StageRefKind::CopyFrom, Some(0)),
+            (StageRefKind::MountFrom, Some(0)),
+            (StageRefKind::CopyFrom, None)
+        ]
+    );
+    assert_eq!(df.range(m.stage_refs[3].span), rng(9, 27, 9, 32));
 }
