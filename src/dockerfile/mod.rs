@@ -7,6 +7,7 @@
 //! errors collected inside) and [`parse_bytes`] (for files: rejects invalid
 //! UTF-8 with the byte offset).
 
+pub mod checks;
 pub mod model;
 pub mod parser;
 pub mod syntax;

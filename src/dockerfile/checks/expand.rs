@@ -1,0 +1,351 @@
+//! The bits of BuildKit's shell lexer the checks need: expanding one word
+//! (`ProcessWordWithMatches`: quotes, escapes, `$A`, `${A}`, `${A:-x}`, …)
+//! while recording which variables were found and which were not, and the
+//! `did you mean` search of `util/suggest`.
+
+use std::collections::BTreeSet;
+
+/// The result of expanding one word.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Expansion {
+    pub result: String,
+    /// Variables looked up and found.
+    pub matched: BTreeSet<String>,
+    /// Variables looked up and not found.
+    pub unmatched: BTreeSet<String>,
+}
+
+/// Why a word could not be expanded (BuildKit fails the build on these;
+/// the checks then stay silent as BuildKit's linter does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ExpandError;
+
+/// Expands `word` with `lookup` as BuildKit's `ProcessWordWithMatches`.
+pub(crate) fn expand(
+    word: &str,
+    escape: char,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Expansion, ExpandError> {
+    expand_with(word, escape, false, lookup)
+}
+
+/// Like [`expand`]; `skip_quotes` treats quotes as plain characters, as
+/// BuildKit does when expanding heredoc bodies (`SkipProcessQuotes`).
+pub(crate) fn expand_with(
+    word: &str,
+    escape: char,
+    skip_quotes: bool,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Expansion, ExpandError> {
+    let mut lx = Lexer {
+        chars: word.chars().collect(),
+        pos: 0,
+        escape,
+        skip_quotes,
+        lookup,
+        out: Expansion::default(),
+    };
+    let result = lx.process_stop_on(None, false)?;
+    let mut out = lx.out;
+    out.result = result;
+    Ok(out)
+}
+
+struct Lexer<'a> {
+    chars: Vec<char>,
+    pos: usize,
+    escape: char,
+    skip_quotes: bool,
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    out: Expansion,
+}
+
+impl Lexer<'_> {
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.pos).copied()
+    }
+
+    fn next(&mut self) -> Option<char> {
+        let c = self.peek();
+        if c.is_some() {
+            self.pos += 1;
+        }
+        c
+    }
+
+    fn get(&mut self, name: &str) -> Option<String> {
+        let v = (self.lookup)(name);
+        if v.is_some() {
+            self.out.matched.insert(name.to_string());
+        } else {
+            self.out.unmatched.insert(name.to_string());
+        }
+        v
+    }
+
+    /// Processes until `stop` (consumed) or the end. `raw` keeps escapes, as
+    /// BuildKit does for `#`/`%` patterns.
+    fn process_stop_on(&mut self, stop: Option<char>, raw: bool) -> Result<String, ExpandError> {
+        let mut out = String::new();
+        loop {
+            let Some(c) = self.peek() else {
+                return if stop.is_some() {
+                    Err(ExpandError)
+                } else {
+                    Ok(out)
+                };
+            };
+            if Some(c) == stop {
+                self.next();
+                return Ok(out);
+            }
+            match c {
+                '\'' | '"' if self.skip_quotes => {
+                    self.next();
+                    out.push(c);
+                }
+                '\'' => {
+                    self.next();
+                    loop {
+                        match self.next() {
+                            Some('\'') => break,
+                            Some(ch) => out.push(ch),
+                            None => return Err(ExpandError),
+                        }
+                    }
+                }
+                '"' => {
+                    self.next();
+                    loop {
+                        match self.peek() {
+                            None => return Err(ExpandError),
+                            Some('"') => {
+                                self.next();
+                                break;
+                            }
+                            Some('$') => out.push_str(&self.process_dollar()?),
+                            Some(ch) if ch == self.escape => {
+                                self.next();
+                                match self.peek() {
+                                    Some(n) if n == '"' || n == '$' || n == self.escape => {
+                                        self.next();
+                                        out.push(n);
+                                    }
+                                    _ => out.push(ch),
+                                }
+                            }
+                            Some(ch) => {
+                                self.next();
+                                out.push(ch);
+                            }
+                        }
+                    }
+                }
+                '$' => out.push_str(&self.process_dollar()?),
+                ch if ch == self.escape => {
+                    self.next();
+                    if raw {
+                        out.push(ch);
+                    }
+                    if let Some(n) = self.next() {
+                        out.push(n);
+                    }
+                }
+                ch => {
+                    self.next();
+                    out.push(ch);
+                }
+            }
+        }
+    }
+
+    fn process_name(&mut self) -> String {
+        let mut name = String::new();
+        while let Some(c) = self.peek() {
+            if name.is_empty() && c.is_ascii_digit() {
+                while let Some(d) = self.peek().filter(char::is_ascii_digit) {
+                    self.next();
+                    name.push(d);
+                }
+                return name;
+            }
+            if name.is_empty() && matches!(c, '@' | '*' | '#' | '?' | '-' | '$' | '!' | '0') {
+                self.next();
+                name.push(c);
+                return name;
+            }
+            if !c.is_alphanumeric() && c != '_' {
+                break;
+            }
+            self.next();
+            name.push(c);
+        }
+        name
+    }
+
+    fn process_dollar(&mut self) -> Result<String, ExpandError> {
+        self.next(); // `$`
+        if self.peek() != Some('{') {
+            let name = self.process_name();
+            if name.is_empty() {
+                return Ok("$".to_string());
+            }
+            return Ok(self.get(&name).unwrap_or_default());
+        }
+        self.next(); // `{`
+        match self.peek() {
+            None | Some('{') | Some('}') | Some(':') => return Err(ExpandError),
+            _ => {}
+        }
+        let name = self.process_name();
+        let mut ch = self.next().ok_or(ExpandError)?;
+        if ch == '}' {
+            return Ok(self.get(&name).unwrap_or_default());
+        }
+        let mut null_is_unset = false;
+        if ch == ':' {
+            null_is_unset = true;
+            ch = self.next().ok_or(ExpandError)?;
+        }
+        match ch {
+            '+' | '-' | '?' | '#' | '%' => {
+                let raw = ch == '#' || ch == '%';
+                if null_is_unset && raw {
+                    return Err(ExpandError);
+                }
+                let word = self.process_stop_on(Some('}'), raw)?;
+                let value = self.get(&name);
+                let unset = value.is_none() || (null_is_unset && value.as_deref() == Some(""));
+                match ch {
+                    '-' => Ok(if unset {
+                        word
+                    } else {
+                        value.unwrap_or_default()
+                    }),
+                    '+' => Ok(if unset { String::new() } else { word }),
+                    '?' => {
+                        if unset {
+                            Err(ExpandError)
+                        } else {
+                            Ok(value.unwrap_or_default())
+                        }
+                    }
+                    // Pattern trimming: only literal prefixes/suffixes, which
+                    // covers FROM expressions in practice.
+                    '#' => {
+                        let v = value.unwrap_or_default();
+                        let w = word.trim_start_matches('#');
+                        Ok(v.strip_prefix(w).map(str::to_string).unwrap_or(v.clone()))
+                    }
+                    _ => {
+                        let v = value.unwrap_or_default();
+                        let w = word.trim_start_matches('%');
+                        Ok(v.strip_suffix(w).map(str::to_string).unwrap_or(v.clone()))
+                    }
+                }
+            }
+            // `${A/x/y}` and anything else: not needed by the checks.
+            _ => Err(ExpandError),
+        }
+    }
+}
+
+/// BuildKit's `suggest.Search`: the option closest to `val` with a
+/// Levenshtein distance under 3, `None` on an exact match or no close one.
+pub(crate) fn suggest<'a, I>(val: &str, options: I, case_sensitive: bool) -> Option<String>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    let v = if case_sensitive {
+        val.to_string()
+    } else {
+        val.to_lowercase()
+    };
+    let mut best: Option<&str> = None;
+    let mut min = 3;
+    for opt in options {
+        let o = if case_sensitive {
+            std::borrow::Cow::Borrowed(opt)
+        } else {
+            std::borrow::Cow::Owned(opt.to_lowercase())
+        };
+        if *o == v {
+            return None;
+        }
+        let d = levenshtein(&v, &o);
+        if d < min {
+            min = d;
+            best = Some(opt);
+        }
+    }
+    best.map(str::to_string)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn expands_simple_braced_and_default_forms() {
+        let e = env(&[("A", "alpine"), ("T", "3.20"), ("E", "")]);
+        let x = expand("${A}:$T", '\\', &e).unwrap();
+        assert_eq!(x.result, "alpine:3.20");
+        assert_eq!(x.matched.iter().collect::<Vec<_>>(), ["A", "T"]);
+        let x = expand("${E:-busybox}${MISSING-x}", '\\', &e).unwrap();
+        assert_eq!(x.result, "busyboxx");
+        assert_eq!(x.unmatched.iter().collect::<Vec<_>>(), ["MISSING"]);
+        assert_eq!(expand("${A:+set}", '\\', &e).unwrap().result, "set");
+    }
+
+    #[test]
+    fn quotes_and_escapes() {
+        let e = env(&[("A", "x")]);
+        assert_eq!(expand("'$A'\"$A\"\\$A", '\\', &e).unwrap().result, "$Ax$A");
+        assert_eq!(expand("`$A", '`', &e).unwrap().result, "$A");
+    }
+
+    #[test]
+    fn errors_on_bad_substitution_and_required_unset() {
+        let e = env(&[]);
+        assert_eq!(expand("${", '\\', &e), Err(ExpandError));
+        assert_eq!(expand("${:x}", '\\', &e), Err(ExpandError));
+        assert_eq!(expand("${X?must}", '\\', &e), Err(ExpandError));
+    }
+
+    #[test]
+    fn suggest_matches_buildkit_search() {
+        assert_eq!(
+            suggest("NODE_VERISON", ["NODE_VERSION", "PATH"], true).as_deref(),
+            Some("NODE_VERSION")
+        );
+        assert_eq!(suggest("PATH", ["PATH"], true), None);
+        assert_eq!(suggest("XYZ", ["ABCDEF"], true), None);
+        // Case-insensitive: an equal name is an exact match, so no suggestion.
+        assert_eq!(suggest("stagenamecasing", ["StageNameCasing"], false), None);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+    }
+}

@@ -1,0 +1,146 @@
+//! The FROM line: UndefinedArgInFrom, InvalidDefaultArgInFrom,
+//! RedundantTargetPlatform, FromPlatformFlagConstDisallowed.
+
+use super::{expand_global, Model};
+use crate::dockerfile::checks::expand::suggest;
+use crate::dockerfile::checks::reference::{is_valid_image_reference, parse_platform};
+use crate::dockerfile::checks::{
+    Cx, Edit, Fix, FROM_PLATFORM_FLAG_CONST_DISALLOWED, INVALID_DEFAULT_ARG_IN_FROM,
+    REDUNDANT_TARGET_PLATFORM, UNDEFINED_ARG_IN_FROM,
+};
+use crate::dockerfile::syntax::Instruction;
+use crate::dockerfile::text::Span;
+
+pub(super) fn check(cx: &mut Cx, model: &Model) {
+    let df = cx.df;
+    // Keys a FROM may use: declared global ARGs and the predefined ones.
+    let mut keys: Vec<&str> = model
+        .meta_names
+        .iter()
+        .map(String::as_str)
+        .chain(model.global_env.keys().map(String::as_str))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+
+    for st in &model.stages {
+        let Some(from) = &st.from.from else { continue };
+        let at = Some(st.from_idx);
+        if let Some(e) = expand_global(df, &model.global_env, &from.image.value) {
+            report_undeclared(cx, st.from, at, from.image.span, &e.unmatched, &keys);
+        }
+        let Some(platform) = st.from.flag("platform") else {
+            continue;
+        };
+        let (Some(value), Some(vspan)) = (&platform.value, platform.value_span) else {
+            continue;
+        };
+        let Some(e) = expand_global(df, &model.global_env, value) else {
+            continue;
+        };
+        report_undeclared(cx, st.from, at, vspan, &e.unmatched, &keys);
+
+        // `--platform=$TARGETPLATFORM`: the only variable, and it expanded.
+        if e.unmatched.is_empty()
+            && e.matched.len() == 1
+            && e.matched.contains("TARGETPLATFORM")
+            && model.global_env.get("TARGETPLATFORM") == Some(&e.result)
+        {
+            let remove = span_with_trailing_space(&df.source, platform.span);
+            cx.report(
+                &REDUNDANT_TARGET_PLATFORM,
+                at,
+                vspan,
+                format!(
+                    "Setting platform to predefined {value} in FROM is redundant as this is the default behavior"
+                ),
+                Some(Fix {
+                    title: "Remove the --platform flag".to_string(),
+                    edits: vec![Edit {
+                        span: remove,
+                        new_text: String::new(),
+                    }],
+                }),
+            );
+        }
+
+        if e.matched.is_empty() && e.unmatched.is_empty() {
+            if let Some(p) = parse_platform(&e.result) {
+                let name = st.name.as_deref().unwrap_or("");
+                // `FROM --platform=linux/arm64 img AS build-arm64` is deliberate.
+                if !name.contains(p.os.as_str()) && !name.contains(p.arch.as_str()) {
+                    cx.report(
+                        &FROM_PLATFORM_FLAG_CONST_DISALLOWED,
+                        at,
+                        vspan,
+                        format!(
+                            "FROM --platform flag should not use constant value {:?}",
+                            e.result
+                        ),
+                        None,
+                    );
+                }
+            }
+        }
+    }
+
+    // Base names with only the ARG defaults must be valid references
+    // (file-wide in BuildKit; it gives up at the first expansion error).
+    for st in &model.stages {
+        let Some(from) = &st.from.from else { continue };
+        let Some(e) = expand_global(df, &model.global_env, &from.image.value) else {
+            return;
+        };
+        if !is_valid_image_reference(&e.result) {
+            cx.report(
+                &INVALID_DEFAULT_ARG_IN_FROM,
+                None,
+                from.image.span,
+                format!(
+                    "Default value for ARG {} results in empty or invalid base image name",
+                    from.image.value
+                ),
+                None,
+            );
+        }
+    }
+}
+
+fn report_undeclared(
+    cx: &mut Cx,
+    ins: &Instruction,
+    at: Option<usize>,
+    within: Span,
+    unmatched: &std::collections::BTreeSet<String>,
+    keys: &[&str],
+) {
+    for arg in unmatched {
+        if keys.binary_search(&arg.as_str()).is_ok() {
+            continue;
+        }
+        let span = ins
+            .variables
+            .iter()
+            .find(|v| v.name == *arg && within.contains_span(v.span))
+            .map(|v| v.span)
+            .unwrap_or(within);
+        let hint = suggest(arg, keys.iter().copied(), true)
+            .map(|s| format!(" (did you mean {s}?)"))
+            .unwrap_or_default();
+        cx.report(
+            &UNDEFINED_ARG_IN_FROM,
+            at,
+            span,
+            format!("FROM argument '{arg}' is not declared{hint}"),
+            None,
+        );
+    }
+}
+
+/// `span` plus the spaces and tabs after it (so removing a flag leaves one
+/// separator).
+pub(super) fn span_with_trailing_space(src: &str, span: Span) -> Span {
+    let tail = src.get(span.end..).unwrap_or("");
+    let n = tail.len() - tail.trim_start_matches([' ', '\t']).len();
+    Span::new(span.start, span.end + n)
+}

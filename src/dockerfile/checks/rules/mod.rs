@@ -1,0 +1,147 @@
+//! The rules themselves, grouped as BuildKit runs them: on the whole file
+//! (casing, stage names), on each FROM (arguments and platform), and while
+//! walking each stage's instructions with its ENV/ARG scope.
+
+mod casing;
+mod from;
+mod stage;
+
+use std::collections::{HashMap, HashSet};
+
+use super::expand::{expand, Expansion};
+use super::Cx;
+use crate::dockerfile::syntax::{Dockerfile, Instruction, InstructionKind};
+
+pub(super) fn run_all(cx: &mut Cx) {
+    let model = Model::build(cx.df);
+    casing::check(cx, &model);
+    from::check(cx, &model);
+    stage::check(cx, &model);
+}
+
+/// BuildKit's automatic platform ARGs with the values a linux/amd64 build
+/// gives them (what the checks assume without a builder).
+pub(super) const PREDEFINED_ARGS: [(&str, &str); 10] = [
+    ("BUILDPLATFORM", "linux/amd64"),
+    ("BUILDOS", "linux"),
+    ("BUILDOSVERSION", ""),
+    ("BUILDARCH", "amd64"),
+    ("BUILDVARIANT", ""),
+    ("TARGETPLATFORM", "linux/amd64"),
+    ("TARGETOS", "linux"),
+    ("TARGETOSVERSION", ""),
+    ("TARGETARCH", "amd64"),
+    ("TARGETVARIANT", ""),
+];
+
+/// One build stage: its FROM and the instructions up to the next FROM.
+pub(super) struct StageView<'a> {
+    pub from_idx: usize,
+    pub from: &'a Instruction,
+    /// The stage name, lower-cased as BuildKit stores it.
+    pub name: Option<String>,
+    pub commands: Vec<usize>,
+    /// The earlier stage this one is built on (`FROM <stage>`).
+    pub parent: Option<usize>,
+    /// The base name after expanding global ARGs (lower-cased).
+    pub base: String,
+}
+
+/// What the rules share: stages, global ARGs and their default values.
+pub(super) struct Model<'a> {
+    /// Names declared by those ARGs.
+    pub meta_names: Vec<String>,
+    /// Global values: the predefined platform ARGs, then meta ARG defaults.
+    pub global_env: HashMap<String, String>,
+    pub stages: Vec<StageView<'a>>,
+}
+
+impl<'a> Model<'a> {
+    fn build(df: &'a Dockerfile) -> Model<'a> {
+        let mut meta_args = Vec::new();
+        let mut stages: Vec<StageView<'a>> = Vec::new();
+        for (i, ins) in df.instructions.iter().enumerate() {
+            match ins.kind {
+                InstructionKind::From => {
+                    let name = ins
+                        .from
+                        .as_ref()
+                        .and_then(|f| f.stage_name.as_ref())
+                        .map(|w| w.value.to_lowercase());
+                    stages.push(StageView {
+                        from_idx: i,
+                        from: ins,
+                        name,
+                        commands: Vec::new(),
+                        parent: None,
+                        base: String::new(),
+                    });
+                }
+                _ => match stages.last_mut() {
+                    Some(st) => st.commands.push(i),
+                    None if ins.kind == InstructionKind::Arg => meta_args.push(i),
+                    None => {}
+                },
+            }
+        }
+
+        let mut global_env: HashMap<String, String> = PREDEFINED_ARGS
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let target = stages
+            .last()
+            .and_then(|s| s.name.clone())
+            .unwrap_or_else(|| "default".to_string());
+        global_env.insert("TARGETSTAGE".to_string(), target);
+        let mut meta_names = Vec::new();
+        for &i in &meta_args {
+            for kv in &df.instructions[i].key_values {
+                meta_names.push(kv.key.clone());
+                if let Some(v) = &kv.value {
+                    let env = &global_env;
+                    let value = expand(v, df.escape, &|k| env.get(k).cloned())
+                        .map(|e| e.result)
+                        .unwrap_or_default();
+                    global_env.insert(kv.key.clone(), value);
+                }
+            }
+        }
+
+        // Which earlier stage each FROM names (stage names match
+        // case-insensitively, and only stages defined before).
+        let mut seen: HashSet<usize> = HashSet::new();
+        for s in 0..stages.len() {
+            let raw = stages[s]
+                .from
+                .from
+                .as_ref()
+                .map(|f| f.image.value.as_str())
+                .unwrap_or("");
+            let base = expand_global(df, &global_env, raw)
+                .map(|e| e.result)
+                .unwrap_or_else(|| raw.to_string())
+                .to_lowercase();
+            let parent = (0..s)
+                .rev()
+                .find(|&p| stages[p].name.as_deref() == Some(base.as_str()) && seen.contains(&p));
+            stages[s].parent = parent;
+            stages[s].base = base;
+            seen.insert(s);
+        }
+        Model {
+            meta_names,
+            global_env,
+            stages,
+        }
+    }
+}
+
+/// Expands a FROM word against the global ARGs.
+pub(super) fn expand_global(
+    df: &Dockerfile,
+    env: &HashMap<String, String>,
+    word: &str,
+) -> Option<Expansion> {
+    expand(word, df.escape, &|k| env.get(k).cloned()).ok()
+}

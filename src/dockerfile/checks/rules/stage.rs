@@ -1,0 +1,696 @@
+//! Rules that need a stage's scope, checked in one walk over each stage's
+//! instructions (as BuildKit's dispatch does): UndefinedVar,
+//! WorkdirRelativePath, JSONArgsRecommended, MultipleInstructionsDisallowed,
+//! LegacyKeyValueFormat, SecretsUsedInArgOrEnv, MaintainerDeprecated,
+//! ExposeProtoCasing, ExposeInvalidFormat, CopyIgnoredFile; plus the
+//! per-instruction NoEmptyContinuation and InvalidDefinitionDescription.
+
+use std::collections::{HashMap, HashSet};
+
+use super::Model;
+use crate::dockerfile::checks::expand::{expand, expand_with, suggest};
+use crate::dockerfile::checks::{
+    Cx, Edit, Fix, COPY_IGNORED_FILE, EXPOSE_INVALID_FORMAT, EXPOSE_PROTO_CASING,
+    INVALID_DEFINITION_DESCRIPTION, JSON_ARGS_RECOMMENDED, LEGACY_KEY_VALUE_FORMAT,
+    MAINTAINER_DEPRECATED, MULTIPLE_INSTRUCTIONS_DISALLOWED, NO_EMPTY_CONTINUATION,
+    SECRETS_USED_IN_ARG_OR_ENV, UNDEFINED_VAR, WORKDIR_RELATIVE_PATH,
+};
+use crate::dockerfile::syntax::{ArgForm, Instruction, InstructionKind, KeyValue, VarRef};
+use crate::dockerfile::text::Span;
+
+/// ARGs BuildKit never treats as undefined (SBOM scanner switches).
+const NON_ENV_ARGS: [&str; 2] = ["BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE"];
+
+/// What a stage knows at a point of its walk. Children built `FROM` this
+/// stage start from its final scope (BuildKit clones the state).
+#[derive(Debug, Clone, Default)]
+struct Scope {
+    /// ENV and valued ARGs (values expanded where possible).
+    env: HashMap<String, String>,
+    /// ARG names declared in this stage (not inherited).
+    args: HashSet<String>,
+    shell_set: bool,
+    workdir_set: bool,
+    /// The stage chain ends in an image from a registry, whose ENV is unknown.
+    external: bool,
+}
+
+impl Scope {
+    fn lookup(&self) -> impl Fn(&str) -> Option<String> + '_ {
+        move |k: &str| self.env.get(k).cloned()
+    }
+}
+
+pub(super) fn check(cx: &mut Cx, model: &Model) {
+    let df = cx.df;
+    empty_continuations(cx);
+    definition_descriptions(cx, model);
+
+    let mut finals: Vec<Scope> = Vec::with_capacity(model.stages.len());
+    for st in &model.stages {
+        let mut scope = match st.parent.and_then(|p| finals.get(p)) {
+            Some(parent) => Scope {
+                args: HashSet::new(),
+                ..parent.clone()
+            },
+            None => Scope {
+                external: st.base != "scratch",
+                ..Scope::default()
+            },
+        };
+        let mut last_cmd: Option<usize> = None;
+        let mut last_entrypoint: Option<usize> = None;
+        let mut last_healthcheck: Option<usize> = None;
+        for &idx in &st.commands {
+            let ins = &df.instructions[idx];
+            let at = Some(idx);
+            match ins.kind {
+                InstructionKind::Maintainer => maintainer(cx, idx, ins),
+                InstructionKind::Cmd | InstructionKind::Entrypoint => {
+                    let tracker = if ins.kind == InstructionKind::Cmd {
+                        &mut last_cmd
+                    } else {
+                        &mut last_entrypoint
+                    };
+                    used_once(cx, idx, ins, tracker);
+                    if ins.form == ArgForm::Shell && !scope.shell_set {
+                        json_args(cx, idx, ins);
+                    }
+                }
+                InstructionKind::Healthcheck => used_once(cx, idx, ins, &mut last_healthcheck),
+                InstructionKind::Shell => scope.shell_set = true,
+                InstructionKind::Workdir => {
+                    undefined_vars(cx, at, &scope, ins.variables.iter());
+                    if let Some(path) = ins.args.first() {
+                        let expanded = expand(&path.value, df.escape, &scope.lookup())
+                            .map(|e| e.result)
+                            .unwrap_or_else(|_| path.value.clone());
+                        if !scope.workdir_set && !is_absolute(&expanded) {
+                            cx.report(
+                                &WORKDIR_RELATIVE_PATH,
+                                at,
+                                path.span,
+                                format!(
+                                    "Relative workdir {} can have unexpected results if the base image changes",
+                                    go_quote(&expanded)
+                                ),
+                                None,
+                            );
+                        }
+                    }
+                    scope.workdir_set = true;
+                }
+                InstructionKind::Env | InstructionKind::Label => {
+                    let is_env = ins.kind == InstructionKind::Env;
+                    undefined_vars(cx, at, &scope, ins.variables.iter());
+                    if ins.legacy_key_value {
+                        for kv in &ins.key_values {
+                            legacy_key_value(cx, idx, ins, kv);
+                        }
+                    }
+                    if is_env {
+                        let mut new = Vec::new();
+                        for kv in &ins.key_values {
+                            secret_key(cx, at, "ENV", kv);
+                            let raw = kv.value.as_deref().unwrap_or("");
+                            let v = expand(raw, df.escape, &scope.lookup())
+                                .map(|e| e.result)
+                                .unwrap_or_else(|_| raw.to_string());
+                            new.push((kv.key.clone(), v));
+                        }
+                        // All values see the ENV before the instruction.
+                        scope.env.extend(new);
+                    }
+                }
+                InstructionKind::Arg => {
+                    for kv in &ins.key_values {
+                        secret_key(cx, at, "ARG", kv);
+                        if let (Some(raw), Some(vspan)) = (&kv.value, kv.value_span) {
+                            let refs = ins.variables.iter().filter(|v| vspan.contains_span(v.span));
+                            undefined_vars(cx, at, &scope, refs);
+                            let v = expand(raw, df.escape, &scope.lookup())
+                                .map(|e| e.result)
+                                .unwrap_or_else(|_| raw.clone());
+                            scope.env.insert(kv.key.clone(), v);
+                        } else if let Some(v) = model.global_env.get(&kv.key) {
+                            if model.meta_names.contains(&kv.key)
+                                || super::PREDEFINED_ARGS.iter().any(|(k, _)| *k == kv.key)
+                            {
+                                scope.env.insert(kv.key.clone(), v.clone());
+                            }
+                        }
+                        scope.args.insert(kv.key.clone());
+                    }
+                }
+                InstructionKind::Expose => expose(cx, idx, ins, &scope),
+                InstructionKind::Copy | InstructionKind::Add => {
+                    let expanded_flags = ["chown", "chmod", "checksum"];
+                    let refs = ins.variables.iter().filter(|v| {
+                        match ins.flags.iter().find(|f| f.span.contains_span(v.span)) {
+                            Some(f) => expanded_flags.contains(&f.name.as_str()),
+                            None => true,
+                        }
+                    });
+                    undefined_vars(cx, at, &scope, refs);
+                    heredoc_vars(cx, at, &scope, ins);
+                    copy_ignored(cx, at, ins, &scope);
+                }
+                InstructionKind::User | InstructionKind::Volume | InstructionKind::Stopsignal => {
+                    undefined_vars(cx, at, &scope, ins.variables.iter());
+                }
+                InstructionKind::Run => {
+                    let refs = ins.variables.iter().filter(|v| {
+                        ins.flags_named("mount")
+                            .any(|f| f.span.contains_span(v.span))
+                    });
+                    undefined_vars(cx, at, &scope, refs);
+                }
+                _ => {}
+            }
+        }
+        finals.push(scope);
+    }
+}
+
+fn undefined_vars<'r>(
+    cx: &mut Cx,
+    at: Option<usize>,
+    scope: &Scope,
+    refs: impl Iterator<Item = &'r VarRef>,
+) {
+    for v in refs {
+        if let Some(msg) = undefined_message(scope, &v.name) {
+            cx.report(&UNDEFINED_VAR, at, v.span, msg, None);
+        }
+    }
+}
+
+/// The UndefinedVar message for `name`, or `None` when it is defined (or,
+/// on an external base image, could come from the image's ENV).
+fn undefined_message(scope: &Scope, name: &str) -> Option<String> {
+    if scope.env.contains_key(name) || scope.args.contains(name) || NON_ENV_ARGS.contains(&name) {
+        return None;
+    }
+    if scope.external && name == "PATH" {
+        return None;
+    }
+    let mut keys: Vec<&str> = scope.env.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    let hint = suggest(name, keys, true);
+    if scope.external && hint.is_none() {
+        return None;
+    }
+    let hint = hint
+        .map(|s| format!(" (did you mean ${s}?)"))
+        .unwrap_or_default();
+    Some(format!("Usage of undefined variable '${name}'{hint}"))
+}
+
+/// Variables in expanded heredoc bodies of COPY/ADD (BuildKit's `ExpandRaw`).
+fn heredoc_vars(cx: &mut Cx, at: Option<usize>, scope: &Scope, ins: &Instruction) {
+    let df = cx.df;
+    for h in ins.heredocs.iter().filter(|h| h.expand) {
+        let Ok(e) = expand_with(&h.body, df.escape, true, &scope.lookup()) else {
+            continue;
+        };
+        let body = df.text(h.body_span);
+        for name in &e.unmatched {
+            let Some(msg) = undefined_message(scope, name) else {
+                continue;
+            };
+            let span = [format!("${{{name}"), format!("${name}")]
+                .iter()
+                .find_map(|pat| body.find(pat.as_str()).map(|i| (i, pat.len())))
+                .map(|(i, len)| Span::new(h.body_span.start + i, h.body_span.start + i + len))
+                .unwrap_or(h.span);
+            cx.report(&UNDEFINED_VAR, at, span, msg, None);
+        }
+    }
+}
+
+fn used_once(cx: &mut Cx, idx: usize, ins: &Instruction, last: &mut Option<usize>) {
+    if let Some(prev) = *last {
+        // BuildKit points at the earlier one: it is the one that is ignored.
+        let prev_span = cx.df.instructions[prev].line_span;
+        cx.report(
+            &MULTIPLE_INSTRUCTIONS_DISALLOWED,
+            Some(idx),
+            prev_span,
+            format!(
+                "Multiple {} instructions should not be used in the same stage because only the last one will be used",
+                ins.keyword
+            ),
+            None,
+        );
+    }
+    *last = Some(idx);
+}
+
+fn json_args(cx: &mut Cx, idx: usize, ins: &Instruction) {
+    let fix = ins.args.first().and_then(|cmd| {
+        // Only plain words split the same in JSON; anything shell-like
+        // (quotes, variables, operators) needs a human.
+        let plain = cmd
+            .value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " \t-_./:=,+@%".contains(c));
+        let words: Vec<&str> = cmd.value.split_whitespace().collect();
+        if !plain || words.is_empty() {
+            return None;
+        }
+        let json = serde_json::to_string(&words)
+            .ok()?
+            .replace("\",\"", "\", \"");
+        Some(Fix {
+            title: "Use the JSON (exec) form".to_string(),
+            edits: vec![Edit {
+                span: ins.rest_span,
+                new_text: json,
+            }],
+        })
+    });
+    cx.report(
+        &JSON_ARGS_RECOMMENDED,
+        Some(idx),
+        ins.rest_span,
+        format!(
+            "JSON arguments recommended for {} to prevent unintended behavior related to OS signals",
+            ins.keyword
+        ),
+        fix,
+    );
+}
+
+fn maintainer(cx: &mut Cx, idx: usize, ins: &Instruction) {
+    let fix = ins.args.first().map(|a| {
+        let label = if ins.keyword == ins.keyword.to_lowercase() {
+            "label"
+        } else {
+            "LABEL"
+        };
+        let value = a.value.replace('\\', "\\\\").replace('"', "\\\"");
+        Fix {
+            title: "Replace with LABEL org.opencontainers.image.authors".to_string(),
+            edits: vec![Edit {
+                span: ins.line_span,
+                new_text: format!("{label} org.opencontainers.image.authors=\"{value}\""),
+            }],
+        }
+    });
+    cx.report(
+        &MAINTAINER_DEPRECATED,
+        Some(idx),
+        ins.keyword_span,
+        "Maintainer instruction is deprecated in favor of using label".to_string(),
+        fix,
+    );
+}
+
+fn legacy_key_value(cx: &mut Cx, idx: usize, ins: &Instruction, kv: &KeyValue) {
+    let df = cx.df;
+    let fix = kv.value_span.and_then(|vspan| {
+        let value = df.text(vspan);
+        let gap = Span::new(kv.key_span.end, vspan.start);
+        let needs_quotes = value.contains(char::is_whitespace);
+        if needs_quotes && value.contains(['"', '\'', df.escape]) {
+            return None;
+        }
+        let mut edits = vec![Edit {
+            span: gap,
+            new_text: if needs_quotes { "=\"" } else { "=" }.to_string(),
+        }];
+        if needs_quotes {
+            edits.push(Edit {
+                span: Span::empty(vspan.end),
+                new_text: "\"".to_string(),
+            });
+        }
+        Some(Fix {
+            title: "Use key=value".to_string(),
+            edits,
+        })
+    });
+    let name = &ins.keyword;
+    cx.report(
+        &LEGACY_KEY_VALUE_FORMAT,
+        Some(idx),
+        kv.span,
+        format!(
+            "\"{name} key=value\" should be used instead of legacy \"{name} key value\" format"
+        ),
+        fix,
+    );
+}
+
+/// BuildKit's secret-name regexps: a `_`-separated part of the name is one
+/// of the secret tokens, and none is an allow token.
+fn is_secret_key(key: &str) -> bool {
+    const DENY: [&str; 10] = [
+        "apikey",
+        "auth",
+        "credential",
+        "credentials",
+        "key",
+        "password",
+        "pword",
+        "passwd",
+        "secret",
+        "token",
+    ];
+    const ALLOW: [&str; 3] = ["public", "file", "version"];
+    let parts: Vec<String> = key.split('_').map(str::to_ascii_lowercase).collect();
+    parts.iter().any(|p| DENY.contains(&p.as_str()))
+        && !parts.iter().any(|p| ALLOW.contains(&p.as_str()))
+}
+
+fn secret_key(cx: &mut Cx, at: Option<usize>, instruction: &str, kv: &KeyValue) {
+    if is_secret_key(&kv.key) {
+        cx.report(
+            &SECRETS_USED_IN_ARG_OR_ENV,
+            at,
+            kv.key_span,
+            format!(
+                "Do not use ARG or ENV instructions for sensitive data ({instruction} {})",
+                go_quote(&kv.key)
+            ),
+            None,
+        );
+    }
+}
+
+fn expose(cx: &mut Cx, idx: usize, ins: &Instruction, scope: &Scope) {
+    let df = cx.df;
+    for word in &ins.args {
+        let literal = !word.value.contains('$');
+        let expanded = if literal {
+            word.value.clone()
+        } else {
+            match expand(&word.value, df.escape, &scope.lookup()) {
+                Ok(e) => e.result,
+                Err(_) => continue,
+            }
+        };
+        for raw in expanded.split_whitespace() {
+            let parts: Vec<&str> = raw.split(':').collect();
+            let n = parts.len();
+            let (ip, host, container) = match n {
+                1 => ("".to_string(), "", parts[0]),
+                2 => ("".to_string(), parts[0], parts[1]),
+                _ => (parts[..n - 2].join(":"), parts[n - 2], parts[n - 1]),
+            };
+            let (port, proto) = container.split_once('/').unwrap_or((container, ""));
+            // BuildKit fails on these before its checks run.
+            if port.is_empty()
+                || !matches!(
+                    proto.to_ascii_lowercase().as_str(),
+                    "" | "tcp" | "udp" | "sctp"
+                )
+            {
+                continue;
+            }
+            if proto != proto.to_ascii_lowercase() {
+                let fix = literal.then(|| {
+                    let start = word.span.start + word.value.len() - proto.len();
+                    Fix {
+                        title: format!("Change '{proto}' to '{}'", proto.to_ascii_lowercase()),
+                        edits: vec![Edit {
+                            span: Span::new(start, word.span.end),
+                            new_text: proto.to_ascii_lowercase(),
+                        }],
+                    }
+                });
+                // The fix assumes the word is written as is in the source.
+                let fix = fix.filter(|_| df.text(word.span) == word.value);
+                cx.report(
+                    &EXPOSE_PROTO_CASING,
+                    Some(idx),
+                    word.span,
+                    format!("Defined protocol '{raw}' in EXPOSE instruction should be lowercase"),
+                    fix,
+                );
+            }
+            if !ip.is_empty() || !host.is_empty() {
+                cx.report(
+                    &EXPOSE_INVALID_FORMAT,
+                    Some(idx),
+                    word.span,
+                    format!(
+                        "EXPOSE instruction should not define an IP address or host-port mapping, found '{raw}'"
+                    ),
+                    None,
+                );
+            }
+        }
+    }
+}
+
+fn copy_ignored(cx: &mut Cx, at: Option<usize>, ins: &Instruction, scope: &Scope) {
+    let Some(ignore) = cx.opts.dockerignore.clone() else {
+        return;
+    };
+    // Exceptions make the answer depend on the tree: BuildKit stays silent.
+    if ignore.has_exceptions() || (ins.kind == InstructionKind::Copy && ins.flag("from").is_some())
+    {
+        return;
+    }
+    let df = cx.df;
+    let cmd = if ins.kind == InstructionKind::Add {
+        "Add"
+    } else {
+        "Copy"
+    };
+    let sources: Vec<_> = ins
+        .args
+        .iter()
+        .filter(|w| !w.value.starts_with("<<"))
+        .collect();
+    let Some((_, sources)) = sources.split_last() else {
+        return;
+    };
+    let root_ignored = ignore
+        .patterns()
+        .iter()
+        .any(|p| !p.is_exception() && matches!(p.text(), "*" | "**" | "**/*"));
+    for src in sources {
+        let value = expand(&src.value, df.escape, &scope.lookup())
+            .map(|e| e.result)
+            .unwrap_or_else(|_| src.value.clone());
+        if value.contains("://") || value.starts_with("git@") {
+            continue;
+        }
+        let clean = clean_path(&value);
+        let excluded = if clean == "." || clean == "/" {
+            root_ignored
+        } else {
+            ignore.is_excluded(&clean)
+        };
+        if excluded {
+            cx.report(
+                &COPY_IGNORED_FILE,
+                at,
+                src.span,
+                format!(
+                    "Attempting to {cmd} file {} that is excluded by .dockerignore",
+                    go_quote(&clean)
+                ),
+                None,
+            );
+        }
+    }
+}
+
+fn empty_continuations(cx: &mut Cx) {
+    let df = cx.df;
+    for ins in &df.instructions {
+        let Some(first) = ins.empty_continuation_lines.first() else {
+            continue;
+        };
+        let edits = ins
+            .empty_continuation_lines
+            .iter()
+            .map(|s| Edit {
+                span: with_line_break(&df.source, *s),
+                new_text: String::new(),
+            })
+            .collect();
+        cx.report(
+            &NO_EMPTY_CONTINUATION,
+            None,
+            *first,
+            "Empty continuation line".to_string(),
+            Some(Fix {
+                title: "Remove empty continuation lines".to_string(),
+                edits,
+            }),
+        );
+    }
+}
+
+fn definition_descriptions(cx: &mut Cx, model: &Model) {
+    let df = cx.df;
+    let check = |cx: &mut Cx, idx: usize, instruction: &str, keys: Vec<String>| {
+        let Some(last) = cx.prev_comments.get(idx).and_then(|c| c.last()) else {
+            return;
+        };
+        if keys.is_empty() {
+            return;
+        }
+        let first = last.split(' ').next().unwrap_or("");
+        if keys.iter().any(|k| k == first) {
+            return;
+        }
+        let example = if keys.len() > 1 {
+            "<arg_key>"
+        } else {
+            keys[0].as_str()
+        };
+        let msg = format!(
+            "Comment for {instruction} should follow the format: `# {example} <description>`"
+        );
+        cx.report(
+            &INVALID_DEFINITION_DESCRIPTION,
+            Some(idx),
+            df.instructions[idx].line_span,
+            msg,
+            None,
+        );
+    };
+    for (idx, ins) in df.instructions.iter().enumerate() {
+        match ins.kind {
+            InstructionKind::From => {
+                if let Some(name) = model
+                    .stages
+                    .iter()
+                    .find(|s| s.from_idx == idx)
+                    .and_then(|s| s.name.clone())
+                {
+                    check(cx, idx, "FROM", vec![name]);
+                }
+            }
+            InstructionKind::Arg => {
+                let keys = ins.key_values.iter().map(|kv| kv.key.clone()).collect();
+                check(cx, idx, "ARG", keys);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A span of a whole line extended over its line break.
+fn with_line_break(src: &str, span: Span) -> Span {
+    let tail = src.get(span.end..).unwrap_or("");
+    let n = if tail.starts_with("\r\n") {
+        2
+    } else if tail.starts_with('\n') || tail.starts_with('\r') {
+        1
+    } else {
+        0
+    };
+    Span::new(span.start, span.end + n)
+}
+
+/// Absolute for Linux, and for Windows containers (`C:\`, `\`), which
+/// BuildKit judges by the stage's platform.
+fn is_absolute(p: &str) -> bool {
+    let b = p.as_bytes();
+    p.starts_with('/')
+        || p.starts_with('\\')
+        || (b.len() >= 3
+            && b[0].is_ascii_alphabetic()
+            && b[1] == b':'
+            && (b[2] == b'\\' || b[2] == b'/'))
+}
+
+/// Go's `filepath.Clean` for slash paths.
+fn clean_path(p: &str) -> String {
+    let p = p.replace('\\', "/");
+    let rooted = p.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|l| *l != "..") {
+                    parts.pop();
+                } else if !rooted {
+                    parts.push("..");
+                }
+            }
+            s => parts.push(s),
+        }
+    }
+    let joined = parts.join("/");
+    match (rooted, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".to_string(),
+        (false, false) => joined,
+    }
+}
+
+/// Go's `%q` for the plain strings these messages quote.
+fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_keys_follow_buildkit_regexps() {
+        for k in [
+            "api_key",
+            "DATABASE_PASSWORD",
+            "GITHUB_TOKEN",
+            "secret_MESSAGE",
+            "AUTH",
+            "aws_apikey",
+        ] {
+            assert!(is_secret_key(k), "{k}");
+        }
+        for k in [
+            "PUBLIC_KEY",
+            "KEY_FILE",
+            "TOKEN_VERSION",
+            "MONKEY",
+            "tokens",
+            "PASSWORDS",
+        ] {
+            assert!(!is_secret_key(k), "{k}");
+        }
+    }
+
+    #[test]
+    fn clean_path_matches_go() {
+        assert_eq!(clean_path("./a/../b//c/"), "b/c");
+        assert_eq!(clean_path("/../x"), "/x");
+        assert_eq!(clean_path(""), ".");
+        assert_eq!(clean_path("../a"), "../a");
+        assert_eq!(clean_path("/"), "/");
+    }
+
+    #[test]
+    fn absolute_paths() {
+        assert!(is_absolute("/app") && is_absolute("C:\\app") && is_absolute("c:/x"));
+        assert!(!is_absolute("app") && !is_absolute("./app") && !is_absolute(""));
+    }
+
+    #[test]
+    fn go_quote_escapes() {
+        assert_eq!(go_quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
+    }
+}
