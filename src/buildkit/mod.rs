@@ -2,4 +2,18 @@
 //! driver hands over, the session we serve back (file sync, file send, auth,
 //! secrets), progress decoding, and failed-solve errors with source ranges.
 
+pub mod attachables;
+pub mod client;
+pub mod errors;
 pub mod filesync;
+pub mod progress;
+pub mod session;
+
+pub use client::{BuildOutcome, Client};
+pub use errors::{render_failure, BuildkitError, SolveFailure};
+pub use progress::{PlainRenderer, ProgressEvent, ProgressMode};
+
+/// A fresh id for a solve (`SolveRequest.ref`, `StatusRequest.ref`).
+pub fn session_ref() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}

@@ -1,0 +1,436 @@
+//! The gRPC control client over any byte stream a driver hands over, and the
+//! build itself: one `Solve` of the Dockerfile frontend with its session,
+//! `Status` streamed alongside, and the failure decoded into source ranges.
+//!
+//! Dropping the future of [`Client::build`] cancels the build: the `Solve`
+//! stream is reset, and BuildKit cancels the job and kills its processes.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bollard_buildkit_proto::moby::buildkit::v1::control_client::ControlClient;
+use bollard_buildkit_proto::moby::buildkit::v1::types::{BuildkitVersion, WorkerRecord};
+use bollard_buildkit_proto::moby::buildkit::v1::{
+    CacheOptions, CacheOptionsEntry, Exporter, InfoRequest, ListWorkersRequest, SolveRequest,
+    StatusRequest,
+};
+use hyper_util::rt::TokioIo;
+use tokio::sync::mpsc;
+use tonic::transport::{Channel, Endpoint};
+
+use super::attachables::{AuthService, FileSendService, SecretsService, TarDest};
+use super::errors::{decode_solve_status, BuildkitError};
+use super::filesync::{FileSyncService, SyncedDir, TransferStats};
+use super::progress::{decode, LogTail, ProgressEvent};
+use super::session::{buildx_config_dir, node_id, shared_key, Session};
+use crate::build::{BuildSpec, Export};
+use crate::driver::{BoxStream, Driver, Features};
+
+/// A connection to one BuildKit daemon.
+#[derive(Clone)]
+pub struct Client {
+    driver: Arc<dyn Driver>,
+    control: ControlClient<Channel>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &self.driver.endpoint())
+            .finish()
+    }
+}
+
+/// What a finished build produced.
+#[derive(Debug, Clone)]
+pub struct BuildOutcome {
+    /// The exporter's response (`containerimage.digest`, `image.name`, …).
+    pub exporter_response: HashMap<String, String>,
+    /// What the file sync sent for this build.
+    pub transfer: Arc<TransferStats>,
+}
+
+impl BuildOutcome {
+    /// The image id or digest the exporter reported.
+    pub fn image_id(&self) -> Option<&str> {
+        self.exporter_response
+            .get("containerimage.digest")
+            .map(String::as_str)
+    }
+}
+
+impl Client {
+    /// Connects through the driver. The first stream is opened here, so an
+    /// unreachable daemon fails now with the driver's own message.
+    pub async fn connect(driver: Arc<dyn Driver>) -> Result<Client, BuildkitError> {
+        let first: Arc<Mutex<Option<BoxStream>>> =
+            Arc::new(Mutex::new(Some(driver.connect().await?)));
+        let d = driver.clone();
+        let endpoint = driver.endpoint();
+        let channel = Endpoint::from_static("http://buildkit.invalid")
+            .connect_timeout(Duration::from_secs(10))
+            .http2_keep_alive_interval(Duration::from_secs(10))
+            .keep_alive_timeout(Duration::from_secs(5))
+            .keep_alive_while_idle(true)
+            .connect_with_connector(tower::service_fn(move |_uri| {
+                let d = d.clone();
+                let first = first.clone();
+                async move {
+                    let ready = first.lock().ok().and_then(|mut f| f.take());
+                    let io = match ready {
+                        Some(io) => io,
+                        None => d.connect().await.map_err(std::io::Error::other)?,
+                    };
+                    Ok::<_, std::io::Error>(TokioIo::new(io))
+                }
+            }))
+            .await
+            .map_err(|e| BuildkitError::Transport {
+                endpoint: endpoint.clone(),
+                detail: error_chain(&e),
+            })?;
+        let control = ControlClient::new(channel)
+            .max_decoding_message_size(64 << 20)
+            .max_encoding_message_size(64 << 20);
+        Ok(Client { driver, control })
+    }
+
+    /// The driver this client goes through.
+    pub fn driver(&self) -> &Arc<dyn Driver> {
+        &self.driver
+    }
+
+    /// The raw control client, for calls not wrapped here.
+    pub fn control(&self) -> ControlClient<Channel> {
+        self.control.clone()
+    }
+
+    /// The daemon's workers (platforms, labels).
+    pub async fn list_workers(&self) -> Result<Vec<WorkerRecord>, BuildkitError> {
+        let mut c = self.control.clone();
+        c.list_workers(ListWorkersRequest::default())
+            .await
+            .map(|r| r.into_inner().record)
+            .map_err(|s| BuildkitError::rpc(&self.driver.endpoint(), "ListWorkers", &s))
+    }
+
+    /// The daemon's BuildKit version; `None` for daemons without `Info`
+    /// (Docker Engine 20.10's BuildKit answers Unimplemented).
+    pub async fn info(&self) -> Result<Option<BuildkitVersion>, BuildkitError> {
+        let mut c = self.control.clone();
+        match c.info(InfoRequest::default()).await {
+            Ok(r) => Ok(r.into_inner().buildkit_version),
+            Err(s) if s.code() == tonic::Code::Unimplemented => Ok(None),
+            Err(s) => Err(BuildkitError::rpc(&self.driver.endpoint(), "Info", &s)),
+        }
+    }
+
+    /// Runs one build of `spec`, sending progress to `events` (a closed
+    /// receiver is fine). Refuses what the driver cannot do before sending
+    /// anything.
+    pub async fn build(
+        &self,
+        spec: &BuildSpec,
+        events: mpsc::UnboundedSender<ProgressEvent>,
+    ) -> Result<BuildOutcome, BuildkitError> {
+        let features = self.driver.features();
+        spec.check(&features)
+            .map_err(|r| BuildkitError::Unsupported(r.to_string()))?;
+        let exports = spec.exports(&features);
+        let version = self.info().await?;
+        let request = solve_request(spec, &exports, &features, version.as_ref())?;
+
+        let context = std::path::absolute(&spec.context).map_err(|source| BuildkitError::Io {
+            what: "cannot resolve the build context",
+            path: spec.context.display().to_string(),
+            source,
+        })?;
+        let dockerfile = if spec.dockerfile.is_some() {
+            std::path::absolute(spec.dockerfile_path()).map_err(|source| BuildkitError::Io {
+                what: "cannot resolve the Dockerfile",
+                path: spec.dockerfile_path().display().to_string(),
+                source,
+            })?
+        } else {
+            context.join("Dockerfile")
+        };
+        let dockerfile_dir = dockerfile
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| context.clone());
+        let sync_err = |e: super::filesync::FileSyncError| BuildkitError::Session(e.to_string());
+        let file_sync = FileSyncService::new([
+            (
+                "context".to_string(),
+                SyncedDir::context(&context, &dockerfile).map_err(sync_err)?,
+            ),
+            (
+                "dockerfile".to_string(),
+                SyncedDir::new(&dockerfile_dir).map_err(sync_err)?,
+            ),
+        ]);
+        let transfer = file_sync.stats();
+
+        let name = context
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "context".into());
+        let buildx_dir = buildx_config_dir();
+        let key = shared_key(&context, &node_id(buildx_dir.as_deref()));
+        let mut session = Session::new(&name, &key)
+            .with_file_sync(file_sync)
+            .with_auth(AuthService::new(crate::driver::docker::docker_config_dir()));
+        if !spec.secrets.is_empty() {
+            session = session.with_secrets(SecretsService::new(&spec.secrets));
+        }
+        if let Some(dest) = exports.iter().find_map(tarball_dest) {
+            session = session.with_file_send(FileSendService::new(dest));
+        }
+        let mut request = request;
+        request.session = session.id().to_string();
+        let ref_id = request.r#ref.clone();
+        let endpoint = self.driver.endpoint();
+        let _session = session.start(&*self.driver, self.control.clone()).await?;
+
+        // Status first, so no early event is missed; it ends when the job does.
+        let (tx, mut rx) = mpsc::unbounded_channel::<ProgressEvent>();
+        let mut status_client = self.control.clone();
+        let status_task = tokio::spawn(async move {
+            let Ok(resp) = status_client.status(StatusRequest { r#ref: ref_id }).await else {
+                return;
+            };
+            let mut stream = resp.into_inner();
+            while let Ok(Some(msg)) = stream.message().await {
+                for ev in decode(&msg) {
+                    if tx.send(ev).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        let _abort_status = AbortOnDrop(status_task);
+
+        let mut tail = LogTail::default();
+        let mut last_failed: Option<String> = None;
+        let mut observe = |ev: ProgressEvent| {
+            tail.observe(&ev);
+            if let ProgressEvent::Vertex(v) = &ev {
+                if v.error.is_some() {
+                    last_failed = Some(v.digest.clone());
+                }
+            }
+            let _ = events.send(ev);
+        };
+        let mut control = self.control.clone();
+        let solve = control.solve(request);
+        tokio::pin!(solve);
+        let result = loop {
+            tokio::select! {
+                r = &mut solve => break r,
+                Some(ev) = rx.recv() => observe(ev),
+            }
+        };
+        // Let the status stream deliver its last events (the failed vertex,
+        // the final logs); it closes right after the solve.
+        let drain = async {
+            while let Some(ev) = rx.recv().await {
+                observe(ev);
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+        drop(observe);
+
+        match result {
+            Ok(resp) => Ok(BuildOutcome {
+                exporter_response: resp.into_inner().exporter_response,
+                transfer,
+            }),
+            Err(status) => {
+                if is_transport_failure(&status) {
+                    return Err(BuildkitError::rpc(&endpoint, "Solve", &status));
+                }
+                let mut failure = decode_solve_status(&status);
+                let vertex = failure.vertex.clone().or(last_failed);
+                if let Some(v) = &vertex {
+                    failure.vertex_name = tail.name(v).map(str::to_string);
+                    failure.log_tail = tail.tail(v, 10);
+                }
+                failure.vertex = vertex;
+                Err(BuildkitError::Solve(Box::new(failure)))
+            }
+        }
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn tarball_dest(e: &Export) -> Option<TarDest> {
+    if !matches!(e.kind.as_str(), "tar" | "docker" | "oci") {
+        return None;
+    }
+    let dest = e.dest.as_ref()?;
+    Some(if dest.as_os_str() == "-" {
+        TarDest::Stdout
+    } else {
+        TarDest::File(dest.clone())
+    })
+}
+
+/// A status tonic made up for a broken connection, as opposed to one the
+/// daemon sent (those carry BuildKit's message and details).
+fn is_transport_failure(status: &tonic::Status) -> bool {
+    if !status.details().is_empty() {
+        return false;
+    }
+    let m = status.message().to_ascii_lowercase();
+    status.code() == tonic::Code::Unavailable
+        || m.contains("transport error")
+        || m.contains("h2 protocol error")
+        || m.contains("connection reset")
+        || m.contains("broken pipe")
+        || m.contains("error reading a body from connection")
+        || m.contains("connection closed")
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+/// The daemon's BuildKit takes the `Exporters` list from v0.13 on; older
+/// ones read only the single deprecated exporter fields.
+fn supports_exporter_list(version: Option<&BuildkitVersion>) -> bool {
+    let Some(v) = version else {
+        return false;
+    };
+    let digits: Vec<u32> = v
+        .version
+        .trim_start_matches('v')
+        .split(['.', '-', '+'])
+        .take(2)
+        .map(|p| p.parse().unwrap_or(0))
+        .collect();
+    matches!(digits.as_slice(), [major, minor] if *major > 0 || *minor >= 13)
+}
+
+/// Builds the `SolveRequest` for a spec (without the session id).
+pub fn solve_request(
+    spec: &BuildSpec,
+    exports: &[Export],
+    _features: &Features,
+    version: Option<&BuildkitVersion>,
+) -> Result<SolveRequest, BuildkitError> {
+    let new_api = supports_exporter_list(version);
+    if !new_api && exports.len() > 1 {
+        return Err(BuildkitError::Unsupported(
+            "this BuildKit accepts one output per build (it predates v0.13); build once per output"
+                .into(),
+        ));
+    }
+    let proto_exports: Vec<Exporter> = exports
+        .iter()
+        .map(|e| Exporter {
+            r#type: e.kind.clone(),
+            attrs: e.attrs.clone().into_iter().collect(),
+        })
+        .collect();
+    let entry = |c: &crate::build::CacheSpec| CacheOptionsEntry {
+        r#type: c.kind.clone(),
+        attrs: c.attrs.clone().into_iter().collect(),
+    };
+    let mut req = SolveRequest {
+        r#ref: super::session_ref(),
+        frontend: "dockerfile.v0".to_string(),
+        frontend_attrs: spec.frontend_attrs().into_iter().collect(),
+        cache: Some(CacheOptions {
+            exports: spec.cache_to.iter().map(entry).collect(),
+            imports: spec.cache_from.iter().map(entry).collect(),
+            ..CacheOptions::default()
+        }),
+        ..SolveRequest::default()
+    };
+    if let Some(first) = proto_exports.first() {
+        req.exporter_deprecated = first.r#type.clone();
+        req.exporter_attrs_deprecated = first.attrs.clone();
+    }
+    if new_api {
+        req.exporters = proto_exports;
+    }
+    Ok(req)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::CacheSpec;
+    use crate::driver::DriverKind;
+
+    #[test]
+    fn old_daemon_gets_the_single_exporter_fields() {
+        let mut spec = BuildSpec::new("/ctx");
+        spec.tags = vec!["app:1".into()];
+        spec.cache_from = vec![CacheSpec::parse("--cache-from", "reg/app:cache").unwrap()];
+        spec.cache_to = vec![CacheSpec::parse("--cache-to", "type=inline").unwrap()];
+        let f = Features::of(DriverKind::Docker);
+        let exports = spec.exports(&f);
+        let req = solve_request(&spec, &exports, &f, None).unwrap();
+        assert_eq!(req.frontend, "dockerfile.v0");
+        assert_eq!(req.exporter_deprecated, "moby");
+        assert_eq!(req.exporter_attrs_deprecated["name"], "app:1");
+        assert!(req.exporters.is_empty());
+        let cache = req.cache.unwrap();
+        assert_eq!(cache.exports[0].r#type, "inline");
+        assert_eq!(cache.imports[0].r#type, "registry");
+        assert_eq!(cache.imports[0].attrs["ref"], "reg/app:cache");
+        assert_eq!(req.frontend_attrs["filename"], "Dockerfile");
+        assert_eq!(req.frontend_attrs["cache-imports"], "reg/app:cache");
+    }
+
+    #[test]
+    fn new_daemon_gets_the_exporter_list_too() {
+        let v = BuildkitVersion {
+            package: "github.com/moby/buildkit".into(),
+            version: "v0.17.2".into(),
+            revision: String::new(),
+        };
+        let mut spec = BuildSpec::new("/ctx");
+        spec.outputs = vec![
+            crate::build::OutputSpec::parse("type=local,dest=a").unwrap(),
+            crate::build::OutputSpec::parse("type=tar,dest=b.tar").unwrap(),
+        ];
+        let f = Features::of(DriverKind::Remote);
+        let exports = spec.exports(&f);
+        let req = solve_request(&spec, &exports, &f, Some(&v)).unwrap();
+        assert_eq!(req.exporters.len(), 2);
+        assert_eq!(req.exporters[1].r#type, "tar");
+        // The old daemon refuses two outputs with a clear message.
+        let e = solve_request(&spec, &exports, &f, None).unwrap_err();
+        assert!(e.to_string().contains("one output per build"), "{e}");
+    }
+
+    #[test]
+    fn exporter_list_version_gate() {
+        let v = |s: &str| BuildkitVersion {
+            version: s.into(),
+            ..BuildkitVersion::default()
+        };
+        assert!(!supports_exporter_list(None));
+        assert!(!supports_exporter_list(Some(&v("v0.12.5"))));
+        assert!(supports_exporter_list(Some(&v("v0.13.0"))));
+        assert!(supports_exporter_list(Some(&v("v1.0.0-rc1"))));
+    }
+}
