@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod check;
 mod parse;
 mod serve;
 
@@ -21,6 +22,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the language server on stdio (the default with no arguments).
     Serve(serve::ServeArgs),
+    /// Run BuildKit's build checks on Dockerfiles (exit 0 clean, 1 findings, 2 errors).
+    Check(check::CheckArgs),
     /// Dump the parse of a Dockerfile (debugging aid, stable JSON schema).
     Parse(parse::ParseArgs),
 }
@@ -42,6 +45,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         None => serve::run(serve::ServeArgs::default()),
         Some(Command::Serve(args)) => serve::run(args),
+        Some(Command::Check(args)) => check::run(args),
         Some(Command::Parse(args)) => parse::run(args),
     }
 }
