@@ -139,9 +139,12 @@ local function main()
   log('initialized after %.0f ms', (vim.loop.hrtime() - t0) / 1e6)
 
   -- Diagnostics: rule codes, lines, BuildKit's messages, our source.
-  wait_for(10000, 'three diagnostics', function()
+  local ok3 = vim.wait(10000, function()
     return #vim.diagnostic.get(bufnr) >= 3
-  end)
+  end, 20)
+  if not ok3 then
+    fail('timed out waiting for three diagnostics; have %s', vim.inspect(sorted_diagnostics(bufnr)))
+  end
   local diags = sorted_diagnostics(bufnr)
   log('diagnostics: %s', vim.inspect(diags))
   eq(lines_and_codes(diags), {
@@ -217,9 +220,11 @@ local function main()
   }, 'buffer after rename')
 
   -- The edit went through didChange: StageNameCasing is gone, the others stay.
-  wait_for(10000, 'diagnostics after the rename', function()
+  if not vim.wait(10000, function()
     return #vim.diagnostic.get(bufnr) == 2
-  end)
+  end, 20) then
+    fail('timed out waiting for two diagnostics after the rename; have %s', vim.inspect(sorted_diagnostics(bufnr)))
+  end
   eq(lines_and_codes(sorted_diagnostics(bufnr)), {
     { 0, 'FromAsCasing' },
     { 6, 'ConsistentInstructionCasing' },
