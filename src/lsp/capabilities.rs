@@ -2,10 +2,11 @@
 //! `initialize`) and what this server offers in return.
 
 use ls_types::{
-    ClientCapabilities, CodeLensOptions, DiagnosticOptions, DiagnosticServerCapabilities,
-    ExecuteCommandOptions, FoldingRangeProviderCapability, MarkupKind, OneOf, PositionEncodingKind,
-    RenameOptions, ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind,
-    TextDocumentSyncOptions, TextDocumentSyncSaveOptions, WorkDoneProgressOptions,
+    ClientCapabilities, CodeLensOptions, CompletionOptions, DiagnosticOptions,
+    DiagnosticServerCapabilities, ExecuteCommandOptions, FoldingRangeProviderCapability,
+    HoverProviderCapability, MarkupKind, OneOf, PositionEncodingKind, RenameOptions,
+    ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
+    TextDocumentSyncSaveOptions, WorkDoneProgressOptions,
 };
 
 use super::commands;
@@ -147,6 +148,16 @@ impl ClientFeatures {
                     workspace_diagnostics: false,
                     work_done_progress_options: WorkDoneProgressOptions::default(),
                 })
+            }),
+            hover_provider: Some(HoverProviderCapability::Simple(true)),
+            completion_provider: Some(CompletionOptions {
+                trigger_characters: Some(
+                    ["-", "=", "$", "{", ",", " ", "#"]
+                        .iter()
+                        .map(|c| c.to_string())
+                        .collect(),
+                ),
+                ..CompletionOptions::default()
             }),
             document_symbol_provider: Some(OneOf::Left(true)),
             folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),

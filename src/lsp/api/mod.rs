@@ -3,6 +3,7 @@
 //! never call each other.
 
 pub mod code_lens;
+pub mod completion;
 pub mod diagnostic;
 pub mod did_change;
 pub mod did_change_configuration;
@@ -13,6 +14,7 @@ pub mod document_symbol;
 pub mod execute_command;
 pub mod folding_range;
 pub mod goto_definition;
+pub mod hover;
 pub mod initialize;
 pub mod initialized;
 pub mod references;

@@ -1,0 +1,176 @@
+//! `textDocument/hover`: instruction and flag documentation, `RUN --mount`
+//! types and keys, parser directives, a variable's value and where it is
+//! defined, and a stage summary on a stage reference. Markdown only if the
+//! client accepts it.
+
+use ls_types::{Hover, HoverContents, HoverParams, MarkupContent, MarkupKind};
+
+use crate::dockerfile::{Dockerfile, InstructionKind, Span};
+use crate::lsp::analysis::{resolve_var, stage_named, stage_uses, stages, var_sites, Stage};
+use crate::lsp::docs;
+use crate::lsp::position::range_to_lsp;
+use crate::lsp::session::Session;
+
+pub fn handle(session: &Session, params: HoverParams) -> Option<Hover> {
+    let p = params.text_document_position_params;
+    let snap = session.snapshot(&p.text_document.uri)?;
+    let enc = snap.features.encoding;
+    let offset = snap.doc.offset(p.position, enc);
+    let (markdown, span) = hover_at(&snap.df, offset)?;
+    let (kind, value) = if snap.features.hover_markdown {
+        (MarkupKind::Markdown, markdown)
+    } else {
+        (MarkupKind::PlainText, plain(&markdown))
+    };
+    Some(Hover {
+        contents: HoverContents::Markup(MarkupContent { kind, value }),
+        range: Some(range_to_lsp(snap.df.range_in(span, enc))),
+    })
+}
+
+/// The hover text (markdown) at `offset` and the span it describes.
+pub fn hover_at(df: &Dockerfile, offset: usize) -> Option<(String, Span)> {
+    for d in &df.directives {
+        if d.name_span.touches(offset) {
+            let doc = docs::directive(&d.name)?;
+            return Some((
+                format!(
+                    "**# {}** — {}\n\n[Dockerfile reference]({})",
+                    doc.name,
+                    doc.summary,
+                    docs::url(doc.anchor)
+                ),
+                d.name_span,
+            ));
+        }
+    }
+    let ins = df.instruction_at(offset)?;
+    if ins.keyword_span.touches(offset) {
+        let doc = docs::instruction(&ins.keyword)?;
+        return Some((docs::instruction_markdown(doc), ins.keyword_span));
+    }
+    let stages = stages(df);
+    let index = df.instructions.iter().position(|i| std::ptr::eq(i, ins))?;
+    for (name, span) in stage_uses(ins) {
+        if span.touches(offset) {
+            if let Some(st) = stage_named(&stages, &name, index) {
+                return Some((stage_summary(df, st), span));
+            }
+        }
+    }
+    for f in &ins.flags {
+        if f.name_span.touches(offset) {
+            let doc = docs::flag(&ins.keyword, &f.name)?;
+            return Some((docs::flag_markdown(doc), f.name_span));
+        }
+        if f.name == "mount" && ins.kind == InstructionKind::Run && f.span.touches(offset) {
+            let options = f.options();
+            let kind = options
+                .iter()
+                .find(|o| o.key == "type")
+                .and_then(|o| o.value.clone())
+                .unwrap_or_else(|| "bind".to_string());
+            let mount = docs::mount(&kind)?;
+            for o in &options {
+                if o.key == "type" && o.span.touches(offset) {
+                    return Some((
+                        format!(
+                            "**--mount=type={}** — {}\n\nKeys: {}\n\n[Dockerfile reference]({})",
+                            mount.kind,
+                            mount.summary,
+                            mount
+                                .keys
+                                .iter()
+                                .map(|(k, _)| format!("`{k}`"))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            docs::url("run---mount")
+                        ),
+                        o.span,
+                    ));
+                }
+                if o.key_span.touches(offset) {
+                    let (_, what) = mount.keys.iter().find(|(k, _)| *k == o.key)?;
+                    return Some((
+                        format!("`{}` ({} mount) — {what}", o.key, mount.kind),
+                        o.key_span,
+                    ));
+                }
+            }
+        }
+    }
+    let sites = var_sites(df, &stages);
+    let at = sites.iter().find(|s| s.span.touches(offset))?;
+    let def = if at.definition && at.value.is_some() {
+        Some(at)
+    } else {
+        resolve_var(&sites, at).or(at.definition.then_some(at))
+    };
+    let text = match def {
+        Some(d) => {
+            let line = df.line_index.line_of(d.span.start) + 1;
+            let scope = match d.stage {
+                None => "global build argument".to_string(),
+                Some(s) => format!("in stage {}", stage_label(&stages[s])),
+            };
+            let value = d.value.as_deref().map_or("no default value".to_string(), |v| format!("`{v}`"));
+            format!("**{} {}** = {value}\n\nDefined on line {line} ({scope}).", d.kind.as_str(), d.name)
+        }
+        None => format!("**${}** — not defined by any ARG or ENV before this point (it may come from the base image).", at.name),
+    };
+    Some((text, at.span))
+}
+
+fn stage_label(st: &Stage) -> String {
+    match &st.name {
+        Some((n, _)) => format!("`{n}`"),
+        None => format!("#{}", st.index),
+    }
+}
+
+fn stage_summary(df: &Dockerfile, st: &Stage) -> String {
+    let line = df.line_index.line_of(df.instructions[st.from].span.start) + 1;
+    let image = st.image.as_ref().map_or("?", |(i, _)| i.as_str());
+    let count = st.end - st.from;
+    let mut kinds: Vec<&str> = df.instructions[st.from + 1..st.end]
+        .iter()
+        .map(|i| i.kind.as_str())
+        .filter(|k| !k.is_empty())
+        .collect();
+    kinds.dedup();
+    format!(
+        "**Stage {}** (#{}, line {line})\n\n`FROM {image}` — {count} instruction{}{}",
+        stage_label(st),
+        st.index,
+        if count == 1 { "" } else { "s" },
+        if kinds.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", kinds.join(", "))
+        }
+    )
+}
+
+/// Markdown reduced to plain text for clients that do not render it.
+fn plain(md: &str) -> String {
+    let mut out = String::new();
+    for line in md.lines() {
+        if line.starts_with("```") {
+            continue;
+        }
+        let mut l = line.replace("**", "").replace('`', "");
+        // [text](url) -> text: url
+        while let (Some(a), Some(b)) = (l.find("]("), l.find(')')) {
+            let Some(open) = l[..a].rfind('[') else { break };
+            if b < a {
+                break;
+            }
+            let text = l[open + 1..a].to_string();
+            let url = l[a + 2..b].to_string();
+            l.replace_range(open..=b, &format!("{text}: {url}"));
+        }
+        out.push_str(&l);
+        out.push('\n');
+    }
+    out.trim_end().to_string()
+}
