@@ -477,3 +477,14 @@ fn model_stages_scopes_and_references() {
     );
     assert_eq!(df.range(m.stage_refs[3].span), rng(9, 27, 9, 32));
 }
+
+#[test]
+fn lone_escape_line_continues_into_the_next() {
+    // BuildKit: `^\\[ \t]*$` is a continuation; the logical line is trimmed.
+    let df = p("FROM a\n\\\n   RUN x\n");
+    assert!(df.errors.is_empty(), "{:?}", df.errors);
+    let run = &df.instructions[1];
+    assert_eq!(run.kind, InstructionKind::Run);
+    assert_eq!(df.range(run.keyword_span), rng(2, 3, 2, 6));
+    assert_eq!(df.range(run.span), rng(1, 0, 2, 8));
+}

@@ -428,6 +428,9 @@ impl<'a> Parser<'a> {
     /// whitespace). `nested` is set for ONBUILD's trigger.
     fn parse_logical(&mut self, l: &Logical, from: usize, nested: bool) -> Instruction {
         let text = &l.text;
+        // BuildKit trims the logical line first (it may start with the
+        // indentation of a continuation line after a lone escape).
+        let from = from + trim_start_len(&text[from..]);
         let kw_end = text[from..].find(is_re_ws).map_or(text.len(), |i| from + i);
         let keyword = text[from..kw_end].to_string();
         let kind = InstructionKind::from_keyword(&keyword);
@@ -874,10 +877,10 @@ impl<'a> Parser<'a> {
             | InstructionKind::Expose
             | InstructionKind::Volume
             | InstructionKind::Healthcheck
-            | InstructionKind::Shell => {
-                if nargs == 0 && ins.rest.is_empty() {
-                    self.error(at, format!("{name} requires at least one argument"));
-                }
+            | InstructionKind::Shell
+                if nargs == 0 && ins.rest.is_empty() =>
+            {
+                self.error(at, format!("{name} requires at least one argument"));
             }
             InstructionKind::Onbuild => match ins.onbuild.as_deref().map(|i| i.kind) {
                 None => self.error(at, "ONBUILD requires at least one argument"),
@@ -893,10 +896,10 @@ impl<'a> Parser<'a> {
             InstructionKind::Maintainer
             | InstructionKind::User
             | InstructionKind::Workdir
-            | InstructionKind::Stopsignal => {
-                if nargs != 1 {
-                    self.error(at, format!("{name} requires exactly one argument"));
-                }
+            | InstructionKind::Stopsignal
+                if nargs != 1 =>
+            {
+                self.error(at, format!("{name} requires exactly one argument"));
             }
             _ => {}
         }
@@ -973,14 +976,11 @@ fn bk_words(text: &str, a: usize, b: usize, escape: char) -> Vec<(usize, usize)>
     let mut quote: Option<char> = None;
     let mut it = s.char_indices().peekable();
     while let Some((i, c)) = it.next() {
-        match start {
-            None => {
-                if is_space(c) {
-                    continue;
-                }
-                start = Some(i);
+        if start.is_none() {
+            if is_space(c) {
+                continue;
             }
-            Some(_) => {}
+            start = Some(i);
         }
         if let Some(q) = quote {
             if c == q {
