@@ -174,6 +174,8 @@ struct VertexState {
     done: bool,
     /// A partial log line waiting for its newline.
     partial: Vec<u8>,
+    /// Sub-task ids already reported done (BuildKit repeats them).
+    statuses_done: std::collections::HashSet<String>,
 }
 
 /// buildx's plain renderer: `#N [stage 2/3] RUN …`, log lines prefixed with
@@ -241,13 +243,18 @@ impl PlainRenderer {
             }
             ProgressEvent::Status {
                 vertex,
+                id,
                 name,
                 current,
                 total,
                 completed,
-                ..
             } if *completed => {
-                let n = self.state(vertex).index;
+                let st = self.state(vertex);
+                if !st.statuses_done.insert(id.clone()) {
+                    return out;
+                }
+                let n = st.index;
+                let name = if name.is_empty() { id } else { name };
                 let amount = if *total > 0 {
                     format!("{} / {}", bytes(*current), bytes(*total))
                 } else if *current > 0 {
@@ -411,6 +418,33 @@ mod tests {
         );
         // A later duplicate update is not printed again.
         assert_eq!(r.render(&vertex(at(10, 0), at(10, 340))), "");
+    }
+
+    #[test]
+    fn completed_statuses_print_once_with_their_id_as_fallback_name() {
+        let mut r = PlainRenderer::new();
+        let st = |name: &str| ProgressEvent::Status {
+            vertex: "v".into(),
+            id: "exporting layers".into(),
+            name: name.into(),
+            current: 0,
+            total: 0,
+            completed: true,
+        };
+        assert_eq!(r.render(&st("")), "#1 exporting layers done\n");
+        assert_eq!(r.render(&st("")), "");
+        let transfer = ProgressEvent::Status {
+            vertex: "v".into(),
+            id: "t".into(),
+            name: "transferring context:".into(),
+            current: 2048,
+            total: 0,
+            completed: true,
+        };
+        assert_eq!(
+            r.render(&transfer),
+            "#1 transferring context: 2.05kB done\n"
+        );
     }
 
     #[test]

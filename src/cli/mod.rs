@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod build;
 mod parse;
 mod serve;
 
@@ -26,6 +27,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Dump the parse of a Dockerfile (debugging aid, stable JSON schema).
     Parse(parse::ParseArgs),
+    /// Build an image through BuildKit's API (buildx option syntax).
+    Build(build::BuildArgs),
 }
 
 /// Entry point of the binary. Exit codes: 0 success, 1 findings or a failed
@@ -47,5 +50,6 @@ pub fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Check(args)) => check::run(args),
         Some(Command::Parse(args)) => parse::run(args),
+        Some(Command::Build(args)) => build::run(args),
     }
 }

@@ -1,0 +1,228 @@
+//! `buildkit-lsp build`: a build through BuildKit's API with buildx's option
+//! syntax. The request is checked against the driver's features before any
+//! connection is made; progress goes to stderr (`plain`, `rawjson`), the
+//! image id to stdout with `quiet`; Ctrl-C cancels the build on the daemon.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Args;
+use tokio::sync::mpsc;
+
+use crate::build::{options, BuildSpec, CacheSpec, OutputSpec, SecretSpec};
+use crate::buildkit::progress::render_json;
+use crate::buildkit::{render_failure, BuildkitError, Client, PlainRenderer, ProgressMode};
+use crate::driver::docker::DockerDriver;
+use crate::driver::{Driver, DriverKind, Features};
+
+/// Build an image from a Dockerfile through BuildKit's API.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Build context directory.
+    pub context: PathBuf,
+    /// Name of the Dockerfile (default: CONTEXT/Dockerfile).
+    #[arg(short = 'f', long = "file")]
+    pub file: Option<PathBuf>,
+    /// Name and optionally a tag (name:tag); repeatable.
+    #[arg(short = 't', long = "tag")]
+    pub tags: Vec<String>,
+    /// Target build stage.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Target platform(s), comma-separated or repeated.
+    #[arg(long)]
+    pub platform: Vec<String>,
+    /// Build-time variable KEY=VALUE (or KEY to take it from the environment).
+    #[arg(long = "build-arg")]
+    pub build_args: Vec<String>,
+    /// Image label KEY=VALUE.
+    #[arg(long = "label")]
+    pub labels: Vec<String>,
+    /// Secret to expose: id=ID,src=PATH or id=ID,env=VAR.
+    #[arg(long)]
+    pub secret: Vec<String>,
+    /// Do not use the cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Output destination (type=local,dest=DIR | type=tar,dest=FILE | …).
+    #[arg(short = 'o', long = "output")]
+    pub outputs: Vec<String>,
+    /// Cache export destination (type=inline | type=registry,ref=… | …).
+    #[arg(long = "cache-to")]
+    pub cache_to: Vec<String>,
+    /// Cache import source (type=registry,ref=… | REF).
+    #[arg(long = "cache-from")]
+    pub cache_from: Vec<String>,
+    /// Load the image into the docker engine.
+    #[arg(long)]
+    pub load: bool,
+    /// Push the image to its registry.
+    #[arg(long)]
+    pub push: bool,
+    /// Progress output: plain, rawjson or quiet.
+    #[arg(long, default_value = "plain")]
+    pub progress: String,
+    /// Builder to use (only the docker engine's own builder, `default`, is
+    /// wired to `build` so far).
+    #[arg(long, env = "BUILDX_BUILDER")]
+    pub builder: Option<String>,
+}
+
+impl BuildArgs {
+    /// Turns the flags into a spec (pure, no I/O beyond the environment).
+    pub fn spec(&self) -> anyhow::Result<BuildSpec> {
+        let mut spec = BuildSpec::new(&self.context);
+        spec.dockerfile = self.file.clone();
+        spec.tags = self.tags.clone();
+        spec.target = self.target.clone();
+        for p in &self.platform {
+            spec.platforms.extend(options::parse_platforms(p)?);
+        }
+        let mut args = BTreeMap::new();
+        for a in &self.build_args {
+            if let Some((k, v)) = options::parse_build_arg(a, |k| std::env::var(k).ok())? {
+                args.insert(k, v);
+            }
+        }
+        spec.build_args = args;
+        for l in &self.labels {
+            let (k, v) = options::parse_label(l)?;
+            spec.labels.insert(k, v);
+        }
+        spec.secrets = self
+            .secret
+            .iter()
+            .map(|s| SecretSpec::parse(s))
+            .collect::<Result<_, _>>()?;
+        spec.no_cache = self.no_cache;
+        spec.outputs = self
+            .outputs
+            .iter()
+            .map(|o| OutputSpec::parse(o))
+            .collect::<Result<_, _>>()?;
+        spec.cache_to = self
+            .cache_to
+            .iter()
+            .map(|c| CacheSpec::parse("--cache-to", c))
+            .collect::<Result<_, _>>()?;
+        spec.cache_from = self
+            .cache_from
+            .iter()
+            .map(|c| CacheSpec::parse("--cache-from", c))
+            .collect::<Result<_, _>>()?;
+        spec.load = self.load;
+        spec.push = self.push;
+        Ok(spec)
+    }
+}
+
+/// Runs `build`; exit 0 on success, 1 for a failed or refused build, 2 for
+/// usage and I/O errors.
+pub fn run(args: BuildArgs) -> ExitCode {
+    let mode: ProgressMode = match args.progress.parse() {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: --progress: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let spec = match args.spec() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(b) = args.builder.as_deref().filter(|b| *b != "default") {
+        eprintln!(
+            "error: builder {b:?} cannot be used by `build` yet: only the docker engine's own builder (\"default\") is wired; unset --builder/BUILDX_BUILDER"
+        );
+        return ExitCode::from(2);
+    }
+    // Refuse before connecting: the docker driver's limits are known
+    // without asking the engine (a containerd-store engine lifts some of
+    // them, so a refusal is re-checked against the engine below).
+    if let Err(refusal) = spec.check(&Features::of(DriverKind::Docker)) {
+        let containerd_may_help = matches!(
+            refusal.feature,
+            crate::driver::Feature::CacheExport
+                | crate::driver::Feature::TarballOutput
+                | crate::driver::Feature::MultiPlatform
+        );
+        if !containerd_may_help {
+            eprintln!("ERROR: {refusal}");
+            return ExitCode::from(1);
+        }
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(run_async(spec, mode))
+}
+
+async fn run_async(spec: BuildSpec, mode: ProgressMode) -> ExitCode {
+    let driver = match DockerDriver::from_env().await {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("ERROR: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Err(refusal) = spec.check(&driver.features()) {
+        eprintln!("ERROR: {refusal}");
+        return ExitCode::from(1);
+    }
+    let driver: Arc<dyn Driver> = Arc::new(driver);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let printer = tokio::spawn(async move {
+        let mut plain = PlainRenderer::new();
+        let mut err = std::io::stderr();
+        while let Some(ev) = rx.recv().await {
+            match mode {
+                ProgressMode::Plain => plain.write(&ev, &mut err),
+                ProgressMode::RawJson => {
+                    let _ = err.write_all(render_json(&ev).as_bytes());
+                }
+                ProgressMode::Quiet => {}
+            }
+        }
+    });
+    let build = async {
+        let client = Client::connect(driver).await?;
+        client.build(&spec, tx).await
+    };
+    let result = tokio::select! {
+        r = build => r,
+        _ = tokio::signal::ctrl_c() => Err(BuildkitError::Cancelled),
+    };
+    let _ = printer.await;
+    match result {
+        Ok(outcome) => {
+            let id = outcome.image_id().unwrap_or_default().to_string();
+            if mode == ProgressMode::Quiet {
+                println!("{id}");
+            } else if !id.is_empty() {
+                eprintln!("image: {id}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(BuildkitError::Solve(f)) => {
+            eprint!("{}", render_failure(&f));
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("ERROR: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
