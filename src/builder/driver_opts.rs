@@ -211,13 +211,14 @@ pub fn buildkitd_flags(
     let network_host_opt = driver_opts
         .and_then(|o| o.get("network"))
         .is_some_and(|v| v == "host");
-    if network_host_opt && !has_network_host && driver == "docker-container" {
-        res.get_or_insert_with(Vec::new)
-            .push(NETWORK_HOST_FLAG.into());
-    } else if entitlements.is_empty()
+    // buildx's two branches: `network=host` on docker-container always gets
+    // the entitlement; otherwise container drivers get it unless the user
+    // chose any entitlement.
+    let forced = network_host_opt && !has_network_host && driver == "docker-container";
+    let implied = entitlements.is_empty()
         && !in_config
-        && (driver == "kubernetes" || driver == "docker-container")
-    {
+        && (driver == "kubernetes" || driver == "docker-container");
+    if forced || implied {
         res.get_or_insert_with(Vec::new)
             .push(NETWORK_HOST_FLAG.into());
     }
@@ -305,10 +306,8 @@ pub fn validate_node(driver: &str, node: &Node) -> Result<(), String> {
     let opts = node.driver_opts.clone().unwrap_or_default();
     let has_files = node.files.as_ref().is_some_and(|f| !f.is_empty());
     match driver {
-        "docker" => {
-            if has_files {
-                return Err("setting config file is not supported for docker driver, use dockerd configuration file".into());
-            }
+        "docker" if has_files => {
+            return Err("setting config file is not supported for docker driver, use dockerd configuration file".into());
         }
         "docker-container" => {
             for (k, v) in &opts {

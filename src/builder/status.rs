@@ -61,6 +61,13 @@ pub async fn status(ng: &NodeGroup) -> Vec<NodeStatus> {
         .collect()
 }
 
+/// Whether `bootstrap` can start nodes of this driver kind in this build;
+/// `create --bootstrap` checks it before storing anything.
+pub fn can_bootstrap(kind: &str) -> bool {
+    let _ = kind;
+    false
+}
+
 /// Starts the builder's nodes (`create --bootstrap`, `inspect --bootstrap`).
 pub async fn bootstrap(ng: &NodeGroup) -> Result<(), BuilderError> {
     Err(BuilderError::DriverUnavailable {
@@ -72,6 +79,11 @@ pub async fn bootstrap(ng: &NodeGroup) -> Result<(), BuilderError> {
 
 /// Stops the builder's nodes (`builder stop`).
 pub async fn stop(ng: &NodeGroup) -> Result<(), BuilderError> {
+    // buildx's docker and remote drivers have nothing to stop: their daemon
+    // is not ours.
+    if matches!(driver_kind(ng), "docker" | "remote") {
+        return Ok(());
+    }
     Err(BuilderError::DriverUnavailable {
         builder: ng.name.clone(),
         driver: driver_kind(ng).to_string(),
@@ -83,6 +95,10 @@ pub async fn stop(ng: &NodeGroup) -> Result<(), BuilderError> {
 /// `keep_state` keeps BuildKit's state volume.
 pub async fn teardown(ng: &NodeGroup, keep_state: bool) -> Result<(), BuilderError> {
     let _ = keep_state;
+    // As `stop`: buildx's docker and remote drivers remove nothing.
+    if matches!(driver_kind(ng), "docker" | "remote") {
+        return Ok(());
+    }
     Err(BuilderError::DriverUnavailable {
         builder: ng.name.clone(),
         driver: driver_kind(ng).to_string(),

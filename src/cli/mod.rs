@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod check;
 mod build;
+mod builder;
+mod check;
 mod parse;
 mod serve;
 
@@ -29,6 +30,8 @@ pub enum Command {
     Parse(parse::ParseArgs),
     /// Build an image through BuildKit's API (buildx option syntax).
     Build(build::BuildArgs),
+    /// List, create, use, remove, inspect and stop builders (the buildx store).
+    Builder(builder::BuilderArgs),
 }
 
 /// Entry point of the binary. Exit codes: 0 success, 1 findings or a failed
@@ -51,5 +54,6 @@ pub fn main() -> ExitCode {
         Some(Command::Check(args)) => check::run(args),
         Some(Command::Parse(args)) => parse::run(args),
         Some(Command::Build(args)) => build::run(args),
+        Some(Command::Builder(args)) => builder::run(args),
     }
 }
