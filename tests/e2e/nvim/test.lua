@@ -23,7 +23,9 @@ local log_lines = {}
 
 local function log(fmt, ...)
   local line = string.format(fmt, ...)
-  table.insert(log_lines, line)
+  for _, part in ipairs(vim.split(line, '\n', { plain = true })) do
+    table.insert(log_lines, part)
+  end
   io.stderr:write(line .. '\n')
 end
 
