@@ -154,6 +154,21 @@ local function main()
     { 0, 'StageNameCasing' },
     { 6, 'ConsistentInstructionCasing' },
   }, 'diagnostics (line, code)')
+  -- Ranges: `as` is bytes 18-20 of line 0, `Build` 21-26, `workdir` 0-7 of line 6.
+  local ranges = {}
+  for _, d in ipairs(vim.diagnostic.get(bufnr)) do
+    ranges[d.code] = { d.lnum, d.col, d.end_lnum, d.end_col }
+  end
+  eq(ranges, {
+    FromAsCasing = { 0, 18, 0, 20 },
+    StageNameCasing = { 0, 21, 0, 26 },
+    ConsistentInstructionCasing = { 6, 0, 6, 7 },
+  }, 'diagnostic ranges')
+  for _, d in ipairs(vim.diagnostic.get(bufnr)) do
+    eq(d.severity, vim.diagnostic.severity.WARN, d.code .. ' severity')
+    local href = d.user_data and d.user_data.lsp and d.user_data.lsp.codeDescription and d.user_data.lsp.codeDescription.href
+    contains(href, 'https://docs.docker.com/go/dockerfile/rule/', d.code .. ' codeDescription')
+  end
   contains(diags[1].message, "'as' and 'FROM' keywords' casing do not match", 'FromAsCasing message')
   contains(diags[2].message, "Stage name 'Build' should be lowercase", 'StageNameCasing message')
   contains(diags[3].message, "Command 'workdir' should match the case of the command majority (uppercase)",
@@ -168,14 +183,24 @@ local function main()
   end
 
   -- Hover on the RUN keyword: instruction documentation.
-  local hover = hover_text(request(bufnr, 'textDocument/hover', at(2, 1)))
+  local hover_result = request(bufnr, 'textDocument/hover', at(2, 1))
+  local hover = hover_text(hover_result)
   log('hover RUN: %s', tostring(hover))
-  contains(hover, 'RUN', 'hover on RUN')
+  contains(hover, '**RUN**', 'hover on RUN')
+  contains(hover, 'https://docs.docker.com/reference/dockerfile/#run', 'hover on RUN links the reference')
+  eq(hover_result.range, { start = { line = 2, character = 0 }, ['end'] = { line = 2, character = 3 } }, 'hover range of RUN')
 
   -- Hover on $GREETING: its value and where it is defined (line 2, 1-based).
-  local hover_var = hover_text(request(bufnr, 'textDocument/hover', at(2, 12)))
+  local var_result = request(bufnr, 'textDocument/hover', at(2, 12))
+  local hover_var = hover_text(var_result)
   log('hover $GREETING: %s', tostring(hover_var))
-  contains(hover_var, 'hello', 'hover on $GREETING shows the value')
+  contains(hover_var, '`hello`', 'hover on $GREETING shows the value')
+  contains(hover_var, 'Defined on line 2', 'hover on $GREETING shows where it is defined')
+  -- `$GREETING` spans bytes 10-19 of `RUN echo "$GREETING" …`; the name alone 11-19.
+  local vr = var_result.range
+  if not (vr.start.line == 2 and (vr.start.character == 10 or vr.start.character == 11) and vr['end'].character == 19) then
+    fail('hover range of $GREETING: %s', vim.inspect(vr))
+  end
 
   -- Completion at the start of the empty line 3: instructions.
   local instr = completion_labels(request(bufnr, 'textDocument/completion', at(3, 0)))
@@ -196,12 +221,35 @@ local function main()
   local symbols = request(bufnr, 'textDocument/documentSymbol', { textDocument = { uri = uri } })
   log('symbols: %s', vim.inspect(symbols))
   eq(type(symbols), 'table', 'documentSymbol result type')
-  eq(#symbols, 2, 'number of top-level symbols (stages)')
-  contains(symbols[1].name, 'Build', 'first stage symbol name')
-  contains(symbols[2].name, 'final', 'second stage symbol name')
-  eq(symbols[1].range.start.line, 0, 'first stage starts on line 0')
-  eq(symbols[2].range.start.line, 4, 'second stage starts on line 4')
-  eq(symbols[2].range['end'].line, 7, 'second stage ends on line 7')
+  local function pos(l, c)
+    return { line = l, character = c }
+  end
+  local function shape(list)
+    local out = {}
+    for _, sym in ipairs(list or {}) do
+      local children = {}
+      for _, child in ipairs(sym.children or {}) do
+        table.insert(children, child.name)
+      end
+      table.insert(out, { name = sym.name, range = sym.range, selection = sym.selectionRange, children = children })
+    end
+    return out
+  end
+  -- Stage ranges by hand: line 2 is 32 characters long, line 7 is 24.
+  eq(shape(symbols), {
+    {
+      name = 'Build',
+      range = { start = pos(0, 0), ['end'] = pos(2, 32) },
+      selection = { start = pos(0, 21), ['end'] = pos(0, 26) },
+      children = { 'FROM', 'ARG', 'RUN' },
+    },
+    {
+      name = 'final',
+      range = { start = pos(4, 0), ['end'] = pos(7, 24) },
+      selection = { start = pos(4, 21), ['end'] = pos(4, 26) },
+      children = { 'FROM', 'COPY', 'WORKDIR', 'CMD' },
+    },
+  }, 'document symbols')
 
   -- Rename the stage `Build` (line 0, col 21) to `builder`: both the
   -- definition and the --from= reference change, nothing else.
@@ -209,6 +257,22 @@ local function main()
   if edit == nil or edit == vim.NIL then
     fail('rename returned no WorkspaceEdit')
   end
+  -- Exactly two edits: `Build` at 0:21-26 and after `COPY --from=` at 5:12-17.
+  local edits = {}
+  for _, list in pairs(edit.changes or {}) do
+    for _, e in ipairs(list) do
+      table.insert(edits, { e.range.start.line, e.range.start.character, e.range['end'].line, e.range['end'].character, e.newText })
+    end
+  end
+  for _, change in ipairs(edit.documentChanges or {}) do
+    for _, e in ipairs(change.edits or {}) do
+      table.insert(edits, { e.range.start.line, e.range.start.character, e.range['end'].line, e.range['end'].character, e.newText })
+    end
+  end
+  table.sort(edits, function(a, b)
+    return a[1] < b[1]
+  end)
+  eq(edits, { { 0, 21, 0, 26, 'builder' }, { 5, 12, 5, 17, 'builder' } }, 'rename edits')
   vim.lsp.util.apply_workspace_edit(edit, client.offset_encoding or 'utf-16')
   eq(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), {
     'FROM busybox:test as builder',
