@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 use tonic::transport::{Channel, Endpoint};
 
 use super::attachables::{AuthService, FileSendService, SecretsService, TarDest};
-use super::errors::{decode_solve_status, BuildkitError};
+use super::errors::{decode_solve_status, locate_step, BuildkitError};
 use super::filesync::{FileSyncService, SyncedDir, TransferStats};
 use super::progress::{decode, LogTail, ProgressEvent};
 use super::session::{buildx_config_dir, node_id, shared_key, Session};
@@ -258,6 +258,19 @@ impl Client {
                     failure.log_tail = tail.tail(v, 10);
                 }
                 failure.vertex = vertex;
+                if failure.source.is_none() {
+                    // Older daemons attach no source: find the step's lines
+                    // in the Dockerfile we sent.
+                    let text = std::fs::read_to_string(&dockerfile).unwrap_or_default();
+                    let filename = dockerfile
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    failure.source = failure
+                        .vertex_name
+                        .as_deref()
+                        .and_then(|name| locate_step(name, &filename, &text));
+                }
                 Err(BuildkitError::Solve(Box::new(failure)))
             }
         }

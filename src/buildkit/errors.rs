@@ -230,6 +230,85 @@ pub fn exit_code_of(message: &str) -> Option<i32> {
     digits.parse().ok()
 }
 
+/// Finds the Dockerfile lines of a step from its vertex name, for daemons
+/// that send no `errdefs.Source` (Docker Engine 20.10's BuildKit does not):
+/// the name is `[stage i/n] INSTRUCTION args`, and the instruction's logical
+/// line (continuations joined) matches it up to whitespace. The first match
+/// wins; `None` when nothing matches.
+pub fn locate_step(vertex_name: &str, filename: &str, text: &str) -> Option<SourceLocation> {
+    let instruction = vertex_name
+        .strip_prefix('[')
+        .and_then(|rest| rest.split_once("] "))
+        .map(|(_, ins)| ins)?;
+    let want = normalize(instruction);
+    if want.is_empty() {
+        return None;
+    }
+    let escape = escape_char(text);
+    let lines: Vec<&str> = text.lines().collect();
+    let mut i = 0;
+    while i < lines.len() {
+        let start = i;
+        let mut logical = String::new();
+        loop {
+            let line = lines[i];
+            let trimmed = line.trim_end();
+            let continued = trimmed.ends_with(escape);
+            // Comment lines inside a continuation are dropped, as the
+            // Dockerfile parser does.
+            if !(i > start && line.trim_start().starts_with('#')) {
+                logical.push_str(if continued {
+                    &trimmed[..trimmed.len() - escape.len_utf8()]
+                } else {
+                    line
+                });
+            }
+            i += 1;
+            if !continued || i >= lines.len() {
+                break;
+            }
+        }
+        if normalize(&logical) == want {
+            return Some(SourceLocation {
+                filename: filename.to_string(),
+                data: text.as_bytes().to_vec(),
+                ranges: vec![LineRange {
+                    start: start as u32 + 1,
+                    end: i as u32,
+                }],
+            });
+        }
+    }
+    None
+}
+
+fn escape_char(text: &str) -> char {
+    for line in text.lines() {
+        let Some(directive) = line.trim().strip_prefix('#') else {
+            break;
+        };
+        if let Some((k, v)) = directive.split_once('=') {
+            if k.trim().eq_ignore_ascii_case("escape") && v.trim() == "`" {
+                return '`';
+            }
+        }
+    }
+    '\\'
+}
+
+fn normalize(s: &str) -> String {
+    let mut words = s.split_whitespace();
+    let Some(first) = words.next() else {
+        return String::new();
+    };
+    let mut out = first.to_ascii_uppercase();
+    for w in words {
+        out.push(' ');
+        out.push_str(w);
+    }
+    out
+}
+
 /// Renders a failure as buildx prints it: the message, the failing step with
 /// its log tail, and the Dockerfile snippet with the failing lines marked
 /// `>>>`.
@@ -348,6 +427,20 @@ mod tests {
         let s = f.source.unwrap();
         assert_eq!(s.filename, "Dockerfile");
         assert_eq!(s.ranges, vec![LineRange { start: 3, end: 3 }]);
+    }
+
+    #[test]
+    fn steps_are_located_by_their_vertex_name() {
+        let text = "FROM busybox:test AS base\nRUN true\nrun echo x && \\\n  # note\n  exit 3\nRUN echo never\n";
+        let loc = locate_step("[base 3/4] RUN echo x &&   exit 3", "Dockerfile", text).unwrap();
+        assert_eq!(loc.ranges, vec![LineRange { start: 3, end: 5 }]);
+        let loc = locate_step("[2/4] RUN true", "Dockerfile", text).unwrap();
+        assert_eq!(loc.ranges, vec![LineRange { start: 2, end: 2 }]);
+        assert_eq!(locate_step("[2/4] RUN false", "Dockerfile", text), None);
+        assert_eq!(locate_step("exporting to image", "Dockerfile", text), None);
+        let tick = "# escape=`\nFROM a\nRUN a `\n  b\n";
+        let loc = locate_step("[2/2] RUN a   b", "Dockerfile", tick).unwrap();
+        assert_eq!(loc.ranges, vec![LineRange { start: 3, end: 4 }]);
     }
 
     #[test]

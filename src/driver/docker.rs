@@ -169,6 +169,9 @@ impl DockerDriver {
             source,
         };
         let secs = CONNECT_TIMEOUT.as_secs();
+        // A quick raw connect first, so an absent daemon gives an I/O error
+        // that names the socket rather than a generic HTTP client error.
+        drop(open(&endpoint).await?);
         let engine = match &endpoint {
             DockerEndpoint::Unix(p) => bollard::Docker::connect_with_unix(
                 &p.to_string_lossy(),
@@ -180,9 +183,6 @@ impl DockerDriver {
             }
         }
         .map_err(engine_err)?;
-        // A quick raw connect first, so an absent daemon gives an I/O error
-        // that names the socket rather than a generic HTTP client error.
-        drop(open(&endpoint).await?);
         let engine = engine.negotiate_version().await.map_err(engine_err)?;
         let info = engine.info().await.map_err(engine_err)?;
         let containerd_store = info
