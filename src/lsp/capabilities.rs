@@ -2,11 +2,12 @@
 //! `initialize`) and what this server offers in return.
 
 use ls_types::{
-    ClientCapabilities, CodeLensOptions, CompletionOptions, DiagnosticOptions,
-    DiagnosticServerCapabilities, ExecuteCommandOptions, FoldingRangeProviderCapability,
-    HoverProviderCapability, MarkupKind, OneOf, PositionEncodingKind, RenameOptions,
-    ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
-    TextDocumentSyncSaveOptions, WorkDoneProgressOptions,
+    ClientCapabilities, CodeActionKind, CodeActionOptions, CodeActionProviderCapability,
+    CodeLensOptions, CompletionOptions, DiagnosticOptions, DiagnosticServerCapabilities,
+    ExecuteCommandOptions, FoldingRangeProviderCapability, HoverProviderCapability, MarkupKind,
+    OneOf, PositionEncodingKind, RenameOptions, ServerCapabilities, TextDocumentSyncCapability,
+    TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions,
+    WorkDoneProgressOptions,
 };
 
 use super::commands;
@@ -61,8 +62,6 @@ pub struct ClientFeatures {
     pub configuration: bool,
     /// `textDocument.documentSymbol.hierarchicalDocumentSymbolSupport`.
     pub hierarchical_symbols: bool,
-    /// `textDocument.foldingRange.lineFoldingOnly`.
-    pub line_folding_only: bool,
     pub diagnostic_mode: DiagnosticMode,
 }
 
@@ -117,10 +116,6 @@ impl ClientFeatures {
                 .and_then(|t| t.document_symbol.as_ref())
                 .and_then(|d| d.hierarchical_document_symbol_support)
                 .unwrap_or(false),
-            line_folding_only: td
-                .and_then(|t| t.folding_range.as_ref())
-                .and_then(|f| f.line_folding_only)
-                .unwrap_or(false),
             diagnostic_mode: requested_mode,
         }
     }
@@ -159,6 +154,11 @@ impl ClientFeatures {
                 ),
                 ..CompletionOptions::default()
             }),
+            code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+                code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+                work_done_progress_options: WorkDoneProgressOptions::default(),
+                resolve_provider: Some(false),
+            })),
             document_symbol_provider: Some(OneOf::Left(true)),
             folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
             definition_provider: Some(OneOf::Left(true)),

@@ -2,24 +2,49 @@
 //! diagnostics: rule name as `code`, the rule's docs as `codeDescription`,
 //! `source: "buildkit-lsp"`, severities mapped one to one.
 
-use ls_types::{Diagnostic, DiagnosticSeverity, NumberOrString};
+use ls_types::{
+    CodeDescription, Diagnostic, DiagnosticSeverity, DiagnosticTag, NumberOrString, Uri,
+};
 
 use super::position::{range_to_lsp, Encoding};
 use super::settings::Settings;
+use crate::dockerfile::checks::{self, Finding, Severity};
 use crate::dockerfile::Dockerfile;
 
 pub const SOURCE: &str = "buildkit-lsp";
 
-pub fn diagnostics(df: &Dockerfile, _settings: &Settings, enc: Encoding) -> Vec<Diagnostic> {
-    df.errors
+/// All findings under the user's settings (the file's `# check=` applies too).
+pub fn findings(df: &Dockerfile, settings: &Settings) -> Vec<Finding> {
+    checks::run(df, &settings.check_options())
+}
+
+pub fn severity(s: Severity) -> DiagnosticSeverity {
+    match s {
+        Severity::Error => DiagnosticSeverity::ERROR,
+        Severity::Warning => DiagnosticSeverity::WARNING,
+        Severity::Information => DiagnosticSeverity::INFORMATION,
+        Severity::Hint => DiagnosticSeverity::HINT,
+    }
+}
+
+pub fn to_diagnostic(df: &Dockerfile, f: &Finding, enc: Encoding) -> Diagnostic {
+    let href = f.url.and_then(|u| u.parse::<Uri>().ok());
+    let deprecated = f.code() == Some("MaintainerDeprecated");
+    Diagnostic {
+        range: range_to_lsp(df.range_in(f.span, enc)),
+        severity: Some(severity(f.severity)),
+        code: f.code().map(|c| NumberOrString::String(c.to_string())),
+        code_description: href.map(|href| CodeDescription { href }),
+        source: Some(SOURCE.to_string()),
+        message: f.message.clone(),
+        tags: deprecated.then(|| vec![DiagnosticTag::DEPRECATED]),
+        ..Diagnostic::default()
+    }
+}
+
+pub fn diagnostics(df: &Dockerfile, settings: &Settings, enc: Encoding) -> Vec<Diagnostic> {
+    findings(df, settings)
         .iter()
-        .map(|e| Diagnostic {
-            range: range_to_lsp(df.range_in(e.span, enc)),
-            severity: Some(DiagnosticSeverity::ERROR),
-            code: Some(NumberOrString::String("SyntaxError".to_string())),
-            source: Some(SOURCE.to_string()),
-            message: e.message.clone(),
-            ..Diagnostic::default()
-        })
+        .map(|f| to_diagnostic(df, f, enc))
         .collect()
 }

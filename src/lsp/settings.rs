@@ -10,37 +10,17 @@ use serde_json::Value;
 /// Debounce between the last edit and diagnostics, when not configured.
 pub const DEFAULT_DEBOUNCE_MS: u64 = 50;
 
-/// Severity a user can force for a rule (`buildkit.checks.severity`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SeverityOverride {
-    Error,
-    Warning,
-    Information,
-    Hint,
-    /// Same as listing the rule in `buildkit.checks.skip`.
-    Off,
-}
+pub use crate::dockerfile::checks::{Experimental, SeverityOverride};
 
-impl SeverityOverride {
-    fn parse(s: &str) -> Option<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "error" => Some(Self::Error),
-            "warning" | "warn" => Some(Self::Warning),
-            "information" | "info" => Some(Self::Information),
-            "hint" => Some(Self::Hint),
-            "off" | "none" | "ignore" => Some(Self::Off),
-            _ => None,
-        }
+fn parse_severity(s: &str) -> Option<SeverityOverride> {
+    match s.to_ascii_lowercase().as_str() {
+        "error" => Some(SeverityOverride::Error),
+        "warning" | "warn" => Some(SeverityOverride::Warning),
+        "information" | "info" => Some(SeverityOverride::Information),
+        "hint" => Some(SeverityOverride::Hint),
+        "off" | "none" | "ignore" => Some(SeverityOverride::Off),
+        _ => None,
     }
-}
-
-/// Which experimental build checks run.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Experimental {
-    #[default]
-    None,
-    All,
-    Rules(Vec<String>),
 }
 
 /// Log verbosity for stderr and `window/logMessage`.
@@ -151,7 +131,7 @@ impl Settings {
                 "severity" => match value.as_object() {
                     Some(map) => {
                         for (rule, sev) in map {
-                            match sev.as_str().and_then(SeverityOverride::parse) {
+                            match sev.as_str().and_then(parse_severity) {
                                 Some(o) => {
                                     self.severity.insert(rule.clone(), o);
                                 }
@@ -202,10 +182,14 @@ impl Settings {
         }
     }
 
-    /// Whether a rule is skipped by the settings (list or severity `off`).
-    pub fn is_skipped(&self, rule: &str) -> bool {
-        self.skip.iter().any(|r| r.eq_ignore_ascii_case(rule))
-            || self.severity.get(rule) == Some(&SeverityOverride::Off)
+    /// The checks' options for these settings.
+    pub fn check_options(&self) -> crate::dockerfile::checks::CheckOptions {
+        crate::dockerfile::checks::CheckOptions {
+            skip: self.skip.clone(),
+            severity: self.severity.clone(),
+            experimental: self.experimental.clone(),
+            ..Default::default()
+        }
     }
 }
 
@@ -235,8 +219,12 @@ mod tests {
             s.severity.get("JSONArgsRecommended"),
             Some(&SeverityOverride::Error)
         );
-        assert!(s.is_skipped("MaintainerDeprecated"));
-        assert!(s.is_skipped("stagenamecasing"));
+        let opts = s.check_options();
+        assert_eq!(opts.skip, vec!["StageNameCasing".to_string()]);
+        assert_eq!(
+            opts.severity.get("MaintainerDeprecated"),
+            Some(&SeverityOverride::Off)
+        );
         assert_eq!(s.experimental, Experimental::All);
         assert_eq!(s.debounce_ms, 0);
         assert_eq!(s.log_level, LogLevel::Debug);

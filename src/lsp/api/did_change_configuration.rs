@@ -46,7 +46,7 @@ fn apply(session: &Arc<Session>, client: &Client, settings: Settings, ignored: V
         tracing::warn!("settings: {line}");
     }
     logging::set_level(settings.log_level);
-    {
+    let refresh_lenses = {
         let mut state = session.state();
         if state.client_settings == settings {
             return;
@@ -54,6 +54,16 @@ fn apply(session: &Arc<Session>, client: &Client, settings: Settings, ignored: V
         tracing::info!("settings changed: {settings:?}");
         state.client_settings = settings;
         state.settings_epoch += 1;
-    }
+        state.features.code_lens_refresh
+    };
     diagnostics::schedule_all(session, client);
+    if refresh_lenses {
+        // Lenses depend on settings (build targets); only if the client can refresh.
+        let client = client.clone();
+        tokio::spawn(async move {
+            if let Err(e) = client.code_lens_refresh().await {
+                tracing::debug!("workspace/codeLens/refresh failed: {e}");
+            }
+        });
+    }
 }

@@ -2,6 +2,7 @@
 //! (and the client, when it must talk back) and the request's params; handlers
 //! never call each other.
 
+pub mod code_action;
 pub mod code_lens;
 pub mod completion;
 pub mod diagnostic;
