@@ -29,10 +29,13 @@ const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const outDir = process.env.TEST_OUTPUT || path.join(repo, 'test-output');
 
 const EXPECTED = [
-  { line: 1, code: 'FromAsCasing', message: "'as' and 'FROM' keywords' casing do not match" },
-  { line: 1, code: 'StageNameCasing', message: "Stage name 'Build' should be lowercase" },
+  // Columns are 1-based as VS Code shows them: `as` starts at byte 18 of
+  // `FROM busybox:test as Build`, `Build` at 21, `workdir` at 0.
+  { line: 1, col: 19, code: 'FromAsCasing', message: "'as' and 'FROM' keywords' casing do not match" },
+  { line: 1, col: 22, code: 'StageNameCasing', message: "Stage name 'Build' should be lowercase" },
   {
     line: 7,
+    col: 1,
     code: 'ConsistentInstructionCasing',
     message: "Command 'workdir' should match the case of the command majority (uppercase)",
   },
@@ -184,11 +187,14 @@ async function main() {
     await page.waitForSelector('.monaco-editor .squiggly-warning', { timeout: 60000 });
     const squiggleMs = Date.now() - t;
     // Line 1 holds two warnings with ranges that may overlap; line 7 one.
-    await page.waitForFunction(() => document.querySelectorAll('.monaco-editor .squiggly-warning').length >= 2, null, {
+    // Three disjoint ranges (`as`, `Build`, `workdir`): three decorations.
+    await page.waitForFunction(() => document.querySelectorAll('.monaco-editor .squiggly-warning').length >= 3, null, {
       timeout: 20000,
     });
     const squiggles = await page.locator('.monaco-editor .squiggly-warning').count();
     log(`first squiggle ${squiggleMs} ms after opening the Dockerfile; ${squiggles} squiggle decorations`);
+    assert.strictEqual(squiggles, 3, 'squiggle decorations');
+    assert.strictEqual(await page.locator('.monaco-editor .squiggly-error').count(), 0, 'no error squiggles');
     await page.screenshot({ path: path.join(outDir, 'vscode-editor.png') });
 
     // Problems panel: one entry per diagnostic, with message and rule name.
@@ -204,7 +210,10 @@ async function main() {
       const matching = rows.filter((r) => r.includes(expected.code));
       assert.strictEqual(matching.length, 1, `one Problems entry for ${expected.code}, got ${JSON.stringify(matching)}`);
       assert.ok(matching[0].includes(expected.message), `Problems entry for ${expected.code} says ${expected.message}: ${matching[0]}`);
-      assert.ok(matching[0].includes(`[Ln ${expected.line},`), `Problems entry for ${expected.code} is on line ${expected.line}: ${matching[0]}`);
+      assert.ok(
+        matching[0].includes(`[Ln ${expected.line}, Col ${expected.col}]`),
+        `Problems entry for ${expected.code} is at Ln ${expected.line}, Col ${expected.col}: ${matching[0]}`,
+      );
       assert.ok(matching[0].includes('buildkit-lsp'), `Problems entry for ${expected.code} names the source: ${matching[0]}`);
     }
     // The file row counts the problems of the Dockerfile.
@@ -212,6 +221,24 @@ async function main() {
     assert.ok(fileRow && /\b3\b/.test(fileRow), `file row in Problems shows 3 problems: ${fileRow}`);
 
     await page.screenshot({ path: path.join(outDir, 'vscode-e2e.png') });
+
+    // Hover on the RUN keyword of line 3: the server's instruction docs.
+    t = Date.now();
+    await page.locator('.monaco-editor .view-lines .view-line span span', { hasText: /^RUN$/ }).first().hover();
+    const hover = page.locator('.monaco-hover-content', { hasText: 'Runs a command in a new layer' });
+    await hover.first().waitFor({ timeout: 20000 });
+    log(`hover shown after ${Date.now() - t} ms: ${(await hover.first().innerText()).split('\n')[0]}`);
+    await page.screenshot({ path: path.join(outDir, 'vscode-hover.png') });
+    await page.keyboard.press('Escape');
+
+    // Completion on the empty line 4: typing WOR offers WORKDIR.
+    t = Date.now();
+    await page.locator('.monaco-editor .view-lines .view-line').nth(3).click();
+    await page.keyboard.type('WOR');
+    const suggestion = page.locator('.suggest-widget .monaco-list-row', { hasText: 'WORKDIR' });
+    await suggestion.first().waitFor({ timeout: 20000 });
+    log(`completion offered WORKDIR after ${Date.now() - t} ms`);
+    await page.screenshot({ path: path.join(outDir, 'vscode-completion.png') });
     log(`PASS vscode e2e in ${Date.now() - started} ms; screenshots in ${outDir}`);
   } catch (err) {
     // What the editor showed when it failed is the first thing to look at.
