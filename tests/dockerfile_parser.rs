@@ -488,3 +488,30 @@ fn lone_escape_line_continues_into_the_next() {
     assert_eq!(df.range(run.keyword_span), rng(2, 3, 2, 6));
     assert_eq!(df.range(run.span), rng(1, 0, 2, 8));
 }
+
+#[test]
+fn model_of_a_huge_single_stage_resolves_every_reference() {
+    // 100,000 ENV lines, each referring to the previous one, plus a global
+    // ARG used everywhere: quadratic lookups would take minutes here.
+    let mut s = String::from("ARG G=1\nFROM a\nARG G\n");
+    s.push_str("ENV V0=x\n");
+    for i in 1..100_000 {
+        s.push_str(&format!("ENV V{i}=$V{}${{G}}\n", i - 1));
+    }
+    let df = p(&s);
+    let m = Model::build(&df);
+    assert_eq!(m.references.len(), 2 * 99_999);
+    let last = m.references.last().unwrap();
+    let Resolution::Defined(d) = last.resolution else {
+        panic!("unresolved {:?}", last)
+    };
+    // `${G}` resolves to the stage's `ARG G` (definition 1), which points
+    // back to the global (definition 0).
+    assert_eq!(d, 1);
+    assert_eq!(m.definitions[1].global, Some(0));
+    let prev = &m.references[m.references.len() - 2];
+    let Resolution::Defined(d) = prev.resolution else {
+        panic!()
+    };
+    assert_eq!(m.definitions[d].name, "V99998");
+}

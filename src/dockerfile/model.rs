@@ -12,6 +12,8 @@
 //! `FROM <stage>`. BuildKit's predefined proxy and BUILDKIT_* args resolve as
 //! built-ins.
 
+use std::collections::HashMap;
+
 use super::syntax::{Dockerfile, InstructionKind, VarRef, Word};
 use super::text::Span;
 
@@ -205,6 +207,10 @@ fn build(df: &Dockerfile) -> Model {
         stage_of: vec![None; df.instructions.len()],
         ..Model::default()
     };
+    // Lower-cased stage name → first stage with it; global ARG name → last
+    // definition. Hash maps keep huge files linear.
+    let mut stage_names: HashMap<String, usize> = HashMap::new();
+    let mut globals: HashMap<String, usize> = HashMap::new();
     // Stages and definitions.
     for (i, ins) in df.instructions.iter().enumerate() {
         if ins.kind == InstructionKind::From {
@@ -219,11 +225,12 @@ fn build(df: &Dockerfile) -> Model {
                     None,
                 ),
             };
-            let base_lower = base.value.to_ascii_lowercase();
-            let parent = m
-                .stages
-                .iter()
-                .position(|s| s.normalized_name().as_deref() == Some(base_lower.as_str()));
+            let parent = stage_names.get(&base.value.to_ascii_lowercase()).copied();
+            if let Some(n) = &name {
+                stage_names
+                    .entry(n.value.to_ascii_lowercase())
+                    .or_insert(index);
+            }
             if let Some(p) = parent {
                 m.stage_refs.push(StageRef {
                     instruction: i,
@@ -262,15 +269,12 @@ fn build(df: &Dockerfile) -> Model {
         };
         for kv in &ins.key_values {
             let global = if kind == DefKind::Arg {
-                m.global_args
-                    .iter()
-                    .rev()
-                    .copied()
-                    .find(|&g| m.definitions[g].name == kv.key)
+                globals.get(&kv.key).copied()
             } else {
                 None
             };
             if kind == DefKind::GlobalArg {
+                globals.insert(kv.key.clone(), m.definitions.len());
                 m.global_args.push(m.definitions.len());
             }
             m.definitions.push(VarDef {
@@ -286,11 +290,14 @@ fn build(df: &Dockerfile) -> Model {
         }
     }
 
-    // Definitions per stage, in order, for lookups.
-    let mut per_stage: Vec<Vec<usize>> = vec![Vec::new(); m.stages.len()];
+    // Definitions by scope and name, in source order, so every lookup is a
+    // hash probe plus a binary search (no quadratic blow-up on huge files).
+    let mut scopes = Scopes::default();
     for (d, def) in m.definitions.iter().enumerate() {
-        if let Some(s) = def.stage {
-            per_stage[s].push(d);
+        let key = (def.stage, def.name.as_str());
+        match def.kind {
+            DefKind::Env => scopes.env.entry(key).or_default().push(d),
+            DefKind::Arg | DefKind::GlobalArg => scopes.arg.entry(key).or_default().push(d),
         }
     }
 
@@ -298,11 +305,10 @@ fn build(df: &Dockerfile) -> Model {
     for (i, ins) in df.instructions.iter().enumerate() {
         let in_from = ins.kind == InstructionKind::From;
         let stage = if in_from { None } else { m.stage_of[i] };
-        let all_vars = ins.variables.iter();
-        for var in all_vars {
+        for var in &ins.variables {
             let resolution = match stage {
-                None => resolve_global(&m, i, &var.name),
-                Some(s) => resolve_in_stage(&m, &per_stage, s, i, &var.name),
+                None => resolve_global(&m, &scopes, i, &var.name),
+                Some(s) => resolve_in_stage(&m, &scopes, s, i, &var.name),
             };
             m.references.push(ResolvedRef {
                 instruction: i,
@@ -320,10 +326,10 @@ fn build(df: &Dockerfile) -> Model {
             if let Ok(n) = value.parse::<usize>() {
                 return (n < current).then_some(n);
             }
-            let lower = value.to_ascii_lowercase();
-            m.stages[..current.min(m.stages.len())]
-                .iter()
-                .position(|s| s.normalized_name().as_deref() == Some(lower.as_str()))
+            stage_names
+                .get(&value.to_ascii_lowercase())
+                .copied()
+                .filter(|&s| s < current)
         };
         let mut found = Vec::new();
         let target_ins = match (&ins.kind, &ins.onbuild) {
@@ -365,16 +371,26 @@ fn build(df: &Dockerfile) -> Model {
     m
 }
 
-fn resolve_global(m: &Model, instruction: usize, name: &str) -> Resolution {
-    if let Some(&d) = m
-        .global_args
-        .iter()
-        .rev()
-        .find(|&&g| m.definitions[g].name == name && m.definitions[g].instruction < instruction)
-    {
-        return Resolution::Defined(d);
+#[derive(Default)]
+struct Scopes<'a> {
+    /// (stage, name) → ENV definitions in source order.
+    env: HashMap<(Option<usize>, &'a str), Vec<usize>>,
+    /// (stage or `None` for globals, name) → ARG definitions in source order.
+    arg: HashMap<(Option<usize>, &'a str), Vec<usize>>,
+}
+
+/// The last definition in `list` made by an instruction before `instruction`.
+fn latest_before(m: &Model, list: Option<&Vec<usize>>, instruction: usize) -> Option<usize> {
+    let list = list?;
+    let k = list.partition_point(|&d| m.definitions[d].instruction < instruction);
+    k.checked_sub(1).map(|k| list[k])
+}
+
+fn resolve_global(m: &Model, scopes: &Scopes, instruction: usize, name: &str) -> Resolution {
+    match latest_before(m, scopes.arg.get(&(None, name)), instruction) {
+        Some(d) => Resolution::Defined(d),
+        None => fallback(name),
     }
-    fallback(name)
 }
 
 fn fallback(name: &str) -> Resolution {
@@ -389,34 +405,21 @@ fn fallback(name: &str) -> Resolution {
 
 fn resolve_in_stage(
     m: &Model,
-    per_stage: &[Vec<usize>],
+    scopes: &Scopes,
     stage: usize,
     instruction: usize,
     name: &str,
 ) -> Resolution {
-    let defs = &per_stage[stage];
-    let before = |d: &&usize| {
-        let def = &m.definitions[**d];
-        def.instruction < instruction && def.name == name
-    };
     // ENV always wins over ARG of the same name.
-    if let Some(&d) = defs
-        .iter()
-        .rev()
-        .filter(before)
-        .find(|&&d| m.definitions[d].kind == DefKind::Env)
-    {
+    if let Some(d) = latest_before(m, scopes.env.get(&(Some(stage), name)), instruction) {
         return Resolution::Defined(d);
     }
-    // ENV inherited from parent stages.
+    // ENV inherited from parent stages (parents always come earlier, so the
+    // chain is finite; the guard is belt and braces).
     let mut parent = m.stages[stage].parent;
     let mut guard = 0;
     while let Some(p) = parent {
-        if let Some(&d) = per_stage[p]
-            .iter()
-            .rev()
-            .find(|&&d| m.definitions[d].kind == DefKind::Env && m.definitions[d].name == name)
-        {
+        if let Some(&d) = scopes.env.get(&(Some(p), name)).and_then(|l| l.last()) {
             return Resolution::Defined(d);
         }
         parent = m.stages[p].parent;
@@ -425,7 +428,7 @@ fn resolve_in_stage(
             break;
         }
     }
-    if let Some(&d) = defs.iter().rev().find(before) {
+    if let Some(d) = latest_before(m, scopes.arg.get(&(Some(stage), name)), instruction) {
         return Resolution::Defined(d);
     }
     if BUILTIN_ARGS.contains(&name) {
