@@ -449,3 +449,58 @@ async fn measure_5000_files_100_mb() {
     );
     assert!(listing_wire < 1_000_000);
 }
+
+/// Go's gRPC (BuildKit) sends every REQ in its own small HTTP/2 DATA frame;
+/// h2 closes the whole connection ("too_many_data_frames") if too many of
+/// them sit unread. The server must keep draining REQs while it sends data.
+#[tokio::test]
+async fn a_burst_of_requests_in_separate_frames_is_drained() {
+    let ctx = TempContext::new().many_files("data", 3_000, 10_000);
+    let (svc, stats) = context_service(ctx.path());
+    let mut client = connect(svc).await;
+    let (tx, rx) = mpsc::channel::<Packet>(1);
+    let mut req = tonic::Request::new(ReceiverStream::new(rx));
+    req.metadata_mut()
+        .insert("dir-name", "context".parse().expect("ascii"));
+    let mut resp = client.diff_copy(req).await.expect("call").into_inner();
+    let mut files = Vec::new();
+    let mut index = 0u32;
+    while let Some(p) = resp.message().await.expect("listing") {
+        match p.stat {
+            Some(s) if s.mode & 0xfff8_0000 == 0 => {
+                files.push(index);
+                index += 1;
+            }
+            Some(_) => index += 1,
+            None => break,
+        }
+    }
+    assert_eq!(files.len(), 3_000);
+    // one REQ per frame: give the client time to flush each one alone,
+    // and read nothing meanwhile, as a receiver busy writing files would
+    for id in &files {
+        tx.send(packet(PacketType::PacketReq, *id))
+            .await
+            .expect("REQ");
+        for _ in 0..8 {
+            tokio::task::yield_now().await;
+        }
+    }
+    let mut done = 0;
+    while done < files.len() {
+        let p = resp
+            .message()
+            .await
+            .expect("data after the burst")
+            .expect("stream open");
+        if p.data.is_empty() {
+            done += 1;
+        }
+    }
+    tx.send(packet(PacketType::PacketFin, 0))
+        .await
+        .expect("FIN");
+    let fin = resp.message().await.expect("FIN").expect("FIN packet");
+    assert_eq!(fin.r#type, PacketType::PacketFin as i32);
+    assert_eq!(stats.data_bytes(), 3_000 * 10_000);
+}

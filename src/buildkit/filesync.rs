@@ -368,14 +368,39 @@ impl Call {
             }
         });
 
+        // REQs are queued, never left unread: h2 counts small DATA frames
+        // buffered on a stream against a budget and closes the whole
+        // connection (GOAWAY "too_many_data_frames") when BuildKit's burst of
+        // thousands of REQs is not consumed. The queue is bounded by the
+        // number of files listed, since each id can be requested once.
+        let (jobs_tx, jobs_rx) = mpsc::unbounded_channel::<(u32, String, PathBuf)>();
+        let jobs_rx = Arc::new(tokio::sync::Mutex::new(jobs_rx));
         let mut senders = tokio::task::JoinSet::new();
+        for _ in 0..PARALLEL_FILES {
+            let jobs = jobs_rx.clone();
+            let tx = self.tx.clone();
+            let stats = self.stats.clone();
+            let dir_name = self.dir_name.clone();
+            senders.spawn(async move {
+                loop {
+                    let job = jobs.lock().await.recv().await;
+                    let Some((id, rel, abs)) = job else { break };
+                    send_file(id, &dir_name, &rel, &abs, &tx, &stats).await;
+                }
+            });
+        }
+        let mut jobs_tx = Some(jobs_tx);
+        let mut requested: u64 = 0;
         let mut result: Result<(), Status> = Ok(());
         loop {
             let packet = match incoming.message().await {
                 Ok(Some(p)) => p,
-                // the receiver hung up without FIN: nothing more to do
-                Ok(None) => break,
+                Ok(None) => {
+                    tracing::debug!(dir = %self.dir_name, "file sync: receiver closed without FIN");
+                    break;
+                }
                 Err(status) => {
+                    tracing::debug!(dir = %self.dir_name, "file sync: receive failed: {status}");
                     result = Err(status);
                     break;
                 }
@@ -394,20 +419,17 @@ impl Call {
                         )));
                         break;
                     };
-                    while senders.len() >= PARALLEL_FILES {
-                        if let Some(Err(e)) = senders.join_next().await {
-                            tracing::warn!("file sender task failed: {e}");
-                        }
+                    requested += 1;
+                    if let Some(q) = &jobs_tx {
+                        // only fails if every worker is gone, i.e. the stream is closed
+                        let _ = q.send((packet.id, rel, abs));
                     }
-                    let tx = self.tx.clone();
-                    let stats = self.stats.clone();
-                    let dir_name = self.dir_name.clone();
-                    senders.spawn(async move {
-                        send_file(packet.id, &dir_name, &rel, &abs, &tx, &stats).await
-                    });
                 }
                 Ok(PacketType::PacketFin) => {
-                    // every requested file is complete before BuildKit sends FIN
+                    tracing::debug!(dir = %self.dir_name, requested, "file sync: FIN");
+                    // BuildKit sends FIN once every requested file is complete;
+                    // let the workers finish anyway before answering
+                    jobs_tx = None;
                     while senders.join_next().await.is_some() {}
                     let fin = Packet {
                         r#type: PacketType::PacketFin as i32,
@@ -417,16 +439,16 @@ impl Call {
                     break;
                 }
                 Ok(PacketType::PacketErr) => {
-                    result = Err(Status::aborted(format!(
-                        "error from receiver: {}",
-                        String::from_utf8_lossy(&packet.data)
-                    )));
+                    let msg = String::from_utf8_lossy(&packet.data).into_owned();
+                    tracing::debug!(dir = %self.dir_name, "file sync: receiver error: {msg}");
+                    result = Err(Status::aborted(format!("error from receiver: {msg}")));
                     break;
                 }
                 // STAT/DATA from the receiver have no meaning in this direction
                 _ => {}
             }
         }
+        drop(jobs_tx);
         senders.abort_all();
         match walker.await {
             Ok(Ok(())) => {}
