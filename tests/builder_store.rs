@@ -876,6 +876,13 @@ Endpoint:              ssh://me@arm-box
 Status:                unknown (driver docker-container not available yet)
 BuildKit daemon flags: --allow-insecure-entitlement=network.host
 Platforms:             linux/arm64*, linux/arm/v7*
+
+Features:
+ Automatic --load:          no
+ Cache export:              yes
+ Docker/OCI tarball output: yes
+ Multi-platform build:      yes
+ BuildKit configuration:    yes
 ";
     assert_eq!(out, expected);
 }

@@ -92,3 +92,26 @@ pub fn select(txn: &mut Txn<'_>, env: &Env, flag: Option<&str>) -> Result<Select
         source: Source::DockerContext,
     })
 }
+
+/// Every builder `buildx ls` shows, in its order: the stored ones (sorted),
+/// then each docker context's own builder unless a stored builder has its
+/// name. Corrupt instance files are skipped (see `Txn::warnings`).
+pub fn all_builders(txn: &mut Txn<'_>, env: &Env) -> Result<Vec<NodeGroup>, BuilderError> {
+    let mut groups = txn.list()?;
+    for ctx in env.contexts() {
+        if !groups.iter().any(|g| g.name == ctx.name) {
+            groups.push(context_group(&ctx.name));
+        }
+    }
+    Ok(groups)
+}
+
+/// The builder `buildx ls` marks as current (`*`): the store's current one
+/// for this docker endpoint, else the docker context's; `BUILDX_BUILDER` and
+/// `--builder` are not consulted, as in buildx.
+pub fn current_builder(txn: &mut Txn<'_>, env: &Env) -> Result<NodeGroup, BuilderError> {
+    if let Some(group) = txn.current(&env.current_endpoint())? {
+        return Ok(group);
+    }
+    node_group(txn, env, &env.current_context())
+}

@@ -129,17 +129,35 @@ pub struct Txn<'a> {
 }
 
 /// The content of `current`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Current {
-    #[serde(rename = "Key", default)]
     pub key: String,
-    #[serde(rename = "Name", default)]
     pub name: String,
-    #[serde(rename = "Global", default)]
     pub global: bool,
 }
 
 impl Current {
+    /// Parses `current` with Go's rules (keys case-insensitive, null = zero).
+    pub fn from_json(data: &[u8]) -> Result<Current, String> {
+        let value: serde_json::Value = serde_json::from_slice(data).map_err(|e| e.to_string())?;
+        let serde_json::Value::Object(mut obj) = value else {
+            return Err("expected a JSON object".into());
+        };
+        let mut text = |key: &str| match super::gojson::take_field(&mut obj, key) {
+            None | Some(serde_json::Value::Null) => Ok(String::new()),
+            Some(serde_json::Value::String(s)) => Ok(s),
+            Some(other) => Err(format!("{key}: expected a string, found {other}")),
+        };
+        let key = text("Key")?;
+        let name = text("Name")?;
+        let global = match super::gojson::take_field(&mut obj, "Global") {
+            None | Some(serde_json::Value::Null) => false,
+            Some(serde_json::Value::Bool(b)) => b,
+            Some(other) => return Err(format!("Global: expected a bool, found {other}")),
+        };
+        Ok(Current { key, name, global })
+    }
+
     fn to_json(&self) -> String {
         let mut out = String::from("{\"Key\":");
         super::gojson::string(&mut out, &self.key);
@@ -275,7 +293,7 @@ impl Txn<'_> {
     /// The content of `current`, if the file exists and parses.
     pub fn read_current(&self) -> Option<Current> {
         let data = fs::read(self.path("current")).ok()?;
-        serde_json::from_slice(&data).ok()
+        Current::from_json(&data).ok()
     }
 
     fn reset(&self, key: &str) -> Result<(), BuilderError> {
@@ -295,11 +313,10 @@ impl Txn<'_> {
         let path = self.path("current");
         match fs::read(&path) {
             Ok(data) => {
-                let c: Current =
-                    serde_json::from_slice(&data).map_err(|e| BuilderError::Corrupt {
-                        path: path.clone(),
-                        reason: e.to_string(),
-                    })?;
+                let c = Current::from_json(&data).map_err(|reason| BuilderError::Corrupt {
+                    path: path.clone(),
+                    reason,
+                })?;
                 if !c.name.is_empty() {
                     if c.global {
                         if let Ok(Some(ng)) = self.node_group_by_name(&c.name) {
@@ -408,6 +425,23 @@ mod tests {
         assert_eq!(rfc3339_utc(1_795_750_115), "2026-11-27T03:28:35Z");
         // leap day: `date -u -d @1709210096`
         assert_eq!(rfc3339_utc(1_709_210_096), "2024-02-29T12:34:56Z");
+    }
+
+    #[test]
+    fn current_file_parses_like_go() {
+        let c = Current::from_json(br#"{"key":"k","NAME":"b","Global":null}"#).unwrap();
+        assert_eq!(
+            c,
+            Current {
+                key: "k".into(),
+                name: "b".into(),
+                global: false
+            }
+        );
+        let text = r#"{"Key":"unix:///x","Name":"b","Global":true}"#;
+        assert_eq!(Current::from_json(text.as_bytes()).unwrap().to_json(), text);
+        assert!(Current::from_json(b"[]").is_err());
+        assert!(Current::from_json(br#"{"Global":"yes"}"#).is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use serde_json::json;
 use crate::builder::manage::{self, CreateOptions};
 use crate::builder::status::{self, driver_kind, NodeStatus};
 use crate::builder::{self, selection, BuilderError, Env, NodeGroup, Store, Txn};
+use crate::driver::features::{DriverKind, Feature, Features};
 
 #[derive(Debug, clap::Args)]
 pub struct BuilderArgs {
@@ -279,20 +280,9 @@ struct Row {
 async fn ls(store: &Store, env: &Env, format: &str) -> anyhow::Result<()> {
     let (groups, current) = {
         let mut txn = store.txn()?;
-        let mut groups = txn.list()?;
-        for ctx in env.contexts() {
-            // a stored builder of the same name hides the context's builder
-            if !groups.iter().any(|g| g.name == ctx.name) {
-                groups.push(selection::context_group(&ctx.name));
-            }
-        }
-        // `ls` marks the current builder as buildx does: BUILDX_BUILDER is not consulted.
-        let plain = Env {
-            buildx_builder: None,
-            ..env.clone()
-        };
-        let current = builder::select(&mut txn, &plain, None)
-            .map(|s| s.group.name)
+        let groups = selection::all_builders(&mut txn, env)?;
+        let current = selection::current_builder(&mut txn, env)
+            .map(|g| g.name)
             .ok();
         print_warnings(&txn);
         (groups, current)
@@ -484,6 +474,7 @@ fn inspect_text(ng: &NodeGroup, statuses: &[NodeStatus]) -> String {
             }
         }
     }
+    out.push_str(&features_text(driver_kind(ng)));
     out
 }
 
@@ -492,4 +483,33 @@ fn align(rows: &[(String, String)]) -> String {
     rows.iter()
         .map(|(k, v)| format!("{k:<width$}{v}\n"))
         .collect()
+}
+
+/// The capability table's column for this driver kind (crate::driver::features).
+/// For docker it is the classic image store's column: telling whether the
+/// engine uses the containerd store needs the running driver.
+fn features_text(kind: &str) -> String {
+    let Some(kind) = DriverKind::from_name(kind) else {
+        return String::new();
+    };
+    let features = Features::of(kind);
+    let mut out = String::from("\nFeatures");
+    if kind == DriverKind::Docker {
+        out.push_str(" (engine without the containerd image store)");
+    }
+    out.push_str(":\n");
+    let width = Feature::ALL
+        .iter()
+        .map(|f| f.title().len())
+        .max()
+        .unwrap_or(0)
+        + 2;
+    for feature in Feature::ALL {
+        let title = format!("{}:", feature.title());
+        out.push_str(&format!(
+            " {title:<width$}{}\n",
+            features.support(feature).label()
+        ));
+    }
+    out
 }
