@@ -10,7 +10,9 @@
 // tests/e2e/fixtures/workspace/Dockerfile, and asserts the squiggles in the
 // editor and the rule names in the Problems panel. Expected values (by hand,
 // from BuildKit's rules): line 1 FromAsCasing + StageNameCasing, line 7
-// ConsistentInstructionCasing. Screenshots go to test-output/.
+// ConsistentInstructionCasing. Then a hover on RUN, a completion while typing
+// `WOR` on the empty line 4, and the error that text causes. Screenshots go
+// to test-output/ (vscode-editor, -e2e, -hover, -completion; -failure on error).
 'use strict';
 
 const assert = require('node:assert');
@@ -233,12 +235,27 @@ async function main() {
 
     // Completion on the empty line 4: typing WOR offers WORKDIR.
     t = Date.now();
-    await page.locator('.monaco-editor .view-lines .view-line').nth(3).click();
+    // Keyboard, not a click: an empty line has no text to click on.
+    await page.locator('.monaco-editor .view-lines .view-line').first().click();
+    await page.keyboard.press('Control+Home');
+    for (let i = 0; i < 3; i++) {
+      await page.keyboard.press('ArrowDown');
+    }
+    await page.waitForSelector('.monaco-editor .current-line', { timeout: 5000 });
+    assert.match(await page.locator('.statusbar-item[id="status.editor.selection"]').innerText(), /Ln 4, Col 1/);
     await page.keyboard.type('WOR');
     const suggestion = page.locator('.suggest-widget .monaco-list-row', { hasText: 'WORKDIR' });
     await suggestion.first().waitFor({ timeout: 20000 });
     log(`completion offered WORKDIR after ${Date.now() - t} ms`);
     await page.screenshot({ path: path.join(outDir, 'vscode-completion.png') });
+
+    // The typed text went to the server (didChange): `WOR` on line 4 is not an
+    // instruction, so an error appears there, beside the three warnings.
+    const unknown = panel.locator('.monaco-list-row', { hasText: 'unknown instruction' });
+    await unknown.first().waitFor({ timeout: 20000 });
+    const unknownText = await unknown.first().innerText();
+    assert.ok(unknownText.includes('WOR') && unknownText.includes('[Ln 4, Col 1]'), `error entry for WOR: ${unknownText}`);
+    await page.waitForSelector('.monaco-editor .squiggly-error', { timeout: 20000 });
     log(`PASS vscode e2e in ${Date.now() - started} ms; screenshots in ${outDir}`);
   } catch (err) {
     // What the editor showed when it failed is the first thing to look at.
