@@ -515,3 +515,54 @@ fn model_of_a_huge_single_stage_resolves_every_reference() {
     };
     assert_eq!(m.definitions[d].name, "V99998");
 }
+
+#[test]
+fn quoted_flag_values_lose_their_quotes() {
+    let df = p("FROM a\nCOPY --chown=\"app user\" --from='b' x /y\n");
+    let copy = &df.instructions[1];
+    assert_eq!(copy.flags[0].value.as_deref(), Some("app user"));
+    assert_eq!(copy.flags[0].to_flag_string(), "--chown=app user");
+    assert_eq!(
+        df.range(copy.flags[0].value_span.unwrap()),
+        rng(1, 13, 1, 23)
+    );
+    assert_eq!(copy.flags[1].value.as_deref(), Some("b"));
+    assert_eq!(args(copy), ["x", "/y"]);
+}
+
+#[test]
+fn hostile_nesting_stays_bounded() {
+    // Deep ONBUILD chains, `${A:-${A:-…}}` nesting, thousands of unclosed
+    // `${` and deeply nested JSON: no stack overflow, no quadratic time.
+    let chain = format!("FROM a\n{}RUN x\n", "ONBUILD ".repeat(50_000));
+    let df = p(&chain);
+    assert_eq!(df.instructions.len(), 2);
+    assert!(!df.errors.is_empty());
+    let nested = format!(
+        "FROM a\nENV X={}{}\n",
+        "${A:-".repeat(50_000),
+        "}".repeat(50_000)
+    );
+    let df = p(&nested);
+    assert_eq!(df.instructions[1].variables.len(), 17);
+    let unclosed = format!("FROM a\nENV X={}\n", "${A ".repeat(100_000));
+    let df = p(&unclosed);
+    assert_eq!(df.instructions[1].variables.len(), 1);
+    let unclosed_run = format!("FROM a\nRUN {}\n", "${A ".repeat(100_000));
+    let df = p(&unclosed_run);
+    assert_eq!(df.instructions[1].variables.len(), 100_000);
+    assert_eq!(
+        df.range(df.instructions[1].variables[1].span),
+        rng(1, 8, 1, 11)
+    );
+    let json = format!(
+        "FROM a\nCMD [{}\"a\"{}]\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let df = p(&json);
+    assert_eq!(df.instructions[1].form, ArgForm::Shell);
+    let strings = format!("FROM a\nCMD [[{}\"a\"]]\n", "\"a\",".repeat(200_000));
+    let df = p(&strings);
+    assert_eq!(df.errors.len(), 1);
+}

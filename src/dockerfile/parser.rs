@@ -50,6 +50,10 @@ pub fn parse(text: &str) -> Dockerfile {
 
 /// Nesting limit for JSON arrays, so hostile input cannot exhaust the stack.
 const MAX_JSON_DEPTH: usize = 256;
+/// Nesting limit for `ONBUILD ONBUILD …` chains.
+const MAX_ONBUILD_DEPTH: usize = 4;
+/// Nesting limit for `${A:-${B:-…}}` when collecting references.
+const MAX_VAR_DEPTH: usize = 16;
 
 #[derive(Debug, Clone, Copy)]
 struct Line {
@@ -384,7 +388,7 @@ impl<'a> Parser<'a> {
             }
         }
         let line_end = self.lines[i - 1].content_end;
-        let mut ins = self.parse_logical(&logical, 0, false);
+        let mut ins = self.parse_logical(&logical, 0, 0);
         ins.line_span = Span::new(t_start, line_end.max(t_start));
         ins.empty_continuation_lines = empty_lines;
         ins.comment_lines = comment_lines;
@@ -425,8 +429,8 @@ impl<'a> Parser<'a> {
     }
 
     /// Parses the instruction in `l.text[from..]` (`from` past any leading
-    /// whitespace). `nested` is set for ONBUILD's trigger.
-    fn parse_logical(&mut self, l: &Logical, from: usize, nested: bool) -> Instruction {
+    /// whitespace). `depth` counts ONBUILD nesting (0 at top level).
+    fn parse_logical(&mut self, l: &Logical, from: usize, depth: usize) -> Instruction {
         let text = &l.text;
         // BuildKit trims the logical line first (it may start with the
         // indentation of a continuation line after a lone escape).
@@ -554,8 +558,10 @@ impl<'a> Parser<'a> {
                 }
             }
             InstructionKind::Onbuild => {
-                if !rest_empty {
-                    let inner = self.parse_logical(l, rest_a, true);
+                // `ONBUILD ONBUILD …` is an error anyway; the bound keeps a
+                // hostile chain from exhausting the stack.
+                if !rest_empty && depth < MAX_ONBUILD_DEPTH {
+                    let inner = self.parse_logical(l, rest_a, depth + 1);
                     ins.variables.extend(inner.variables.iter().cloned());
                     ins.onbuild = Some(Box::new(inner));
                     ins.form = ArgForm::Shell;
@@ -575,7 +581,7 @@ impl<'a> Parser<'a> {
         }
         ins.variables.sort_by_key(|v| (v.span.start, v.span.end));
 
-        self.validate(&mut ins, nested, name);
+        self.validate(&mut ins, name);
         ins
     }
 
@@ -596,7 +602,6 @@ impl<'a> Parser<'a> {
             let mut word = String::new();
             let mut quote: Option<u8> = None;
             let mut raw_eq: Option<usize> = None;
-            let mut word_eq: Option<usize> = None;
             while j < bytes.len() {
                 let b = bytes[j];
                 match quote {
@@ -627,7 +632,6 @@ impl<'a> Parser<'a> {
                 let ch_end = (j + ch_len).min(bytes.len());
                 if bytes[j] == b'=' && raw_eq.is_none() && quote.is_none() {
                     raw_eq = Some(j);
-                    word_eq = Some(word.len());
                 }
                 word.push_str(text.get(j..ch_end).unwrap_or(""));
                 j = ch_end;
@@ -636,14 +640,18 @@ impl<'a> Parser<'a> {
                 return (flags, j);
             }
             let span = l.span(start, j);
-            let (name, name_end, value, value_span) = match (raw_eq, word_eq) {
-                (Some(re), Some(we)) => (
-                    word[2..we].to_string(),
-                    re,
-                    Some(word[we + 1..].to_string()),
-                    Some(l.span(re + 1, j)),
-                ),
-                _ => (word[2.min(word.len())..].to_string(), j, None, None),
+            // Name and value come from the unquoted word, split at its first
+            // `=` (BuildKit's strings.Cut); spans from the raw text.
+            let body = word.get(2..).unwrap_or("");
+            let (name, value) = match body.split_once('=') {
+                Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                None => (body.to_string(), None),
+            };
+            let name_end = raw_eq.unwrap_or(j);
+            let value_span = match (raw_eq, &value) {
+                (Some(re), _) => Some(l.span(re + 1, j)),
+                (None, Some(_)) => Some(l.span(start + 2, j)),
+                (None, None) => None,
             };
             flags.push(Flag {
                 span,
@@ -770,7 +778,7 @@ impl<'a> Parser<'a> {
 
     /// The checks BuildKit's `instructions` package makes while building
     /// commands from the parse tree, where they need only the syntax.
-    fn validate(&mut self, ins: &mut Instruction, nested: bool, name: &str) {
+    fn validate(&mut self, ins: &mut Instruction, name: &str) {
         let whole = ins.span;
         if ins.kind == InstructionKind::Unknown {
             let msg = if ins.keyword.is_empty() {
@@ -920,7 +928,6 @@ impl<'a> Parser<'a> {
                 ),
             }
         }
-        let _ = nested;
     }
 }
 
@@ -1082,7 +1089,7 @@ fn parse_json_array(s: &str) -> Result<Vec<(String, usize, usize)>, JsonError> {
                 items.push((v, p, end));
                 p = end;
             } else {
-                p = json_value(b, p, 1).ok_or(JsonError::Invalid)?;
+                p = json_value(s, p, 1).ok_or(JsonError::Invalid)?;
                 non_string = true;
             }
             p = skip_json_ws(b, p);
@@ -1164,16 +1171,14 @@ fn json_string(s: &str, p: usize) -> Option<(String, usize)> {
 }
 
 /// Skips any JSON value at `p`; `None` when invalid.
-fn json_value(b: &[u8], p: usize, depth: usize) -> Option<usize> {
+fn json_value(s: &str, p: usize, depth: usize) -> Option<usize> {
     if depth > MAX_JSON_DEPTH {
         return None;
     }
+    let b = s.as_bytes();
     let p = skip_json_ws(b, p);
     match *b.get(p)? {
-        b'"' => {
-            let s = std::str::from_utf8(b).ok()?;
-            json_string(s, p).map(|(_, e)| e)
-        }
+        b'"' => json_string(s, p).map(|(_, e)| e),
         b'[' | b'{' => {
             let close = if b[p] == b'[' { b']' } else { b'}' };
             let obj = b[p] == b'{';
@@ -1187,14 +1192,14 @@ fn json_value(b: &[u8], p: usize, depth: usize) -> Option<usize> {
                     if b.get(q) != Some(&b'"') {
                         return None;
                     }
-                    q = json_value(b, q, depth + 1)?;
+                    q = json_value(s, q, depth + 1)?;
                     q = skip_json_ws(b, q);
                     if b.get(q) != Some(&b':') {
                         return None;
                     }
                     q += 1;
                 }
-                q = json_value(b, q, depth + 1)?;
+                q = json_value(s, q, depth + 1)?;
                 q = skip_json_ws(b, q);
                 match b.get(q) {
                     Some(b',') => q += 1,
@@ -1301,8 +1306,48 @@ fn is_name_byte(c: u8) -> bool {
 /// Scans `text[from..]` for `$NAME` / `${…}` the way BuildKit's shell lexer
 /// finds them: not inside single quotes, not after the escape character.
 fn scan_text(text: &str, from: usize, escape: char, out: &mut Vec<RawRef>) {
+    let braces = brace_pairs(text, from, escape as u8);
+    scan_range(text, from, text.len(), escape as u8, &braces, 0, out);
+}
+
+/// `(open, close)` byte positions of every `${` and its matching `}` in
+/// `text[from..]`, sorted by `open`: one pass with a stack, so matching stays
+/// linear however many braces are left open.
+fn brace_pairs(text: &str, from: usize, esc: u8) -> Vec<(usize, usize)> {
     let b = text.as_bytes();
-    let esc = escape as u8;
+    let mut stack = Vec::new();
+    let mut pairs = Vec::new();
+    let mut i = from;
+    while i < b.len() {
+        match b[i] {
+            c if c == esc => i += 1,
+            b'$' if b.get(i + 1) == Some(&b'{') => {
+                stack.push(i);
+                i += 1;
+            }
+            b'}' => {
+                if let Some(open) = stack.pop() {
+                    pairs.push((open, i));
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    pairs.sort_unstable();
+    pairs
+}
+
+fn scan_range(
+    text: &str,
+    from: usize,
+    to: usize,
+    esc: u8,
+    braces: &[(usize, usize)],
+    depth: usize,
+    out: &mut Vec<RawRef>,
+) {
+    let b = &text.as_bytes()[..to];
     let mut i = from;
     let mut single = false;
     let mut double = false;
@@ -1326,7 +1371,7 @@ fn scan_text(text: &str, from: usize, escape: char, out: &mut Vec<RawRef>) {
             b'\'' if !double => single = true,
             b'"' => double = !double,
             b'$' => {
-                i = scan_dollar(text, i, escape, out);
+                i = scan_dollar(text, i, to, esc, braces, depth, out);
                 continue;
             }
             _ => {}
@@ -1335,9 +1380,17 @@ fn scan_text(text: &str, from: usize, escape: char, out: &mut Vec<RawRef>) {
     }
 }
 
-/// Scans one `$…` at `i`; returns where scanning continues.
-fn scan_dollar(text: &str, i: usize, escape: char, out: &mut Vec<RawRef>) -> usize {
-    let b = text.as_bytes();
+/// Scans one `$…` at `i` (below `to`); returns where scanning continues.
+fn scan_dollar(
+    text: &str,
+    i: usize,
+    to: usize,
+    esc: u8,
+    braces: &[(usize, usize)],
+    depth: usize,
+    out: &mut Vec<RawRef>,
+) -> usize {
+    let b = &text.as_bytes()[..to];
     let Some(&next) = b.get(i + 1) else {
         return i + 1;
     };
@@ -1361,8 +1414,7 @@ fn scan_dollar(text: &str, i: usize, escape: char, out: &mut Vec<RawRef>) -> usi
     }
     let mut j = i + 2;
     // `${#NAME}` is the length of NAME.
-    let length_form = b.get(j) == Some(&b'#') && b.get(j + 1).is_some_and(|&c| is_name_byte(c));
-    if length_form {
+    if b.get(j) == Some(&b'#') && b.get(j + 1).is_some_and(|&c| is_name_byte(c)) {
         j += 1;
     }
     let name_start = j;
@@ -1372,13 +1424,17 @@ fn scan_dollar(text: &str, i: usize, escape: char, out: &mut Vec<RawRef>) -> usi
     if j == name_start {
         return i + 2;
     }
-    let name = text[name_start..j].to_string();
-    let close = matching_brace(b, j, escape as u8);
-    let end = close.map_or(b.len(), |c| c + 1);
-    let body_end = close.unwrap_or(b.len());
+    let close = braces
+        .binary_search_by_key(&i, |&(open, _)| open)
+        .ok()
+        .map(|k| braces[k].1)
+        .filter(|&c| c < to);
+    // Unclosed (BuildKit: "missing '}'"): the reference is just `${NAME`.
+    let body_end = close.unwrap_or(j);
+    let end = close.map_or(j, |c| c + 1);
     let (operator, operand) = if j < body_end {
         let rest = &text[j..body_end];
-        let op_len = ["::", ":-", ":+", ":?", ":=", "##", "%%", "//"]
+        let op_len = [":-", ":+", ":?", ":=", "##", "%%", "//"]
             .iter()
             .find(|op| rest.starts_with(*op))
             .map(|op| op.len())
@@ -1395,13 +1451,8 @@ fn scan_dollar(text: &str, i: usize, escape: char, out: &mut Vec<RawRef>) -> usi
     } else {
         (None, None)
     };
-    let mut nested = Vec::new();
-    if let Some((oa, ob)) = operand {
-        scan_text(&text[..ob], oa, escape, &mut nested);
-    }
-    let operand = operand.filter(|&(oa, ob)| ob > oa || operator.is_some());
     out.push(RawRef {
-        name,
+        name: text[name_start..j].to_string(),
         name_range: (name_start, j),
         start: i,
         end,
@@ -1409,30 +1460,10 @@ fn scan_dollar(text: &str, i: usize, escape: char, out: &mut Vec<RawRef>) -> usi
         operator,
         operand,
     });
-    out.append(&mut nested);
-    end
-}
-
-/// The `}` closing a `${` whose name ends at `from`, honouring nesting.
-fn matching_brace(b: &[u8], from: usize, esc: u8) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut i = from;
-    while i < b.len() {
-        match b[i] {
-            c if c == esc => i += 1,
-            b'$' if b.get(i + 1) == Some(&b'{') => {
-                depth += 1;
-                i += 1;
-            }
-            b'}' => {
-                if depth == 0 {
-                    return Some(i);
-                }
-                depth -= 1;
-            }
-            _ => {}
+    if let Some((oa, ob)) = operand {
+        if depth < MAX_VAR_DEPTH {
+            scan_range(text, oa, ob, esc, braces, depth + 1, out);
         }
-        i += 1;
     }
-    None
+    end
 }
