@@ -173,21 +173,19 @@ async fn dispatch(args: BuilderArgs, env: &Env) -> anyhow::Result<()> {
             keep_daemon,
             name,
         } => {
-            let ng = {
-                let mut txn = store.txn()?;
-                let ng = target(&mut txn, env, flag, name.as_deref())?;
-                if ng.docker_context {
-                    // the store refuses these with buildx's message
-                    manage::remove(&mut txn, env, &ng.name)?;
-                }
-                ng
-            };
+            // One transaction from lookup to removal, daemon teardown
+            // included, as buildx holds its lock through `rm`.
+            let mut txn = store.txn()?;
+            let ng = target(&mut txn, env, flag, name.as_deref())?;
+            if ng.docker_context {
+                // refused by the store with buildx's message
+                manage::remove(&mut txn, env, &ng.name)?;
+            }
             if !keep_daemon {
                 status::teardown(&ng, keep_state).await.map_err(|e| {
                     anyhow::anyhow!("{e}; run with --keep-daemon to only remove it from the store")
                 })?;
             }
-            let mut txn = store.txn()?;
             manage::remove(&mut txn, env, &ng.name)?;
             print_warnings(&txn);
             eprintln!("{} removed", ng.name);
