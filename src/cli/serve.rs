@@ -15,6 +15,10 @@ pub struct ServeArgs {
     /// `initializationOptions.diagnosticMode` takes precedence.
     #[arg(long, default_value = "push", value_parser = ["push", "pull", "both"])]
     pub diagnostic_mode: String,
+    /// Delay from the last edit to diagnostics, in ms, unless the client's
+    /// `buildkit.diagnostics.debounceMs` says otherwise (default 50).
+    #[arg(long)]
+    pub debounce_ms: Option<u64>,
     /// Accepted for compatibility with clients that always pass it; stdio is
     /// the only transport.
     #[arg(long)]
@@ -24,6 +28,7 @@ pub struct ServeArgs {
 pub fn run(args: ServeArgs) -> ExitCode {
     let options = ServeOptions {
         diagnostic_mode: DiagnosticMode::parse(&args.diagnostic_mode).unwrap_or_default(),
+        debounce_ms: args.debounce_ms,
     };
     match serve_stdio(options) {
         Ok(()) => ExitCode::SUCCESS,

@@ -27,6 +27,8 @@ use super::session::Session;
 pub struct ServeOptions {
     /// Used unless the client asks otherwise in `initializationOptions`.
     pub diagnostic_mode: DiagnosticMode,
+    /// Debounce used until (and unless) the client's settings set one.
+    pub debounce_ms: Option<u64>,
 }
 
 pub struct Server {
@@ -47,9 +49,15 @@ impl Server {
                 forward.log_message(typ, message).await;
             }
         });
+        let session = Arc::new(Session::default());
+        if let Some(ms) = options.debounce_ms {
+            let mut state = session.state();
+            state.defaults.debounce_ms = ms;
+            state.client_settings.debounce_ms = ms;
+        }
         Server {
             client,
-            session: Arc::new(Session::default()),
+            session,
             options,
         }
     }

@@ -21,6 +21,8 @@ pub struct State {
     pub documents: HashMap<String, Arc<Document>>,
     /// Settings as the client sent them.
     pub client_settings: Settings,
+    /// Values for keys the client leaves unset (from the command line).
+    pub defaults: Settings,
     /// Rules the user chose to ignore everywhere through a command, kept on
     /// top of the client's settings until the client sends a skip list that
     /// includes them.

@@ -83,8 +83,15 @@ impl Settings {
     /// Reads the `buildkit` section (the object under `buildkit`, not the
     /// whole settings tree). Returns the settings and one message per key that
     /// was ignored, for the log.
+    #[cfg(test)]
     pub fn from_section(section: &Value) -> (Settings, Vec<String>) {
-        let mut s = Settings::default();
+        Settings::from_section_over(section, Settings::default())
+    }
+
+    /// Like [`Settings::from_section`], with unset keys taken from `base`
+    /// (the command line's defaults).
+    pub fn from_section_over(section: &Value, base: Settings) -> (Settings, Vec<String>) {
+        let mut s = base;
         let mut ignored = Vec::new();
         let Some(obj) = section.as_object() else {
             if !section.is_null() {
@@ -111,8 +118,9 @@ impl Settings {
 
     /// Reads settings as sent in `didChangeConfiguration` or `initializationOptions`:
     /// an object with a `buildkit` member. `None` when there is none.
-    pub fn from_tree(tree: &Value) -> Option<(Settings, Vec<String>)> {
-        tree.get("buildkit").map(Settings::from_section)
+    pub fn from_tree(tree: &Value, base: &Settings) -> Option<(Settings, Vec<String>)> {
+        tree.get("buildkit")
+            .map(|section| Settings::from_section_over(section, base.clone()))
     }
 
     fn read_checks(&mut self, v: &Value, ignored: &mut Vec<String>) {

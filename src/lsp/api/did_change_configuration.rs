@@ -12,7 +12,8 @@ use crate::lsp::session::Session;
 use crate::lsp::settings::Settings;
 
 pub async fn handle(session: &Arc<Session>, client: &Client, params: DidChangeConfigurationParams) {
-    match Settings::from_tree(&params.settings) {
+    let defaults = session.state().defaults.clone();
+    match Settings::from_tree(&params.settings, &defaults) {
         Some((settings, ignored)) => apply(session, client, settings, ignored),
         None => {
             if session.state().features.configuration {
@@ -32,7 +33,8 @@ pub async fn pull(session: &Arc<Session>, client: &Client) {
         Ok(values) => match values.into_iter().next() {
             // `null`: nothing configured, keep what initializationOptions gave.
             Some(v) if !v.is_null() => {
-                let (settings, ignored) = Settings::from_section(&v);
+                let defaults = session.state().defaults.clone();
+                let (settings, ignored) = Settings::from_section_over(&v, defaults);
                 apply(session, client, settings, ignored);
             }
             _ => tracing::debug!("workspace/configuration: no buildkit settings"),

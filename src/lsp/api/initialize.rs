@@ -24,7 +24,7 @@ pub fn handle(
     let features = ClientFeatures::from_client(&params.capabilities, mode);
     let capabilities = features.server_capabilities();
     let mut state = session.state();
-    if let Some((settings, ignored)) = Settings::from_tree(&options) {
+    if let Some((settings, ignored)) = Settings::from_tree(&options, &state.defaults) {
         for line in ignored {
             tracing::warn!("initializationOptions: {line}");
         }

@@ -106,7 +106,10 @@ pub fn tokens(df: &Dockerfile, enc: Encoding) -> Vec<SemanticToken> {
     for (span, typ, mods) in raw {
         // Comment pieces include their line break; a token must not.
         let text = df.text(span);
-        let span = Span::new(span.start, span.start + text.trim_end_matches(['\n', '\r']).len());
+        let span = Span::new(
+            span.start,
+            span.start + text.trim_end_matches(['\n', '\r']).len(),
+        );
         if span.is_empty() || span.start < covered_to {
             continue; // overlapping tokens are not allowed
         }
