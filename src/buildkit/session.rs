@@ -128,25 +128,25 @@ impl Session {
     ) -> Result<SessionHandle, BuildkitError> {
         let Session { info, routes } = self;
         let routes = routes.routes();
-        match driver.connect_session(&info).await? {
-            Some(io) => {
-                let task = tokio::spawn(async move { serve(routes, io).await });
-                Ok(SessionHandle { task })
-            }
+        let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel();
+        let task = match driver.connect_session(&info).await? {
+            Some(io) => tokio::spawn(async move { serve(routes, io, shutdown_rx).await }),
             None => {
                 let (server_io, bridge_io) = tokio::io::duplex(256 * 1024);
-                let server =
-                    tokio::spawn(
-                        async move { serve(routes, Box::new(server_io) as BoxStream).await },
-                    );
-                let task = tokio::spawn(async move {
+                let server = tokio::spawn(async move {
+                    serve(routes, Box::new(server_io) as BoxStream, shutdown_rx).await
+                });
+                tokio::spawn(async move {
                     let bridged = bridge_control_session(control, &info, bridge_io).await;
                     server.abort();
                     bridged
-                });
-                Ok(SessionHandle { task })
+                })
             }
-        }
+        };
+        Ok(SessionHandle {
+            task,
+            _shutdown: shutdown,
+        })
     }
 }
 
@@ -154,6 +154,8 @@ impl Session {
 #[derive(Debug)]
 pub struct SessionHandle {
     task: JoinHandle<Result<(), BuildkitError>>,
+    /// Dropped with the handle: tells the server to close the connection.
+    _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
 impl SessionHandle {
@@ -203,13 +205,24 @@ impl AsyncWrite for SessionIo {
     }
 }
 
-async fn serve(routes: tonic::service::Routes, io: BoxStream) -> Result<(), BuildkitError> {
-    let incoming = futures::stream::iter([Ok::<_, std::io::Error>(SessionIo(io))]);
+async fn serve(
+    routes: tonic::service::Routes,
+    io: BoxStream,
+    shutdown: tokio::sync::oneshot::Receiver<()>,
+) -> Result<(), BuildkitError> {
+    use futures::StreamExt as _;
+    // The one connection, then an incoming stream that never ends: tonic
+    // detaches connections and returns once incoming ends, so the end of the
+    // session is signalled by `shutdown` instead.
+    let incoming = futures::stream::iter([Ok::<_, std::io::Error>(SessionIo(io))])
+        .chain(futures::stream::pending());
     tonic::transport::Server::builder()
         .http2_keepalive_interval(Some(Duration::from_secs(10)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(5)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
         .add_routes(routes)
-        .serve_with_incoming(incoming)
+        .serve_with_incoming_shutdown(incoming, async {
+            let _ = shutdown.await;
+        })
         .await
         .map_err(|e| BuildkitError::Session(format!("serving the session: {e}")))
 }
