@@ -296,6 +296,27 @@ local function main()
     { 6, 'ConsistentInstructionCasing' },
   }, 'diagnostics after rename')
 
+  -- User commands: one per advertised buildkit.* command (docs/lsp.md lists them).
+  for _, name in ipairs({ 'Buildkit', 'BuildkitIgnoreRuleEverywhere', 'BuildkitReloadSettings', 'BuildkitServerInfo' }) do
+    eq(vim.fn.exists(':' .. name), 2, 'user command :' .. name)
+  end
+  -- :BuildkitIgnoreRuleEverywhere runs buildkit.ignoreRuleEverywhere on the
+  -- server (the rule disappears) and keeps the returned setting in the client.
+  vim.cmd('BuildkitIgnoreRuleEverywhere ConsistentInstructionCasing')
+  if not vim.wait(10000, function()
+    return #vim.diagnostic.get(bufnr) == 1
+  end, 20) then
+    fail('ConsistentInstructionCasing still reported after ignoring it; have %s', vim.inspect(sorted_diagnostics(bufnr)))
+  end
+  eq(lines_and_codes(sorted_diagnostics(bufnr)), { { 0, 'FromAsCasing' } }, 'diagnostics after ignoring a rule')
+  if not vim.wait(5000, function()
+    local b = client.config.settings.buildkit
+    return b and b.checks and b.checks.skip ~= nil
+  end, 20) then
+    fail('client settings did not receive buildkit.checks.skip: %s', vim.inspect(client.config.settings))
+  end
+  eq(client.config.settings.buildkit.checks.skip, { 'ConsistentInstructionCasing' }, 'client setting buildkit.checks.skip')
+
   log('PASS nvim e2e in %.0f ms', (vim.loop.hrtime() - t0) / 1e6)
 end
 
