@@ -832,6 +832,14 @@ mod tests {
         assert!(one("f[&~]*").is_excluded("f&1"));
         assert!(one("f[&~]*").is_excluded("f~1"));
         assert!(!one("f[&~]*").is_excluded("fx"));
+        // Go's regexp knows POSIX classes inside brackets, and so do we
+        assert!(one("[[:digit:]]x").is_excluded("5x"));
+        assert!(!one("[[:digit:]]x").is_excluded("ax"));
+        // `*` inside a class is translated too: Go builds `[[^/]*]`, i.e. the
+        // class {[, ^, /} repeated, then a literal `]`
+        assert!(one("[*]").is_excluded("]"));
+        assert!(one("[*]").is_excluded("[^]"));
+        assert!(!one("[*]").is_excluded("*"));
     }
 
     #[test]
