@@ -16,7 +16,7 @@ use crate::build::{options, BuildSpec, CacheSpec, OutputSpec, SecretSpec};
 use crate::buildkit::progress::render_json;
 use crate::buildkit::{render_failure, BuildkitError, Client, PlainRenderer, ProgressMode};
 use crate::driver::docker::DockerDriver;
-use crate::driver::{Driver, DriverKind, Features};
+use crate::driver::{Driver, DriverKind, Feature, Features, Refusal};
 
 /// Build an image from a Dockerfile through BuildKit's API.
 #[derive(Debug, Args)]
@@ -142,21 +142,11 @@ pub fn run(args: BuildArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    // Refuse before connecting: the docker driver's limits are known
-    // without asking the engine (a containerd-store engine lifts some of
-    // them, so a refusal is re-checked against the engine below).
-    if let Err(refusal) = spec.check(&Features::of(DriverKind::Docker)) {
-        let containerd_may_help = matches!(
-            refusal.feature,
-            crate::driver::Feature::CacheExport
-                | crate::driver::Feature::TarballOutput
-                | crate::driver::Feature::MultiPlatform
-        );
-        if !containerd_may_help {
-            eprintln!("ERROR: {refusal}");
-            return ExitCode::from(1);
-        }
-    }
+    // Refuse before connecting to BuildKit. The docker driver's limits are
+    // known without asking; only a refusal that the containerd image store
+    // would lift is re-checked against the engine (Engine API info, no build
+    // traffic), and an unreachable engine leaves the refusal standing.
+    let refusal = spec.check(&Features::of(DriverKind::Docker)).err();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -167,14 +157,28 @@ pub fn run(args: BuildArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    runtime.block_on(run_async(spec, mode))
+    runtime.block_on(run_async(spec, mode, refusal))
 }
 
-async fn run_async(spec: BuildSpec, mode: ProgressMode) -> ExitCode {
+async fn run_async(spec: BuildSpec, mode: ProgressMode, refusal: Option<Refusal>) -> ExitCode {
+    if let Some(r) = &refusal {
+        let liftable = matches!(
+            r.feature,
+            Feature::CacheExport | Feature::TarballOutput | Feature::MultiPlatform
+        );
+        if !liftable {
+            eprintln!("ERROR: {r}");
+            return ExitCode::from(1);
+        }
+    }
     let driver = match DockerDriver::from_env().await {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("ERROR: {e}");
+            if let Some(r) = refusal {
+                eprintln!("ERROR: {r}");
+            } else {
+                eprintln!("ERROR: {e}");
+            }
             return ExitCode::from(1);
         }
     };

@@ -1,0 +1,86 @@
+//! `buildkit-lsp build` from the terminal: requests the docker driver cannot
+//! serve are refused with buildx's feature message before any connection to
+//! BuildKit, even with no engine at all; a real build prints buildx-style
+//! plain progress and a failure's Dockerfile snippet.
+
+mod support;
+
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_buildkit-lsp"))
+}
+
+const SUFFIX: &str = " is not supported for the docker driver. Switch to a different driver, or turn on the containerd image store, and try again.";
+
+#[test]
+fn unsupported_requests_are_refused_without_an_engine() {
+    let ctx = support::TempContext::new().file("Dockerfile", "FROM scratch\n");
+    let dir = tempfile::tempdir().unwrap();
+    let host = format!("unix://{}", dir.path().join("no-daemon.sock").display());
+    let cases: [(&[&str], &str); 3] = [
+        (&["--cache-to", "type=local,dest=cache"], "Cache export"),
+        (
+            &["--output", "type=oci,dest=image.tar"],
+            "Docker/OCI tarball output",
+        ),
+        (
+            &["--platform", "linux/amd64,linux/arm64"],
+            "Multi-platform build",
+        ),
+    ];
+    for (flags, feature) in cases {
+        let out = bin()
+            .arg("build")
+            .args(flags)
+            .arg(ctx.path())
+            .env("DOCKER_HOST", &host)
+            .env_remove("BUILDX_BUILDER")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{flags:?}: {stderr}");
+        assert_eq!(stderr, format!("ERROR: {feature}{SUFFIX}\n"), "{flags:?}");
+    }
+}
+
+#[test]
+fn plain_progress_and_a_failure_snippet_on_the_terminal() {
+    let Some(ep) = support::docker_or_skip("plain_progress_and_a_failure_snippet_on_the_terminal")
+    else {
+        return;
+    };
+    let marker = support::unique_name("cli");
+    let ctx = support::TempContext::new().file(
+        "Dockerfile",
+        format!("FROM busybox:test\nRUN echo {marker}\nRUN echo {marker}-out && exit 5\n"),
+    );
+    let out = bin()
+        .args(["build", "--progress", "plain"])
+        .arg(ctx.path())
+        .env("DOCKER_HOST", ep.docker_host())
+        .env_remove("BUILDX_BUILDER")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("] RUN echo {marker}\n")),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!(" {marker}-out\n")), "{stderr}");
+    assert!(stderr.contains("DONE "), "{stderr}");
+    assert!(
+        stderr.contains("ERROR: failed to solve: executor failed running [/bin/sh -c echo")
+            || stderr.contains("did not complete successfully: exit code: 5"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Dockerfile:3\n--------------------\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("   3 | >>> RUN echo {marker}-out && exit 5\n")),
+        "{stderr}"
+    );
+}
