@@ -566,3 +566,61 @@ fn hostile_nesting_stays_bounded() {
     let df = p(&strings);
     assert_eq!(df.errors.len(), 1);
 }
+
+#[test]
+fn cli_parse_json_prints_the_documented_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("Dockerfile");
+    std::fs::write(
+        &file,
+        "# syntax=docker/dockerfile:1\nFROM alpine AS base\nRUN --mount=type=cache,target=/var/cache/apk \\\n    apk add curl\nCOPY <<EOF /etc/motd\nhello\nEOF\nONBUILD CMD [\"echo\", \"hi\"]\nFOO\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_buildkit-lsp"))
+        .args(["parse", "--json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = |l1: u32, c1: u32, l2: u32, c2: u32| serde_json::json!({"start": {"line": l1, "character": c1}, "end": {"line": l2, "character": c2}});
+    assert_eq!(
+        v["directives"],
+        serde_json::json!([{"name": "syntax", "value": "docker/dockerfile:1", "range": r(0, 0, 0, 28)}])
+    );
+    let ins = &v["instructions"];
+    assert_eq!(ins[1]["keyword"], "RUN");
+    assert_eq!(ins[1]["range"], r(2, 0, 3, 16));
+    assert_eq!(
+        ins[1]["flags"],
+        serde_json::json!(["--mount=type=cache,target=/var/cache/apk"])
+    );
+    assert_eq!(ins[1]["args"], serde_json::json!(["apk add curl"]));
+    assert_eq!(ins[2]["args"], serde_json::json!(["<<EOF", "/etc/motd"]));
+    assert_eq!(
+        ins[2]["heredocs"],
+        serde_json::json!([{"name": "EOF", "body": "hello\n", "expand": true}])
+    );
+    assert_eq!(ins[3]["onbuild"]["keyword"], "CMD");
+    assert_eq!(ins[3]["onbuild"]["json"], true);
+    assert_eq!(ins[3]["onbuild"]["args"], serde_json::json!(["echo", "hi"]));
+    assert_eq!(ins[3]["onbuild"]["range"], r(7, 8, 7, 26));
+    assert_eq!(ins[0]["onbuild"], serde_json::Value::Null);
+    assert_eq!(
+        v["errors"],
+        serde_json::json!([{"message": "unknown instruction: FOO", "range": r(8, 0, 8, 3)}])
+    );
+    // Not UTF-8: exit 2 with the offset.
+    std::fs::write(&file, b"FROM a\n\xc3\x28\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_buildkit-lsp"))
+        .args(["parse", "--json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid byte 0xc3 at byte offset 7"));
+}
