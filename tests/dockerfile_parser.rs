@@ -624,3 +624,22 @@ fn cli_parse_json_prints_the_documented_schema() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid byte 0xc3 at byte offset 7"));
 }
+
+#[test]
+fn instruction_argument_errors_match_buildkit() {
+    let df = p(
+        "FROM a\nSHELL /bin/bash -c\nVOLUME []\nVOLUME [\"\"]\nSHELL [\"sh\", \"-c\"]\nEXPOSE\n",
+    );
+    let msgs: Vec<_> = df.errors.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(
+        msgs,
+        [
+            "SHELL requires the arguments to be in JSON form",
+            "VOLUME requires at least one argument",
+            "VOLUME specified can not be an empty string",
+            "EXPOSE requires at least one argument"
+        ]
+    );
+    assert_eq!(df.range(df.errors[0].span), rng(1, 6, 1, 18));
+    assert_eq!(df.range(df.errors[3].span), rng(5, 0, 5, 6));
+}

@@ -886,9 +886,18 @@ impl<'a> Parser<'a> {
             | InstructionKind::Volume
             | InstructionKind::Healthcheck
             | InstructionKind::Shell
-                if nargs == 0 && ins.rest.is_empty() =>
+                // ENV/LABEL with text but no pairs already have their error.
+                if nargs == 0
+                    && (ins.rest.is_empty()
+                        || !matches!(ins.kind, InstructionKind::Env | InstructionKind::Label)) =>
             {
                 self.error(at, format!("{name} requires at least one argument"));
+            }
+            InstructionKind::Shell if ins.form == ArgForm::Shell => {
+                self.error(at, "SHELL requires the arguments to be in JSON form");
+            }
+            InstructionKind::Volume if ins.args.iter().any(|a| a.value.trim().is_empty()) => {
+                self.error(at, "VOLUME specified can not be an empty string");
             }
             InstructionKind::Onbuild => match ins.onbuild.as_deref().map(|i| i.kind) {
                 None => self.error(at, "ONBUILD requires at least one argument"),
