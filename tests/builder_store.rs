@@ -377,6 +377,21 @@ fn corrupt_instance_file_is_skipped_with_a_warning_and_kept() {
         "{err}"
     );
     assert!(home.instance("broken").exists());
+    // a corrupt `current` loses only the `*`, and is left for the user to see
+    std::fs::write(home.buildx().join("current"), b"{\"Key\":").unwrap();
+    let out = home.run(&["ls", "--format", "json"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("WARNING: cannot tell the current builder: builder file")
+            && stderr.contains("current is not valid buildx JSON"),
+        "{stderr}"
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 6);
+    assert_eq!(
+        std::fs::read(home.buildx().join("current")).unwrap(),
+        b"{\"Key\":"
+    );
 }
 
 #[test]

@@ -279,9 +279,14 @@ async fn ls(store: &Store, env: &Env, format: &str) -> anyhow::Result<()> {
     let (groups, current) = {
         let mut txn = store.txn()?;
         let groups = selection::all_builders(&mut txn, env)?;
-        let current = selection::current_builder(&mut txn, env)
-            .map(|g| g.name)
-            .ok();
+        let current = match selection::current_builder(&mut txn, env) {
+            Ok(g) => Some(g.name),
+            Err(err) => {
+                // still list the builders; only the `*` is unknown
+                eprintln!("WARNING: cannot tell the current builder: {err}");
+                None
+            }
+        };
         print_warnings(&txn);
         (groups, current)
     };
