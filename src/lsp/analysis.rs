@@ -57,17 +57,15 @@ pub fn stages(df: &Dockerfile) -> Vec<Stage> {
 /// The stage a name or index refers to (`COPY --from=build`, `--from=0`),
 /// as BuildKit resolves it: names case-insensitively, only earlier stages.
 pub fn stage_named<'a>(stages: &'a [Stage], name: &str, before: usize) -> Option<&'a Stage> {
-    let earlier = stages.iter().filter(|s| s.from < before);
+    let mut earlier = stages.iter().filter(|s| s.from < before);
     if let Ok(n) = name.parse::<usize>() {
         return earlier.clone().find(|s| s.index == n);
     }
-    earlier
-        .filter(|s| {
-            s.name
-                .as_ref()
-                .is_some_and(|(n, _)| n.eq_ignore_ascii_case(name))
-        })
-        .last()
+    earlier.rfind(|s| {
+        s.name
+            .as_ref()
+            .is_some_and(|(n, _)| n.eq_ignore_ascii_case(name))
+    })
 }
 
 /// A place that names a stage: its definition (`AS name`) or a use
@@ -200,17 +198,11 @@ pub fn resolve_var<'a>(sites: &'a [VarSite], use_site: &VarSite) -> Option<&'a V
     let in_stage = sites
         .iter()
         .filter(before)
-        .filter(|d| d.stage == use_site.stage && d.instruction < use_site.instruction)
-        .last();
+        .rfind(|d| d.stage == use_site.stage && d.instruction < use_site.instruction);
     if let Some(d) = in_stage {
         // `ARG NAME` without a value inside a stage takes the global default.
         if d.kind == InstructionKind::Arg && d.value.is_none() {
-            if let Some(g) = sites
-                .iter()
-                .filter(before)
-                .filter(|g| g.stage.is_none())
-                .last()
-            {
+            if let Some(g) = sites.iter().filter(before).rfind(|g| g.stage.is_none()) {
                 return Some(g);
             }
         }
@@ -218,11 +210,7 @@ pub fn resolve_var<'a>(sites: &'a [VarSite], use_site: &VarSite) -> Option<&'a V
     }
     let imports_global = use_site.definition && use_site.kind == InstructionKind::Arg;
     if use_site.kind == InstructionKind::From || use_site.stage.is_none() || imports_global {
-        return sites
-            .iter()
-            .filter(before)
-            .filter(|d| d.stage.is_none())
-            .last();
+        return sites.iter().filter(before).rfind(|d| d.stage.is_none());
     }
     None
 }

@@ -47,6 +47,8 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    // One flat constructor keeps the many call sites readable.
+    #[allow(clippy::too_many_arguments)]
     fn item(
         &self,
         label: &str,
