@@ -64,7 +64,8 @@ impl Home {
             .env_remove("DOCKER_CONTEXT")
             .env_remove("BUILDX_BUILDER")
             .env_remove("BUILDKIT_HOST")
-            .env_remove("KUBECONFIG");
+            .env_remove("KUBECONFIG")
+            .env_remove("DOCKER_TLS_VERIFY");
         cmd
     }
 
@@ -593,6 +594,15 @@ fn create_refuses_what_buildx_refuses_and_stores_nothing() {
         let err = home.fails(args);
         assert_eq!(err, format!("ERROR: {message}\n"), "{args:?}");
     }
+    let out = home
+        .cmd(&["create", "--name", "x"])
+        .env("DOCKER_TLS_VERIFY", "1")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "ERROR: could not create a builder instance with TLS data loaded from environment. Please use `docker context create <context-name>` to create a context for current environment and then create a builder instance with context set to <context-name>\n"
+    );
     let left = std::fs::read_dir(home.buildx().join("instances"))
         .unwrap()
         .count();

@@ -22,6 +22,9 @@ pub struct Env {
     pub docker_context: Option<String>,
     pub buildx_builder: Option<String>,
     pub buildkit_host: Option<String>,
+    /// `DOCKER_TLS_VERIFY` set: the Docker CLI's default context then
+    /// carries TLS data from the environment.
+    pub docker_tls_from_env: bool,
 }
 
 fn non_empty(name: &str) -> Option<String> {
@@ -38,6 +41,7 @@ impl Env {
             docker_context: non_empty("DOCKER_CONTEXT"),
             buildx_builder: non_empty("BUILDX_BUILDER"),
             buildkit_host: non_empty("BUILDKIT_HOST"),
+            docker_tls_from_env: non_empty("DOCKER_TLS_VERIFY").is_some(),
         }
     }
 

@@ -155,7 +155,13 @@ pub fn create(
         }
         _ => match &endpoint_arg {
             Some(ep) => (docker_endpoint(env, ep)?, true),
-            None => (env.current_endpoint(), false),
+            None => {
+                // buildx cannot record TLS material taken from the environment
+                if env.current_context() == "default" && env.docker_tls_from_env {
+                    return Err(invalid("could not create a builder instance with TLS data loaded from environment. Please use `docker context create <context-name>` to create a context for current environment and then create a builder instance with context set to <context-name>".into()));
+                }
+                (env.current_endpoint(), false)
+            }
         },
     };
 
