@@ -97,7 +97,7 @@ fn semantic_tokens_cover_keywords_flags_stages_and_variables() {
         legend,
         &json!(["keyword", "comment", "macro", "string", "property", "class", "variable"])
     );
-    let text = "# c\nARG V=1\nFROM a:${V} AS b\nCOPY --from=b /x /y\n";
+    let text = "# c\nARG V=1\nFROM a:${V} AS b\nFROM c\nCOPY --from=b /x /y\n";
     lsp.open(URI, text);
     lsp.diagnostics(URI, 1);
     let r = lsp.request(
@@ -119,6 +119,7 @@ fn semantic_tokens_cover_keywords_flags_stages_and_variables() {
         0, 7, 4, 6, 0,   // ${V}
         0, 5, 2, 0, 0,   // AS
         0, 3, 1, 5, 1,   // b (stage declaration)
+        1, 0, 4, 0, 0,   // FROM c
         1, 0, 4, 0, 0,   // COPY
         0, 5, 6, 4, 0,   // --from
         0, 7, 1, 5, 0,   // b (stage use)

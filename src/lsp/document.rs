@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use ls_types::{Position, Range, TextDocumentContentChangeEvent};
 
 use super::position::{from_lsp, range_to_lsp, Encoding, LineIndex};
-use crate::dockerfile::{parse, Dockerfile, Span};
+use crate::dockerfile::{parse, Dockerfile, Model, Span};
 
 /// Documents larger than this are kept (edits still apply) but not analysed:
 /// a 20 MB paste must not stall the server.
@@ -24,6 +24,8 @@ pub struct Document {
     generation: u64,
     /// The parse of `text`, made on first use and dropped on every edit.
     parsed: OnceLock<Arc<Dockerfile>>,
+    /// The semantic model of `parsed`, made on first use.
+    model: OnceLock<Arc<Model>>,
 }
 
 impl Document {
@@ -36,6 +38,7 @@ impl Document {
             lines,
             generation,
             parsed: OnceLock::new(),
+            model: OnceLock::new(),
         }
     }
 
@@ -61,6 +64,12 @@ impl Document {
             return None;
         }
         Some(self.parsed.get_or_init(|| Arc::new(parse(&self.text))))
+    }
+
+    /// The semantic model, or `None` for documents that are not analysed.
+    pub fn model(&self) -> Option<&Arc<Model>> {
+        let df = self.parsed()?;
+        Some(self.model.get_or_init(|| Arc::new(Model::build(df))))
     }
 
     pub fn line_count(&self) -> usize {
@@ -100,6 +109,7 @@ impl Document {
         self.version = version;
         self.generation = generation;
         self.parsed = OnceLock::new();
+        self.model = OnceLock::new();
     }
 
     /// Byte offsets of an LSP range, clamped and ordered.

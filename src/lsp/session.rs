@@ -11,7 +11,7 @@ use ls_types::Uri;
 use super::capabilities::ClientFeatures;
 use super::document::Document;
 use super::settings::Settings;
-use crate::dockerfile::Dockerfile;
+use crate::dockerfile::{Dockerfile, Model};
 
 /// Mutable state behind one lock; every handler holds it briefly and never
 /// across an `.await`.
@@ -50,6 +50,7 @@ impl State {
 pub struct Snapshot {
     pub doc: Arc<Document>,
     pub df: Arc<Dockerfile>,
+    pub model: Arc<Model>,
     pub features: ClientFeatures,
     pub settings: Settings,
 }
@@ -76,14 +77,20 @@ impl Session {
     /// A document with what handlers need to answer about it: its parse
     /// (`None` for unopened or unanalysed documents) and the client features.
     pub fn snapshot(&self, uri: &Uri) -> Option<Snapshot> {
-        let state = self.state();
-        let doc = state.documents.get(uri.as_str())?.clone();
+        let (doc, features, settings) = {
+            let state = self.state();
+            let doc = state.documents.get(uri.as_str())?.clone();
+            (doc, state.features.clone(), state.settings())
+        };
+        // Parsed outside the lock: a large document must not stall edits.
         let df = doc.parsed()?.clone();
+        let model = doc.model()?.clone();
         Some(Snapshot {
             doc,
             df,
-            features: state.features.clone(),
-            settings: state.settings(),
+            model,
+            features,
+            settings,
         })
     }
 

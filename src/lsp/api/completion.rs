@@ -10,27 +10,9 @@ use ls_types::{
 };
 
 use crate::dockerfile::{Dockerfile, InstructionKind};
-use crate::lsp::analysis::{stages, var_sites};
+use crate::lsp::analysis::{stages, visible_vars};
 use crate::lsp::docs;
 use crate::lsp::session::{Session, Snapshot};
-
-/// Build arguments BuildKit defines in every build.
-const PREDEFINED_ARGS: &[&str] = &[
-    "BUILDPLATFORM",
-    "BUILDOS",
-    "BUILDARCH",
-    "BUILDVARIANT",
-    "TARGETPLATFORM",
-    "TARGETOS",
-    "TARGETARCH",
-    "TARGETVARIANT",
-    "TARGETSTAGE",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "FTP_PROXY",
-    "NO_PROXY",
-    "ALL_PROXY",
-];
 
 pub fn handle(session: &Session, params: CompletionParams) -> Vec<CompletionItem> {
     let p = params.text_document_position;
@@ -222,7 +204,7 @@ pub fn complete(snap: &Snapshot, offset: usize) -> Vec<CompletionItem> {
     // Only stages that start before this instruction can be referenced.
     let cur_start = ins.map_or(line_start, |i| i.span.start);
     let stage_items = |from: usize, extra: &[&str]| -> Vec<CompletionItem> {
-        let mut out: Vec<CompletionItem> = stages(df)
+        let mut out: Vec<CompletionItem> = stages(&snap.model)
             .iter()
             .filter(|s| df.instructions[s.from].span.start < cur_start)
             .filter_map(|s| {
@@ -415,37 +397,15 @@ fn mount_items(
     }
 }
 
-/// Variables visible at `offset`: ARG/ENV defined before it in its stage,
-/// global ARGs, and BuildKit's predefined build arguments.
+/// Variables visible at `offset` (the model's definitions in scope, plus
+/// BuildKit's predefined build arguments).
 fn variables(snap: &Snapshot, offset: usize) -> Vec<(String, String)> {
-    let df = &snap.df;
-    let st = stages(df);
-    let sites = var_sites(df, &st);
-    let here = st
+    let stage = snap
+        .model
+        .stages
         .iter()
         .rev()
-        .find(|s| {
-            df.instructions
-                .get(s.from)
-                .is_some_and(|i| i.span.start <= offset)
-        })
+        .find(|s| s.span.start <= offset)
         .map(|s| s.index);
-    let mut out: Vec<(String, String)> = Vec::new();
-    for s in sites
-        .iter()
-        .filter(|s| s.definition && s.span.end <= offset && (s.stage.is_none() || s.stage == here))
-    {
-        let detail = match &s.value {
-            Some(v) => format!("{} {}={v}", s.kind.as_str(), s.name),
-            None => format!("{} {}", s.kind.as_str(), s.name),
-        };
-        out.retain(|(n, _)| n != &s.name);
-        out.push((s.name.clone(), detail));
-    }
-    for a in PREDEFINED_ARGS {
-        if !out.iter().any(|(n, _)| n == a) {
-            out.push((a.to_string(), "predefined build argument".into()));
-        }
-    }
-    out
+    visible_vars(&snap.model, stage, offset)
 }

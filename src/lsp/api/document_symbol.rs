@@ -77,7 +77,7 @@ fn truncate(s: &str, max: usize) -> String {
 pub fn symbols(snap: &Snapshot) -> Vec<DocumentSymbol> {
     let df = &snap.df;
     let enc = snap.features.encoding;
-    let stages = stages(df);
+    let stages = stages(&snap.model);
     let first_from = stages.first().map_or(df.instructions.len(), |s| s.from);
     let mut out: Vec<DocumentSymbol> = df.instructions[..first_from]
         .iter()

@@ -29,7 +29,7 @@ pub fn handle(session: &Session, params: FoldingRangeParams) -> Vec<FoldingRange
             });
         }
     };
-    for st in stages(df) {
+    for st in stages(&snap.model) {
         let from = &df.instructions[st.from];
         let last = &df.instructions[st.end.saturating_sub(1).max(st.from)];
         push(

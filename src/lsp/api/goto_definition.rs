@@ -1,9 +1,9 @@
 //! `textDocument/definition`: from a stage use to its `AS name`, from a
-//! variable use to the ARG/ENV that defines it.
+//! variable reference to the ARG/ENV it resolves to (the model's scope rules).
 
 use ls_types::{GotoDefinitionParams, GotoDefinitionResponse, Location};
 
-use crate::lsp::analysis::{named_at, resolve_var, stages, var_sites};
+use crate::lsp::analysis::definition_at;
 use crate::lsp::position::range_to_lsp;
 use crate::lsp::session::Session;
 
@@ -12,23 +12,9 @@ pub fn handle(session: &Session, params: GotoDefinitionParams) -> Option<GotoDef
     let snap = session.snapshot(&p.text_document.uri)?;
     let enc = snap.features.encoding;
     let offset = snap.doc.offset(p.position, enc);
-    let df = &snap.df;
-    let span = match named_at(df, offset)? {
-        crate::lsp::analysis::Named::Stage { occurrences, .. } => {
-            occurrences.iter().find(|o| o.definition)?.span
-        }
-        crate::lsp::analysis::Named::Variable { .. } => {
-            let sites = var_sites(df, &stages(df));
-            let at = sites.iter().find(|s| s.span.touches(offset))?;
-            if at.definition {
-                resolve_var(&sites, at).map_or(at.span, |d| d.span)
-            } else {
-                resolve_var(&sites, at)?.span
-            }
-        }
-    };
+    let span = definition_at(&snap.model, offset)?;
     Some(GotoDefinitionResponse::Scalar(Location::new(
         p.text_document.uri,
-        range_to_lsp(df.range_in(span, enc)),
+        range_to_lsp(snap.df.range_in(span, enc)),
     )))
 }

@@ -5,8 +5,9 @@
 
 use ls_types::{Hover, HoverContents, HoverParams, MarkupContent, MarkupKind};
 
+use crate::dockerfile::model::{DefKind, Model};
 use crate::dockerfile::{Dockerfile, InstructionKind, Span};
-use crate::lsp::analysis::{resolve_var, stage_named, stage_uses, stages, var_sites, Stage};
+use crate::lsp::analysis::{stage_ref_at, stages, var_info, Stage, VarInfo};
 use crate::lsp::docs;
 use crate::lsp::position::range_to_lsp;
 use crate::lsp::session::Session;
@@ -16,7 +17,7 @@ pub fn handle(session: &Session, params: HoverParams) -> Option<Hover> {
     let snap = session.snapshot(&p.text_document.uri)?;
     let enc = snap.features.encoding;
     let offset = snap.doc.offset(p.position, enc);
-    let (markdown, span) = hover_at(&snap.df, offset)?;
+    let (markdown, span) = hover_at(&snap.df, &snap.model, offset)?;
     let (kind, value) = if snap.features.hover_markdown {
         (MarkupKind::Markdown, markdown)
     } else {
@@ -29,7 +30,7 @@ pub fn handle(session: &Session, params: HoverParams) -> Option<Hover> {
 }
 
 /// The hover text (markdown) at `offset` and the span it describes.
-pub fn hover_at(df: &Dockerfile, offset: usize) -> Option<(String, Span)> {
+pub fn hover_at(df: &Dockerfile, model: &Model, offset: usize) -> Option<(String, Span)> {
     for d in &df.directives {
         if d.name_span.touches(offset) {
             let doc = docs::directive(&d.name)?;
@@ -49,13 +50,10 @@ pub fn hover_at(df: &Dockerfile, offset: usize) -> Option<(String, Span)> {
         let doc = docs::instruction(&ins.keyword)?;
         return Some((docs::instruction_markdown(doc), ins.keyword_span));
     }
-    let stages = stages(df);
-    let index = df.instructions.iter().position(|i| std::ptr::eq(i, ins))?;
-    for (name, span) in stage_uses(ins) {
-        if span.touches(offset) {
-            if let Some(st) = stage_named(&stages, &name, index) {
-                return Some((stage_summary(df, st), span));
-            }
+    let stages = stages(model);
+    if let Some((target, span)) = stage_ref_at(model, offset) {
+        if let Some(st) = stages.get(target) {
+            return Some((stage_summary(df, st), span));
         }
     }
     for f in &ins.flags {
@@ -99,26 +97,28 @@ pub fn hover_at(df: &Dockerfile, offset: usize) -> Option<(String, Span)> {
             }
         }
     }
-    let sites = var_sites(df, &stages);
-    let at = sites.iter().find(|s| s.span.touches(offset))?;
-    let def = if at.definition && at.value.is_some() {
-        Some(at)
-    } else {
-        resolve_var(&sites, at).or(at.definition.then_some(at))
-    };
-    let text = match def {
-        Some(d) => {
-            let line = df.line_index.line_of(d.span.start) + 1;
-            let scope = match d.stage {
+    let (span, info) = var_info(model, offset)?;
+    let text = match info {
+        VarInfo::Defined { def, value_from } => {
+            let line = df.line_index.line_of(def.name_span.start) + 1;
+            let scope = match def.stage {
                 None => "global build argument".to_string(),
-                Some(s) => format!("in stage {}", stage_label(&stages[s])),
+                Some(s) => format!("in stage {}", stages.get(s).map_or(String::new(), stage_label)),
             };
-            let value = d.value.as_deref().map_or("no default value".to_string(), |v| format!("`{v}`"));
-            format!("**{} {}** = {value}\n\nDefined on line {line} ({scope}).", d.kind.as_str(), d.name)
+            let kw = if def.kind == DefKind::Env { "ENV" } else { "ARG" };
+            let value = value_from.value.as_deref().map_or("no default value".to_string(), |v| format!("`{v}`"));
+            let mut text = format!("**{kw} {}** = {value}\n\nDefined on line {line} ({scope}).", def.name);
+            if !std::ptr::eq(def, value_from) {
+                let gl = df.line_index.line_of(value_from.name_span.start) + 1;
+                text.push_str(&format!(" Default from the global ARG on line {gl}."));
+            }
+            text
         }
-        None => format!("**${}** — not defined by any ARG or ENV before this point (it may come from the base image).", at.name),
+        VarInfo::Automatic(name) => format!("**${name}** — set by BuildKit for every build (platform of the build or the target)."),
+        VarInfo::Builtin(name) => format!("**${name}** — a build argument BuildKit predefines."),
+        VarInfo::Undefined(name) => format!("**${name}** — not defined by any ARG or ENV in scope (it may come from the base image)."),
     };
-    Some((text, at.span))
+    Some((text, span))
 }
 
 fn stage_label(st: &Stage) -> String {

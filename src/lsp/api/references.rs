@@ -14,7 +14,7 @@ pub fn handle(session: &Session, params: ReferenceParams) -> Vec<Location> {
     };
     let enc = snap.features.encoding;
     let offset = snap.doc.offset(p.position, enc);
-    let Some(named) = named_at(&snap.df, offset) else {
+    let Some(named) = named_at(&snap.model, offset) else {
         return Vec::new();
     };
     named

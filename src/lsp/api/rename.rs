@@ -21,7 +21,7 @@ pub fn prepare(
     let snap = session.snapshot(&params.text_document.uri)?;
     let enc = snap.features.encoding;
     let offset = snap.doc.offset(params.position, enc);
-    let named = named_at(&snap.df, offset)?;
+    let named = named_at(&snap.model, offset)?;
     let at = named
         .occurrences()
         .iter()
@@ -52,7 +52,7 @@ pub fn handle(session: &Session, params: RenameParams) -> jsonrpc::Result<Option
     };
     let enc = snap.features.encoding;
     let offset = snap.doc.offset(p.position, enc);
-    let Some(named) = named_at(&snap.df, offset) else {
+    let Some(named) = named_at(&snap.model, offset) else {
         return Ok(None);
     };
     let new = params.new_name.trim();

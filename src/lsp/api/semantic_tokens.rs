@@ -7,8 +7,9 @@ use ls_types::{
     SemanticTokensParams,
 };
 
+use crate::dockerfile::Model;
 use crate::dockerfile::{Dockerfile, InstructionKind, PieceKind, Span};
-use crate::lsp::analysis::{stage_refs, stages};
+use crate::lsp::analysis::stage_refs;
 use crate::lsp::position::Encoding;
 use crate::lsp::session::Session;
 
@@ -50,11 +51,11 @@ pub fn handle(session: &Session, params: SemanticTokensParams) -> SemanticTokens
     };
     SemanticTokens {
         result_id: None,
-        data: tokens(&snap.df, snap.features.encoding),
+        data: tokens(&snap.df, &snap.model, snap.features.encoding),
     }
 }
 
-pub fn tokens(df: &Dockerfile, enc: Encoding) -> Vec<SemanticToken> {
+pub fn tokens(df: &Dockerfile, model: &Model, enc: Encoding) -> Vec<SemanticToken> {
     let mut raw: Vec<(Span, u32, u32)> = Vec::new();
     for p in &df.pieces {
         match p.kind {
@@ -96,8 +97,7 @@ pub fn tokens(df: &Dockerfile, enc: Encoding) -> Vec<SemanticToken> {
             raw.push((v.span, VARIABLE, 0));
         }
     }
-    let st = stages(df);
-    for r in stage_refs(df, &st) {
+    for r in stage_refs(model) {
         raw.push((r.span, CLASS, if r.definition { DECLARATION } else { 0 }));
     }
     raw.sort_by_key(|(s, _, _)| (s.start, std::cmp::Reverse(s.end)));
