@@ -29,6 +29,8 @@ pub struct BuildSpec {
     pub cache_from: Vec<CacheSpec>,
     pub load: bool,
     pub push: bool,
+    /// `--network`: the network mode of every RUN (`default`, `none`, `host`).
+    pub network: Option<String>,
 }
 
 /// One exporter of the solve, resolved for a driver.
@@ -116,6 +118,9 @@ impl BuildSpec {
         }
         if self.no_cache {
             attrs.insert("no-cache".to_string(), String::new());
+        }
+        if let Some(n) = self.network.as_deref().filter(|n| *n != "default") {
+            attrs.insert("force-network-mode".to_string(), n.to_string());
         }
         for c in &self.cache_from {
             // The frontend needs the refs to resolve inline caches itself.
@@ -275,10 +280,12 @@ mod tests {
         s.build_args.insert("V".into(), "1".into());
         s.labels.insert("org.x".into(), "y".into());
         s.no_cache = true;
+        s.network = Some("none".into());
         let a = s.frontend_attrs();
         let expected: BTreeMap<String, String> = [
             ("build-arg:V", "1"),
             ("filename", "App.Dockerfile"),
+            ("force-network-mode", "none"),
             ("label:org.x", "y"),
             ("no-cache", ""),
             ("platform", "linux/amd64"),

@@ -376,6 +376,10 @@ pub fn solve_request(
         }),
         ..SolveRequest::default()
     };
+    if spec.network.as_deref() == Some("host") {
+        // BuildKit refuses host networking unless the request asks for it.
+        req.entitlements.push("network.host".to_string());
+    }
     if let Some(first) = proto_exports.first() {
         req.exporter_deprecated = first.r#type.clone();
         req.exporter_attrs_deprecated = first.attrs.clone();

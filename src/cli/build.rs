@@ -62,6 +62,9 @@ pub struct BuildArgs {
     /// Push the image to its registry.
     #[arg(long)]
     pub push: bool,
+    /// Network mode of RUN instructions: default, none or host.
+    #[arg(long)]
+    pub network: Option<String>,
     /// Progress output: plain, rawjson or quiet.
     #[arg(long, default_value = "plain")]
     pub progress: String,
@@ -113,6 +116,13 @@ impl BuildArgs {
             .iter()
             .map(|c| CacheSpec::parse("--cache-from", c))
             .collect::<Result<_, _>>()?;
+        spec.network = match self.network.as_deref() {
+            None => None,
+            Some(n @ ("default" | "none" | "host")) => Some(n.to_string()),
+            Some(other) => {
+                anyhow::bail!("invalid --network value {other:?}: expected default, none or host")
+            }
+        };
         spec.load = self.load;
         spec.push = self.push;
         Ok(spec)
