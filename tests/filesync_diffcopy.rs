@@ -504,3 +504,41 @@ async fn a_burst_of_requests_in_separate_frames_is_drained() {
     assert_eq!(fin.r#type, PacketType::PacketFin as i32);
     assert_eq!(stats.data_bytes(), 3_000 * 10_000);
 }
+
+/// The Dockerfile's directory is often the context itself: under the
+/// `dockerfile` name only the Dockerfile and its ignore file may leave, even
+/// if the receiver asks for everything.
+#[tokio::test]
+async fn dockerfile_dir_sends_only_the_dockerfile_and_its_ignore_file() {
+    let ctx = TempContext::new()
+        .file("app[1].Dockerfile", "FROM scratch\n")
+        .file("app[1].Dockerfile.dockerignore", "secret.txt\n")
+        .file("app1.Dockerfile", "not this one")
+        .file("secret.txt", "password")
+        .file("real/Dockerfile", "FROM scratch\n")
+        .symlink("Dockerfile", "real/Dockerfile");
+    let bracketed = SyncedDir::dockerfile(&ctx.path().join("app[1].Dockerfile")).expect("dir");
+    let linked = SyncedDir::dockerfile(&ctx.path().join("Dockerfile")).expect("dir");
+    let svc = FileSyncService::new([
+        ("bracketed".to_string(), bracketed),
+        ("linked".to_string(), linked),
+    ]);
+    let stats = svc.stats();
+    let mut client = connect(svc).await;
+
+    // no include patterns at all: still only the allowed names
+    let t = diff_copy(&mut client, &[("dir-name", "bracketed")], |_| true)
+        .await
+        .expect("diff copy");
+    assert_eq!(
+        paths(&t),
+        vec!["app[1].Dockerfile", "app[1].Dockerfile.dockerignore"]
+    );
+    let t = diff_copy(&mut client, &[("dir-name", "linked")], |_| true)
+        .await
+        .expect("diff copy");
+    assert_eq!(paths(&t), vec!["Dockerfile", "real", "real/Dockerfile"]);
+    assert!(!stats.was_sent("bracketed", "secret.txt"));
+    assert!(!stats.was_sent("bracketed", "app1.Dockerfile"));
+    assert_eq!(stats.sent_files().len(), 3);
+}

@@ -70,6 +70,9 @@ pub enum FileSyncError {
 pub struct SyncedDir {
     root: PathBuf,
     ignore: Option<Arc<DockerIgnore>>,
+    /// When set, nothing outside these paths is ever sent, whatever
+    /// BuildKit asks for (see [`SyncedDir::dockerfile`]).
+    only: Option<Arc<DockerIgnore>>,
 }
 
 impl SyncedDir {
@@ -87,7 +90,34 @@ impl SyncedDir {
         Ok(SyncedDir {
             root: resolved,
             ignore: None,
+            only: None,
         })
+    }
+
+    /// The Dockerfile's directory, restricted to what BuildKit's frontend
+    /// reads from it: the Dockerfile and its `<Dockerfile>.dockerignore`
+    /// (and symlink targets on the way). When the Dockerfile sits in the
+    /// context, this keeps the rest of the context, ignored files included,
+    /// from leaving through the `dockerfile` name.
+    pub fn dockerfile(dockerfile: &Path) -> Result<SyncedDir, FileSyncError> {
+        let parent = match dockerfile.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let mut dir = SyncedDir::new(parent)?;
+        let Some(name) = dockerfile.file_name().and_then(|n| n.to_str()) else {
+            return Err(FileSyncError::NotADirectory(dockerfile.to_path_buf()));
+        };
+        let wanted = [name.to_string(), format!("{name}.dockerignore")];
+        let paths = walk::follow_links(&dir.root, &wanted);
+        let patterns: Vec<String> = paths.iter().map(|p| escape_glob(p)).collect();
+        let only =
+            DockerIgnore::from_patterns(&patterns).map_err(|error| FileSyncError::Ignore {
+                file: dockerfile.to_path_buf(),
+                error,
+            })?;
+        dir.only = Some(Arc::new(only));
+        Ok(dir)
     }
 
     /// The build context: `root` filtered by the ignore file BuildKit would
@@ -110,6 +140,18 @@ impl SyncedDir {
     pub fn root(&self) -> &Path {
         &self.root
     }
+}
+
+/// A literal path as a pattern: glob characters escaped.
+fn escape_glob(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The ignore file of a build, as BuildKit and buildx choose it:
@@ -353,6 +395,7 @@ impl Call {
             let files = self.files.clone();
             let root = self.dir.root.clone();
             let ignore = self.dir.ignore.clone();
+            let only = self.dir.only.clone();
             let include = self.include;
             let exclude = self.exclude;
             move || {
@@ -363,7 +406,17 @@ impl Call {
                 if let Some(i) = ignore.as_deref() {
                     excludes.push(i);
                 }
-                let filters = walk::Filters { include, excludes };
+                let mut includes = Vec::new();
+                if let Some(i) = &include {
+                    includes.push(i);
+                }
+                if let Some(o) = only.as_deref() {
+                    includes.push(o);
+                }
+                let filters = walk::Filters {
+                    include: includes,
+                    excludes,
+                };
                 list_entries(&root, &filters, &tx, &stats, &files)
             }
         });

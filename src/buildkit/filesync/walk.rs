@@ -93,8 +93,9 @@ pub enum WalkError {
 /// The filters of one walk.
 #[derive(Debug, Default)]
 pub struct Filters<'a> {
-    /// A path must match one of these (plus their parents/children rules).
-    pub include: Option<DockerIgnore>,
+    /// A path must match every one of these lists (a path matches a list
+    /// when it, or a parent, matches one of its patterns).
+    pub include: Vec<&'a DockerIgnore>,
     /// A path excluded by any of these is not listed.
     pub excludes: Vec<&'a DockerIgnore>,
 }
@@ -169,15 +170,15 @@ where
             };
             let is_dir = meta.is_dir();
             let mut skip = false;
-            if let Some(inc) = &self.filters.include {
+            let mut prune = false;
+            for inc in &self.filters.include {
                 if !inc.is_excluded(&child_rel) {
                     if is_dir && !inc.may_match_below(&child_rel) {
-                        continue;
+                        prune = true;
                     }
                     skip = true;
                 }
             }
-            let mut prune = false;
             for ex in &self.filters.excludes {
                 if ex.is_excluded(&child_rel) {
                     if is_dir && !ex.may_reinclude_below(&child_rel) {
@@ -392,7 +393,7 @@ mod tests {
         }
         let ig = DockerIgnore::parse("docs\n!docs/README.md\n");
         let filters = Filters {
-            include: None,
+            include: vec![],
             excludes: vec![&ig],
         };
         assert_eq!(
@@ -416,8 +417,9 @@ mod tests {
             inc,
             vec![".dockerignore", "Dockerfile", "sub/Dockerfile.real"]
         );
+        let inc = DockerIgnore::from_patterns(&inc).expect("valid");
         let filters = Filters {
-            include: Some(DockerIgnore::from_patterns(&inc).expect("valid")),
+            include: vec![&inc],
             excludes: vec![],
         };
         assert_eq!(
