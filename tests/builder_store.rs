@@ -911,3 +911,55 @@ Features:
 ";
     assert_eq!(out, expected);
 }
+
+#[test]
+fn docker_container_endpoint_may_name_a_docker_context() {
+    let home = Home::new();
+    home.add_context("work", "ssh://me@work-box");
+    // a context name is stored as the name; `default` as its host
+    home.ok(&[
+        "create",
+        "--name",
+        "onwork",
+        "--driver",
+        "docker-container",
+        "work",
+    ]);
+    home.ok(&[
+        "create",
+        "--name",
+        "ondefault",
+        "--driver",
+        "docker-container",
+        "default",
+    ]);
+    let endpoint = |name: &str| {
+        NodeGroup::from_json(&std::fs::read(home.instance(name)).unwrap())
+            .unwrap()
+            .nodes[0]
+            .endpoint
+            .clone()
+    };
+    assert_eq!(endpoint("onwork"), "work");
+    assert_eq!(endpoint("ondefault"), "unix:///var/run/docker.sock");
+    // without ENDPOINT, in context `work`, the node's endpoint is the context
+    let out = home
+        .cmd(&["create", "--name", "inwork", "--driver", "docker-container"])
+        .env("DOCKER_CONTEXT", "work")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(endpoint("inwork"), "work");
+    let err = home.fails(&[
+        "create",
+        "--name",
+        "bad",
+        "--driver",
+        "docker-container",
+        "http://x",
+    ]);
+    assert_eq!(
+        err,
+        "ERROR: failed to parse endpoint http://x: Invalid bind address format: http://x\n"
+    );
+}
