@@ -1,5 +1,6 @@
 //! `check` throughput over a 1,000-file corpus (the target: at least
 //! 2,000 files/s). Two measurements:
+//! - `parse_only_1000_files_in_memory`: the parser alone, for comparison;
 //! - `checks_1000_files_in_memory`: parse + all checks of 1,000 sources on one
 //!   thread (the library cost);
 //! - `cli_check_1000_files`: the real binary, `buildkit-lsp check DIR` over the
@@ -181,6 +182,14 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("check");
     g.throughput(Throughput::Elements(files.len() as u64));
+    g.bench_function("parse_only_1000_files_in_memory", |b| {
+        b.iter(|| {
+            files
+                .iter()
+                .map(|t| parse(black_box(t)).instructions.len())
+                .sum::<usize>()
+        })
+    });
     g.bench_function("checks_1000_files_in_memory", |b| {
         b.iter(|| {
             let mut n = 0;
