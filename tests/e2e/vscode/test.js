@@ -107,6 +107,8 @@ async function main() {
         'extensions.autoCheckUpdates': false,
         'extensions.autoUpdate': false,
         'editor.minimap.enabled': false,
+        // The sticky-scroll header repeats line 1 with its squiggles.
+        'editor.stickyScroll.enabled': false,
       },
       null,
       2,
@@ -232,6 +234,54 @@ async function main() {
     log(`hover shown after ${Date.now() - t} ms: ${(await hover.first().innerText()).split('\n')[0]}`);
     await page.screenshot({ path: path.join(outDir, 'vscode-hover.png') });
     await page.keyboard.press('Escape');
+
+    // Quick fix "Ignore … everywhere" on `workdir` (line 7): the server stops
+    // reporting the rule and the extension writes the setting it returns to
+    // the user settings (the server cannot).
+    t = Date.now();
+    await page.locator('.monaco-editor .view-lines .view-line span span', { hasText: /^workdir$/ }).first().click();
+    await page.keyboard.press('Control+.');
+    const ignoreAction = page.locator('.action-widget .monaco-list-row', {
+      hasText: 'Ignore ConsistentInstructionCasing everywhere',
+    });
+    await ignoreAction.first().waitFor({ timeout: 20000 });
+    await page.screenshot({ path: path.join(outDir, 'vscode-quickfix.png') });
+    // The widget's pointer block swallows clicks in headless Chromium: select
+    // the entry with the keyboard instead.
+    const wanted = 'Ignore ConsistentInstructionCasing everywhere';
+    for (let i = 0; i < 8; i++) {
+      const focused = await page.locator('.action-widget .monaco-list-row.focused').getAttribute('aria-label').catch(() => null);
+      if (focused === wanted) {
+        break;
+      }
+      await page.keyboard.press('ArrowDown');
+    }
+    assert.strictEqual(await page.locator('.action-widget .monaco-list-row.focused').getAttribute('aria-label'), wanted);
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(
+      () => ![...document.querySelectorAll('.markers-panel .monaco-list-row')].some((r) => r.textContent.includes('ConsistentInstructionCasing')),
+      null,
+      { timeout: 20000 },
+    );
+    const settingsFile = path.join(userData, 'User', 'settings.json');
+    let saved;
+    for (let i = 0; i < 100 && saved === undefined; i++) {
+      const text = fs.readFileSync(settingsFile, 'utf8');
+      const parsed = JSON.parse(text);
+      saved = parsed['buildkit.checks.skip'];
+      if (saved === undefined) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    assert.deepStrictEqual(saved, ['ConsistentInstructionCasing'], 'buildkit.checks.skip in the user settings.json');
+    // Only visible lines carry decorations: back to the top, hover closed.
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+Home');
+    await page
+      .waitForFunction(() => document.querySelectorAll('.monaco-editor .squiggly-warning').length === 2, null, { timeout: 10000 })
+      .catch(() => {});
+    assert.strictEqual(await page.locator('.monaco-editor .squiggly-warning').count(), 2, 'squiggles after ignoring a rule');
+    log(`quick fix "Ignore ConsistentInstructionCasing everywhere" applied and saved after ${Date.now() - t} ms`);
 
     // Completion on the empty line 4: typing WOR offers WORKDIR.
     t = Date.now();
