@@ -208,3 +208,32 @@ fn completes_directives_at_the_top_only() {
     let items = complete(&mut lsp, "file:///c9/Dockerfile", "FROM a\n# \n", 1, 2);
     assert!(items.is_empty());
 }
+
+#[test]
+fn hover_on_a_redeclared_global_arg_shows_the_global_default() {
+    let mut lsp = Lsp::start_default();
+    let uri = "file:///h4/Dockerfile";
+    open(
+        &lsp,
+        uri,
+        "ARG VERSION=1.22\nFROM alpine\nARG VERSION\nRUN echo $VERSION\n",
+    );
+    let h = hover(&mut lsp, uri, 3, 11);
+    assert_eq!(h["range"], range(3, 10, 3, 17));
+    assert_eq!(
+        h["contents"]["value"],
+        "**ARG VERSION** = `1.22`\n\nDefined on line 3 (in stage #0). Default from the global ARG on line 1."
+    );
+    // A predefined platform argument needs no declaration.
+    open(
+        &lsp,
+        "file:///h5/Dockerfile",
+        "FROM --platform=$BUILDPLATFORM alpine\n",
+    );
+    let h = hover(&mut lsp, "file:///h5/Dockerfile", 0, 20);
+    assert_eq!(h["range"], range(0, 17, 0, 30));
+    assert!(h["contents"]["value"]
+        .as_str()
+        .unwrap()
+        .starts_with("**$BUILDPLATFORM** — set by BuildKit"));
+}
