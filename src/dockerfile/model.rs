@@ -17,20 +17,24 @@ use std::collections::HashMap;
 use super::syntax::{Dockerfile, InstructionKind, VarRef, Word};
 use super::text::Span;
 
-/// The platform ARGs BuildKit defines automatically.
-pub const AUTOMATIC_PLATFORM_ARGS: [&str; 8] = [
+/// The ARGs BuildKit defines automatically (its `defaultArgs`): usable in
+/// FROM lines without declaration, inside a stage after `ARG NAME`.
+pub const AUTOMATIC_PLATFORM_ARGS: &[&str] = &[
     "BUILDPLATFORM",
     "BUILDOS",
+    "BUILDOSVERSION",
     "BUILDARCH",
     "BUILDVARIANT",
     "TARGETPLATFORM",
     "TARGETOS",
+    "TARGETOSVERSION",
     "TARGETARCH",
     "TARGETVARIANT",
+    "TARGETSTAGE",
 ];
 
-/// Other ARGs BuildKit predefines (usable without `ARG`, in RUN at least).
-pub const BUILTIN_ARGS: [&str; 18] = [
+/// Other ARGs BuildKit predefines or reads (proxies, BUILDKIT_* settings).
+pub const BUILTIN_ARGS: &[&str] = &[
     "HTTP_PROXY",
     "http_proxy",
     "HTTPS_PROXY",
@@ -46,9 +50,11 @@ pub const BUILTIN_ARGS: [&str; 18] = [
     "BUILDKIT_CONTEXT_KEEP_GIT_DIR",
     "BUILDKIT_MULTI_PLATFORM",
     "BUILDKIT_SANDBOX_HOSTNAME",
-    "BUILDKIT_BUILD_NAME",
+    "BUILDKIT_CACHE_MOUNT_NS",
+    "BUILDKIT_DOCKERFILE_CHECK",
+    "BUILDKIT_SBOM_SCAN_CONTEXT",
+    "BUILDKIT_SBOM_SCAN_STAGE",
     "SOURCE_DATE_EPOCH",
-    "TARGETSTAGE",
 ];
 
 /// A build stage: one `FROM` and the instructions up to the next.
