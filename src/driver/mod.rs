@@ -5,6 +5,7 @@
 
 pub mod docker;
 pub mod features;
+pub mod remote;
 
 use std::path::PathBuf;
 
@@ -78,6 +79,13 @@ pub enum DriverError {
         path: PathBuf,
         reason: String,
     },
+    /// A driver's options or endpoint are unusable (remote, docker-container).
+    #[error("{driver} driver: {detail}")]
+    Config { driver: &'static str, detail: String },
+    /// BuildKit could not be reached or refused the connection (remote,
+    /// docker-container); `detail` says why and what to change.
+    #[error("cannot connect to BuildKit at {endpoint}: {detail}")]
+    Unreachable { endpoint: String, detail: String },
     #[error("Docker Engine API error at {endpoint}: {source}")]
     Engine {
         endpoint: String,
