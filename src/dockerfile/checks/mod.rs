@@ -423,14 +423,12 @@ impl<'a> Cx<'a> {
                         pending.push(text.to_string());
                     }
                 }
-                PieceKind::Instruction(i) if i < n => {
-                    if !pending.is_empty() {
-                        // BuildKit applies the first `check=` comment found.
-                        if let Some(c) = pending.iter().find_map(|t| LintConfig::from_comment(t)) {
-                            inst_cfg[i] = Some(file_cfg.merged(&c));
-                        }
-                        prev_comments[i] = std::mem::take(&mut pending);
+                PieceKind::Instruction(i) if i < n && !pending.is_empty() => {
+                    // BuildKit applies the first `check=` comment found.
+                    if let Some(c) = pending.iter().find_map(|t| LintConfig::from_comment(t)) {
+                        inst_cfg[i] = Some(file_cfg.merged(&c));
                     }
+                    prev_comments[i] = std::mem::take(&mut pending);
                 }
                 _ => {}
             }
