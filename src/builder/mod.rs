@@ -48,6 +48,9 @@ pub enum BuilderError {
     /// A refusal worded as buildx words it.
     #[error("{0}")]
     Invalid(String),
+    /// A driver failed to start, stop or reach a node.
+    #[error("builder {builder:?}: {detail}")]
+    Node { builder: String, detail: String },
     #[error("cannot {action} builder {builder:?}: driver {driver} not available yet in this build of buildkit-lsp")]
     DriverUnavailable {
         builder: String,

@@ -1,13 +1,26 @@
 //! The seam between the store and the drivers: what only a driver can tell
 //! (is the node's BuildKit running, its version and platforms) or do
-//! (bootstrap, stop, tear down). Until a driver kind is wired here, the
-//! answers say plainly that the driver is not available yet; nothing is
-//! invented. Driver engineers: fill `status`, `bootstrap`, `stop` and
-//! `teardown` per kind (the kind is `NodeGroup::driver`, `""` = docker).
+//! (bootstrap, stop, tear down), per driver kind (`NodeGroup::driver`, `""` =
+//! docker). Status asks BuildKit itself (`ListWorkers`, and `Info` where the
+//! daemon has it) through the same client builds use, so "running" means a
+//! build would connect.
 
-use super::nodegroup::NodeGroup;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::nodegroup::{Node, NodeGroup};
 use super::platform::Platform;
 use super::BuilderError;
+use crate::buildkit::Client;
+use crate::driver::docker::{DockerDriver, DockerEndpoint};
+use crate::driver::remote::RemoteDriver;
+use crate::driver::{Driver, DriverError};
+
+/// How long `status` waits for one node.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long `bootstrap` waits for a remote BuildKit to answer (buildx: 20 s).
+const REMOTE_BOOTSTRAP: Duration = Duration::from_secs(20);
 
 /// What a driver reports for one node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,28 +66,157 @@ fn not_available(ng: &NodeGroup) -> String {
     format!("driver {} not available yet", driver_kind(ng))
 }
 
+/// The driver that reaches `node` of `ng`, for builds and status. `None`:
+/// this kind is not wired in this build.
+pub async fn node_driver(
+    ng: &NodeGroup,
+    node: &Node,
+) -> Option<Result<Arc<dyn Driver>, DriverError>> {
+    let opts = node.driver_opts.clone().unwrap_or_default();
+    match driver_kind(ng) {
+        "remote" => Some(remote_driver(node, &opts).map(|d| Arc::new(d) as Arc<dyn Driver>)),
+        "docker" => Some(
+            docker_driver(&node.endpoint)
+                .await
+                .map(|d| Arc::new(d) as Arc<dyn Driver>),
+        ),
+        _ => None,
+    }
+}
+
+fn remote_driver(
+    node: &Node,
+    opts: &BTreeMap<String, String>,
+) -> Result<RemoteDriver, DriverError> {
+    RemoteDriver::new(Some(node.endpoint.as_str()), opts)
+}
+
+/// The docker driver for a node endpoint: a docker host URL, or the name of
+/// a docker context (`default` = the environment's engine).
+async fn docker_driver(endpoint: &str) -> Result<DockerDriver, DriverError> {
+    if endpoint.contains("://") {
+        return DockerDriver::connect_to(DockerEndpoint::parse(endpoint)?).await;
+    }
+    if endpoint.is_empty() || endpoint == "default" {
+        return DockerDriver::from_env().await;
+    }
+    let dir = crate::driver::docker::docker_config_dir();
+    let ep = crate::driver::docker::resolve(None, Some(endpoint), dir.as_deref())?;
+    DockerDriver::connect_to(ep).await
+}
+
+/// Asks BuildKit behind `driver` for its workers and version.
+pub async fn query(driver: Arc<dyn Driver>) -> NodeStatus {
+    let work = async {
+        let client = Client::connect(driver).await.map_err(|e| e.to_string())?;
+        let workers = client.list_workers().await.map_err(|e| e.to_string())?;
+        let version = match client.info().await {
+            Ok(Some(v)) => v.version,
+            _ => String::new(),
+        };
+        let mut platforms: Vec<Platform> = Vec::new();
+        for w in &workers {
+            for p in &w.platforms {
+                let p = Platform {
+                    architecture: p.architecture.clone(),
+                    os: p.os.clone(),
+                    variant: p.variant.clone(),
+                    ..Platform::default()
+                };
+                if !platforms.contains(&p) {
+                    platforms.push(p);
+                }
+            }
+        }
+        Ok::<_, String>(NodeStatus::Running { version, platforms })
+    };
+    match tokio::time::timeout(STATUS_TIMEOUT, work).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => NodeStatus::Error(e),
+        Err(_) => NodeStatus::Error(format!(
+            "BuildKit did not answer within {} s",
+            STATUS_TIMEOUT.as_secs()
+        )),
+    }
+}
+
 /// The status of each node of `ng`, in node order.
 pub async fn status(ng: &NodeGroup) -> Vec<NodeStatus> {
-    ng.nodes
-        .iter()
-        .map(|_| NodeStatus::Unknown(not_available(ng)))
-        .collect()
+    let mut out = Vec::with_capacity(ng.nodes.len());
+    for node in &ng.nodes {
+        let st = match node_driver(ng, node).await {
+            None => NodeStatus::Unknown(not_available(ng)),
+            Some(Err(e)) => NodeStatus::Error(e.to_string()),
+            Some(Ok(d)) => query(d).await,
+        };
+        out.push(st);
+    }
+    out
 }
 
 /// Whether `bootstrap` can start nodes of this driver kind in this build;
 /// `create --bootstrap` checks it before storing anything.
 pub fn can_bootstrap(kind: &str) -> bool {
-    let _ = kind;
-    false
+    matches!(kind, "docker" | "" | "remote")
 }
 
 /// Starts the builder's nodes (`create --bootstrap`, `inspect --bootstrap`).
+/// Remote and docker: waits until BuildKit answers (remote: up to 20 s).
 pub async fn bootstrap(ng: &NodeGroup) -> Result<(), BuilderError> {
-    Err(BuilderError::DriverUnavailable {
+    let node_err = |detail: String| BuilderError::Node {
         builder: ng.name.clone(),
-        driver: driver_kind(ng).to_string(),
-        action: "bootstrap",
-    })
+        detail,
+    };
+    for node in &ng.nodes {
+        match driver_kind(ng) {
+            "remote" => {
+                let opts = node.driver_opts.clone().unwrap_or_default();
+                let driver: Arc<dyn Driver> =
+                    Arc::new(remote_driver(node, &opts).map_err(|e| node_err(e.to_string()))?);
+                wait_running(driver, REMOTE_BOOTSTRAP)
+                    .await
+                    .map_err(node_err)?;
+            }
+            "docker" => {
+                let driver: Arc<dyn Driver> = Arc::new(
+                    docker_driver(&node.endpoint)
+                        .await
+                        .map_err(|e| node_err(e.to_string()))?,
+                );
+                if let NodeStatus::Error(e) = query(driver).await {
+                    return Err(node_err(e));
+                }
+            }
+            _ => {
+                return Err(BuilderError::DriverUnavailable {
+                    builder: ng.name.clone(),
+                    driver: driver_kind(ng).to_string(),
+                    action: "bootstrap",
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Retries until BuildKit answers `ListWorkers`, for at most `limit`.
+async fn wait_running(driver: Arc<dyn Driver>, limit: Duration) -> Result<(), String> {
+    let start = Instant::now();
+    loop {
+        let last = match query(driver.clone()).await {
+            NodeStatus::Running { .. } => return Ok(()),
+            NodeStatus::Error(e) => e,
+            other => other.label(),
+        };
+        if start.elapsed() >= limit {
+            return Err(format!(
+                "BuildKit at {} did not answer within {} s: {last}",
+                driver.endpoint(),
+                limit.as_secs()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// Stops the builder's nodes (`builder stop`).
