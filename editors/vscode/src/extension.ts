@@ -77,7 +77,6 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
     // The server pulls `buildkit.*` through workspace/configuration; this also
     // pushes workspace/didChangeConfiguration when the user edits them.
     synchronize: { configurationSection: 'buildkit' },
-    initializationOptions: { client: 'vscode' },
     middleware: {
       // Commands such as buildkit.ignoreRuleEverywhere answer with the
       // setting the user's choice belongs in; the server cannot write editor
