@@ -9,9 +9,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 /// A realistic mix: global ARGs, 250 stages of 20 lines each with ARG/ENV,
 /// continuations, mounts, heredocs, COPY --from and JSON/shell forms.
 fn generate(lines: usize) -> String {
-    let mut s = String::from(
-        "# syntax=docker/dockerfile:1\nARG BASE=alpine\nARG VERSION=3.20\n",
-    );
+    let mut s = String::from("# syntax=docker/dockerfile:1\nARG BASE=alpine\nARG VERSION=3.20\n");
     let mut stage = 0;
     while s.lines().count() < lines {
         let from = if stage == 0 {
@@ -46,6 +44,13 @@ fn bench(c: &mut Criterion) {
     let text = generate(5_000);
     let opts = checks::CheckOptions::default();
     c.bench_function("parse_5000_lines", |b| b.iter(|| parse(black_box(&text))));
+    let parsed = parse(&text);
+    c.bench_function("model_5000_lines", |b| {
+        b.iter(|| Model::build(black_box(&parsed)).references.len())
+    });
+    c.bench_function("checks_5000_lines", |b| {
+        b.iter(|| checks::run(black_box(&parsed), &opts).len())
+    });
     c.bench_function("parse_model_checks_5000_lines", |b| {
         b.iter(|| {
             let df = parse(black_box(&text));

@@ -1260,6 +1260,10 @@ fn json_value(s: &str, p: usize, depth: usize) -> Option<usize> {
 
 /// Collects variable references in the logical range `a..b`.
 fn scan_vars(l: &Logical, a: usize, b: usize, escape: char, out: &mut Vec<VarRef>) {
+    // Most words hold no `$`: skip the scanner and its allocations.
+    if !l.text.as_bytes()[a..b].contains(&b'$') {
+        return;
+    }
     let mut refs = Vec::new();
     scan_text(&l.text[..b], a, escape, &mut refs);
     for r in refs {
@@ -1278,9 +1282,10 @@ fn scan_vars(l: &Logical, a: usize, b: usize, escape: char, out: &mut Vec<VarRef
 /// inside (flag values are single words on one line in practice; when not,
 /// the offsets are still clamped into the text).
 fn scan_source_vars(src: &str, span: Span, escape: char, out: &mut Vec<VarRef>) {
-    let Some(_) = src.get(span.start..span.end) else {
-        return;
-    };
+    match src.get(span.start..span.end) {
+        Some(v) if v.contains('$') => {}
+        _ => return,
+    }
     let mut refs = Vec::new();
     scan_text(&src[..span.end], span.start, escape, &mut refs);
     for r in refs {
