@@ -399,8 +399,9 @@ fn explain_tls(e: &std::io::Error, options: &TlsOptions) -> String {
         Some(TlsError::AlertReceived(
             AlertDescription::BadCertificate
             | AlertDescription::UnknownCA
-            | AlertDescription::CertificateUnknown,
-        )) => "the server rejected our client certificate (cert, key); use one signed by the CA the server trusts".to_string(),
+            | AlertDescription::CertificateUnknown
+            | AlertDescription::DecryptError,
+        )) if options.client.is_some() => "the server rejected our client certificate (cert, key); use one signed by the CA the server trusts".to_string(),
         Some(TlsError::InvalidMessage(_)) => {
             "the server does not speak TLS; remove the driver options cacert, cert, key and servername to connect in plain text".to_string()
         }

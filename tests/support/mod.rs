@@ -8,6 +8,8 @@
 //! unless `CI` is set: then it panics, so CI cannot pass with skipped tests.
 #![allow(dead_code)]
 
+pub mod relay;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
