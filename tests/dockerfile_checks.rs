@@ -756,3 +756,37 @@ ENTRYPOINT [\"/app\"]
 ";
     assert_eq!(rows(src), Vec::<Row>::new());
 }
+
+/// Hostile shapes that would be quadratic with naive scoping: a 100,000-line
+/// chain of stages each adding ENV, then many undefined variables. Linear
+/// work finishes well within the bound even in a debug build.
+#[test]
+fn hostile_files_stay_linear() {
+    let mut chain = String::from("FROM scratch AS s0\n");
+    for i in 1..50_000 {
+        chain.push_str(&format!("FROM s{} AS s{i}\nENV K{i}=v\n", i - 1));
+    }
+    let mut fan = String::from("FROM scratch AS base\n");
+    for i in 0..20_000 {
+        fan.push_str(&format!("ENV K{i}=v\n"));
+    }
+    for i in 0..20_000 {
+        fan.push_str(&format!("FROM base\nCOPY $UNDEFINED_{i} /x\n"));
+    }
+    let nested = format!(
+        "FROM scratch\nENV A={}x{}\n",
+        "${B:-".repeat(50_000),
+        "}".repeat(50_000)
+    );
+    for src in [chain, fan, nested] {
+        let start = std::time::Instant::now();
+        let (f, _) = run_with(&src, &CheckOptions::default());
+        let took = start.elapsed();
+        assert!(
+            took.as_secs() < 20,
+            "{} lines took {took:?}",
+            src.lines().count()
+        );
+        assert!(f.len() < src.len());
+    }
+}

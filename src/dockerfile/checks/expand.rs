@@ -42,6 +42,7 @@ pub(crate) fn expand_with(
         pos: 0,
         escape,
         skip_quotes,
+        depth: 0,
         lookup,
         out: Expansion::default(),
     };
@@ -56,9 +57,15 @@ struct Lexer<'a> {
     pos: usize,
     escape: char,
     skip_quotes: bool,
+    /// Nesting of `${A:-${B:-…}}`, bounded so hostile input cannot exhaust
+    /// the stack.
+    depth: usize,
     lookup: &'a dyn Fn(&str) -> Option<String>,
     out: Expansion,
 }
+
+/// Deeper nesting than this is refused (BuildKit's users never get close).
+const MAX_DEPTH: usize = 64;
 
 impl Lexer<'_> {
     fn peek(&self) -> Option<char> {
@@ -213,7 +220,13 @@ impl Lexer<'_> {
                 if null_is_unset && raw {
                     return Err(ExpandError);
                 }
-                let word = self.process_stop_on(Some('}'), raw)?;
+                if self.depth >= MAX_DEPTH {
+                    return Err(ExpandError);
+                }
+                self.depth += 1;
+                let word = self.process_stop_on(Some('}'), raw);
+                self.depth -= 1;
+                let word = word?;
                 let value = self.get(&name);
                 let unset = value.is_none() || (null_is_unset && value.as_deref() == Some(""));
                 match ch {
@@ -250,6 +263,9 @@ impl Lexer<'_> {
     }
 }
 
+/// Names longer than this get no suggestion.
+const MAX_SUGGEST_LEN: usize = 128;
+
 /// BuildKit's `suggest.Search`: the option closest to `val` with a
 /// Levenshtein distance under 3, `None` on an exact match or no close one.
 pub(crate) fn suggest<'a, I>(val: &str, options: I, case_sensitive: bool) -> Option<String>
@@ -263,6 +279,10 @@ where
     };
     let mut best: Option<&str> = None;
     let mut min = 3;
+    // Bounded work on hostile input: long names are never typos of short ones.
+    if v.chars().count() > MAX_SUGGEST_LEN {
+        return None;
+    }
     for opt in options {
         let o = if case_sensitive {
             std::borrow::Cow::Borrowed(opt)
@@ -272,8 +292,13 @@ where
         if *o == v {
             return None;
         }
+        if o.len().abs_diff(v.len()) >= 3 * 4 {
+            // Distance is at least the difference in characters (≤ 4 bytes each).
+            continue;
+        }
         let d = levenshtein(&v, &o);
-        if d < min {
+        // Ties go to the smaller option, so results do not depend on order.
+        if d < min || (d == min && d < 3 && best.is_some_and(|b| opt < b)) {
             min = d;
             best = Some(opt);
         }
@@ -347,5 +372,15 @@ mod tests {
         // Case-insensitive: an equal name is an exact match, so no suggestion.
         assert_eq!(suggest("stagenamecasing", ["StageNameCasing"], false), None);
         assert_eq!(levenshtein("kitten", "sitting"), 3);
+        // Equal distances: the smaller option wins, whatever the order.
+        assert_eq!(suggest("AB", ["AC", "AA"], true).as_deref(), Some("AA"));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let word = format!("{}x{}", "${A:-".repeat(100_000), "}".repeat(100_000));
+        assert_eq!(expand(&word, '\\', &|_| None), Err(ExpandError));
+        let ok = format!("{}x{}", "${A:-".repeat(10), "}".repeat(10));
+        assert_eq!(expand(&ok, '\\', &|_| None).unwrap().result, "x");
     }
 }

@@ -6,7 +6,7 @@ mod casing;
 mod from;
 mod stage;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::expand::{expand, Expansion};
 use super::Cx;
@@ -110,10 +110,10 @@ impl<'a> Model<'a> {
 
         // Which earlier stage each FROM names (stage names match
         // case-insensitively, and only stages defined before).
-        let mut seen: HashSet<usize> = HashSet::new();
-        for s in 0..stages.len() {
-            let raw = stages[s]
-                .from
+        let mut by_name: HashMap<String, usize> = HashMap::new();
+        for (s, stage) in stages.iter_mut().enumerate() {
+            let from: &'a Instruction = stage.from;
+            let raw = from
                 .from
                 .as_ref()
                 .map(|f| f.image.value.as_str())
@@ -122,12 +122,12 @@ impl<'a> Model<'a> {
                 .map(|e| e.result)
                 .unwrap_or_else(|| raw.to_string())
                 .to_lowercase();
-            let parent = (0..s)
-                .rev()
-                .find(|&p| stages[p].name.as_deref() == Some(base.as_str()) && seen.contains(&p));
-            stages[s].parent = parent;
-            stages[s].base = base;
-            seen.insert(s);
+            stage.parent = by_name.get(&base).copied();
+            stage.base = base;
+            if let Some(name) = stage.name.clone() {
+                // The latest stage of that name wins for later references.
+                by_name.insert(name, s);
+            }
         }
         Model {
             meta_names,

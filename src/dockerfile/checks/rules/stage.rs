@@ -21,6 +21,14 @@ use crate::dockerfile::text::Span;
 /// ARGs BuildKit never treats as undefined (SBOM scanner switches).
 const NON_ENV_ARGS: [&str; 2] = ["BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE"];
 
+/// Largest scope searched for `did you mean` suggestions.
+const MAX_SUGGEST_SCOPE: usize = 1024;
+
+/// Entries a file may copy into child stages' scopes in total; past it a
+/// child starts empty and is treated like an external base (so nothing is
+/// over-reported). Keeps `FROM parent` chains linear on hostile input.
+const CLONE_BUDGET: usize = 1 << 20;
+
 /// What a stage knows at a point of its walk. Children built `FROM` this
 /// stage start from its final scope (BuildKit clones the state).
 #[derive(Debug, Clone, Default)]
@@ -46,12 +54,37 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
     empty_continuations(cx);
     definition_descriptions(cx, model);
 
-    let mut finals: Vec<Scope> = Vec::with_capacity(model.stages.len());
+    // How many later stages build on each stage: the last one takes the
+    // parent's scope by move instead of a copy.
+    let mut children_left: Vec<usize> = vec![0; model.stages.len()];
     for st in &model.stages {
-        let mut scope = match st.parent.and_then(|p| finals.get(p)) {
+        if let Some(p) = st.parent {
+            children_left[p] += 1;
+        }
+    }
+    let mut budget = CLONE_BUDGET;
+    let mut finals: Vec<Option<Scope>> = Vec::with_capacity(model.stages.len());
+    for st in &model.stages {
+        let inherited = st.parent.and_then(|p| {
+            children_left[p] = children_left[p].saturating_sub(1);
+            let slot = finals.get_mut(p)?;
+            if children_left[p] == 0 {
+                return slot.take();
+            }
+            let parent = slot.as_ref()?;
+            if parent.env.len() > budget {
+                return Some(Scope {
+                    external: true,
+                    ..Scope::default()
+                });
+            }
+            budget -= parent.env.len();
+            Some(parent.clone())
+        });
+        let mut scope = match inherited {
             Some(parent) => Scope {
                 args: HashSet::new(),
-                ..parent.clone()
+                ..parent
             },
             None => Scope {
                 external: st.base != "scratch",
@@ -168,7 +201,7 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
                 _ => {}
             }
         }
-        finals.push(scope);
+        finals.push(Some(scope));
     }
 }
 
@@ -194,9 +227,13 @@ fn undefined_message(scope: &Scope, name: &str) -> Option<String> {
     if scope.external && name == "PATH" {
         return None;
     }
-    let mut keys: Vec<&str> = scope.env.keys().map(String::as_str).collect();
-    keys.sort_unstable();
-    let hint = suggest(name, keys, true);
+    // Suggestions cost one comparison per known name: skipped for huge
+    // scopes so a hostile file stays linear.
+    let hint = if scope.env.len() <= MAX_SUGGEST_SCOPE {
+        suggest(name, scope.env.keys().map(String::as_str), true)
+    } else {
+        None
+    };
     if scope.external && hint.is_none() {
         return None;
     }
@@ -555,23 +592,15 @@ fn definition_descriptions(cx: &mut Cx, model: &Model) {
             None,
         );
     };
+    for st in &model.stages {
+        if let Some(name) = &st.name {
+            check(cx, st.from_idx, "FROM", vec![name.clone()]);
+        }
+    }
     for (idx, ins) in df.instructions.iter().enumerate() {
-        match ins.kind {
-            InstructionKind::From => {
-                if let Some(name) = model
-                    .stages
-                    .iter()
-                    .find(|s| s.from_idx == idx)
-                    .and_then(|s| s.name.clone())
-                {
-                    check(cx, idx, "FROM", vec![name]);
-                }
-            }
-            InstructionKind::Arg => {
-                let keys = ins.key_values.iter().map(|kv| kv.key.clone()).collect();
-                check(cx, idx, "ARG", keys);
-            }
-            _ => {}
+        if ins.kind == InstructionKind::Arg && !cx.prev_comments[idx].is_empty() {
+            let keys = ins.key_values.iter().map(|kv| kv.key.clone()).collect();
+            check(cx, idx, "ARG", keys);
         }
     }
 }
