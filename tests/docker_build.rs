@@ -396,3 +396,40 @@ async fn unreachable_daemon_is_named_in_the_error() {
     );
     assert!(err.contains("Is the docker daemon running?"), "{err}");
 }
+
+#[tokio::test]
+async fn local_output_writes_files_dirs_and_symlinks_into_a_directory() {
+    let Some(ep) =
+        support::docker_or_skip("local_output_writes_files_dirs_and_symlinks_into_a_directory")
+    else {
+        return;
+    };
+    let ctx = TempContext::new()
+        .file(
+            "Dockerfile",
+            "FROM busybox:test AS b\nRUN mkdir -p /o/sub && printf 1234 > /o/sub/n && ln -s sub/n /o/link && chmod 0750 /o/sub/n\nFROM scratch\nCOPY --from=b /o /\nCOPY a.txt /a.txt\n",
+        )
+        .file("a.txt", "alpha\n");
+    let out_dir = tempfile::tempdir().unwrap();
+    let dest = out_dir.path().join("export");
+    let mut spec = BuildSpec::new(ctx.path());
+    spec.outputs = vec![OutputSpec::parse(&format!("type=local,dest={}", dest.display())).unwrap()];
+    let (tx, _rx) = events();
+    client(&ep)
+        .await
+        .build(&spec, tx)
+        .await
+        .expect("local export succeeds");
+    assert_eq!(std::fs::read(dest.join("a.txt")).unwrap(), b"alpha\n");
+    assert_eq!(std::fs::read(dest.join("sub/n")).unwrap(), b"1234");
+    assert_eq!(
+        std::fs::read_link(dest.join("link")).unwrap(),
+        std::path::PathBuf::from("sub/n")
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dest.join("sub/n"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o750);
+}

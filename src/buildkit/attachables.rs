@@ -1,7 +1,7 @@
-//! The services a session offers BuildKit besides file sync: Health (BuildKit
-//! pings it to keep the session alive), FileSend (tarball and local exports
-//! written on this machine), Auth (registry credentials from the docker
-//! config and its credential helpers) and Secrets (`--secret`).
+//! The small services a session offers BuildKit besides file sync and file
+//! send: Health (BuildKit pings it to keep the session alive), Auth (registry
+//! credentials from the docker config and its credential helpers) and Secrets
+//! (`--secret`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,15 +17,14 @@ use bollard_buildkit_proto::health::{
 use bollard_buildkit_proto::moby::buildkit::secrets::v1::secrets_server::Secrets;
 use bollard_buildkit_proto::moby::buildkit::secrets::v1::{GetSecretRequest, GetSecretResponse};
 use bollard_buildkit_proto::moby::filesync::v1::auth_server::Auth;
-use bollard_buildkit_proto::moby::filesync::v1::file_send_server::FileSend;
 use bollard_buildkit_proto::moby::filesync::v1::{
-    BytesMessage, CredentialsRequest, CredentialsResponse, FetchTokenRequest, FetchTokenResponse,
+    CredentialsRequest, CredentialsResponse, FetchTokenRequest, FetchTokenResponse,
     GetTokenAuthorityRequest, GetTokenAuthorityResponse, VerifyTokenAuthorityRequest,
     VerifyTokenAuthorityResponse,
 };
 use futures::Stream;
 use tokio::io::AsyncWriteExt;
-use tonic::{Request, Response, Status, Streaming};
+use tonic::{Request, Response, Status};
 
 use crate::build::{SecretSource, SecretSpec};
 
@@ -78,65 +77,6 @@ pub enum TarDest {
     /// `dest=-`: standard output.
     Stdout,
     File(PathBuf),
-}
-
-/// FileSend for tarball exporters (`tar`, `docker`, `oci`): BuildKit streams
-/// the tarball as raw `BytesMessage` chunks; we write them to the destination.
-#[derive(Debug, Clone)]
-pub struct FileSendService {
-    dest: TarDest,
-    written: Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl FileSendService {
-    pub fn new(dest: TarDest) -> FileSendService {
-        FileSendService {
-            dest,
-            written: Arc::default(),
-        }
-    }
-
-    /// Bytes written so far.
-    pub fn written(&self) -> Arc<std::sync::atomic::AtomicU64> {
-        self.written.clone()
-    }
-}
-
-#[tonic::async_trait]
-impl FileSend for FileSendService {
-    type DiffCopyStream = BoxedStream<BytesMessage>;
-
-    async fn diff_copy(
-        &self,
-        request: Request<Streaming<BytesMessage>>,
-    ) -> Result<Response<Self::DiffCopyStream>, Status> {
-        let mut input = request.into_inner();
-        let mut out: Pin<Box<dyn tokio::io::AsyncWrite + Send>> = match &self.dest {
-            TarDest::Stdout => Box::pin(tokio::io::stdout()),
-            TarDest::File(p) => {
-                if let Some(parent) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    tokio::fs::create_dir_all(parent).await.map_err(|e| {
-                        Status::internal(format!("cannot create {}: {e}", parent.display()))
-                    })?;
-                }
-                let f = tokio::fs::File::create(p)
-                    .await
-                    .map_err(|e| Status::internal(format!("cannot create {}: {e}", p.display())))?;
-                Box::pin(f)
-            }
-        };
-        while let Some(msg) = input.message().await? {
-            out.write_all(&msg.data)
-                .await
-                .map_err(|e| Status::internal(format!("writing the export: {e}")))?;
-            self.written
-                .fetch_add(msg.data.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        }
-        out.flush()
-            .await
-            .map_err(|e| Status::internal(format!("writing the export: {e}")))?;
-        Ok(Response::new(Box::pin(futures::stream::empty())))
-    }
 }
 
 /// Registry credentials from the docker CLI's config: `auths` entries, and

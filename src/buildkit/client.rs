@@ -20,8 +20,9 @@ use hyper_util::rt::TokioIo;
 use tokio::sync::mpsc;
 use tonic::transport::{Channel, Endpoint};
 
-use super::attachables::{AuthService, FileSendService, SecretsService, TarDest};
+use super::attachables::{AuthService, SecretsService, TarDest};
 use super::errors::{decode_solve_status, locate_step, BuildkitError};
+use super::filesend::{ExportDest, FileSendService};
 use super::filesync::{FileSyncService, SyncedDir, TransferStats};
 use super::progress::{decode, LogTail, ProgressEvent};
 use super::session::{buildx_config_dir, node_id, shared_key, Session};
@@ -185,7 +186,7 @@ impl Client {
         if !spec.secrets.is_empty() {
             session = session.with_secrets(SecretsService::new(&spec.secrets));
         }
-        if let Some(dest) = exports.iter().find_map(tarball_dest) {
+        if let Some(dest) = exports.iter().find_map(export_dest) {
             session = session.with_file_send(FileSendService::new(dest));
         }
         let mut request = request;
@@ -240,7 +241,6 @@ impl Client {
             }
         };
         let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
-        drop(observe);
 
         match result {
             Ok(resp) => Ok(BuildOutcome {
@@ -285,16 +285,16 @@ impl Drop for AbortOnDrop {
     }
 }
 
-fn tarball_dest(e: &Export) -> Option<TarDest> {
-    if !matches!(e.kind.as_str(), "tar" | "docker" | "oci") {
-        return None;
-    }
+fn export_dest(e: &Export) -> Option<ExportDest> {
     let dest = e.dest.as_ref()?;
-    Some(if dest.as_os_str() == "-" {
-        TarDest::Stdout
-    } else {
-        TarDest::File(dest.clone())
-    })
+    match e.kind.as_str() {
+        "local" => Some(ExportDest::Dir(dest.clone())),
+        "tar" | "docker" | "oci" if dest.as_os_str() == "-" => {
+            Some(ExportDest::Tar(TarDest::Stdout))
+        }
+        "tar" | "docker" | "oci" => Some(ExportDest::Tar(TarDest::File(dest.clone()))),
+        _ => None,
+    }
 }
 
 /// A status tonic made up for a broken connection, as opposed to one the

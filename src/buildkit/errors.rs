@@ -252,18 +252,22 @@ pub fn locate_step(vertex_name: &str, filename: &str, text: &str) -> Option<Sour
         let mut logical = String::new();
         loop {
             let line = lines[i];
+            i += 1;
+            // Comment lines inside a continuation are dropped, as the
+            // Dockerfile parser does, and do not end it.
+            if i - 1 > start && line.trim_start().starts_with('#') {
+                if i >= lines.len() {
+                    break;
+                }
+                continue;
+            }
             let trimmed = line.trim_end();
             let continued = trimmed.ends_with(escape);
-            // Comment lines inside a continuation are dropped, as the
-            // Dockerfile parser does.
-            if !(i > start && line.trim_start().starts_with('#')) {
-                logical.push_str(if continued {
-                    &trimmed[..trimmed.len() - escape.len_utf8()]
-                } else {
-                    line
-                });
-            }
-            i += 1;
+            logical.push_str(if continued {
+                &trimmed[..trimmed.len() - escape.len_utf8()]
+            } else {
+                line
+            });
             if !continued || i >= lines.len() {
                 break;
             }

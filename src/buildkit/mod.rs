@@ -5,6 +5,7 @@
 pub mod attachables;
 pub mod client;
 pub mod errors;
+pub mod filesend;
 pub mod filesync;
 pub mod progress;
 pub mod session;

@@ -15,7 +15,6 @@ use bollard_buildkit_proto::moby::buildkit::secrets::v1::secrets_server::Secrets
 use bollard_buildkit_proto::moby::buildkit::v1::control_client::ControlClient;
 use bollard_buildkit_proto::moby::buildkit::v1::BytesMessage;
 use bollard_buildkit_proto::moby::filesync::v1::auth_server::AuthServer;
-use bollard_buildkit_proto::moby::filesync::v1::file_send_server::FileSendServer;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::mpsc;
@@ -24,8 +23,9 @@ use tonic::service::RoutesBuilder;
 use tonic::transport::server::Connected;
 use tonic::transport::Channel;
 
-use super::attachables::{AuthService, FileSendService, HealthService, SecretsService};
+use super::attachables::{AuthService, HealthService, SecretsService};
 use super::errors::BuildkitError;
+use super::filesend::FileSendService;
 use super::filesync::FileSyncService;
 use crate::driver::{BoxStream, Driver, SessionInfo};
 
@@ -88,13 +88,9 @@ impl Session {
         self
     }
 
-    /// Receives a tarball export.
+    /// Receives a tarball or local export.
     pub fn with_file_send(mut self, svc: FileSendService) -> Session {
-        self.routes.add_service(
-            FileSendServer::new(svc)
-                .max_decoding_message_size(usize::MAX)
-                .max_encoding_message_size(usize::MAX),
-        );
+        self.routes.add_service(svc);
         self.methods(&["/moby.filesync.v1.FileSend/DiffCopy"]);
         self
     }
