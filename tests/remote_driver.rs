@@ -391,3 +391,53 @@ fn builder_create_remote_then_ls_shows_it_running_with_platforms() {
         .expect("nocert is listed");
     assert_eq!(row["Nodes"][0]["Status"], "error", "{text}");
 }
+
+#[test]
+fn cli_build_with_a_remote_builder_from_the_store() {
+    let Some(engine) = support::docker_or_skip("cli_build_with_a_remote_builder_from_the_store")
+    else {
+        return;
+    };
+    let relay = Relay::unix(&engine, RelayTls::None);
+    let home = tempfile::tempdir().unwrap();
+    let out = cli(
+        home.path(),
+        &[
+            "builder",
+            "create",
+            "--name",
+            "rb",
+            "--driver",
+            "remote",
+            relay.endpoint(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let marker = support::unique_name("cli-remote");
+    let ctx = TempContext::new()
+        .file("Dockerfile", "FROM scratch\nCOPY m.txt /m.txt\n")
+        .file("m.txt", &marker);
+    let dest = ctx.path().join("out");
+    let output = format!("type=local,dest={}", dest.display());
+    let ctx_arg = ctx.path().display().to_string();
+    let out = cli(
+        home.path(),
+        &["build", "--builder", "rb", "--output", &output, &ctx_arg],
+    );
+    assert!(
+        out.status.success(),
+        "build failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(dest.join("m.txt")).unwrap(), marker);
+    // an unknown builder is named
+    let out = cli(home.path(), &["build", "--builder", "nope", &ctx_arg]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "ERROR: no builder \"nope\" found\n"
+    );
+}

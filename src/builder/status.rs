@@ -247,3 +247,36 @@ pub async fn teardown(ng: &NodeGroup, keep_state: bool) -> Result<(), BuilderErr
         action: "remove the daemon of",
     })
 }
+
+/// The driver a build with `--builder NAME` goes through (its first node).
+/// `Ok(None)`: a docker builder, which the caller reaches its own way.
+pub async fn build_driver(
+    env: &super::Env,
+    name: &str,
+) -> Result<Option<Arc<dyn Driver>>, BuilderError> {
+    let ng = {
+        let store = super::open_store(env)?;
+        let txn = store.txn()?;
+        super::selection::node_group(&txn, env, name)?
+        // the lock is released here, before connecting
+    };
+    if driver_kind(&ng) == "docker" {
+        return Ok(None);
+    }
+    let node = ng.nodes.first().ok_or_else(|| BuilderError::Node {
+        builder: ng.name.clone(),
+        detail: "the builder has no nodes".into(),
+    })?;
+    match node_driver(&ng, node).await {
+        Some(Ok(d)) => Ok(Some(d)),
+        Some(Err(e)) => Err(BuilderError::Node {
+            builder: ng.name.clone(),
+            detail: e.to_string(),
+        }),
+        None => Err(BuilderError::DriverUnavailable {
+            builder: ng.name.clone(),
+            driver: driver_kind(&ng).to_string(),
+            action: "build with",
+        }),
+    }
+}

@@ -68,8 +68,8 @@ pub struct BuildArgs {
     /// Progress output: plain, rawjson or quiet.
     #[arg(long, default_value = "plain")]
     pub progress: String,
-    /// Builder to use (only the docker engine's own builder, `default`, is
-    /// wired to `build` so far).
+    /// Builder to use (a builder of the buildx store; `default` is the
+    /// docker engine's own).
     #[arg(long, env = "BUILDX_BUILDER")]
     pub builder: Option<String>,
 }
@@ -146,12 +146,7 @@ pub fn run(args: BuildArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Some(b) = args.builder.as_deref().filter(|b| *b != "default") {
-        eprintln!(
-            "error: builder {b:?} cannot be used by `build` yet: only the docker engine's own builder (\"default\") is wired; unset --builder/BUILDX_BUILDER"
-        );
-        return ExitCode::from(2);
-    }
+    let builder = args.builder.clone().filter(|b| b != "default");
     // Refuse before connecting to BuildKit. The docker driver's limits are
     // known without asking; only a refusal that the containerd image store
     // would lift is re-checked against the engine (Engine API info, no build
@@ -167,10 +162,34 @@ pub fn run(args: BuildArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    runtime.block_on(run_async(spec, mode, refusal))
+    runtime.block_on(run_async(spec, mode, refusal, builder))
 }
 
-async fn run_async(spec: BuildSpec, mode: ProgressMode, refusal: Option<Refusal>) -> ExitCode {
+async fn run_async(
+    spec: BuildSpec,
+    mode: ProgressMode,
+    refusal: Option<Refusal>,
+    builder: Option<String>,
+) -> ExitCode {
+    // A builder from the store: its own driver and features (a docker
+    // builder falls through to the docker path below).
+    if let Some(name) = builder {
+        let env = crate::builder::Env::from_process();
+        match crate::builder::status::build_driver(&env, &name).await {
+            Ok(Some(driver)) => {
+                if let Err(refusal) = spec.check(&driver.features()) {
+                    eprintln!("ERROR: {refusal}");
+                    return ExitCode::from(1);
+                }
+                return build_with(driver, spec, mode).await;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("ERROR: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
     if let Some(r) = &refusal {
         let liftable = matches!(
             r.feature,
@@ -196,7 +215,11 @@ async fn run_async(spec: BuildSpec, mode: ProgressMode, refusal: Option<Refusal>
         eprintln!("ERROR: {refusal}");
         return ExitCode::from(1);
     }
-    let driver: Arc<dyn Driver> = Arc::new(driver);
+    build_with(Arc::new(driver), spec, mode).await
+}
+
+/// Runs the build through `driver`, rendering progress as `mode` says.
+async fn build_with(driver: Arc<dyn Driver>, spec: BuildSpec, mode: ProgressMode) -> ExitCode {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let printer = tokio::spawn(async move {
         let mut plain = PlainRenderer::new();
