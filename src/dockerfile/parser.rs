@@ -452,7 +452,7 @@ impl<'a> Parser<'a> {
 
         let mut ins = Instruction {
             kind,
-            keyword: keyword.clone(),
+            keyword,
             keyword_span,
             span: full_span,
             line_span: full_span,
