@@ -1,4 +1,5 @@
--- End-to-end test of editors/nvim in real Neovim (0.7+), headless.
+-- End-to-end test of editors/nvim in real Neovim (0.7+), headless; run on
+-- Debian's 0.7.2 (start_client path) and 0.11.4 (vim.lsp.start path).
 --
 -- Run by scripts/test-editors as:
 --   BUILDKIT_LSP=target/debug/buildkit-lsp timeout 90 nvim --headless --clean -u NONE \
@@ -113,7 +114,12 @@ end
 
 local function main()
   local t0 = vim.loop.hrtime()
-  log('neovim %s, server %s', tostring(vim.version().major .. '.' .. vim.version().minor .. '.' .. vim.version().patch), server)
+  log(
+    'neovim %s (plugin path: %s), server %s',
+    tostring(vim.version().major .. '.' .. vim.version().minor .. '.' .. vim.version().patch),
+    vim.lsp.start and 'vim.lsp.start' or 'vim.lsp.start_client + buf_attach_client',
+    server
+  )
   if vim.fn.executable(server) ~= 1 then
     fail('server binary %s is not executable (cargo build first)', server)
   end
