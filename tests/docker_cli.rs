@@ -84,3 +84,48 @@ fn plain_progress_and_a_failure_snippet_on_the_terminal() {
         "{stderr}"
     );
 }
+
+#[test]
+fn push_puts_the_tag_in_the_registry() {
+    let Some(ep) = support::docker_or_skip("push_puts_the_tag_in_the_registry") else {
+        return;
+    };
+    let Some(registry) = support::registry_or_skip("push_puts_the_tag_in_the_registry") else {
+        return;
+    };
+    let repo = support::unique_name("bkl-push");
+    let marker = support::unique_name("m");
+    let ctx = support::TempContext::new()
+        .file("Dockerfile", "FROM scratch\nCOPY m /m\n")
+        .file("m", &marker);
+    let tag = format!("{registry}/{repo}:v1");
+    let out = bin()
+        .args(["build", "--push", "--progress", "quiet", "-t", &tag])
+        .arg(ctx.path())
+        .env("DOCKER_HOST", ep.docker_host())
+        .env_remove("BUILDX_BUILDER")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8_lossy(&out.stdout);
+    assert!(id.trim().starts_with("sha256:"), "{id}");
+    // The registry lists the tag.
+    let mut s = std::net::TcpStream::connect(&registry).unwrap();
+    use std::io::{Read, Write};
+    write!(
+        s,
+        "GET /v2/{repo}/tags/list HTTP/1.1\r\nHost: {registry}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    assert!(
+        body.ends_with(&format!("{{\"name\":\"{repo}\",\"tags\":[\"v1\"]}}\n")),
+        "{body}"
+    );
+}

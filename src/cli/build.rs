@@ -13,6 +13,7 @@ use clap::Args;
 use tokio::sync::mpsc;
 
 use crate::build::{options, BuildSpec, CacheSpec, OutputSpec, SecretSpec};
+use crate::buildkit::attachables::AuthService;
 use crate::buildkit::progress::render_json;
 use crate::buildkit::{render_failure, BuildkitError, Client, PlainRenderer, ProgressMode};
 use crate::driver::docker::DockerDriver;
@@ -181,7 +182,7 @@ async fn run_async(
                     eprintln!("ERROR: {refusal}");
                     return ExitCode::from(1);
                 }
-                return build_with(driver, spec, mode).await;
+                return build_with(driver, None, spec, mode).await;
             }
             Ok(None) => {}
             Err(e) => {
@@ -215,11 +216,18 @@ async fn run_async(
         eprintln!("ERROR: {refusal}");
         return ExitCode::from(1);
     }
-    build_with(Arc::new(driver), spec, mode).await
+    let engine = driver.clone();
+    build_with(Arc::new(driver), Some(engine), spec, mode).await
 }
 
 /// Runs the build through `driver`, rendering progress as `mode` says.
-async fn build_with(driver: Arc<dyn Driver>, spec: BuildSpec, mode: ProgressMode) -> ExitCode {
+/// `engine` is the docker driver's engine, which pushes `--push` tags.
+async fn build_with(
+    driver: Arc<dyn Driver>,
+    engine: Option<DockerDriver>,
+    spec: BuildSpec,
+    mode: ProgressMode,
+) -> ExitCode {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let printer = tokio::spawn(async move {
         let mut plain = PlainRenderer::new();
@@ -245,6 +253,28 @@ async fn build_with(driver: Arc<dyn Driver>, spec: BuildSpec, mode: ProgressMode
     let _ = printer.await;
     match result {
         Ok(outcome) => {
+            if let (true, Some(engine)) = (spec.push, &engine) {
+                // The engine's BuildKit does not push from `moby`: push
+                // through the Engine API like `docker push`.
+                let auth = AuthService::new(crate::driver::docker::docker_config_dir());
+                for tag in &spec.tags {
+                    let host = crate::driver::docker::registry_host(tag);
+                    let creds = match auth.lookup(host).await {
+                        Ok(c) => c,
+                        Err(e) => {
+                            eprintln!("ERROR: credentials for {host}: {e}");
+                            return ExitCode::from(1);
+                        }
+                    };
+                    if mode != ProgressMode::Quiet {
+                        eprintln!("pushing {tag}");
+                    }
+                    if let Err(e) = engine.push(tag, creds).await {
+                        eprintln!("ERROR: {e}");
+                        return ExitCode::from(1);
+                    }
+                }
+            }
             let id = outcome.image_id().unwrap_or_default().to_string();
             if mode == ProgressMode::Quiet {
                 println!("{id}");

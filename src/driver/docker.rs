@@ -205,6 +205,43 @@ impl DockerDriver {
         &self.engine
     }
 
+    /// Pushes `reference` (`[registry/]repo[:tag]`) through the engine, as
+    /// `docker push` does: the engine's embedded BuildKit (20.10) does not
+    /// push from its `moby` exporter. `credentials` are (user, secret); empty
+    /// means anonymous.
+    pub async fn push(
+        &self,
+        reference: &str,
+        credentials: (String, String),
+    ) -> Result<(), DriverError> {
+        use futures::StreamExt as _;
+        let (repo, tag) = split_tag(reference);
+        let opts = bollard::query_parameters::PushImageOptionsBuilder::new()
+            .tag(tag)
+            .build();
+        let creds = (!credentials.0.is_empty() || !credentials.1.is_empty()).then(|| {
+            bollard::auth::DockerCredentials {
+                username: Some(credentials.0.clone()),
+                password: Some(credentials.1.clone()),
+                serveraddress: Some(registry_host(reference).to_string()),
+                ..Default::default()
+            }
+        });
+        let mut stream = self.engine.push_image(repo, Some(opts), creds);
+        let fail = |detail: String| DriverError::Push {
+            endpoint: self.endpoint.url(),
+            reference: reference.to_string(),
+            detail,
+        };
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| fail(e.to_string()))?;
+            if let Some(err) = info.error_detail.and_then(|d| d.message) {
+                return Err(fail(err));
+            }
+        }
+        Ok(())
+    }
+
     /// Where the engine listens.
     pub fn docker_endpoint(&self) -> &DockerEndpoint {
         &self.endpoint
@@ -234,6 +271,27 @@ impl Driver for DockerDriver {
                 .await
                 .map(Some)
         })
+    }
+}
+
+/// Splits `repo[:tag]` (a `:` before the last `/` is a registry port).
+pub fn split_tag(reference: &str) -> (&str, &str) {
+    let name_start = reference.rfind('/').map(|i| i + 1).unwrap_or(0);
+    match reference[name_start..].rfind(':') {
+        Some(i) => (
+            &reference[..name_start + i],
+            &reference[name_start + i + 1..],
+        ),
+        None => (reference, "latest"),
+    }
+}
+
+/// The registry host of a reference, as the docker CLI decides it: the first
+/// component when it has a `.` or `:` or is `localhost`, else Docker Hub.
+pub fn registry_host(reference: &str) -> &str {
+    match reference.split_once('/') {
+        Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => first,
+        _ => "docker.io",
     }
 }
 
@@ -393,6 +451,23 @@ mod tests {
         // A missing context is an error naming it.
         let e = resolve(None, Some("gone"), Some(dir.path())).unwrap_err();
         assert!(e.to_string().contains("\"gone\""), "{e}");
+    }
+
+    #[test]
+    fn references_split_into_repo_tag_and_registry() {
+        assert_eq!(
+            split_tag("127.0.0.1:5000/app:1"),
+            ("127.0.0.1:5000/app", "1")
+        );
+        assert_eq!(
+            split_tag("127.0.0.1:5000/app"),
+            ("127.0.0.1:5000/app", "latest")
+        );
+        assert_eq!(split_tag("app"), ("app", "latest"));
+        assert_eq!(registry_host("127.0.0.1:5000/app:1"), "127.0.0.1:5000");
+        assert_eq!(registry_host("localhost/app"), "localhost");
+        assert_eq!(registry_host("library/busybox:1"), "docker.io");
+        assert_eq!(registry_host("busybox"), "docker.io");
     }
 
     #[test]

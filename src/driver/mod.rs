@@ -81,11 +81,20 @@ pub enum DriverError {
     },
     /// A driver's options or endpoint are unusable (remote, docker-container).
     #[error("{driver} driver: {detail}")]
-    Config { driver: &'static str, detail: String },
+    Config {
+        driver: &'static str,
+        detail: String,
+    },
     /// BuildKit could not be reached or refused the connection (remote,
     /// docker-container); `detail` says why and what to change.
     #[error("cannot connect to BuildKit at {endpoint}: {detail}")]
     Unreachable { endpoint: String, detail: String },
+    #[error("pushing {reference} through the Docker daemon at {endpoint} failed: {detail}")]
+    Push {
+        endpoint: String,
+        reference: String,
+        detail: String,
+    },
     #[error("Docker Engine API error at {endpoint}: {source}")]
     Engine {
         endpoint: String,
