@@ -433,3 +433,43 @@ async fn local_output_writes_files_dirs_and_symlinks_into_a_directory() {
         .mode();
     assert_eq!(mode & 0o777, 0o750);
 }
+
+#[tokio::test]
+async fn secrets_reach_the_run_from_a_file_and_from_the_environment() {
+    let Some(ep) =
+        support::docker_or_skip("secrets_reach_the_run_from_a_file_and_from_the_environment")
+    else {
+        return;
+    };
+    let file_value = support::unique_name("file-secret");
+    let env_var = format!("BKL_TEST_SECRET_{}", std::process::id());
+    let env_value = support::unique_name("env-secret");
+    std::env::set_var(&env_var, &env_value);
+    let ctx = TempContext::new()
+        .file(
+            "Dockerfile",
+            "FROM busybox:test AS b\nRUN --mount=type=secret,id=f --mount=type=secret,id=e cat /run/secrets/f /run/secrets/e > /out\nFROM scratch\nCOPY --from=b /out /out\n",
+        )
+        .file("ignored/secret", &file_value);
+    let mut spec = BuildSpec::new(ctx.path());
+    spec.secrets = vec![
+        buildkit_lsp::build::SecretSpec::parse(&format!(
+            "id=f,src={}",
+            ctx.path().join("ignored/secret").display()
+        ))
+        .unwrap(),
+        buildkit_lsp::build::SecretSpec::parse(&format!("id=e,env={env_var}")).unwrap(),
+    ];
+    let dest = ctx.path().join("out");
+    spec.outputs = vec![OutputSpec::parse(&format!("type=local,dest={}", dest.display())).unwrap()];
+    let (tx, _rx) = events();
+    client(&ep)
+        .await
+        .build(&spec, tx)
+        .await
+        .expect("build with secrets");
+    assert_eq!(
+        std::fs::read_to_string(dest.join("out")).unwrap(),
+        format!("{file_value}{env_value}")
+    );
+}
