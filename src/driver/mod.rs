@@ -4,6 +4,7 @@
 //! the stream (gRPC, the session, progress) is shared in `crate::buildkit`.
 
 pub mod docker;
+pub mod docker_container;
 pub mod features;
 pub mod remote;
 
