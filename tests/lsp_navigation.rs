@@ -66,10 +66,10 @@ fn variable_definition_references_and_rename() {
     // `${BASE}` on line 1: name at 7..11, defined by the global ARG at 0:4..8.
     let def = lsp.request("textDocument/definition", at(1, 8));
     assert_eq!(def["range"], range(0, 4, 0, 8));
-    // `$BASE` in RUN (line 3, 10..14) resolves through the stage's `ARG BASE`
-    // to the global default.
+    // `$BASE` in RUN (line 3, 10..14) resolves to the declaration in scope:
+    // the stage's `ARG BASE` (which takes the global default).
     let def = lsp.request("textDocument/definition", at(3, 11));
-    assert_eq!(def["range"], range(0, 4, 0, 8));
+    assert_eq!(def["range"], range(2, 4, 2, 8));
     let prep = lsp.request("textDocument/prepareRename", at(2, 5));
     assert_eq!(prep, range(2, 4, 2, 8));
     let edit = lsp.request(

@@ -18,7 +18,9 @@ pub struct Document {
     text: String,
     version: i32,
     language_id: String,
-    lines: LineIndex,
+    /// Built on first use: documents that are only opened and checked never
+    /// need it, and 100 open documents must stay small.
+    lines: OnceLock<LineIndex>,
     /// Bumped on every change; background diagnostics compare it to know
     /// whether their result is still current.
     generation: u64,
@@ -30,12 +32,11 @@ pub struct Document {
 
 impl Document {
     pub fn new(text: String, version: i32, language_id: String, generation: u64) -> Self {
-        let lines = LineIndex::new(&text);
         Document {
             text,
             version,
             language_id,
-            lines,
+            lines: OnceLock::new(),
             generation,
             parsed: OnceLock::new(),
             model: OnceLock::new(),
@@ -66,6 +67,23 @@ impl Document {
         Some(self.parsed.get_or_init(|| Arc::new(parse(&self.text))))
     }
 
+    fn lines(&self) -> &LineIndex {
+        self.lines.get_or_init(|| LineIndex::new(&self.text))
+    }
+
+    /// The parse for a one-off use (diagnostics): the cached one if a request
+    /// already made it, else a fresh one that is not kept, so documents that
+    /// are only checked do not hold their syntax tree.
+    pub fn parse_transient(&self) -> Option<Arc<Dockerfile>> {
+        if self.skip_reason().is_some() {
+            return None;
+        }
+        Some(match self.parsed.get() {
+            Some(df) => Arc::clone(df),
+            None => Arc::new(parse(&self.text)),
+        })
+    }
+
     /// The semantic model, or `None` for documents that are not analysed.
     pub fn model(&self) -> Option<&Arc<Model>> {
         let df = self.parsed()?;
@@ -73,7 +91,7 @@ impl Document {
     }
 
     pub fn line_count(&self) -> usize {
-        self.lines.line_count()
+        self.lines().line_count()
     }
 
     /// Why this document is not analysed, if it is not: too large, or binary.
@@ -104,7 +122,7 @@ impl Document {
                     self.text.replace_range(start..end, &change.text);
                 }
             }
-            self.lines = LineIndex::new(&self.text);
+            self.lines = OnceLock::new();
         }
         self.version = version;
         self.generation = generation;
@@ -120,11 +138,11 @@ impl Document {
     }
 
     pub fn offset(&self, pos: Position, enc: Encoding) -> usize {
-        self.lines.offset(from_lsp(pos), enc)
+        self.lines().offset(from_lsp(pos), enc)
     }
 
     pub fn range(&self, span: Span, enc: Encoding) -> Range {
-        range_to_lsp(self.lines.range(span, enc))
+        range_to_lsp(self.lines().range(span, enc))
     }
 }
 
