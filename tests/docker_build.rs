@@ -473,3 +473,28 @@ async fn secrets_reach_the_run_from_a_file_and_from_the_environment() {
         format!("{file_value}{env_value}")
     );
 }
+
+#[tokio::test]
+async fn engine_lists_its_moby_worker_and_has_no_info_call() {
+    let Some(ep) = support::docker_or_skip("engine_lists_its_moby_worker_and_has_no_info_call")
+    else {
+        return;
+    };
+    let c = client(&ep).await;
+    let workers = c.list_workers().await.expect("ListWorkers");
+    let platforms: Vec<String> = workers
+        .iter()
+        .flat_map(|w| w.platforms.iter())
+        .map(|p| format!("{}/{}", p.os, p.architecture))
+        .collect();
+    assert!(
+        platforms.contains(&"linux/amd64".to_string()),
+        "{platforms:?}"
+    );
+    // Docker Engine 20.10's BuildKit answers Info with Unimplemented: that is
+    // "no version known", not an error. A newer engine reports a version.
+    match c.info().await.expect("Info falls back cleanly") {
+        None => {}
+        Some(v) => assert!(v.version.starts_with('v'), "{v:?}"),
+    }
+}
