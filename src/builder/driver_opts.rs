@@ -318,7 +318,10 @@ pub fn validate_node(driver: &str, node: &Node) -> Result<(), String> {
                         parse_int(v)?;
                     }
                     "restart-policy" => parse_restart_policy(v)?,
-                    "default-load" | "provenance-add-gha" | "allow-untrusted-image" => {
+                    // privileged, cap-add: ours, for hosts that forbid privileged containers
+                    "cap-add" => {}
+                    "default-load" | "provenance-add-gha" | "allow-untrusted-image"
+                    | "privileged" => {
                         parse_bool(v)?;
                     }
                     k if k.starts_with("env.") => {

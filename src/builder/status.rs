@@ -14,6 +14,7 @@ use super::platform::Platform;
 use super::BuilderError;
 use crate::buildkit::Client;
 use crate::driver::docker::{DockerDriver, DockerEndpoint};
+use crate::driver::docker_container::{ContainerState, DockerContainerDriver};
 use crate::driver::remote::RemoteDriver;
 use crate::driver::{Driver, DriverError};
 
@@ -75,6 +76,11 @@ pub async fn node_driver(
     let opts = node.driver_opts.clone().unwrap_or_default();
     match driver_kind(ng) {
         "remote" => Some(remote_driver(node, &opts).map(|d| Arc::new(d) as Arc<dyn Driver>)),
+        "docker-container" => Some(
+            container_driver(node)
+                .await
+                .map(|d| Arc::new(d) as Arc<dyn Driver>),
+        ),
         "docker" => Some(
             docker_driver(&node.endpoint)
                 .await
@@ -89,6 +95,20 @@ fn remote_driver(
     opts: &BTreeMap<String, String>,
 ) -> Result<RemoteDriver, DriverError> {
     RemoteDriver::new(Some(node.endpoint.as_str()), opts)
+}
+
+/// The docker-container driver of a node: its container lives on the
+/// engine the node's endpoint names.
+pub async fn container_driver(node: &Node) -> Result<DockerContainerDriver, DriverError> {
+    let engine = docker_driver(&node.endpoint).await?;
+    DockerContainerDriver::new(
+        engine.engine().clone(),
+        &engine.endpoint(),
+        &node.name,
+        &node.driver_opts.clone().unwrap_or_default(),
+        node.buildkitd_flags.as_deref().unwrap_or_default(),
+        node.files.as_ref(),
+    )
 }
 
 /// The docker driver for a node endpoint: a docker host URL, or the name of
@@ -144,6 +164,10 @@ pub async fn query(driver: Arc<dyn Driver>) -> NodeStatus {
 pub async fn status(ng: &NodeGroup) -> Vec<NodeStatus> {
     let mut out = Vec::with_capacity(ng.nodes.len());
     for node in &ng.nodes {
+        if driver_kind(ng) == "docker-container" {
+            out.push(container_status(node).await);
+            continue;
+        }
         let st = match node_driver(ng, node).await {
             None => NodeStatus::Unknown(not_available(ng)),
             Some(Err(e)) => NodeStatus::Error(e.to_string()),
@@ -154,10 +178,23 @@ pub async fn status(ng: &NodeGroup) -> Vec<NodeStatus> {
     out
 }
 
+async fn container_status(node: &Node) -> NodeStatus {
+    let driver = match container_driver(node).await {
+        Ok(d) => d,
+        Err(e) => return NodeStatus::Error(e.to_string()),
+    };
+    match driver.state().await {
+        Ok(ContainerState::Missing) => NodeStatus::Inactive,
+        Ok(ContainerState::Stopped) => NodeStatus::Stopped,
+        Ok(ContainerState::Running) => query(Arc::new(driver)).await,
+        Err(e) => NodeStatus::Error(e.to_string()),
+    }
+}
+
 /// Whether `bootstrap` can start nodes of this driver kind in this build;
 /// `create --bootstrap` checks it before storing anything.
 pub fn can_bootstrap(kind: &str) -> bool {
-    matches!(kind, "docker" | "" | "remote")
+    matches!(kind, "docker" | "" | "remote" | "docker-container")
 }
 
 /// Starts the builder's nodes (`create --bootstrap`, `inspect --bootstrap`).
@@ -176,6 +213,17 @@ pub async fn bootstrap(ng: &NodeGroup) -> Result<(), BuilderError> {
                 wait_running(driver, REMOTE_BOOTSTRAP)
                     .await
                     .map_err(node_err)?;
+            }
+            "docker-container" => {
+                let driver = container_driver(node)
+                    .await
+                    .map_err(|e| node_err(e.to_string()))?;
+                // progress as buildx prints it while booting a builder
+                let mut progress = |step: &str| eprintln!("#1 [{}] {step}", node.name);
+                driver
+                    .bootstrap(&mut progress)
+                    .await
+                    .map_err(|e| node_err(e.to_string()))?;
             }
             "docker" => {
                 let driver: Arc<dyn Driver> = Arc::new(
@@ -226,6 +274,21 @@ pub async fn stop(ng: &NodeGroup) -> Result<(), BuilderError> {
     if matches!(driver_kind(ng), "docker" | "remote") {
         return Ok(());
     }
+    if driver_kind(ng) == "docker-container" {
+        for node in &ng.nodes {
+            let d = container_driver(node)
+                .await
+                .map_err(|e| BuilderError::Node {
+                    builder: ng.name.clone(),
+                    detail: e.to_string(),
+                })?;
+            d.stop().await.map_err(|e| BuilderError::Node {
+                builder: ng.name.clone(),
+                detail: e.to_string(),
+            })?;
+        }
+        return Ok(());
+    }
     Err(BuilderError::DriverUnavailable {
         builder: ng.name.clone(),
         driver: driver_kind(ng).to_string(),
@@ -236,9 +299,23 @@ pub async fn stop(ng: &NodeGroup) -> Result<(), BuilderError> {
 /// Removes the builder's daemons (`builder rm` without `--keep-daemon`);
 /// `keep_state` keeps BuildKit's state volume.
 pub async fn teardown(ng: &NodeGroup, keep_state: bool) -> Result<(), BuilderError> {
-    let _ = keep_state;
     // As `stop`: buildx's docker and remote drivers remove nothing.
     if matches!(driver_kind(ng), "docker" | "remote") {
+        return Ok(());
+    }
+    if driver_kind(ng) == "docker-container" {
+        for node in &ng.nodes {
+            let d = container_driver(node)
+                .await
+                .map_err(|e| BuilderError::Node {
+                    builder: ng.name.clone(),
+                    detail: e.to_string(),
+                })?;
+            d.remove(keep_state).await.map_err(|e| BuilderError::Node {
+                builder: ng.name.clone(),
+                detail: e.to_string(),
+            })?;
+        }
         return Ok(());
     }
     Err(BuilderError::DriverUnavailable {
