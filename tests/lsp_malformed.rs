@@ -87,6 +87,32 @@ fn unopened_documents_get_empty_results() {
         json!({"textDocument": {"uri": other}}),
     );
     assert_eq!(r, json!({"kind": "full", "items": []}));
+    let at = json!({"textDocument": {"uri": other}, "position": pos(0, 1)});
+    assert_eq!(lsp.request("textDocument/hover", at.clone()), json!(null));
+    assert_eq!(
+        lsp.request("textDocument/completion", at.clone()),
+        json!([])
+    );
+    assert_eq!(
+        lsp.request("textDocument/definition", at.clone()),
+        json!(null)
+    );
+    let doc = json!({"textDocument": {"uri": other}});
+    assert_eq!(
+        lsp.request("textDocument/documentSymbol", doc.clone()),
+        json!(null)
+    );
+    assert_eq!(
+        lsp.request("textDocument/foldingRange", doc.clone()),
+        json!([])
+    );
+    assert_eq!(
+        lsp.request("textDocument/semanticTokens/full", doc.clone()),
+        json!({"data": []})
+    );
+    let mut fmt = doc.clone();
+    fmt["options"] = json!({"tabSize": 4, "insertSpaces": true});
+    assert_eq!(lsp.request("textDocument/formatting", fmt), json!([]));
     lsp.notify(
         "textDocument/didChange",
         json!({"textDocument": {"uri": other, "version": 2}, "contentChanges": [{"text": "FROM a"}]}),
@@ -96,7 +122,6 @@ fn unopened_documents_get_empty_results() {
         json!({"textDocument": {"uri": other}}),
     );
     assert_still_serving(&mut lsp);
-    let _ = pos(0, 0);
 }
 
 #[test]
@@ -112,6 +137,9 @@ fn a_20_mb_document_is_accepted_and_not_analysed() {
         json!({"command": "buildkit.serverInfo"}),
     );
     assert_eq!(info["openDocuments"][0]["bytes"], text.len());
+    // Not analysed: language features answer empty.
+    let at = json!({"textDocument": {"uri": URI}, "position": pos(0, 1)});
+    assert_eq!(lsp.request("textDocument/hover", at), json!(null));
     // An incremental edit at its end still applies.
     let lines = text.lines().count() as u32;
     lsp.notify(
