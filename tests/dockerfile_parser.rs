@@ -643,3 +643,36 @@ fn instruction_argument_errors_match_buildkit() {
     assert_eq!(df.range(df.errors[0].span), rng(1, 6, 1, 18));
     assert_eq!(df.range(df.errors[3].span), rng(5, 0, 5, 6));
 }
+
+#[test]
+fn env_is_inherited_down_long_stage_chains() {
+    // 3,000 stages, each `FROM` the previous one; ENV A in stage 0 and ENV B
+    // redefined in stage 1,500: every stage resolves A to stage 0 and B to
+    // the nearest ancestor that defines it.
+    let mut s = String::from("FROM a AS s0\nENV A=1 B=0\n");
+    for i in 1..3000 {
+        s.push_str(&format!("FROM s{} AS s{i}\n", i - 1));
+        if i == 1500 {
+            s.push_str("ENV B=2\n");
+        }
+        s.push_str("RUN echo $A $B\n");
+    }
+    let df = p(&s);
+    let m = Model::build(&df);
+    assert_eq!(m.stages.len(), 3000);
+    let def_of = |r: &buildkit_lsp::dockerfile::model::ResolvedRef| match r.resolution {
+        Resolution::Defined(d) => (m.definitions[d].stage, m.definitions[d].name.clone()),
+        other => panic!("{other:?}"),
+    };
+    for r in &m.references {
+        let (stage, name) = def_of(r);
+        let here = r.stage.unwrap();
+        match name.as_str() {
+            "A" => assert_eq!(stage, Some(0)),
+            "B" if here >= 1500 => assert_eq!(stage, Some(1500), "stage {here}"),
+            "B" => assert_eq!(stage, Some(0), "stage {here}"),
+            _ => unreachable!(),
+        }
+    }
+    assert_eq!(m.references.len(), 2 * 2999);
+}

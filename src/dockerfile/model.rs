@@ -12,7 +12,7 @@
 //! `FROM <stage>`. BuildKit's predefined proxy and BUILDKIT_* args resolve as
 //! built-ins.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::syntax::{Dockerfile, InstructionKind, VarRef, Word};
 use super::text::Span;
@@ -307,6 +307,9 @@ fn build(df: &Dockerfile) -> Model {
         }
     }
 
+    scopes.env_names = scopes.env.keys().map(|&(_, n)| n).collect();
+    let mut memo = HashMap::new();
+
     // References.
     for (i, ins) in df.instructions.iter().enumerate() {
         let in_from = ins.kind == InstructionKind::From;
@@ -314,7 +317,7 @@ fn build(df: &Dockerfile) -> Model {
         for var in &ins.variables {
             let resolution = match stage {
                 None => resolve_global(&m, &scopes, i, &var.name),
-                Some(s) => resolve_in_stage(&m, &scopes, s, i, &var.name),
+                Some(s) => resolve_in_stage(&m, &scopes, &mut memo, s, i, &var.name),
             };
             m.references.push(ResolvedRef {
                 instruction: i,
@@ -383,6 +386,8 @@ struct Scopes<'a> {
     env: HashMap<(Option<usize>, &'a str), Vec<usize>>,
     /// (stage or `None` for globals, name) → ARG definitions in source order.
     arg: HashMap<(Option<usize>, &'a str), Vec<usize>>,
+    /// Names that have an ENV definition anywhere.
+    env_names: HashSet<&'a str>,
 }
 
 /// The last definition in `list` made by an instruction before `instruction`.
@@ -409,30 +414,67 @@ fn fallback(name: &str) -> Resolution {
     }
 }
 
-fn resolve_in_stage(
+/// The ENV definition of `name` that `stage` inherits from its ancestors
+/// (`FROM <stage>` chains). Answers are memoised per (stage, name) for every
+/// stage walked, so long chains referenced many times stay linear.
+fn inherited_env<'a>(
     m: &Model,
     scopes: &Scopes,
+    memo: &mut HashMap<(usize, &'a str), Option<usize>>,
+    stage: usize,
+    name: &'a str,
+) -> Option<usize> {
+    if !scopes.env_names.contains(name) {
+        return None;
+    }
+    let mut walked = Vec::new();
+    let mut parent = m.stages[stage].parent;
+    let mut found = None;
+    while let Some(p) = parent {
+        if let Some(&hit) = memo.get(&(p, name)) {
+            found = hit;
+            break;
+        }
+        walked.push(p);
+        if let Some(&d) = scopes.env.get(&(Some(p), name)).and_then(|l| l.last()) {
+            found = Some(d);
+            break;
+        }
+        // Parents always come earlier, so the chain ends; the length check
+        // is belt and braces.
+        if walked.len() > m.stages.len() {
+            break;
+        }
+        parent = m.stages[p].parent;
+    }
+    // Every walked stage sees the same answer for its own descendants, except
+    // the defining stage itself, whose "inherited" value is from above it.
+    for p in walked {
+        let own = scopes.env.contains_key(&(Some(p), name));
+        if !own {
+            memo.insert((p, name), found);
+        } else {
+            break;
+        }
+    }
+    found
+}
+
+fn resolve_in_stage<'a>(
+    m: &Model,
+    scopes: &Scopes,
+    memo: &mut HashMap<(usize, &'a str), Option<usize>>,
     stage: usize,
     instruction: usize,
-    name: &str,
+    name: &'a str,
 ) -> Resolution {
     // ENV always wins over ARG of the same name.
     if let Some(d) = latest_before(m, scopes.env.get(&(Some(stage), name)), instruction) {
         return Resolution::Defined(d);
     }
-    // ENV inherited from parent stages (parents always come earlier, so the
-    // chain is finite; the guard is belt and braces).
-    let mut parent = m.stages[stage].parent;
-    let mut guard = 0;
-    while let Some(p) = parent {
-        if let Some(&d) = scopes.env.get(&(Some(p), name)).and_then(|l| l.last()) {
-            return Resolution::Defined(d);
-        }
-        parent = m.stages[p].parent;
-        guard += 1;
-        if guard > m.stages.len() {
-            break;
-        }
+    // ENV inherited from parent stages.
+    if let Some(d) = inherited_env(m, scopes, memo, stage, name) {
+        return Resolution::Defined(d);
     }
     if let Some(d) = latest_before(m, scopes.arg.get(&(Some(stage), name)), instruction) {
         return Resolution::Defined(d);
