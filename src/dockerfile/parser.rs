@@ -160,6 +160,8 @@ struct Parser<'a> {
     lines: Vec<Line>,
     escape: char,
     errors: Vec<SyntaxError>,
+    /// Reused buffer for logical lines (saves two allocations per instruction).
+    scratch: Logical,
 }
 
 impl<'a> Parser<'a> {
@@ -169,6 +171,7 @@ impl<'a> Parser<'a> {
             lines: split_lines(src),
             escape: '\\',
             errors: Vec::new(),
+            scratch: Logical::default(),
         }
     }
 
@@ -351,7 +354,9 @@ impl<'a> Parser<'a> {
     fn instruction(&mut self, first: usize, t_start: usize) -> (Instruction, usize) {
         let src = self.src;
         let line = self.lines[first];
-        let mut logical = Logical::default();
+        let mut logical = std::mem::take(&mut self.scratch);
+        logical.text.clear();
+        logical.segs.clear();
         let mut empty_lines = Vec::new();
         let mut comment_lines = Vec::new();
         let first_text = &src[t_start..line.content_end];
@@ -425,6 +430,7 @@ impl<'a> Parser<'a> {
         }
         let end = self.lines[i - 1].content_end.max(t_start);
         ins.span = Span::new(t_start, end);
+        self.scratch = logical;
         (ins, i)
     }
 
