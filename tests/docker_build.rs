@@ -448,7 +448,9 @@ async fn secrets_reach_the_run_from_a_file_and_from_the_environment() {
     let ctx = TempContext::new()
         .file(
             "Dockerfile",
-            "FROM busybox:test AS b\nRUN --mount=type=secret,id=f --mount=type=secret,id=e cat /run/secrets/f /run/secrets/e > /out\nFROM scratch\nCOPY --from=b /out /out\n",
+            // Secrets are not part of the cache key: a unique command keeps
+            // an earlier run's layer from being reused.
+            format!("FROM busybox:test AS b\nRUN --mount=type=secret,id=f --mount=type=secret,id=e echo {file_value} >/dev/null && cat /run/secrets/f /run/secrets/e > /out\nFROM scratch\nCOPY --from=b /out /out\n"),
         )
         .file("ignored/secret", &file_value);
     let mut spec = BuildSpec::new(ctx.path());
