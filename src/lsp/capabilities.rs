@@ -7,8 +7,7 @@ use ls_types::{
     ExecuteCommandOptions, FoldingRangeProviderCapability, HoverProviderCapability, MarkupKind,
     OneOf, PositionEncodingKind, RenameOptions, SemanticTokensFullOptions, SemanticTokensOptions,
     SemanticTokensServerCapabilities, ServerCapabilities, TextDocumentSyncCapability,
-    TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions,
-    WorkDoneProgressOptions,
+    TextDocumentSyncKind, TextDocumentSyncOptions, WorkDoneProgressOptions,
 };
 
 use super::commands;
@@ -134,7 +133,8 @@ impl ClientFeatures {
                     change: Some(TextDocumentSyncKind::INCREMENTAL),
                     will_save: None,
                     will_save_wait_until: None,
-                    save: Some(TextDocumentSyncSaveOptions::Supported(true)),
+                    // didSave matters once builds run on save (the build feature).
+                    save: None,
                 },
             )),
             diagnostic_provider: self.diagnostic_mode.pulls().then(|| {
