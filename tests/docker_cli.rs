@@ -128,4 +128,12 @@ fn push_puts_the_tag_in_the_registry() {
         body.ends_with(&format!("{{\"name\":\"{repo}\",\"tags\":[\"v1\"]}}\n")),
         "{body}"
     );
+    // Leave the engine's image store as it was.
+    if let Ok(rt) = tokio::runtime::Runtime::new() {
+        let _ = rt.block_on(ep.bollard().remove_image(
+            &tag,
+            None::<bollard::query_parameters::RemoveImageOptions>,
+            None,
+        ));
+    }
 }
