@@ -346,6 +346,28 @@ fn undefined_var() {
         .1,
         "Usage of undefined variable '$NODE_VERSON' (did you mean $NODE_VERSION?)"
     );
+    // BuildKit's documented examples: a lower-case build argument, a typo of PATH.
+    assert_eq!(
+        of("FROM alpine AS base\nCOPY $foo .\n", "UndefinedVar"),
+        [row(
+            "UndefinedVar",
+            "Usage of undefined variable '$foo'",
+            [1, 5, 1, 9]
+        )]
+    );
+    assert_eq!(
+        of("FROM alpine\nENV PATH=$PAHT:/app/bin\n", "UndefinedVar"),
+        [row(
+            "UndefinedVar",
+            "Usage of undefined variable '$PAHT' (did you mean $PATH?)",
+            [1, 9, 1, 14]
+        )]
+    );
+    assert!(of(
+        "FROM python AS base\nARG VERSION=$PYTHON_VERSION\n",
+        "UndefinedVar"
+    )
+    .is_empty());
     // ENV values see the ENV before the instruction, as in BuildKit.
     assert_eq!(of("FROM scratch\nENV A=1 B=$A\n", "UndefinedVar").len(), 1);
     // Single quotes do not expand.

@@ -136,7 +136,7 @@ pub static UNDEFINED_VAR: Rule = rule!(
     "undefined-var",
     "Variables should be defined before their use",
     false,
-    Some("The base image's ENV is unknown offline: in stages built on an external image, a variable defined nowhere in the file is reported only when it is a likely typo of a known one (the `did you mean` case); PATH is assumed defined. Stages built on `scratch` or on other stages are checked fully.")
+    Some("The base image's ENV is unknown offline: in stages built on an external image, an upper-case variable defined nowhere in the file is reported only when it is a likely typo of a known one (the `did you mean` case), since the image may define it; PATH is assumed defined. Lower-case names, and stages built on `scratch` or on other stages, are checked fully.")
 );
 pub static MULTIPLE_INSTRUCTIONS_DISALLOWED: Rule = rule!(
     "MultipleInstructionsDisallowed",

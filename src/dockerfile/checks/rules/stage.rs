@@ -228,13 +228,26 @@ fn undefined_message(scope: &Scope, name: &str) -> Option<String> {
         return None;
     }
     // Suggestions cost one comparison per known name: skipped for huge
-    // scopes so a hostile file stays linear.
+    // scopes so a hostile file stays linear. On an external image, PATH is
+    // known to exist (BuildKit suggests it for `$PAHT`).
+    let path: &[&str] = if scope.external { &["PATH"] } else { &[] };
     let hint = if scope.env.len() <= MAX_SUGGEST_SCOPE {
-        suggest(name, scope.env.keys().map(String::as_str), true)
+        suggest(
+            name,
+            scope
+                .env
+                .keys()
+                .map(String::as_str)
+                .chain(path.iter().copied()),
+            true,
+        )
     } else {
         None
     };
-    if scope.external && hint.is_none() {
+    // The external image's ENV is unknown: an upper-case name may come from
+    // it (`$PYTHON_VERSION` in `FROM python`); report it only as a likely
+    // typo. Lower-case names are build arguments by convention: report.
+    if scope.external && hint.is_none() && !name.chars().any(|c| c.is_lowercase()) {
         return None;
     }
     let hint = hint
