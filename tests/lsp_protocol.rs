@@ -310,3 +310,15 @@ fn cancel_request_answers_request_cancelled() {
     );
     assert_eq!(info["name"], "buildkit-lsp");
 }
+
+#[test]
+fn exit_without_shutdown_exits_with_status_1() {
+    let (mut lsp, _) = Lsp::start(json!({}), Value::Null);
+    lsp.notify("exit", Value::Null);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while lsp.alive() {
+        assert!(Instant::now() < deadline, "server did not exit");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(lsp.exit_code(), Some(1));
+}

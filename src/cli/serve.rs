@@ -31,7 +31,9 @@ pub fn run(args: ServeArgs) -> ExitCode {
         debounce_ms: args.debounce_ms,
     };
     match serve_stdio(options) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        // `exit` (or end of input) without `shutdown`, as LSP specifies.
+        Ok(false) => ExitCode::from(1),
         Err(e) => {
             eprintln!("buildkit-lsp: {e}");
             ExitCode::from(2)

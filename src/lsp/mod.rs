@@ -31,8 +31,9 @@ pub use error::LspError;
 pub use server::ServeOptions;
 
 /// Serves the language server on stdin/stdout until the client sends `exit`
-/// or closes stdin.
-pub fn serve_stdio(options: ServeOptions) -> Result<(), LspError> {
+/// or closes stdin. Returns whether the client asked for `shutdown` first
+/// (the exit status is 0 only then).
+pub fn serve_stdio(options: ServeOptions) -> Result<bool, LspError> {
     logging::init();
     // One thread: analysis is fast and synchronous, and a single thread keeps
     // memory low; debounce timers still run concurrently.
@@ -64,5 +65,5 @@ pub fn serve_stdio(options: ServeOptions) -> Result<(), LspError> {
     // The stdin reader is a blocking thread that may sit in `read` forever
     // once the client stops writing: do not wait for it.
     runtime.shutdown_timeout(Duration::from_millis(100));
-    Ok(())
+    Ok(server::shutdown_requested())
 }

@@ -1,6 +1,7 @@
 //! The `LanguageServer` implementation: a thin dispatcher from protocol
 //! methods to the handlers in `api/`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use ls_types::{
@@ -21,6 +22,14 @@ use super::api;
 use super::capabilities::DiagnosticMode;
 use super::logging;
 use super::session::Session;
+
+/// Set once the client sent `shutdown`: the process exits 0 only then (LSP:
+/// `exit` without `shutdown` exits 1).
+static SHUTDOWN_REQUESTED: AtomicBool = AtomicBool::new(false);
+
+pub fn shutdown_requested() -> bool {
+    SHUTDOWN_REQUESTED.load(Ordering::SeqCst)
+}
 
 /// Options fixed for the life of the process (from the command line).
 #[derive(Debug, Clone, Copy, Default)]
@@ -78,6 +87,7 @@ impl LanguageServer for Server {
 
     async fn shutdown(&self) -> Result<()> {
         tracing::info!("shutdown requested");
+        SHUTDOWN_REQUESTED.store(true, Ordering::SeqCst);
         Ok(())
     }
 
