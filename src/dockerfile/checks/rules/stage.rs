@@ -53,6 +53,12 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
     let df = cx.df;
     empty_continuations(cx);
     definition_descriptions(cx, model);
+    // BuildKit flags MAINTAINER while parsing, wherever it is.
+    for (idx, ins) in df.instructions.iter().enumerate() {
+        if ins.kind == InstructionKind::Maintainer {
+            maintainer(cx, idx, ins);
+        }
+    }
 
     // How many later stages build on each stage: the last one takes the
     // parent's scope by move instead of a copy.
@@ -98,7 +104,6 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
             let ins = &df.instructions[idx];
             let at = Some(idx);
             match ins.kind {
-                InstructionKind::Maintainer => maintainer(cx, idx, ins),
                 InstructionKind::Cmd | InstructionKind::Entrypoint => {
                     let tracker = if ins.kind == InstructionKind::Cmd {
                         &mut last_cmd
