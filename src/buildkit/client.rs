@@ -6,7 +6,6 @@
 //! stream is reset, and BuildKit cancels the job and kills its processes.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -157,10 +156,6 @@ impl Client {
         } else {
             context.join("Dockerfile")
         };
-        let dockerfile_dir = dockerfile
-            .parent()
-            .map(PathBuf::from)
-            .unwrap_or_else(|| context.clone());
         let sync_err = |e: super::filesync::FileSyncError| BuildkitError::Session(e.to_string());
         let file_sync = FileSyncService::new([
             (
@@ -169,7 +164,7 @@ impl Client {
             ),
             (
                 "dockerfile".to_string(),
-                SyncedDir::new(&dockerfile_dir).map_err(sync_err)?,
+                SyncedDir::dockerfile(&dockerfile).map_err(sync_err)?,
             ),
         ]);
         let transfer = file_sync.stats();
