@@ -576,6 +576,9 @@ fn copy_ignored_file() {
         .1
         .iter()
         .all(|r| r.0 != "CopyIgnoredFile"));
+    // An absolute source is matched as written by BuildKit: never excluded.
+    let abs = run_with("FROM alpine\nCOPY /secrets/key /k\n", &opts).1;
+    assert!(abs.iter().all(|r| r.0 != "CopyIgnoredFile"));
     // `.` only when everything is ignored.
     let all = CheckOptions {
         dockerignore: Some(Arc::new(DockerIgnore::parse("*\n"))),

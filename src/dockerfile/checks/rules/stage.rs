@@ -536,6 +536,10 @@ fn copy_ignored(cx: &mut Cx, at: Option<usize>, ins: &Instruction, scope: &Scope
         let clean = clean_path(&value);
         let excluded = if clean == "." || clean == "/" {
             root_ignored
+        } else if clean.starts_with('/') {
+            // BuildKit matches the path as written: `/app` never matches the
+            // (leading-slash-free) patterns, so it stays silent.
+            false
         } else {
             ignore.is_excluded(&clean)
         };
