@@ -83,6 +83,7 @@ async function main() {
     assert.ok(fs.existsSync(file), `${what} not found at ${file}`);
   }
   fs.mkdirSync(outDir, { recursive: true });
+  fs.rmSync(path.join(outDir, 'vscode-failure.png'), { force: true });
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bk-vscode-e2e-'));
   const userData = path.join(tmp, 'user-data');
@@ -150,6 +151,7 @@ async function main() {
   );
   let browser;
   let page;
+  let passed = false;
   try {
     t = Date.now();
     await waitForOutput(cs, /HTTP server listening on/, 60000, transcript);
@@ -280,9 +282,12 @@ async function main() {
     const settingsFile = path.join(userData, 'User', 'settings.json');
     let saved;
     for (let i = 0; i < 100 && saved === undefined; i++) {
-      const text = fs.readFileSync(settingsFile, 'utf8');
-      const parsed = JSON.parse(text);
-      saved = parsed['buildkit.checks.skip'];
+      try {
+        saved = JSON.parse(fs.readFileSync(settingsFile, 'utf8'))['buildkit.checks.skip'];
+      } catch {
+        // Read while VS Code rewrites the file: try again.
+        saved = undefined;
+      }
       if (saved === undefined) {
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -326,6 +331,7 @@ async function main() {
     assert.ok(unknownText.includes('WOR') && unknownText.includes('[Ln 4, Col 1]'), `error entry for WOR: ${unknownText}`);
     await page.waitForSelector('.monaco-editor .squiggly-error', { timeout: 20000 });
     log(`PASS vscode e2e in ${Date.now() - started} ms; screenshots in ${outDir}`);
+    passed = true;
   } catch (err) {
     // What the editor showed when it failed is the first thing to look at.
     if (page) {
@@ -342,6 +348,13 @@ async function main() {
       // already gone
     }
     fs.writeFileSync(path.join(outDir, 'code-server.log'), transcript.join(''));
+    if (passed) {
+      // Kept after a failure: the user-data dir holds the extension host logs.
+      await new Promise((r) => setTimeout(r, 500));
+      fs.rmSync(tmp, { recursive: true, force: true });
+    } else {
+      log(`user-data, extensions and workspace kept in ${tmp}`);
+    }
   }
 }
 
