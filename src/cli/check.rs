@@ -4,6 +4,7 @@
 //! path order, and exits 0 (clean), 1 (findings at or above `--error-on`)
 //! or 2 (usage or I/O error).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -142,7 +143,8 @@ fn run_inner(args: &CheckArgs) -> Result<ExitCode> {
     }
     match args.format {
         Format::Text => {
-            print!("{text}");
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
             eprintln!(
                 "{} file{} checked: {errors} error{}, {warnings} warning{}",
                 results.len(),
@@ -151,7 +153,9 @@ fn run_inner(args: &CheckArgs) -> Result<ExitCode> {
                 plural(warnings)
             );
         }
-        Format::Json => println!("{}", Value::Array(json_out)),
+        Format::Json => {
+            let _ = writeln!(std::io::stdout().lock(), "{}", Value::Array(json_out));
+        }
     }
     Ok(if io_error {
         ExitCode::from(2)
