@@ -441,3 +441,54 @@ fn cli_build_with_a_remote_builder_from_the_store() {
         "ERROR: no builder \"nope\" found\n"
     );
 }
+
+#[test]
+fn buildkit_host_names_the_endpoint_when_none_is_given() {
+    let Some(engine) =
+        support::docker_or_skip("buildkit_host_names_the_endpoint_when_none_is_given")
+    else {
+        return;
+    };
+    let relay = Relay::unix(&engine, RelayTls::None);
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_buildkit-lsp"))
+        .args([
+            "builder",
+            "create",
+            "--name",
+            "fromenv",
+            "--driver",
+            "remote",
+            "--bootstrap",
+        ])
+        .env("HOME", home.path())
+        .env("DOCKER_CONFIG", home.path().join("docker"))
+        .env("BUILDKIT_HOST", relay.endpoint())
+        .env_remove("BUILDX_CONFIG")
+        .env_remove("BUILDX_BUILDER")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cli(home.path(), &["builder", "inspect", "fromenv"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let field = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|v| v.trim().to_string())
+    };
+    assert_eq!(
+        field("Endpoint:").as_deref(),
+        Some(relay.endpoint()),
+        "{text}"
+    );
+    assert_eq!(field("Status:").as_deref(), Some("running"), "{text}");
+    // the remote row of the capability table
+    assert!(
+        text.contains(" BuildKit configuration:    managed externally\n"),
+        "{text}"
+    );
+}
