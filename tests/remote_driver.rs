@@ -492,3 +492,69 @@ fn buildkit_host_names_the_endpoint_when_none_is_given() {
         "{text}"
     );
 }
+
+#[test]
+fn bootstrap_waits_for_a_daemon_that_comes_up_late() {
+    let Some(engine) = support::docker_or_skip("bootstrap_waits_for_a_daemon_that_comes_up_late")
+    else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let sock = home.path().join("late.sock");
+    let endpoint = format!("unix://{}", sock.display());
+    // BuildKit "starts" 3 s after the create command
+    let late = Relay::unix_later(&engine, &sock, std::time::Duration::from_secs(3));
+    let started = std::time::Instant::now();
+    let out = cli(
+        home.path(),
+        &[
+            "builder",
+            "create",
+            "--name",
+            "late",
+            "--driver",
+            "remote",
+            "--bootstrap",
+            &endpoint,
+        ],
+    );
+    let took = started.elapsed();
+    let relay = late.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        took >= std::time::Duration::from_secs(3) && took < std::time::Duration::from_secs(10),
+        "{took:?}"
+    );
+    assert!(relay.accepted() >= 1);
+
+    // nobody ever listening: gives up after 20 s, naming the endpoint
+    let never = format!("unix://{}", home.path().join("never.sock").display());
+    let started = std::time::Instant::now();
+    let out = cli(
+        home.path(),
+        &[
+            "builder",
+            "create",
+            "--name",
+            "never",
+            "--driver",
+            "remote",
+            "--bootstrap",
+            &never,
+        ],
+    );
+    let took = started.elapsed().as_secs();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!((20..30).contains(&took), "took {took} s");
+    assert!(
+        stderr.starts_with(&format!(
+            "ERROR: builder \"never\": BuildKit at {never} did not answer within 20 s: cannot connect to BuildKit at {never}: No such file or directory"
+        )),
+        "{stderr}"
+    );
+}

@@ -119,6 +119,21 @@ impl Relay {
         Relay::start(engine, tls, false, None)
     }
 
+    /// A plain relay on the Unix socket `path`, bound only after `delay`
+    /// (for tests of retrying clients); returns at once.
+    pub fn unix_later(
+        engine: &DockerEndpoint,
+        path: &Path,
+        delay: std::time::Duration,
+    ) -> std::thread::JoinHandle<Relay> {
+        let engine = engine.clone();
+        let path = path.to_path_buf();
+        std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            Relay::unix_at(&engine, &path)
+        })
+    }
+
     /// A relay on a Unix socket in a temp dir.
     pub fn unix(engine: &DockerEndpoint, tls: RelayTls<'_>) -> Relay {
         Relay::start(engine, tls, true, None)
