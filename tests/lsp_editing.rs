@@ -175,7 +175,8 @@ fn completes_stage_names_after_from_and_in_from() {
     let mut lsp = Lsp::start_default();
     let text = "FROM golang AS build\nFROM alpine AS test\nCOPY --from=";
     let items = complete(&mut lsp, "file:///c5/Dockerfile", text, 2, 12);
-    assert_eq!(labels(&items), vec!["build", "test"]);
+    // Not `test` itself: BuildKit refuses a stage copying from itself.
+    assert_eq!(labels(&items), vec!["build"]);
     assert_eq!(
         items[0]["textEdit"],
         json!({"range": range(2, 12, 2, 12), "newText": "build"})
@@ -183,6 +184,27 @@ fn completes_stage_names_after_from_and_in_from() {
     let text = "FROM golang AS build\nFROM ";
     let items = complete(&mut lsp, "file:///c6/Dockerfile", text, 1, 5);
     assert_eq!(labels(&items), vec!["build", "scratch"]);
+}
+
+#[test]
+fn from_completion_offers_later_stages_but_no_cycles() {
+    // BuildKit (dockerfile2llb) resolves `COPY --from=` against every stage,
+    // later ones included, and fails with "circular dependency detected on
+    // stage" when the dependency graph has a cycle. In stage `a`: `a` itself,
+    // `c` (FROM a) and `d` (COPY --from=a) would each close a cycle.
+    let mut lsp = Lsp::start_default();
+    let text = "FROM alpine AS a\nCOPY --from=\nFROM alpine AS b\nFROM a AS c\n\
+                FROM alpine AS d\nCOPY --from=a /x /x\nFROM alpine AS e\n";
+    let items = complete(&mut lsp, "file:///c5b/Dockerfile", text, 1, 12);
+    assert_eq!(labels(&items), vec!["b", "e"]);
+    // In stage `b` nothing depends on `b`: every other stage is offered.
+    let text = "FROM alpine AS a\nFROM alpine AS b\nRUN --mount=from=\nFROM a AS c\n";
+    let items = complete(&mut lsp, "file:///c5c/Dockerfile", text, 2, 17);
+    assert_eq!(labels(&items), vec!["a", "c"]);
+    // FROM still names only earlier stages.
+    let text = "FROM alpine AS a\nFROM \nFROM alpine AS z\n";
+    let items = complete(&mut lsp, "file:///c5d/Dockerfile", text, 1, 5);
+    assert_eq!(labels(&items), vec!["a", "scratch"]);
 }
 
 #[test]

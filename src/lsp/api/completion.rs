@@ -201,12 +201,21 @@ pub fn complete(snap: &Snapshot, offset: usize) -> Vec<CompletionItem> {
         None => prefix.split_whitespace().next().unwrap_or("").to_string(),
     };
     let kind = InstructionKind::from_keyword(&keyword);
-    // Only stages that start before this instruction can be referenced.
     let cur_start = ins.map_or(line_start, |i| i.span.start);
+    // `FROM` may only name earlier stages; `COPY --from=` and `--mount=from=`
+    // any stage but those that would close a cycle (see `copy_sources`).
+    let sources = snap
+        .model
+        .stage_at(cur_start)
+        .filter(|_| kind != InstructionKind::From)
+        .map(|s| copy_sources(&snap.model, s.index));
     let stage_items = |from: usize, extra: &[&str]| -> Vec<CompletionItem> {
         let mut out: Vec<CompletionItem> = stages(&snap.model)
             .iter()
-            .filter(|s| df.instructions[s.from].span.start < cur_start)
+            .filter(|s| match &sources {
+                Some(allowed) => allowed.get(s.index).copied().unwrap_or(false),
+                None => df.instructions[s.from].span.start < cur_start,
+            })
             .filter_map(|s| {
                 let (n, _) = s.name.as_ref()?;
                 let image = s
@@ -408,4 +417,54 @@ fn variables(snap: &Snapshot, offset: usize) -> Vec<(String, String)> {
         .find(|s| s.span.start <= offset)
         .map(|s| s.index);
     visible_vars(&snap.model, stage, offset)
+}
+
+/// Which stages `COPY --from=` / `RUN --mount=from=` inside stage `current`
+/// may name, indexed by stage. BuildKit resolves these names against all
+/// stages, later ones included, and then refuses any dependency cycle
+/// ("circular dependency detected on stage", dockerfile2llb): so the stage
+/// itself and every stage that already depends on it (through `FROM` or its
+/// own `--from=`) are left out.
+fn copy_sources(model: &crate::dockerfile::Model, current: usize) -> Vec<bool> {
+    let n = model.stages.len();
+    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for s in &model.stages {
+        if let Some(p) = s.parent {
+            deps[s.index].push(p);
+        }
+    }
+    for r in &model.stage_refs {
+        if r.kind == crate::dockerfile::model::StageRefKind::FromBase {
+            continue;
+        }
+        let Some(Some(owner)) = model.stage_of.get(r.instruction) else {
+            continue;
+        };
+        let target = match r.value.parse::<usize>() {
+            Ok(i) if i < n => Some(i),
+            _ => model.stage_by_name(&r.value).map(|s| s.index),
+        };
+        if let (Some(t), Some(list)) = (target, deps.get_mut(*owner)) {
+            list.push(t);
+        }
+    }
+    (0..n)
+        .map(|t| t != current && !reaches(&deps, t, current))
+        .collect()
+}
+
+/// Whether stage `to` is reachable from `from` along `deps`.
+fn reaches(deps: &[Vec<usize>], from: usize, to: usize) -> bool {
+    let mut seen = vec![false; deps.len()];
+    let mut stack = vec![from];
+    while let Some(s) = stack.pop() {
+        if s == to {
+            return true;
+        }
+        if std::mem::replace(&mut seen[s], true) {
+            continue;
+        }
+        stack.extend(deps[s].iter().copied().filter(|&d| d < deps.len()));
+    }
+    false
 }
