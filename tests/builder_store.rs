@@ -310,11 +310,9 @@ fn ls_lists_a_buildx_store_with_contexts_and_the_current_builder() {
     assert_eq!(rows[3]["LastActivity"], "2026-11-20T10:00:00Z");
     assert_eq!(rows[6]["Driver"], "docker");
     assert_eq!(rows[6]["Nodes"][0]["Endpoint"], "work");
-    // no driver is wired in this build: status says so, version stays empty
-    assert_eq!(
-        rows[4]["Nodes"][0]["Status"],
-        "unknown (driver remote not available yet)"
-    );
+    // the remote node's host does not resolve: its status is an error and
+    // no version is known
+    assert_eq!(rows[4]["Nodes"][0]["Status"], "error");
     assert_eq!(rows[4]["Nodes"][0]["Version"], "");
 
     let table = home.ok(&["ls"]);
@@ -585,10 +583,6 @@ fn create_refuses_what_buildx_refuses_and_stores_nothing() {
             &["create", "--name", "x", "--platform", "linux/*"],
             "invalid platform linux/*: wildcards not yet supported",
         ),
-        (
-            &["create", "--name", "x", "--bootstrap"],
-            "--bootstrap: the docker-container driver cannot bootstrap builders yet in this build of buildkit-lsp; create without --bootstrap (the builder starts on first use once its driver is available)",
-        ),
     ];
     for (args, message) in cases {
         let err = home.fails(args);
@@ -607,6 +601,18 @@ fn create_refuses_what_buildx_refuses_and_stores_nothing() {
         .unwrap()
         .count();
     assert_eq!(left, 0, "a refused create stores nothing");
+
+    // --bootstrap runs the driver: the default image is not in the engine
+    // and cannot be pulled here, and the error says how to get past that
+    let err = home.fails(&["create", "--name", "x", "--bootstrap"]);
+    assert!(
+        err.contains("ERROR: builder \"x\": docker-container driver: image moby/buildkit:buildx-stable-1 is not in the engine at unix:///var/run/docker.sock and cannot be pulled"),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("Load it into the engine (docker load), or choose an image it has with --driver-opt image=NAME\n"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -850,14 +856,15 @@ fn rm_removes_the_store_side_and_leaves_daemons_to_drivers() {
     assert!(!home.instance("remote-tls").exists());
     assert!(!home.buildx().join("activity/remote-tls").exists());
     assert!(!home.buildx().join("refs/remote-tls").exists());
-    // docker-container: the daemon teardown needs the driver
-    let err = home.fails(&["rm", "mybuilder"]);
-    assert_eq!(
-        err,
-        "ERROR: cannot remove the daemon of builder \"mybuilder\": driver docker-container not available yet in this build of buildkit-lsp; run with --keep-daemon to only remove it from the store\n"
+    // docker-container: the driver removes the (absent) container, then the
+    // store side goes
+    let out = home.run(&["rm", "mybuilder"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    assert!(home.instance("mybuilder").exists());
-    home.ok(&["rm", "--keep-daemon", "mybuilder"]);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "mybuilder removed\n");
     assert!(!home.instance("mybuilder").exists());
     // with the current builder gone, selection falls back to the context's
     assert_eq!(inspected_name(&home.ok(&["inspect"])), "default");
@@ -869,13 +876,14 @@ fn rm_removes_the_store_side_and_leaves_daemons_to_drivers() {
         home.fails(&["rm", "nope"]),
         "ERROR: no builder \"nope\" found\n"
     );
-    // stop: remote has nothing to stop; docker-container needs its driver
+    // stop: remote has nothing to stop; a docker-container node on an ssh://
+    // engine cannot be reached, and the error names the endpoint
     home.ok(&["create", "--name", "r", "--driver", "remote", "tcp://r:1"]);
     home.ok(&["stop", "r"]);
     let err = home.fails(&["stop", "multi"]);
     assert_eq!(
         err,
-        "ERROR: cannot stop builder \"multi\": driver docker-container not available yet in this build of buildkit-lsp\n"
+        "ERROR: builder \"multi\": invalid docker endpoint \"ssh://me@arm-box\": ssh:// and npipe:// endpoints are not supported; use unix:// or tcp://\n"
     );
 }
 
@@ -891,14 +899,14 @@ Nodes:
 Name:                  multi0
 Endpoint:              unix:///var/run/docker.sock
 Driver Options:        image=\"moby/buildkit:v0.20.0\" network=\"host\"
-Status:                unknown (driver docker-container not available yet)
+Status:                inactive
 BuildKit daemon flags: --debug --allow-insecure-entitlement=network.host
 File#buildkitd.toml:
  > debug = true
 
 Name:                  arm
 Endpoint:              ssh://me@arm-box
-Status:                unknown (driver docker-container not available yet)
+Error:                 invalid docker endpoint \"ssh://me@arm-box\": ssh:// and npipe:// endpoints are not supported; use unix:// or tcp://
 BuildKit daemon flags: --allow-insecure-entitlement=network.host
 Platforms:             linux/arm64*, linux/arm/v7*
 
