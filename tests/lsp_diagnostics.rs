@@ -211,3 +211,86 @@ fn ignore_everywhere_command_clears_the_rule_from_all_documents() {
     assert_eq!(codes.len(), 3);
     assert!(!codes.contains(&"MaintainerDeprecated"));
 }
+
+/// The publishes for `uri` so far, as lists of rule codes.
+fn published_codes(lsp: &Lsp, uri: &str) -> Vec<Vec<String>> {
+    lsp.notifications("textDocument/publishDiagnostics")
+        .iter()
+        .filter(|p| p["uri"] == uri)
+        .map(|p| {
+            p["diagnostics"]
+                .as_array()
+                .map(|d| {
+                    d.iter()
+                        .map(|x| x["code"].as_str().unwrap_or("").to_string())
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[test]
+fn copy_ignored_file_follows_the_dockerignore_and_its_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".dockerignore"), "# secrets\nsecret.txt\n").unwrap();
+    let df = dir.path().join("Dockerfile");
+    let uri = format!("file://{}", df.display());
+    let lsp = Lsp::start_default();
+    // The server asks to watch ignore files (the client can register).
+    let reg = lsp.wait_server_request("client/registerCapability");
+    let watchers = &reg["registrations"][0]["registerOptions"]["watchers"];
+    assert_eq!(
+        reg["registrations"][0]["method"],
+        "workspace/didChangeWatchedFiles"
+    );
+    assert_eq!(watchers[0]["globPattern"], "**/.dockerignore");
+    assert_eq!(watchers[1]["globPattern"], "**/*.dockerignore");
+
+    lsp.open(&uri, "FROM alpine\nCOPY secret.txt /\n");
+    let diags = lsp.diagnostics(&uri, 1);
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    let d = by_code(&diags, "CopyIgnoredFile");
+    // `secret.txt` is at columns 5..15 of line 1.
+    assert_eq!(d["range"], range(1, 5, 1, 15));
+    assert_eq!(
+        d["message"],
+        "Attempting to Copy file \"secret.txt\" that is excluded by .dockerignore"
+    );
+
+    // The user edits the .dockerignore; the editor reports the change.
+    std::fs::write(dir.path().join(".dockerignore"), "other.txt\n").unwrap();
+    let before = published_codes(&lsp, &uri).len();
+    lsp.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": format!("file://{}/.dockerignore", dir.path().display()), "type": 2}]}),
+    );
+    let p = lsp.notification_where("textDocument/publishDiagnostics", 0, |p| {
+        p["uri"] == uri.as_str() && p["diagnostics"].as_array().is_some_and(|d| d.is_empty())
+    });
+    assert_eq!(p["version"], 1);
+    assert_eq!(published_codes(&lsp, &uri).len(), before + 1);
+
+    // `Dockerfile.dockerignore` wins over the context's file; a save of it
+    // (didSave) is enough to re-read it.
+    let own = dir.path().join("Dockerfile.dockerignore");
+    std::fs::write(&own, "secret*\n").unwrap();
+    lsp.notify(
+        "textDocument/didSave",
+        json!({"textDocument": {"uri": format!("file://{}", own.display())}}),
+    );
+    let p = lsp.notification_where("textDocument/publishDiagnostics", before + 1, |p| {
+        p["uri"] == uri.as_str()
+    });
+    assert_eq!(p["diagnostics"][0]["code"], "CopyIgnoredFile");
+    assert_eq!(p["diagnostics"][0]["range"], range(1, 5, 1, 15));
+}
+
+#[test]
+fn no_dockerignore_means_no_copy_ignored_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let uri = format!("file://{}/Dockerfile", dir.path().display());
+    let lsp = Lsp::start_default();
+    lsp.open(&uri, "FROM alpine\nCOPY secret.txt /\n");
+    assert_eq!(lsp.diagnostics(&uri, 1), Vec::<Value>::new());
+}

@@ -16,11 +16,16 @@ use crate::dockerfile::Span;
 
 /// The diagnostics of a document under the given settings. Documents the
 /// server does not analyse (too large, binary) have none.
-pub fn diagnostics(doc: &Document, settings: &Settings, enc: Encoding) -> Vec<Diagnostic> {
+pub fn diagnostics(
+    doc: &Document,
+    settings: &Settings,
+    dockerignore: Option<std::sync::Arc<crate::dockerignore::DockerIgnore>>,
+    enc: Encoding,
+) -> Vec<Diagnostic> {
     let Some(df) = doc.parse_transient() else {
         return Vec::new();
     };
-    super::diagnostic_conv::diagnostics(&df, settings, enc)
+    super::diagnostic_conv::diagnostics(&df, settings, dockerignore, enc)
 }
 
 /// A build stage as the handlers use it.

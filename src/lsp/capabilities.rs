@@ -7,7 +7,8 @@ use ls_types::{
     ExecuteCommandOptions, FoldingRangeProviderCapability, HoverProviderCapability, MarkupKind,
     OneOf, PositionEncodingKind, RenameOptions, SemanticTokensFullOptions, SemanticTokensOptions,
     SemanticTokensServerCapabilities, ServerCapabilities, TextDocumentSyncCapability,
-    TextDocumentSyncKind, TextDocumentSyncOptions, WorkDoneProgressOptions,
+    TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions,
+    WorkDoneProgressOptions,
 };
 
 use super::commands;
@@ -62,6 +63,9 @@ pub struct ClientFeatures {
     pub configuration: bool,
     /// `textDocument.documentSymbol.hierarchicalDocumentSymbolSupport`.
     pub hierarchical_symbols: bool,
+    /// `workspace.didChangeWatchedFiles.dynamicRegistration`: the server may
+    /// ask to be told about `.dockerignore` changes.
+    pub watch_files: bool,
     pub diagnostic_mode: DiagnosticMode,
 }
 
@@ -116,6 +120,12 @@ impl ClientFeatures {
                 .and_then(|t| t.document_symbol.as_ref())
                 .and_then(|d| d.hierarchical_document_symbol_support)
                 .unwrap_or(false),
+            watch_files: caps
+                .workspace
+                .as_ref()
+                .and_then(|w| w.did_change_watched_files.as_ref())
+                .and_then(|d| d.dynamic_registration)
+                .unwrap_or(false),
             diagnostic_mode: requested_mode,
         }
     }
@@ -133,8 +143,9 @@ impl ClientFeatures {
                     change: Some(TextDocumentSyncKind::INCREMENTAL),
                     will_save: None,
                     will_save_wait_until: None,
-                    // didSave matters once builds run on save (the build feature).
-                    save: None,
+                    // A saved `.dockerignore` re-reads its patterns; builds on
+                    // save use it too.
+                    save: Some(TextDocumentSyncSaveOptions::Supported(true)),
                 },
             )),
             diagnostic_provider: self.diagnostic_mode.pulls().then(|| {

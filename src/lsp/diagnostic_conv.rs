@@ -6,16 +6,26 @@ use ls_types::{
     CodeDescription, Diagnostic, DiagnosticSeverity, DiagnosticTag, NumberOrString, Uri,
 };
 
+use std::sync::Arc;
+
 use super::position::{range_to_lsp, Encoding};
 use super::settings::Settings;
 use crate::dockerfile::checks::{self, Finding, Severity};
 use crate::dockerfile::Dockerfile;
+use crate::dockerignore::DockerIgnore;
 
 pub const SOURCE: &str = "buildkit-lsp";
 
-/// All findings under the user's settings (the file's `# check=` applies too).
-pub fn findings(df: &Dockerfile, settings: &Settings) -> Vec<Finding> {
-    checks::run(df, &settings.check_options())
+/// All findings under the user's settings (the file's `# check=` applies
+/// too); `dockerignore` feeds CopyIgnoredFile.
+pub fn findings(
+    df: &Dockerfile,
+    settings: &Settings,
+    dockerignore: Option<Arc<DockerIgnore>>,
+) -> Vec<Finding> {
+    let mut options = settings.check_options();
+    options.dockerignore = dockerignore;
+    checks::run(df, &options)
 }
 
 pub fn severity(s: Severity) -> DiagnosticSeverity {
@@ -42,8 +52,13 @@ pub fn to_diagnostic(df: &Dockerfile, f: &Finding, enc: Encoding) -> Diagnostic 
     }
 }
 
-pub fn diagnostics(df: &Dockerfile, settings: &Settings, enc: Encoding) -> Vec<Diagnostic> {
-    findings(df, settings)
+pub fn diagnostics(
+    df: &Dockerfile,
+    settings: &Settings,
+    dockerignore: Option<Arc<DockerIgnore>>,
+    enc: Encoding,
+) -> Vec<Diagnostic> {
+    findings(df, settings, dockerignore)
         .iter()
         .map(|f| to_diagnostic(df, f, enc))
         .collect()

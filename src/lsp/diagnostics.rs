@@ -45,8 +45,11 @@ pub fn schedule(session: &Arc<Session>, client: &Client, uri: Uri, immediate: bo
         }) else {
             return; // closed or changed again: a newer task owns it
         };
+        // Cached after the first read; the read happens here, off the
+        // keystroke path.
+        let ignore = session.ignores.for_document(&uri).await;
         let started = std::time::Instant::now();
-        let diagnostics = analysis::diagnostics(&doc, &settings, enc);
+        let diagnostics = analysis::diagnostics(&doc, &settings, ignore, enc);
         let _guard = session.publish.lock().await;
         let current = {
             let state = session.state();

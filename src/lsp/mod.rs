@@ -17,6 +17,7 @@ mod diagnostics;
 mod docs;
 mod document;
 mod error;
+mod ignore_files;
 mod logging;
 mod position;
 mod server;

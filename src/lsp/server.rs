@@ -7,13 +7,14 @@ use std::sync::Arc;
 use ls_types::{
     CodeActionParams, CodeActionResponse, CodeLens, CodeLensParams, CompletionParams,
     CompletionResponse, DidChangeConfigurationParams, DidChangeTextDocumentParams,
-    DidCloseTextDocumentParams, DidOpenTextDocumentParams, DocumentDiagnosticParams,
-    DocumentDiagnosticReportResult, DocumentFormattingParams, DocumentHighlight,
-    DocumentHighlightParams, DocumentSymbolParams, DocumentSymbolResponse, ExecuteCommandParams,
-    FoldingRange, FoldingRangeParams, GotoDefinitionParams, GotoDefinitionResponse, Hover,
-    HoverParams, InitializeParams, InitializeResult, InitializedParams, LSPAny, Location,
-    PrepareRenameResponse, ReferenceParams, RenameParams, SemanticTokensParams,
-    SemanticTokensResult, TextDocumentPositionParams, TextEdit, WorkspaceEdit,
+    DidChangeWatchedFilesParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
+    DidSaveTextDocumentParams, DocumentDiagnosticParams, DocumentDiagnosticReportResult,
+    DocumentFormattingParams, DocumentHighlight, DocumentHighlightParams, DocumentSymbolParams,
+    DocumentSymbolResponse, ExecuteCommandParams, FoldingRange, FoldingRangeParams,
+    GotoDefinitionParams, GotoDefinitionResponse, Hover, HoverParams, InitializeParams,
+    InitializeResult, InitializedParams, LSPAny, Location, PrepareRenameResponse, ReferenceParams,
+    RenameParams, SemanticTokensParams, SemanticTokensResult, TextDocumentPositionParams, TextEdit,
+    WorkspaceEdit,
 };
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::{Client, LanguageServer};
@@ -103,6 +104,14 @@ impl LanguageServer for Server {
         api::did_close::handle(&self.session, &self.client, params).await;
     }
 
+    async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        api::did_save::handle(&self.session, &self.client, params);
+    }
+
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        api::did_change_watched_files::handle(&self.session, &self.client, params);
+    }
+
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
         api::did_change_configuration::handle(&self.session, &self.client, params).await;
     }
@@ -111,7 +120,7 @@ impl LanguageServer for Server {
         &self,
         params: DocumentDiagnosticParams,
     ) -> Result<DocumentDiagnosticReportResult> {
-        Ok(api::diagnostic::handle(&self.session, params))
+        Ok(api::diagnostic::handle(&self.session, params).await)
     }
 
     async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {

@@ -10,6 +10,7 @@ use ls_types::Uri;
 
 use super::capabilities::ClientFeatures;
 use super::document::Document;
+use super::ignore_files::IgnoreCache;
 use super::settings::Settings;
 use crate::dockerfile::{Dockerfile, Model};
 
@@ -28,8 +29,8 @@ pub struct State {
     /// includes them.
     pub ignored_everywhere: Vec<String>,
     pub features: ClientFeatures,
-    /// Bumped when settings change, so diagnostics computed under old
-    /// settings count as stale too.
+    /// Bumped when settings or `.dockerignore` patterns change, so
+    /// diagnostics computed under old inputs count as stale too.
     pub settings_epoch: u64,
 }
 
@@ -62,6 +63,8 @@ pub struct Session {
     /// Held while a diagnostics result is checked for staleness and sent, so
     /// an older result can never be written after a newer one.
     pub publish: tokio::sync::Mutex<()>,
+    /// `.dockerignore` patterns by file, for CopyIgnoredFile.
+    pub ignores: IgnoreCache,
 }
 
 impl Session {

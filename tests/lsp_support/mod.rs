@@ -265,6 +265,18 @@ impl Lsp {
             .collect()
     }
 
+    /// Waits for the first request of `method` the server sent (params).
+    pub fn wait_server_request(&self, method: &str) -> Value {
+        self.wait(|inbox| {
+            inbox
+                .server_requests
+                .iter()
+                .find(|(m, _)| m == method)
+                .map(|(_, p)| p.clone())
+        })
+        .unwrap_or_else(|| panic!("no {method} request from the server"))
+    }
+
     pub fn server_requests(&self, method: &str) -> Vec<Value> {
         self.inbox
             .0
@@ -338,7 +350,8 @@ pub fn full_capabilities() -> Value {
         "general": {"positionEncodings": ["utf-16"]},
         "window": {"workDoneProgress": true},
         "workspace": {"configuration": true, "codeLens": {"refreshSupport": true},
-                      "didChangeConfiguration": {"dynamicRegistration": false}},
+                      "didChangeConfiguration": {"dynamicRegistration": false},
+                      "didChangeWatchedFiles": {"dynamicRegistration": true}},
         "textDocument": {
             "hover": {"contentFormat": ["markdown", "plaintext"]},
             "completion": {"completionItem": {"snippetSupport": true, "documentationFormat": ["markdown"]}},

@@ -25,7 +25,8 @@ pub fn handle(session: &Session, params: CodeActionParams) -> Vec<CodeActionOrCo
     let wanted = snap.doc.byte_range(params.range, enc);
     let mut out = Vec::new();
     let mut ignored_rules: Vec<&str> = Vec::new();
-    let all = findings(df, &snap.settings);
+    // Cache only: a code action must not wait on the disk.
+    let all = findings(df, &snap.settings, session.ignores.cached_for(&uri));
     for f in all.iter().filter(|f| overlaps(f.span, wanted)) {
         let diagnostic = to_diagnostic(df, f, enc);
         if let Some(fix) = &f.fix {

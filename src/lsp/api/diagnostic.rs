@@ -11,7 +11,7 @@ use ls_types::{
 use crate::lsp::analysis;
 use crate::lsp::session::Session;
 
-pub fn handle(
+pub async fn handle(
     session: &Session,
     params: DocumentDiagnosticParams,
 ) -> DocumentDiagnosticReportResult {
@@ -42,7 +42,14 @@ pub fn handle(
             },
         ));
     }
-    full(Some(result_id), analysis::diagnostics(&doc, &settings, enc))
+    let ignore = session
+        .ignores
+        .for_document(&params.text_document.uri)
+        .await;
+    full(
+        Some(result_id),
+        analysis::diagnostics(&doc, &settings, ignore, enc),
+    )
 }
 
 fn full(

@@ -7,10 +7,18 @@ use tower_lsp_server::Client;
 
 use crate::lsp::diagnostics;
 use crate::lsp::document::Document;
+use crate::lsp::ignore_files;
 use crate::lsp::session::Session;
 
 pub fn handle(session: &Arc<Session>, client: &Client, params: DidOpenTextDocumentParams) {
     let td = params.text_document;
+    let is_ignore =
+        ignore_files::uri_path(&td.uri).is_some_and(|p| ignore_files::is_ignore_file(&p));
+    if is_ignore {
+        // Not a Dockerfile: re-read its patterns rather than analyse it.
+        ignore_files::files_changed(session, client, &[td.uri]);
+        return;
+    }
     let doc = Document::new(
         td.text,
         td.version,
