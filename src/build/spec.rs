@@ -122,19 +122,48 @@ impl BuildSpec {
         if let Some(n) = self.network.as_deref().filter(|n| *n != "default") {
             attrs.insert("force-network-mode".to_string(), n.to_string());
         }
-        for c in &self.cache_from {
-            // The frontend needs the refs to resolve inline caches itself.
-            if let Some(r) = c.attrs.get("ref") {
-                attrs
-                    .entry("cache-imports".to_string())
-                    .and_modify(|v: &mut String| {
-                        v.push(',');
-                        v.push_str(r)
-                    })
-                    .or_insert_with(|| r.clone());
-            }
+        if !self.cache_from.is_empty() {
+            // The frontend resolves the imports itself (inline caches need
+            // it): BuildKit's client passes them as JSON CacheOptionsEntry.
+            attrs.insert(
+                "cache-imports".to_string(),
+                cache_imports_json(&self.cache_from),
+            );
         }
         attrs
+    }
+
+    /// What this build asks of a session service we do not serve, as a
+    /// message: the `local` cache backends need BuildKit's session content
+    /// store (`moby.buildkit.v1.contentstore.Content`), which buildctl and
+    /// buildx attach and this client does not.
+    pub fn needs_unserved_service(&self) -> Option<String> {
+        let local = |c: &&CacheSpec| c.kind == "local";
+        if let Some(c) = self.cache_to.iter().find(local) {
+            return Some(format!(
+                "--cache-to type=local (dest={}) needs the session content store, which this client does not serve; use type=registry,ref=… or type=inline",
+                c.attrs.get("dest").map(String::as_str).unwrap_or("")
+            ));
+        }
+        if let Some(c) = self.cache_from.iter().find(local) {
+            return Some(format!(
+                "--cache-from type=local (src={}) needs the session content store, which this client does not serve; use type=registry,ref=…",
+                c.attrs.get("src").map(String::as_str).unwrap_or("")
+            ));
+        }
+        None
+    }
+
+    /// buildx's warning for a build through a non-docker driver whose result
+    /// goes nowhere (no `--output`, `--load` or `--push`).
+    pub fn no_output_warning(&self, features: &Features) -> Option<String> {
+        let nothing = self.outputs.is_empty() && !self.load && !self.push;
+        (features.kind != DriverKind::Docker && nothing).then(|| {
+            format!(
+                "No output specified with {} driver. Build result will only remain in the build cache. To push result image into registry use --push or to load image into docker use --load",
+                features.kind
+            )
+        })
     }
 
     /// The exporters for a driver. With no output given, the docker driver
@@ -216,6 +245,27 @@ impl BuildSpec {
         }
         out
     }
+}
+
+/// `cache-imports` as BuildKit's client writes it: a JSON list of
+/// `{"Type":…,"Attrs":{…}}` (Go's encoding of `CacheOptionsEntry`).
+fn cache_imports_json(imports: &[CacheSpec]) -> String {
+    #[derive(serde::Serialize)]
+    struct Entry<'a> {
+        #[serde(rename = "Type")]
+        kind: &'a str,
+        #[serde(rename = "Attrs")]
+        attrs: &'a BTreeMap<String, String>,
+    }
+    let entries: Vec<Entry<'_>> = imports
+        .iter()
+        .map(|c| Entry {
+            kind: &c.kind,
+            attrs: &c.attrs,
+        })
+        .collect();
+    // Serializing strings and string maps cannot fail.
+    serde_json::to_string(&entries).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use tonic::transport::{Channel, Endpoint};
 
 use super::attachables::{AuthService, SecretsService, TarDest};
 use super::errors::{decode_solve_status, locate_step, BuildkitError};
-use super::filesend::{ExportDest, FileSendService};
+use super::filesend::{load_into_engine, ExportDest, FileSendService, StreamSink};
 use super::filesync::{FileSyncService, SyncedDir, TransferStats};
 use super::progress::{decode, LogTail, ProgressEvent};
 use super::session::{buildx_config_dir, node_id, shared_key, Session};
@@ -50,6 +50,9 @@ pub struct BuildOutcome {
     pub exporter_response: HashMap<String, String>,
     /// What the file sync sent for this build.
     pub transfer: Arc<TransferStats>,
+    /// The engine's `Loaded image: …` lines of a `--load` through a
+    /// non-docker driver.
+    pub loaded: Vec<String>,
 }
 
 impl BuildOutcome {
@@ -135,6 +138,18 @@ impl Client {
         spec: &BuildSpec,
         events: mpsc::UnboundedSender<ProgressEvent>,
     ) -> Result<BuildOutcome, BuildkitError> {
+        self.build_loading(spec, events, None).await
+    }
+
+    /// Like [`Client::build`], with the Docker Engine a `--load` through a
+    /// non-docker driver loads into: BuildKit's `docker` exporter streams
+    /// the tarball back through the session, straight into the engine.
+    pub async fn build_loading(
+        &self,
+        spec: &BuildSpec,
+        events: mpsc::UnboundedSender<ProgressEvent>,
+        engine: Option<&bollard::Docker>,
+    ) -> Result<BuildOutcome, BuildkitError> {
         let features = self.driver.features();
         spec.check(&features)
             .map_err(|r| BuildkitError::Unsupported(r.to_string()))?;
@@ -181,8 +196,46 @@ impl Client {
         if !spec.secrets.is_empty() {
             session = session.with_secrets(SecretsService::new(&spec.secrets));
         }
+        let mut loader = None;
         if let Some(dest) = exports.iter().find_map(export_dest) {
             session = session.with_file_send(FileSendService::new(dest));
+        } else if exports.iter().any(is_engine_load) {
+            let Some(engine) = engine else {
+                return Err(BuildkitError::Unsupported(
+                    "--load needs a Docker Engine to load the image into, and none is reachable"
+                        .into(),
+                ));
+            };
+            let (sink, chunks) = StreamSink::channel();
+            session = session.with_file_send(FileSendService::new(ExportDest::Stream(sink)));
+            let engine = engine.clone();
+            let events = events.clone();
+            let task = tokio::spawn(async move {
+                let vertex = "load:docker".to_string();
+                let mut v = super::progress::VertexEvent {
+                    digest: vertex.clone(),
+                    name: "loading the image into docker".into(),
+                    cached: false,
+                    started: Some(std::time::SystemTime::now()),
+                    completed: None,
+                    error: None,
+                };
+                let _ = events.send(ProgressEvent::Vertex(v.clone()));
+                let r = load_into_engine(&engine, chunks, |line| {
+                    let _ = events.send(ProgressEvent::Log {
+                        vertex: vertex.clone(),
+                        stream: 1,
+                        data: format!("{line}\n").into_bytes(),
+                        at: Some(std::time::SystemTime::now()),
+                    });
+                })
+                .await;
+                v.completed = Some(std::time::SystemTime::now());
+                v.error = r.as_ref().err().map(|e| e.to_string());
+                let _ = events.send(ProgressEvent::Vertex(v));
+                r
+            });
+            loader = Some(AbortTask(task));
         }
         let mut request = request;
         request.session = session.id().to_string();
@@ -238,10 +291,23 @@ impl Client {
         let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
 
         match result {
-            Ok(resp) => Ok(BuildOutcome {
-                exporter_response: resp.into_inner().exporter_response,
-                transfer,
-            }),
+            Ok(resp) => {
+                let loaded = match loader.as_mut() {
+                    // The exporter's stream has ended with the solve; the
+                    // engine finishes reading the tarball now.
+                    Some(task) => match (&mut task.0).await {
+                        Ok(Ok(lines)) => lines,
+                        Ok(Err(e)) => return Err(BuildkitError::Session(e.to_string())),
+                        Err(e) => return Err(BuildkitError::Session(e.to_string())),
+                    },
+                    None => Vec::new(),
+                };
+                Ok(BuildOutcome {
+                    exporter_response: resp.into_inner().exporter_response,
+                    transfer,
+                    loaded,
+                })
+            }
             Err(status) => {
                 if is_transport_failure(&status) {
                     return Err(BuildkitError::rpc(&endpoint, "Solve", &status));
@@ -278,6 +344,21 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// Aborts a spawned task when dropped (a failed or cancelled build stops
+/// the engine load).
+struct AbortTask<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortTask<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The `docker` exporter without `dest`: `--load` on a non-docker driver.
+fn is_engine_load(e: &Export) -> bool {
+    e.kind == "docker" && e.dest.is_none()
 }
 
 fn export_dest(e: &Export) -> Option<ExportDest> {
@@ -342,6 +423,9 @@ pub fn solve_request(
     _features: &Features,
     version: Option<&BuildkitVersion>,
 ) -> Result<SolveRequest, BuildkitError> {
+    if let Some(msg) = spec.needs_unserved_service() {
+        return Err(BuildkitError::Unsupported(msg));
+    }
     let new_api = supports_exporter_list(version);
     if !new_api && exports.len() > 1 {
         return Err(BuildkitError::Unsupported(
@@ -409,7 +493,10 @@ mod tests {
         assert_eq!(cache.imports[0].r#type, "registry");
         assert_eq!(cache.imports[0].attrs["ref"], "reg/app:cache");
         assert_eq!(req.frontend_attrs["filename"], "Dockerfile");
-        assert_eq!(req.frontend_attrs["cache-imports"], "reg/app:cache");
+        assert_eq!(
+            req.frontend_attrs["cache-imports"],
+            r#"[{"Type":"registry","Attrs":{"ref":"reg/app:cache"}}]"#
+        );
     }
 
     #[test]

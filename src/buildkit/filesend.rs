@@ -37,7 +37,37 @@ pub enum ExportDest {
     Tar(TarDest),
     /// The `local` exporter's files, into a directory.
     Dir(PathBuf),
+    /// A tarball exporter's stream, handed chunk by chunk to a consumer (the
+    /// engine load of `--load`).
+    Stream(StreamSink),
 }
+
+/// The sending end of an export stream. The first DiffCopy call takes it and
+/// drops it when the exporter's stream ends, so the consumer sees the end of
+/// the tarball even while the session stays open.
+#[derive(Debug, Clone)]
+pub struct StreamSink(Arc<std::sync::Mutex<Option<mpsc::Sender<Bytes>>>>);
+
+impl StreamSink {
+    /// A sink and the receiver of its chunks.
+    pub fn channel() -> (StreamSink, mpsc::Receiver<Bytes>) {
+        // Small: the engine's import pulls at its own pace.
+        let (tx, rx) = mpsc::channel(8);
+        (StreamSink(Arc::new(std::sync::Mutex::new(Some(tx)))), rx)
+    }
+
+    fn take(&self) -> Option<mpsc::Sender<Bytes>> {
+        self.0.lock().ok().and_then(|mut s| s.take())
+    }
+}
+
+impl PartialEq for StreamSink {
+    fn eq(&self, other: &StreamSink) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for StreamSink {}
 
 /// The FileSend service of one session.
 #[derive(Debug, Clone)]
@@ -109,6 +139,15 @@ impl tonic::server::StreamingService<Bytes> for Handler {
                     receive_tar(input, &dest, &svc.written).await?;
                     Ok(Response::new(Box::pin(futures::stream::empty()) as Out))
                 }
+                ExportDest::Stream(sink) => {
+                    let Some(tx) = sink.take() else {
+                        return Err(Status::failed_precondition(
+                            "the export stream was already received",
+                        ));
+                    };
+                    receive_stream(input, tx, &svc.written).await?;
+                    Ok(Response::new(Box::pin(futures::stream::empty()) as Out))
+                }
                 ExportDest::Dir(dir) => {
                     let (tx, rx) = mpsc::channel::<Result<Bytes, Status>>(16);
                     let written = svc.written.clone();
@@ -156,6 +195,69 @@ async fn receive_tar(
     out.flush()
         .await
         .map_err(|e| Status::internal(format!("writing the export: {e}")))
+}
+
+async fn receive_stream(
+    mut input: Streaming<Bytes>,
+    tx: mpsc::Sender<Bytes>,
+    written: &AtomicU64,
+) -> Result<(), Status> {
+    while let Some(raw) = input.message().await? {
+        let msg = BytesMessage::decode(raw)
+            .map_err(|e| Status::invalid_argument(format!("not a BytesMessage: {e}")))?;
+        let n = msg.data.len() as u64;
+        tx.send(Bytes::from(msg.data))
+            .await
+            .map_err(|_| Status::aborted("the consumer of the export stopped reading"))?;
+        written.fetch_add(n, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+/// A failed load of an exported tarball into the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("loading the image into the docker engine failed: {0}")]
+    Engine(String),
+    #[error("the docker engine loaded nothing from the exported tarball")]
+    Empty,
+}
+
+/// Loads a docker-format tarball, arriving as `chunks`, into the engine
+/// (`POST /images/load`, what `docker load` does), reporting each progress
+/// line to `progress`. Returns the engine's `Loaded image…` lines.
+pub async fn load_into_engine(
+    engine: &bollard::Docker,
+    chunks: mpsc::Receiver<Bytes>,
+    mut progress: impl FnMut(&str),
+) -> Result<Vec<String>, LoadError> {
+    use futures::StreamExt;
+    let body = tokio_stream::wrappers::ReceiverStream::new(chunks).map(Ok::<_, Infallible>);
+    let options = bollard::query_parameters::ImportImageOptionsBuilder::new()
+        .quiet(false)
+        .build();
+    let mut answers = std::pin::pin!(engine.import_image_stream(options, body, None));
+    let mut loaded = Vec::new();
+    while let Some(item) = answers.next().await {
+        let info = item.map_err(|e| LoadError::Engine(e.to_string()))?;
+        if let Some(e) = info.error_detail.and_then(|d| d.message) {
+            return Err(LoadError::Engine(e));
+        }
+        for line in info.stream.iter().chain(info.status.iter()) {
+            let line = line.trim_end();
+            if line.is_empty() {
+                continue;
+            }
+            progress(line);
+            if line.starts_with("Loaded image") {
+                loaded.push(line.to_string());
+            }
+        }
+    }
+    if loaded.is_empty() {
+        return Err(LoadError::Empty);
+    }
+    Ok(loaded)
 }
 
 // Go's os.FileMode type bits, as fsutil sends them.

@@ -178,9 +178,17 @@ async fn run_async(
         let env = crate::builder::Env::from_process();
         match crate::builder::status::build_driver(&env, &name).await {
             Ok(Some(driver)) => {
+                let mut spec = spec;
+                if spec.outputs.is_empty() && default_load(&env, &name) {
+                    // driver-opt default-load=true: a build without output loads.
+                    spec.load = true;
+                }
                 if let Err(refusal) = spec.check(&driver.features()) {
                     eprintln!("ERROR: {refusal}");
                     return ExitCode::from(1);
+                }
+                if let Some(w) = spec.no_output_warning(&driver.features()) {
+                    eprintln!("WARNING: {w}");
                 }
                 return build_with(driver, None, spec, mode).await;
             }
@@ -220,6 +228,24 @@ async fn run_async(
     build_with(Arc::new(driver), Some(engine), spec, mode).await
 }
 
+/// Whether the builder's first node has the driver-opt `default-load=true`.
+fn default_load(env: &crate::builder::Env, name: &str) -> bool {
+    let Ok(store) = crate::builder::open_store(env) else {
+        return false;
+    };
+    let Ok(txn) = store.txn() else {
+        return false;
+    };
+    let Ok(ng) = crate::builder::selection::node_group(&txn, env, name) else {
+        return false;
+    };
+    ng.nodes
+        .first()
+        .and_then(|n| n.driver_opts.as_ref())
+        .and_then(|o| o.get("default-load"))
+        .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
 /// Runs the build through `driver`, rendering progress as `mode` says.
 /// `engine` is the docker driver's engine, which pushes `--push` tags.
 async fn build_with(
@@ -243,8 +269,13 @@ async fn build_with(
         }
     });
     let build = async {
+        // --load through a non-docker driver loads into the local engine.
+        let load_engine = match (&engine, spec.load) {
+            (None, true) => bollard::Docker::connect_with_defaults().ok(),
+            _ => None,
+        };
         let client = Client::connect(driver).await?;
-        client.build(&spec, tx).await
+        client.build_loading(&spec, tx, load_engine.as_ref()).await
     };
     let result = tokio::select! {
         r = build => r,
@@ -273,6 +304,11 @@ async fn build_with(
                         eprintln!("ERROR: {e}");
                         return ExitCode::from(1);
                     }
+                }
+            }
+            if mode != ProgressMode::Quiet {
+                for line in &outcome.loaded {
+                    eprintln!("{line}");
                 }
             }
             let id = outcome.image_id().unwrap_or_default().to_string();
