@@ -1,0 +1,555 @@
+//! Outputs and caches: the exact Solve requests each driver sends for every
+//! `--output`, `--load`, `--push`, `--cache-to/--cache-from` and several
+//! `--platform`s (pure, checked against BuildKit's and buildx's published
+//! behaviour), the refusals, and on the real Docker Engine: the `--load`
+//! step fed through the session's FileSend exactly as BuildKit's `docker`
+//! exporter feeds it, and an inline cache pushed to the test registry and
+//! imported again.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bollard_buildkit_proto::moby::buildkit::v1::types::BuildkitVersion;
+use bollard_buildkit_proto::moby::buildkit::v1::SolveRequest;
+use bollard_buildkit_proto::moby::filesync::v1::file_send_client::FileSendClient;
+use bollard_buildkit_proto::moby::filesync::v1::BytesMessage;
+use buildkit_lsp::build::{BuildSpec, CacheSpec, OutputSpec};
+use buildkit_lsp::buildkit::client::solve_request;
+use buildkit_lsp::buildkit::filesend::{load_into_engine, ExportDest, FileSendService, StreamSink};
+use buildkit_lsp::buildkit::{BuildkitError, Client, ProgressEvent};
+use buildkit_lsp::driver::docker::{DockerDriver, DockerEndpoint};
+use buildkit_lsp::driver::{DriverKind, Features};
+use futures::StreamExt;
+use support::{TempContext, BASE_IMAGE};
+
+fn current() -> BuildkitVersion {
+    BuildkitVersion {
+        package: "github.com/moby/buildkit".into(),
+        version: "v0.18.1".into(),
+        revision: String::new(),
+    }
+}
+
+fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The request a current BuildKit receives for `spec` on `kind`.
+fn request(spec: &BuildSpec, kind: DriverKind) -> Result<SolveRequest, String> {
+    let f = Features::of(kind);
+    spec.check(&f).map_err(|r| r.to_string())?;
+    let exports = spec.exports(&f);
+    solve_request(spec, &exports, &f, Some(&current())).map_err(|e| e.to_string())
+}
+
+/// (type, attrs) of every exporter in the new list; the deprecated single
+/// fields must name the first one.
+fn exporters(req: &SolveRequest) -> Vec<(String, BTreeMap<String, String>)> {
+    let list: Vec<_> = req
+        .exporters
+        .iter()
+        .map(|e| {
+            (
+                e.r#type.clone(),
+                e.attrs.clone().into_iter().collect::<BTreeMap<_, _>>(),
+            )
+        })
+        .collect();
+    if let Some((t, a)) = list.first() {
+        assert_eq!(&req.exporter_deprecated, t);
+        let old: BTreeMap<_, _> = req.exporter_attrs_deprecated.clone().into_iter().collect();
+        assert_eq!(&old, a);
+    } else {
+        assert_eq!(req.exporter_deprecated, "");
+    }
+    list
+}
+
+fn spec_with(outputs: &[&str]) -> BuildSpec {
+    let mut s = BuildSpec::new("/ctx");
+    s.tags = vec!["reg.example/app:1".into(), "reg.example/app:latest".into()];
+    s.outputs = outputs
+        .iter()
+        .map(|o| OutputSpec::parse(o).unwrap())
+        .collect();
+    s
+}
+
+const NAMES: &str = "reg.example/app:1,reg.example/app:latest";
+
+#[test]
+fn load_on_non_docker_drivers_asks_for_the_docker_exporter_with_the_tags() {
+    for kind in [
+        DriverKind::DockerContainer,
+        DriverKind::Kubernetes,
+        DriverKind::Remote,
+    ] {
+        let mut s = spec_with(&[]);
+        s.load = true;
+        let req = request(&s, kind).unwrap();
+        assert_eq!(
+            exporters(&req),
+            vec![("docker".to_string(), map(&[("name", NAMES)]))],
+            "{kind}"
+        );
+        assert_eq!(s.no_output_warning(&Features::of(kind)), None);
+    }
+    // The docker driver loads by itself: `moby`, never a tarball.
+    let mut s = spec_with(&[]);
+    s.load = true;
+    let req = request(&s, DriverKind::Docker).unwrap();
+    assert_eq!(
+        exporters(&req),
+        vec![("moby".to_string(), map(&[("name", NAMES)]))]
+    );
+}
+
+#[test]
+fn every_output_type_maps_to_its_exporter() {
+    let remote = DriverKind::DockerContainer;
+    let cases: Vec<(&str, &str, BTreeMap<String, String>)> = vec![
+        (
+            "type=docker,dest=out.tar",
+            "docker",
+            map(&[("name", NAMES)]),
+        ),
+        ("type=oci,dest=-", "oci", map(&[("name", NAMES)])),
+        ("type=local,dest=dir", "local", map(&[])),
+        ("type=tar,dest=out.tar", "tar", map(&[])),
+        (
+            "type=image,push=true",
+            "image",
+            map(&[("name", NAMES), ("push", "true")]),
+        ),
+        (
+            "type=registry",
+            "image",
+            map(&[("name", NAMES), ("push", "true")]),
+        ),
+        (
+            "type=image,name=other/x:2,compression=zstd",
+            "image",
+            map(&[("name", "other/x:2"), ("compression", "zstd")]),
+        ),
+    ];
+    for (out, kind, attrs) in cases {
+        let req = request(&spec_with(&[out]), remote).unwrap();
+        assert_eq!(exporters(&req), vec![(kind.to_string(), attrs)], "{out}");
+    }
+    // cacheonly: no exporter at all, and no warning (an output was given).
+    let s = spec_with(&["type=cacheonly"]);
+    assert!(exporters(&request(&s, remote).unwrap()).is_empty());
+    assert_eq!(s.no_output_warning(&Features::of(remote)), None);
+    // The dest never travels to the daemon: the session's FileSend has it.
+    let s = spec_with(&["type=oci,dest=/tmp/o.tar"]);
+    let e = s.exports(&Features::of(remote));
+    assert_eq!(
+        e[0].dest.as_deref(),
+        Some(std::path::Path::new("/tmp/o.tar"))
+    );
+    assert!(!e[0].attrs.contains_key("dest"));
+}
+
+#[test]
+fn push_flag_on_every_driver() {
+    let mut s = spec_with(&[]);
+    s.push = true;
+    let req = request(&s, DriverKind::Remote).unwrap();
+    assert_eq!(
+        exporters(&req),
+        vec![(
+            "image".to_string(),
+            map(&[("name", NAMES), ("push", "true")])
+        )]
+    );
+    let req = request(&s, DriverKind::Docker).unwrap();
+    assert_eq!(
+        exporters(&req),
+        vec![(
+            "moby".to_string(),
+            map(&[("name", NAMES), ("push", "true")])
+        )]
+    );
+    // --push with an explicit image output adds push=true to it.
+    let mut s = spec_with(&["type=image,name=r/y"]);
+    s.push = true;
+    let req = request(&s, DriverKind::Remote).unwrap();
+    assert_eq!(
+        exporters(&req),
+        vec![(
+            "image".to_string(),
+            map(&[("name", "r/y"), ("push", "true")])
+        )]
+    );
+}
+
+#[test]
+fn old_daemons_get_one_exporter_in_the_deprecated_fields_only() {
+    let s = spec_with(&["type=tar,dest=o.tar"]);
+    let f = Features::of(DriverKind::Remote);
+    let v = BuildkitVersion {
+        version: "v0.12.5".into(),
+        ..BuildkitVersion::default()
+    };
+    let req = solve_request(&s, &s.exports(&f), &f, Some(&v)).unwrap();
+    assert!(req.exporters.is_empty());
+    assert_eq!(req.exporter_deprecated, "tar");
+    assert!(req.exporter_attrs_deprecated.is_empty());
+    let two = spec_with(&["type=tar,dest=o.tar", "type=registry"]);
+    let e = solve_request(&two, &two.exports(&f), &f, Some(&v)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "this BuildKit accepts one output per build (it predates v0.13); build once per output"
+    );
+    let req = solve_request(&two, &two.exports(&f), &f, Some(&current())).unwrap();
+    assert_eq!(req.exporters.len(), 2);
+}
+
+#[test]
+fn docker_driver_refuses_with_buildx_messages() {
+    let tail =
+        "Switch to a different driver, or turn on the containerd image store, and try again.";
+    let s = spec_with(&["type=oci,dest=o.tar"]);
+    assert_eq!(
+        request(&s, DriverKind::Docker).unwrap_err(),
+        format!("Docker/OCI tarball output is not supported for the docker driver. {tail}")
+    );
+    let s = spec_with(&["type=docker,dest=o.tar"]);
+    assert!(request(&s, DriverKind::Docker).is_err());
+    let mut s = spec_with(&[]);
+    s.cache_to = vec![CacheSpec::parse("--cache-to", "type=registry,ref=r/c").unwrap()];
+    assert_eq!(
+        request(&s, DriverKind::Docker).unwrap_err(),
+        format!("Cache export is not supported for the docker driver. {tail}")
+    );
+    let mut s = spec_with(&[]);
+    s.platforms = vec!["linux/amd64".into(), "linux/arm64".into()];
+    assert_eq!(
+        request(&s, DriverKind::Docker).unwrap_err(),
+        format!("Multi-platform build is not supported for the docker driver. {tail}")
+    );
+    // The containerd image store lifts all three.
+    let f = Features {
+        kind: DriverKind::Docker,
+        containerd_store: true,
+    };
+    s.outputs = vec![OutputSpec::parse("type=oci,dest=o.tar").unwrap()];
+    assert_eq!(s.check(&f), Ok(()));
+}
+
+#[test]
+fn several_platforms_are_one_solve() {
+    let mut s = spec_with(&["type=registry"]);
+    s.platforms = vec!["linux/amd64".into(), "linux/arm64".into()];
+    let req = request(&s, DriverKind::Remote).unwrap();
+    assert_eq!(req.frontend_attrs["platform"], "linux/amd64,linux/arm64");
+    assert_eq!(exporters(&req).len(), 1);
+}
+
+#[test]
+fn cache_options_as_buildx_sends_them() {
+    let mut s = spec_with(&["type=registry"]);
+    s.cache_to = vec![
+        CacheSpec::parse(
+            "--cache-to",
+            "type=registry,ref=reg.example/app:cache,mode=max,compression=zstd,oci-mediatypes=true,ignore-error=true,image-manifest=true",
+        )
+        .unwrap(),
+        CacheSpec::parse("--cache-to", "type=inline").unwrap(),
+    ];
+    s.cache_from = vec![
+        CacheSpec::parse("--cache-from", "reg.example/app:cache").unwrap(),
+        CacheSpec::parse("--cache-from", "type=registry,ref=reg.example/app:1").unwrap(),
+    ];
+    let req = request(&s, DriverKind::DockerContainer).unwrap();
+    let cache = req.cache.expect("cache options");
+    let entries = |v: &[bollard_buildkit_proto::moby::buildkit::v1::CacheOptionsEntry]| {
+        v.iter()
+            .map(|e| {
+                (
+                    e.r#type.clone(),
+                    e.attrs.clone().into_iter().collect::<BTreeMap<_, _>>(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        entries(&cache.exports),
+        vec![
+            (
+                "registry".to_string(),
+                map(&[
+                    ("ref", "reg.example/app:cache"),
+                    ("mode", "max"),
+                    ("compression", "zstd"),
+                    ("oci-mediatypes", "true"),
+                    ("ignore-error", "true"),
+                    ("image-manifest", "true"),
+                ])
+            ),
+            ("inline".to_string(), map(&[])),
+        ]
+    );
+    assert_eq!(
+        entries(&cache.imports),
+        vec![
+            (
+                "registry".to_string(),
+                map(&[("ref", "reg.example/app:cache")])
+            ),
+            ("registry".to_string(), map(&[("ref", "reg.example/app:1")])),
+        ]
+    );
+    // BuildKit's client hands the imports to the frontend as JSON.
+    assert_eq!(
+        req.frontend_attrs["cache-imports"],
+        r#"[{"Type":"registry","Attrs":{"ref":"reg.example/app:cache"}},{"Type":"registry","Attrs":{"ref":"reg.example/app:1"}}]"#
+    );
+    // Inline cache alone is fine on the docker driver.
+    let mut s = spec_with(&[]);
+    s.cache_to = vec![CacheSpec::parse("--cache-to", "type=inline").unwrap()];
+    let req = request(&s, DriverKind::Docker).unwrap();
+    assert_eq!(req.cache.unwrap().exports[0].r#type, "inline");
+}
+
+#[test]
+fn local_cache_is_refused_before_sending() {
+    let mut s = spec_with(&["type=registry"]);
+    s.cache_to = vec![CacheSpec::parse("--cache-to", "type=local,dest=/tmp/c").unwrap()];
+    assert_eq!(
+        request(&s, DriverKind::Remote).unwrap_err(),
+        "--cache-to type=local (dest=/tmp/c) needs the session content store, which this client does not serve; use type=registry,ref=… or type=inline"
+    );
+    let mut s = spec_with(&["type=registry"]);
+    s.cache_from = vec![CacheSpec::parse("--cache-from", "type=local,src=/tmp/c").unwrap()];
+    assert!(request(&s, DriverKind::Remote)
+        .unwrap_err()
+        .starts_with("--cache-from type=local (src=/tmp/c) needs the session content store"));
+}
+
+#[test]
+fn no_output_warning_reads_like_buildx() {
+    let s = spec_with(&[]);
+    assert_eq!(
+        s.no_output_warning(&Features::of(DriverKind::DockerContainer))
+            .as_deref(),
+        Some("No output specified with docker-container driver. Build result will only remain in the build cache. To push result image into registry use --push or to load image into docker use --load")
+    );
+    assert!(s
+        .no_output_warning(&Features::of(DriverKind::Remote))
+        .unwrap()
+        .starts_with("No output specified with remote driver."));
+    assert_eq!(s.no_output_warning(&Features::of(DriverKind::Docker)), None);
+    let mut p = spec_with(&[]);
+    p.push = true;
+    assert_eq!(p.no_output_warning(&Features::of(DriverKind::Remote)), None);
+}
+
+/// Serves a FileSend with `dest` on loopback and streams `data` to it in
+/// `chunk`-byte BytesMessages, as BuildKit's tarball exporters do.
+async fn send_through_filesend(
+    dest: ExportDest,
+    data: &[u8],
+    chunk: usize,
+) -> (u64, Result<(), tonic::Status>) {
+    let svc = FileSendService::new(dest);
+    let written = svc.written();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(svc)
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let msgs: Vec<BytesMessage> = data
+        .chunks(chunk)
+        .map(|c| BytesMessage { data: c.to_vec() })
+        .collect();
+    let mut client = FileSendClient::new(channel).max_encoding_message_size(usize::MAX);
+    let r = match client.diff_copy(futures::stream::iter(msgs)).await {
+        Ok(resp) => {
+            let mut s = resp.into_inner();
+            let mut r = Ok(());
+            while let Some(m) = s.next().await {
+                if let Err(e) = m {
+                    r = Err(e);
+                    break;
+                }
+            }
+            r
+        }
+        Err(e) => Err(e),
+    };
+    server.abort();
+    (written.load(Ordering::Relaxed), r)
+}
+
+#[tokio::test]
+async fn load_streams_a_docker_tarball_from_filesend_into_the_engine() {
+    let Some(ep) =
+        support::docker_or_skip("load_streams_a_docker_tarball_from_filesend_into_the_engine")
+    else {
+        return;
+    };
+    let engine = ep.bollard();
+    let name = support::unique_name("outputs-load");
+    let tag = format!("{name}:1");
+    // A real docker-format tarball: the engine's `docker save` of a tag of
+    // the base image, which is then removed so only the load can bring it back.
+    engine
+        .tag_image(
+            BASE_IMAGE,
+            Some(
+                bollard::query_parameters::TagImageOptionsBuilder::new()
+                    .repo(&name)
+                    .tag("1")
+                    .build(),
+            ),
+        )
+        .await
+        .expect("tag the base image");
+    let mut tarball = Vec::new();
+    let mut export = std::pin::pin!(engine.export_image(&tag));
+    while let Some(chunk) = export.next().await {
+        tarball.extend_from_slice(&chunk.expect("export chunk"));
+    }
+    let base_id = engine
+        .inspect_image(BASE_IMAGE)
+        .await
+        .expect("inspect base")
+        .id
+        .expect("base id");
+    engine
+        .remove_image(
+            &tag,
+            None::<bollard::query_parameters::RemoveImageOptions>,
+            None,
+        )
+        .await
+        .expect("untag");
+    assert!(
+        engine.inspect_image(&tag).await.is_err(),
+        "{tag} still exists"
+    );
+
+    let (sink, chunks) = StreamSink::channel();
+    let e2 = engine.clone();
+    let loader = tokio::spawn(async move {
+        let mut progress = Vec::new();
+        let r = load_into_engine(&e2, chunks, |l| progress.push(l.to_string())).await;
+        (r, progress)
+    });
+    // 32 KiB messages: BuildKit's exporters send chunks of that order.
+    let (written, sent) = send_through_filesend(ExportDest::Stream(sink), &tarball, 32 << 10).await;
+    sent.expect("DiffCopy accepted the stream");
+    assert_eq!(written, tarball.len() as u64);
+    let (loaded, progress) = loader.await.unwrap();
+    let loaded = loaded.expect("the engine loaded the tarball");
+    assert_eq!(loaded, vec![format!("Loaded image: {tag}")]);
+    assert!(
+        progress.contains(&format!("Loaded image: {tag}")),
+        "{progress:?}"
+    );
+    let id = engine.inspect_image(&tag).await.expect("loaded").id;
+    assert_eq!(id.as_deref(), Some(base_id.as_str()));
+    let _ = engine
+        .remove_image(
+            &tag,
+            None::<bollard::query_parameters::RemoveImageOptions>,
+            None,
+        )
+        .await;
+
+    // A truncated tarball fails with the engine's reason, not silently.
+    let (sink, chunks) = StreamSink::channel();
+    let e3 = engine.clone();
+    let loader = tokio::spawn(async move { load_into_engine(&e3, chunks, |_| {}).await });
+    let (_, sent) = send_through_filesend(ExportDest::Stream(sink), &tarball[..1024], 512).await;
+    sent.expect("DiffCopy accepted the stream");
+    let err = loader.await.unwrap().unwrap_err().to_string();
+    assert!(
+        err.starts_with("loading the image into the docker engine failed")
+            || err == "the docker engine loaded nothing from the exported tarball",
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn inline_cache_pushed_then_imported_on_the_real_engine() {
+    let Some(ep) = support::docker_or_skip("inline_cache_pushed_then_imported_on_the_real_engine")
+    else {
+        return;
+    };
+    let Some(registry) =
+        support::registry_or_skip("inline_cache_pushed_then_imported_on_the_real_engine")
+    else {
+        return;
+    };
+    let name = support::unique_name("outputs-cache");
+    let ctx = TempContext::new().file(
+        "Dockerfile",
+        format!("FROM {BASE_IMAGE}\nRUN echo {name} > /marker\n"),
+    );
+    let driver = DockerDriver::connect_to(DockerEndpoint::parse(&ep.docker_host()).unwrap())
+        .await
+        .expect("docker driver");
+    let engine = driver.clone();
+    let client = Client::connect(Arc::new(driver)).await.expect("connect");
+    let image = format!("{registry}/{name}:1");
+    let mut spec = BuildSpec::new(ctx.path());
+    spec.tags = vec![image.clone()];
+    spec.cache_to = vec![CacheSpec::parse("--cache-to", "type=inline").unwrap()];
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel::<ProgressEvent>();
+    client
+        .build(&spec, tx)
+        .await
+        .expect("build with inline cache");
+    engine
+        .push(&image, (String::new(), String::new()))
+        .await
+        .expect("push to the test registry");
+
+    // The pushed image as --cache-from (a bare ref = type=registry,ref=…):
+    // the engine's frontend must accept the JSON cache-imports.
+    let mut spec = BuildSpec::new(ctx.path());
+    spec.tags = vec![format!("{name}:2")];
+    spec.cache_from = vec![CacheSpec::parse("--cache-from", &image).unwrap()];
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<ProgressEvent>();
+    let out = client.build(&spec, tx).await;
+    let out = match out {
+        Ok(o) => o,
+        Err(BuildkitError::Solve(f)) => panic!("{}", buildkit_lsp::buildkit::render_failure(&f)),
+        Err(e) => panic!("{e}"),
+    };
+    let mut run_cached = false;
+    while let Ok(ev) = rx.try_recv() {
+        if let ProgressEvent::Vertex(v) = ev {
+            if v.name.contains(&format!("RUN echo {name}")) && v.cached {
+                run_cached = true;
+            }
+        }
+    }
+    assert!(run_cached, "the RUN step was not served from cache");
+    assert!(out.image_id().is_some());
+    let e = ep.bollard();
+    for t in [image, format!("{name}:2")] {
+        let _ = e
+            .remove_image(
+                &t,
+                None::<bollard::query_parameters::RemoveImageOptions>,
+                None,
+            )
+            .await;
+    }
+}
