@@ -426,6 +426,17 @@ pub fn solve_request(
     if let Some(msg) = spec.needs_unserved_service() {
         return Err(BuildkitError::Unsupported(msg));
     }
+    let file_sends = exports
+        .iter()
+        .filter(|e| export_dest(e).is_some() || is_engine_load(e))
+        .count();
+    if file_sends > 1 {
+        // One FileSend per session: BuildKit would send both exports to it.
+        return Err(BuildkitError::Unsupported(
+            "only one of --load, type=local, type=tar, type=docker and type=oci (with dest) per build; build once per output"
+                .into(),
+        ));
+    }
     let new_api = supports_exporter_list(version);
     if !new_api && exports.len() > 1 {
         return Err(BuildkitError::Unsupported(
@@ -509,16 +520,32 @@ mod tests {
         let mut spec = BuildSpec::new("/ctx");
         spec.outputs = vec![
             crate::build::OutputSpec::parse("type=local,dest=a").unwrap(),
-            crate::build::OutputSpec::parse("type=tar,dest=b.tar").unwrap(),
+            crate::build::OutputSpec::parse("type=registry,name=r/x").unwrap(),
         ];
         let f = Features::of(DriverKind::Remote);
         let exports = spec.exports(&f);
         let req = solve_request(&spec, &exports, &f, Some(&v)).unwrap();
         assert_eq!(req.exporters.len(), 2);
-        assert_eq!(req.exporters[1].r#type, "tar");
+        assert_eq!(req.exporters[1].r#type, "image");
         // The old daemon refuses two outputs with a clear message.
         let e = solve_request(&spec, &exports, &f, None).unwrap_err();
         assert!(e.to_string().contains("one output per build"), "{e}");
+    }
+
+    #[test]
+    fn two_file_exports_are_refused() {
+        let v = BuildkitVersion {
+            version: "v0.17.2".into(),
+            ..BuildkitVersion::default()
+        };
+        let mut spec = BuildSpec::new("/ctx");
+        spec.load = true;
+        spec.outputs = vec![crate::build::OutputSpec::parse("type=tar,dest=b.tar").unwrap()];
+        let f = Features::of(DriverKind::Remote);
+        let e = solve_request(&spec, &spec.exports(&f), &f, Some(&v)).unwrap_err();
+        assert!(e.to_string().starts_with("only one of --load"), "{e}");
+        spec.outputs = vec![crate::build::OutputSpec::parse("type=registry").unwrap()];
+        assert!(solve_request(&spec, &spec.exports(&f), &f, Some(&v)).is_ok());
     }
 
     #[test]
