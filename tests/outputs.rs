@@ -447,7 +447,12 @@ async fn load_streams_a_docker_tarball_from_filesend_into_the_engine() {
     let e2 = engine.clone();
     let loader = tokio::spawn(async move {
         let mut progress = Vec::new();
-        let r = load_into_engine(&e2, chunks, |l| progress.push(l.to_string())).await;
+        let r = load_into_engine(
+            &e2,
+            tokio_stream::wrappers::ReceiverStream::new(chunks),
+            |l| progress.push(l.to_string()),
+        )
+        .await;
         (r, progress)
     });
     // 32 KiB messages: BuildKit's exporters send chunks of that order.
@@ -474,7 +479,14 @@ async fn load_streams_a_docker_tarball_from_filesend_into_the_engine() {
     // A truncated tarball fails with the engine's reason, not silently.
     let (sink, chunks) = StreamSink::channel();
     let e3 = engine.clone();
-    let loader = tokio::spawn(async move { load_into_engine(&e3, chunks, |_| {}).await });
+    let loader = tokio::spawn(async move {
+        load_into_engine(
+            &e3,
+            tokio_stream::wrappers::ReceiverStream::new(chunks),
+            |_| {},
+        )
+        .await
+    });
     let (_, sent) = send_through_filesend(ExportDest::Stream(sink), &tarball[..1024], 512).await;
     sent.expect("DiffCopy accepted the stream");
     let err = loader.await.unwrap().unwrap_err().to_string();
@@ -552,4 +564,84 @@ async fn inline_cache_pushed_then_imported_on_the_real_engine() {
             )
             .await;
     }
+}
+
+fn cli(home: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_buildkit-lsp"))
+        .args(args)
+        .env("HOME", home)
+        .env("DOCKER_CONFIG", home.join("docker"))
+        .env_remove("BUILDX_CONFIG")
+        .env_remove("BUILDX_BUILDER")
+        .env_remove("BUILDKIT_HOST")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn cli_warns_without_output_and_default_load_asks_for_the_docker_exporter() {
+    let Some(engine) = support::docker_or_skip(
+        "cli_warns_without_output_and_default_load_asks_for_the_docker_exporter",
+    ) else {
+        return;
+    };
+    let relay = support::relay::Relay::unix(&engine, support::relay::RelayTls::None);
+    let home = tempfile::tempdir().unwrap();
+    for (name, opts) in [("plain", None), ("loads", Some("default-load=true"))] {
+        let mut args = vec!["builder", "create", "--name", name, "--driver", "remote"];
+        if let Some(o) = opts {
+            args.extend(["--driver-opt", o]);
+        }
+        args.push(relay.endpoint());
+        let out = cli(home.path(), &args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let marker = support::unique_name("cli-outputs");
+    let ctx = TempContext::new()
+        .file("Dockerfile", "FROM scratch\nCOPY m.txt /m.txt\n")
+        .file("m.txt", &marker);
+    let ctx_arg = ctx.path().display().to_string();
+
+    let out = cli(home.path(), &["build", "--builder", "plain", &ctx_arg]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.lines().any(|l| l == "WARNING: No output specified with remote driver. Build result will only remain in the build cache. To push result image into registry use --push or to load image into docker use --load"),
+        "{stderr}"
+    );
+
+    // default-load=true: no warning, and the daemon is asked for the
+    // `docker` exporter (the engine's BuildKit 0.8 does not have it, so it
+    // refuses the request by that name).
+    let out = cli(home.path(), &["build", "--builder", "loads", &ctx_arg]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("No output specified"), "{stderr}");
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l == r#"ERROR: failed to solve: exporter "docker" could not be found"#),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("loading the image into docker"),
+        "{stderr}"
+    );
+    // With an explicit output, default-load stays off and the build works.
+    let dest = ctx.path().join("out");
+    let output = format!("type=local,dest={}", dest.display());
+    let out = cli(
+        home.path(),
+        &["build", "--builder", "loads", "--output", &output, &ctx_arg],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(dest.join("m.txt")).unwrap(), marker);
 }

@@ -211,6 +211,14 @@ impl Client {
             let engine = engine.clone();
             let events = events.clone();
             let task = tokio::spawn(async move {
+                use futures::StreamExt;
+                let mut chunks = chunks;
+                // Report the load once the exporter starts sending, not before.
+                let Some(first) = chunks.recv().await else {
+                    return Err(super::filesend::LoadError::Empty);
+                };
+                let chunks = futures::stream::once(async move { first })
+                    .chain(tokio_stream::wrappers::ReceiverStream::new(chunks));
                 let vertex = "load:docker".to_string();
                 let mut v = super::progress::VertexEvent {
                     digest: vertex.clone(),

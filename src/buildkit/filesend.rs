@@ -223,16 +223,17 @@ pub enum LoadError {
     Empty,
 }
 
-/// Loads a docker-format tarball, arriving as `chunks`, into the engine
+/// Loads a docker-format tarball, arriving as `chunks` (e.g. a
+/// [`StreamSink`]'s receiver through `ReceiverStream`), into the engine
 /// (`POST /images/load`, what `docker load` does), reporting each progress
 /// line to `progress`. Returns the engine's `Loaded image…` lines.
 pub async fn load_into_engine(
     engine: &bollard::Docker,
-    chunks: mpsc::Receiver<Bytes>,
+    chunks: impl Stream<Item = Bytes> + Send + 'static,
     mut progress: impl FnMut(&str),
 ) -> Result<Vec<String>, LoadError> {
     use futures::StreamExt;
-    let body = tokio_stream::wrappers::ReceiverStream::new(chunks).map(Ok::<_, Infallible>);
+    let body = chunks.map(Ok::<_, Infallible>);
     let options = bollard::query_parameters::ImportImageOptionsBuilder::new()
         .quiet(false)
         .build();
