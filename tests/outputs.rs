@@ -455,11 +455,17 @@ async fn load_streams_a_docker_tarball_from_filesend_into_the_engine() {
         .await;
         (r, progress)
     });
+    let started = std::time::Instant::now();
     // 32 KiB messages: BuildKit's exporters send chunks of that order.
     let (written, sent) = send_through_filesend(ExportDest::Stream(sink), &tarball, 32 << 10).await;
     sent.expect("DiffCopy accepted the stream");
     assert_eq!(written, tarball.len() as u64);
     let (loaded, progress) = loader.await.unwrap();
+    eprintln!(
+        "load: {} B through FileSend into the engine in {:.3} s",
+        tarball.len(),
+        started.elapsed().as_secs_f64()
+    );
     let loaded = loaded.expect("the engine loaded the tarball");
     assert_eq!(loaded, vec![format!("Loaded image: {tag}")]);
     assert!(
