@@ -651,3 +651,59 @@ fn cli_warns_without_output_and_default_load_asks_for_the_docker_exporter() {
     );
     assert_eq!(std::fs::read_to_string(dest.join("m.txt")).unwrap(), marker);
 }
+
+#[test]
+fn tar_without_dest_goes_to_stdout_but_never_to_a_terminal() {
+    let Some(_engine) =
+        support::docker_or_skip("tar_without_dest_goes_to_stdout_but_never_to_a_terminal")
+    else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let marker = support::unique_name("stdout-tar");
+    let ctx = TempContext::new()
+        .file("Dockerfile", "FROM scratch\nCOPY m.txt /m.txt\n")
+        .file("m.txt", &marker);
+    let ctx_arg = ctx.path().display().to_string();
+    // stdout is a pipe here: the tarball comes out on it (docker driver).
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_buildkit-lsp"));
+    cmd.args([
+        "build",
+        "--progress",
+        "quiet",
+        "--output",
+        "type=tar",
+        &ctx_arg,
+    ])
+    .env("DOCKER_CONFIG", home.path().join("docker"))
+    .env_remove("BUILDX_CONFIG")
+    .env_remove("BUILDX_BUILDER");
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // ustar: the name at 0, the size (octal) at 124, the data at 512.
+    let tar = &out.stdout;
+    assert!(tar.len() >= 1024, "{} bytes", tar.len());
+    let name = String::from_utf8_lossy(&tar[..100]);
+    assert_eq!(name.trim_end_matches('\0'), "m.txt");
+    assert_eq!(&tar[512..512 + marker.len()], marker.as_bytes());
+
+    // On a terminal (a pty from util-linux `script`) it is refused as buildx does.
+    let bin = env!("CARGO_BIN_EXE_buildkit-lsp");
+    let line = format!("{bin} build --output type=oci {ctx_arg}");
+    let out = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .output()
+        .expect("util-linux script");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "ERROR: dest file is required for oci exporter. refusing to write to console"
+        ),
+        "{text}"
+    );
+    assert!(!out.status.success());
+}

@@ -117,8 +117,9 @@ impl OutputSpec {
                 ))
             }
         }
-        if matches!(kind.as_str(), "local" | "tar") && !attrs.contains_key("dest") {
-            return Err(invalid(flag, value, format!("type={kind} needs dest=PATH")));
+        // buildx: `tar`/`oci` without dest write to stdout; `local` needs one.
+        if kind == "local" && !attrs.contains_key("dest") {
+            return Err(invalid(flag, value, "type=local needs dest=PATH"));
         }
         Ok(OutputSpec { kind, attrs })
     }
@@ -285,8 +286,8 @@ mod tests {
             ),
             "{e}"
         );
-        let e = OutputSpec::parse("type=tar").unwrap_err().to_string();
-        assert!(e.ends_with("type=tar needs dest=PATH"), "{e}");
+        let e = OutputSpec::parse("type=local").unwrap_err().to_string();
+        assert!(e.ends_with("type=local needs dest=PATH"), "{e}");
         let e = OutputSpec::parse("dest=x").unwrap_err().to_string();
         assert!(e.ends_with("type= is required"), "{e}");
     }

@@ -166,6 +166,21 @@ impl BuildSpec {
         })
     }
 
+    /// The exporter type of the first output written to stdout (`dest=-`,
+    /// or `tar`/`oci` without dest), for buildx's refusal to write a
+    /// tarball to a terminal.
+    pub fn stdout_output(&self) -> Option<&str> {
+        self.outputs
+            .iter()
+            .find(|o| {
+                matches!(
+                    (o.kind.as_str(), o.dest()),
+                    ("tar" | "oci" | "docker", Some("-")) | ("tar" | "oci", None)
+                )
+            })
+            .map(|o| o.kind.as_str())
+    }
+
     /// The exporters for a driver. With no output given, the docker driver
     /// loads into the engine (`moby`); other drivers export nothing unless
     /// `--load`/`--push` ask.
@@ -181,7 +196,11 @@ impl BuildSpec {
         let mut out = Vec::new();
         for o in &self.outputs {
             let mut attrs = o.attrs.clone();
-            let dest = attrs.remove("dest").map(PathBuf::from);
+            let mut dest = attrs.remove("dest").map(PathBuf::from);
+            if dest.is_none() && matches!(o.kind.as_str(), "tar" | "oci") {
+                // buildx: a tarball without dest goes to stdout.
+                dest = Some(PathBuf::from("-"));
+            }
             let kind = match o.kind.as_str() {
                 "registry" => {
                     attrs.insert("push".into(), "true".into());
@@ -358,6 +377,19 @@ mod tests {
         s.push = true;
         let e = s.exports(&docker());
         assert_eq!(e[0].attrs["push"], "true");
+    }
+
+    #[test]
+    fn tarballs_without_dest_go_to_stdout() {
+        let mut s = BuildSpec::new(".");
+        s.outputs = vec![OutputSpec::parse("type=oci").unwrap()];
+        let e = s.exports(&Features::of(DriverKind::Remote));
+        assert_eq!(e[0].dest, Some(PathBuf::from("-")));
+        assert_eq!(s.stdout_output(), Some("oci"));
+        s.outputs = vec![OutputSpec::parse("type=docker").unwrap()];
+        assert_eq!(s.stdout_output(), None);
+        s.outputs = vec![OutputSpec::parse("type=docker,dest=-").unwrap()];
+        assert_eq!(s.stdout_output(), Some("docker"));
     }
 
     #[test]

@@ -147,6 +147,16 @@ pub fn run(args: BuildArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(kind) = spec.stdout_output() {
+        use std::io::IsTerminal;
+        if std::io::stdout().is_terminal() {
+            // buildx's wording: a tarball never goes to a terminal.
+            eprintln!(
+                "ERROR: dest file is required for {kind} exporter. refusing to write to console"
+            );
+            return ExitCode::from(1);
+        }
+    }
     let builder = args.builder.clone().filter(|b| b != "default");
     // Refuse before connecting to BuildKit. The docker driver's limits are
     // known without asking; only a refusal that the containerd image store
