@@ -707,3 +707,70 @@ fn tar_without_dest_goes_to_stdout_but_never_to_a_terminal() {
     );
     assert!(!out.status.success());
 }
+
+/// The status line of `GET /v2/<repo>/manifests/<tag>` on the test registry.
+fn manifest_status(registry: &str, repo: &str, tag: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(registry).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        s,
+        "HEAD /v2/{repo}/manifests/{tag} HTTP/1.1\r\nHost: {registry}\r\nAccept: application/vnd.docker.distribution.manifest.v2+json\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn cli_output_type_registry_pushes_on_the_docker_driver() {
+    let Some(ep) = support::docker_or_skip("cli_output_type_registry_pushes_on_the_docker_driver")
+    else {
+        return;
+    };
+    let Some(registry) =
+        support::registry_or_skip("cli_output_type_registry_pushes_on_the_docker_driver")
+    else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let repo = support::unique_name("outputs-registry");
+    let ctx = TempContext::new().file(
+        "Dockerfile",
+        format!("FROM {BASE_IMAGE}\nRUN echo {repo} > /m\n"),
+    );
+    let ctx_arg = ctx.path().display().to_string();
+    let image = format!("{registry}/{repo}:1");
+    assert_eq!(
+        manifest_status(&registry, &repo, "1"),
+        "HTTP/1.1 404 Not Found"
+    );
+    let output = format!("type=registry,name={image}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_buildkit-lsp"))
+        .args(["build", "--output", &output, &ctx_arg])
+        .env("DOCKER_CONFIG", home.path().join("docker"))
+        .env("DOCKER_HOST", ep.docker_host())
+        .env_remove("BUILDX_CONFIG")
+        .env_remove("BUILDX_BUILDER")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.lines().any(|l| l == format!("pushing {image}")),
+        "{stderr}"
+    );
+    assert_eq!(manifest_status(&registry, &repo, "1"), "HTTP/1.1 200 OK");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _ = rt.block_on(ep.bollard().remove_image(
+        &image,
+        None::<bollard::query_parameters::RemoveImageOptions>,
+        None,
+    ));
+}

@@ -166,6 +166,35 @@ impl BuildSpec {
         })
     }
 
+    /// The image names a build pushes: the tags with `--push`, and the
+    /// `name=` (else the tags) of every `type=registry` or
+    /// `type=image,push=true` output. In order, without repeats.
+    pub fn push_refs(&self) -> Vec<String> {
+        let mut refs: Vec<String> = Vec::new();
+        let mut add = |names: &mut dyn Iterator<Item = &str>| {
+            for n in names.map(str::trim).filter(|n| !n.is_empty()) {
+                if !refs.iter().any(|r| r == n) {
+                    refs.push(n.to_string());
+                }
+            }
+        };
+        if self.push {
+            add(&mut self.tags.iter().map(String::as_str));
+        }
+        for o in &self.outputs {
+            let pushes = o.kind == "registry"
+                || (o.kind == "image" && o.attrs.get("push").is_some_and(|p| p == "true"));
+            if !pushes {
+                continue;
+            }
+            match o.attrs.get("name") {
+                Some(names) => add(&mut names.split(',')),
+                None => add(&mut self.tags.iter().map(String::as_str)),
+            }
+        }
+        refs
+    }
+
     /// The exporter type of the first output written to stdout (`dest=-`,
     /// or `tar`/`oci` without dest), for buildx's refusal to write a
     /// tarball to a terminal.
@@ -377,6 +406,22 @@ mod tests {
         s.push = true;
         let e = s.exports(&docker());
         assert_eq!(e[0].attrs["push"], "true");
+    }
+
+    #[test]
+    fn push_refs_from_flag_and_outputs() {
+        let mut s = BuildSpec::new(".");
+        s.tags = vec!["r/a:1".into()];
+        assert!(s.push_refs().is_empty());
+        s.outputs = vec![
+            OutputSpec::parse("type=registry").unwrap(),
+            OutputSpec::parse("type=image,\"name=r/b:1,r/a:1\",push=true").unwrap(),
+            OutputSpec::parse("type=image,name=r/c:1").unwrap(),
+        ];
+        assert_eq!(s.push_refs(), vec!["r/a:1", "r/b:1"]);
+        s.outputs.clear();
+        s.push = true;
+        assert_eq!(s.push_refs(), vec!["r/a:1"]);
     }
 
     #[test]

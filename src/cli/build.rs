@@ -294,11 +294,11 @@ async fn build_with(
     let _ = printer.await;
     match result {
         Ok(outcome) => {
-            if let (true, Some(engine)) = (spec.push, &engine) {
+            if let Some(engine) = &engine {
                 // The engine's BuildKit does not push from `moby`: push
                 // through the Engine API like `docker push`.
                 let auth = AuthService::new(crate::driver::docker::docker_config_dir());
-                for tag in &spec.tags {
+                for tag in &spec.push_refs() {
                     let host = crate::driver::docker::registry_host(tag);
                     let creds = match auth.lookup(host).await {
                         Ok(c) => c,
