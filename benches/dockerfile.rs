@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use buildkit_lsp::dockerfile::{checks, parse, Model};
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 
 /// A realistic mix: global ARGs, 250 stages of 20 lines each with ARG/ENV,
 /// continuations, mounts, heredocs, COPY --from and JSON/shell forms.
@@ -62,4 +62,40 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+/// `DOCKERFILE_BENCH_ITERS=N` runs parse + model + checks exactly N times and
+/// exits, so `perf stat -e instructions` / `valgrind --tool=callgrind` count
+/// a fixed amount of work (wall times on a shared machine are too noisy to
+/// judge small changes). `DOCKERFILE_BENCH_PHASE=parse|model|checks` limits
+/// the loop to one phase.
+fn fixed_iterations(iters: usize) {
+    let text = generate(5_000);
+    let opts = checks::CheckOptions::default();
+    let phase = std::env::var("DOCKERFILE_BENCH_PHASE").unwrap_or_default();
+    let parsed = parse(&text);
+    let mut sink = 0usize;
+    for _ in 0..iters {
+        sink += match phase.as_str() {
+            "parse" => parse(black_box(&text)).instructions.len(),
+            "model" => Model::build(black_box(&parsed)).references.len(),
+            "checks" => checks::run(black_box(&parsed), &opts).len(),
+            _ => {
+                let df = parse(black_box(&text));
+                Model::build(&df).stages.len() + checks::run(&df, &opts).len()
+            }
+        };
+    }
+    println!("{sink}");
+}
+
+fn main() {
+    if let Some(iters) = std::env::var("DOCKERFILE_BENCH_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        fixed_iterations(iters);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
