@@ -162,6 +162,8 @@ struct Parser<'a> {
     errors: Vec<SyntaxError>,
     /// Reused buffer for logical lines (saves two allocations per instruction).
     scratch: Logical,
+    /// Reused buffer for the argument ranges scanned for variables.
+    ranges: Vec<(usize, usize)>,
 }
 
 impl<'a> Parser<'a> {
@@ -172,6 +174,7 @@ impl<'a> Parser<'a> {
             escape: '\\',
             errors: Vec::new(),
             scratch: Logical::default(),
+            ranges: Vec::new(),
         }
     }
 
@@ -185,7 +188,7 @@ impl<'a> Parser<'a> {
     fn run(mut self) -> Dockerfile {
         let src = self.src;
         let bom = src.starts_with('\u{feff}').then(|| Span::new(0, 3));
-        let mut pieces = Vec::new();
+        let mut pieces = Vec::with_capacity(self.lines.len());
         if let Some(b) = bom {
             pieces.push(Piece {
                 kind: PieceKind::Bom,
@@ -476,7 +479,9 @@ impl<'a> Parser<'a> {
             comment_lines: Vec::new(),
             variables: Vec::new(),
         };
-        let mut var_ranges: Vec<(usize, usize)> = Vec::new();
+        // Taken, not borrowed: ONBUILD recursion gets its own (empty) buffer.
+        let mut var_ranges = std::mem::take(&mut self.ranges);
+        var_ranges.clear();
         let rest_empty = rest_a == rest_b;
         let name = kind.as_str();
 
@@ -582,9 +587,10 @@ impl<'a> Parser<'a> {
                 scan_source_vars(self.src, vs, self.escape, &mut ins.variables);
             }
         }
-        for (a, b) in var_ranges {
+        for &(a, b) in &var_ranges {
             scan_vars(l, a, b, self.escape, &mut ins.variables);
         }
+        self.ranges = var_ranges;
         ins.variables.sort_by_key(|v| (v.span.start, v.span.end));
 
         self.validate(&mut ins, name);
@@ -602,46 +608,31 @@ impl<'a> Parser<'a> {
             if !text[start..].starts_with("--") {
                 return (flags, start);
             }
-            // Scan one word honouring quotes and backslash escapes.
             let bytes = text.as_bytes();
-            let mut j = start;
-            let mut word = String::new();
-            let mut quote: Option<u8> = None;
-            let mut raw_eq: Option<usize> = None;
-            while j < bytes.len() {
-                let b = bytes[j];
-                match quote {
-                    None => {
-                        if (b as char).is_ascii_whitespace() {
-                            break;
-                        }
-                        if b == b'\'' || b == b'"' {
-                            quote = Some(b);
-                            j += 1;
-                            continue;
-                        }
-                    }
-                    Some(q) if b == q => {
-                        quote = None;
-                        j += 1;
-                        continue;
-                    }
-                    Some(_) => {}
-                }
-                if b == b'\\' {
-                    j += 1;
-                    if j >= bytes.len() {
-                        break;
-                    }
-                }
-                let ch_len = utf8_len(bytes[j]);
-                let ch_end = (j + ch_len).min(bytes.len());
-                if bytes[j] == b'=' && raw_eq.is_none() && quote.is_none() {
-                    raw_eq = Some(j);
-                }
-                word.push_str(text.get(j..ch_end).unwrap_or(""));
-                j = ch_end;
-            }
+            // Fast path: a word without quotes or backslashes is its own
+            // unquoted value, so it can be sliced instead of rebuilt byte by
+            // byte (the common `--mount=type=cache,target=/x`).
+            let plain_end = bytes[start..]
+                .iter()
+                .position(|b| b.is_ascii_whitespace())
+                .map_or(bytes.len(), |i| start + i);
+            let plain = !bytes[start..plain_end]
+                .iter()
+                .any(|&b| matches!(b, b'\'' | b'"' | b'\\'));
+            let (word, j, raw_eq) = if plain {
+                let raw_eq = bytes[start..plain_end]
+                    .iter()
+                    .position(|&b| b == b'=')
+                    .map(|i| start + i);
+                (
+                    std::borrow::Cow::Borrowed(&text[start..plain_end]),
+                    plain_end,
+                    raw_eq,
+                )
+            } else {
+                let (w, j, raw_eq) = unquote_flag_word(text, start);
+                (std::borrow::Cow::Owned(w), j, raw_eq)
+            };
             if word == "--" {
                 return (flags, j);
             }
@@ -944,6 +935,52 @@ impl<'a> Parser<'a> {
             }
         }
     }
+}
+
+/// Scans one flag word from `start` honouring quotes and backslash escapes
+/// (BuildKit's flag extraction): the unquoted word, where it ends and the
+/// first unquoted `=`.
+fn unquote_flag_word(text: &str, start: usize) -> (String, usize, Option<usize>) {
+    let bytes = text.as_bytes();
+    let mut j = start;
+    let mut word = String::new();
+    let mut quote: Option<u8> = None;
+    let mut raw_eq: Option<usize> = None;
+    while j < bytes.len() {
+        let b = bytes[j];
+        match quote {
+            None => {
+                if (b as char).is_ascii_whitespace() {
+                    break;
+                }
+                if b == b'\'' || b == b'"' {
+                    quote = Some(b);
+                    j += 1;
+                    continue;
+                }
+            }
+            Some(q) if b == q => {
+                quote = None;
+                j += 1;
+                continue;
+            }
+            Some(_) => {}
+        }
+        if b == b'\\' {
+            j += 1;
+            if j >= bytes.len() {
+                break;
+            }
+        }
+        let ch_len = utf8_len(bytes[j]);
+        let ch_end = (j + ch_len).min(bytes.len());
+        if bytes[j] == b'=' && raw_eq.is_none() && quote.is_none() {
+            raw_eq = Some(j);
+        }
+        word.push_str(text.get(j..ch_end).unwrap_or(""));
+        j = ch_end;
+    }
+    (word, j, raw_eq)
 }
 
 enum DirectiveLine {
