@@ -774,3 +774,44 @@ fn cli_output_type_registry_pushes_on_the_docker_driver() {
         None,
     ));
 }
+
+/// Two platforms are one solve: through the remote driver (the relay to the
+/// engine's BuildKit) a `FROM scratch` build for linux/amd64 and linux/arm64
+/// needs no emulation, and the `local` exporter writes one directory per
+/// platform.
+#[tokio::test]
+async fn two_platforms_in_one_solve_through_the_remote_driver() {
+    let Some(engine) =
+        support::docker_or_skip("two_platforms_in_one_solve_through_the_remote_driver")
+    else {
+        return;
+    };
+    let relay = support::relay::Relay::unix(&engine, support::relay::RelayTls::None);
+    let driver =
+        buildkit_lsp::driver::remote::RemoteDriver::new(Some(relay.endpoint()), &BTreeMap::new())
+            .unwrap();
+    let marker = support::unique_name("multi");
+    let ctx = TempContext::new()
+        .file(
+            "Dockerfile",
+            "FROM scratch\nARG TARGETPLATFORM\nCOPY m.txt /m.txt\n",
+        )
+        .file("m.txt", &marker);
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("export");
+    let mut spec = BuildSpec::new(ctx.path());
+    spec.platforms = vec!["linux/amd64".into(), "linux/arm64".into()];
+    spec.outputs = vec![OutputSpec::parse(&format!("type=local,dest={}", dest.display())).unwrap()];
+    let client = Client::connect(Arc::new(driver) as Arc<dyn buildkit_lsp::driver::Driver>)
+        .await
+        .expect("connects through the relay");
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    client.build(&spec, tx).await.expect("the build succeeds");
+    for p in ["linux_amd64", "linux_arm64"] {
+        assert_eq!(
+            std::fs::read_to_string(dest.join(p).join("m.txt")).unwrap(),
+            marker,
+            "{p}"
+        );
+    }
+}
