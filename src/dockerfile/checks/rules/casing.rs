@@ -15,7 +15,7 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
         let at = Some(st.from_idx);
         if let Some(name) = &from.stage_name {
             // BuildKit checks the name only in the `FROM img AS name` shape.
-            if name.value != name.value.to_lowercase() {
+            if !is_lowercase(&name.value) {
                 let lower = name.value.to_lowercase();
                 cx.report(
                     &STAGE_NAME_CASING,
@@ -34,13 +34,12 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
         }
         if let (Some(as_kw), Some(_)) = (&from.as_keyword, &from.stage_name) {
             let kw = &st.from.keyword;
-            let lower = *kw == kw.to_lowercase();
-            let upper = *kw == kw.to_uppercase();
             // A mixed-case FROM is ConsistentInstructionCasing's business.
-            let wanted = if lower {
-                Some(as_kw.value.to_lowercase())
-            } else if upper {
-                Some(as_kw.value.to_uppercase())
+            // The case tests come first so a matching AS builds no string.
+            let wanted = if is_lowercase(kw) {
+                (!is_lowercase(&as_kw.value)).then(|| as_kw.value.to_lowercase())
+            } else if is_uppercase(kw) {
+                (!is_uppercase(&as_kw.value)).then(|| as_kw.value.to_uppercase())
             } else {
                 None
             };
@@ -105,9 +104,9 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
     let (mut lower, mut upper) = (0usize, 0usize);
     for &i in &keywords {
         let kw = &df.instructions[i].keyword;
-        if *kw == kw.to_lowercase() {
+        if is_lowercase(kw) {
             lower += 1;
-        } else if *kw == kw.to_uppercase() {
+        } else if is_uppercase(kw) {
             upper += 1;
         }
     }
@@ -115,6 +114,14 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
     for &i in &keywords {
         let ins = &df.instructions[i];
         let kw = &ins.keyword;
+        let already = if majority_lower {
+            is_lowercase(kw)
+        } else {
+            is_uppercase(kw)
+        };
+        if already {
+            continue;
+        }
         let (wanted, casing) = if majority_lower {
             (kw.to_lowercase(), "lowercase")
         } else {
@@ -135,5 +142,41 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
                 }),
             );
         }
+    }
+}
+
+/// `s == s.to_lowercase()` without building the lower-cased copy for ASCII
+/// text (keywords and stage names almost always are).
+pub(super) fn is_lowercase(s: &str) -> bool {
+    if s.is_ascii() {
+        !s.bytes().any(|b| b.is_ascii_uppercase())
+    } else {
+        s == s.to_lowercase()
+    }
+}
+
+/// `s == s.to_uppercase()`, allocation-free for ASCII text.
+pub(super) fn is_uppercase(s: &str) -> bool {
+    if s.is_ascii() {
+        !s.bytes().any(|b| b.is_ascii_lowercase())
+    } else {
+        s == s.to_uppercase()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_lowercase, is_uppercase};
+
+    #[test]
+    fn case_tests_agree_with_std_conversions() {
+        for s in [
+            "from", "FROM", "From", "", "run1", "RUN-2", "ÄRG", "ärg", "Σ", "ς",
+        ] {
+            assert_eq!(is_lowercase(s), s == s.to_lowercase(), "{s}");
+            assert_eq!(is_uppercase(s), s == s.to_uppercase(), "{s}");
+        }
+        assert!(is_lowercase("from") && !is_lowercase("From"));
+        assert!(is_uppercase("FROM") && !is_uppercase("FROm"));
     }
 }

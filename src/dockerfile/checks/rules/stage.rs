@@ -338,7 +338,7 @@ fn json_args(cx: &mut Cx, idx: usize, ins: &Instruction) {
 
 fn maintainer(cx: &mut Cx, idx: usize, ins: &Instruction) {
     let fix = ins.args.first().map(|a| {
-        let label = if ins.keyword == ins.keyword.to_lowercase() {
+        let label = if super::casing::is_lowercase(&ins.keyword) {
             "label"
         } else {
             "LABEL"
@@ -413,9 +413,10 @@ fn is_secret_key(key: &str) -> bool {
         "token",
     ];
     const ALLOW: [&str; 3] = ["public", "file", "version"];
-    let parts: Vec<String> = key.split('_').map(str::to_ascii_lowercase).collect();
-    parts.iter().any(|p| DENY.contains(&p.as_str()))
-        && !parts.iter().any(|p| ALLOW.contains(&p.as_str()))
+    // Case-insensitive comparison instead of lower-cased copies: this runs
+    // for every ARG and ENV key.
+    let is = |list: &[&str], p: &str| list.iter().any(|t| t.eq_ignore_ascii_case(p));
+    key.split('_').any(|p| is(&DENY, p)) && !key.split('_').any(|p| is(&ALLOW, p))
 }
 
 fn secret_key(cx: &mut Cx, at: Option<usize>, instruction: &str, kv: &KeyValue) {
