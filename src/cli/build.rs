@@ -189,8 +189,9 @@ async fn run_async(
         match crate::builder::status::build_driver(&env, &name).await {
             Ok(Some(driver)) => {
                 let mut spec = spec;
-                if spec.outputs.is_empty() && default_load(&env, &name) {
-                    // driver-opt default-load=true: a build without output loads.
+                if spec.outputs.is_empty() && !spec.push && default_load(&env, &name) {
+                    // driver-opt default-load=true: a build without output (and without
+                    // --push, an output in buildx) loads.
                     spec.load = true;
                 }
                 if let Err(refusal) = spec.check(&driver.features()) {
