@@ -19,6 +19,7 @@ mod document;
 mod error;
 mod ignore_files;
 mod logging;
+mod memory;
 mod position;
 mod server;
 mod session;
@@ -36,6 +37,7 @@ pub use server::ServeOptions;
 /// (the exit status is 0 only then).
 pub fn serve_stdio(options: ServeOptions) -> Result<bool, LspError> {
     logging::init();
+    memory::tune_allocator();
     // One thread: analysis is fast and synchronous, and a single thread keeps
     // memory low; debounce timers still run concurrently.
     let runtime = tokio::runtime::Builder::new_current_thread()
