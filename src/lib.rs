@@ -11,3 +11,4 @@ pub mod dockerfile;
 pub mod dockerignore;
 pub mod driver;
 pub mod lsp;
+pub mod platform;

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::gojson;
 use super::BuilderError;
+use crate::platform::{normalize_arch, normalize_os, KNOWN_ARCH, KNOWN_OS};
 
 /// One OCI image-spec platform. Field order and `omitempty` follow the Go
 /// struct `ocispecs.Platform`, so it serialises the way buildx writes it.
@@ -138,52 +139,6 @@ pub fn host() -> Platform {
     }
 }
 
-const KNOWN_OS: &[&str] = &[
-    "aix",
-    "android",
-    "darwin",
-    "dragonfly",
-    "freebsd",
-    "hurd",
-    "illumos",
-    "ios",
-    "js",
-    "linux",
-    "nacl",
-    "netbsd",
-    "openbsd",
-    "plan9",
-    "solaris",
-    "windows",
-    "zos",
-];
-const KNOWN_ARCH: &[&str] = &[
-    "386",
-    "amd64",
-    "amd64p32",
-    "arm",
-    "armbe",
-    "arm64",
-    "arm64be",
-    "ppc64",
-    "ppc64le",
-    "loong64",
-    "mips",
-    "mipsle",
-    "mips64",
-    "mips64le",
-    "mips64p32",
-    "mips64p32le",
-    "ppc",
-    "riscv",
-    "riscv64",
-    "s390",
-    "s390x",
-    "sparc",
-    "sparc64",
-    "wasm",
-];
-
 fn invalid(spec: &str, why: String) -> BuilderError {
     BuilderError::InvalidPlatform {
         spec: spec.to_string(),
@@ -300,53 +255,6 @@ pub fn normalize(mut p: Platform) -> Platform {
     p.os_features.sort();
     p.os_features.dedup();
     p
-}
-
-fn normalize_os(os: &str) -> String {
-    if os.is_empty() {
-        return std::env::consts::OS.to_string();
-    }
-    let os = os.to_ascii_lowercase();
-    if os == "macos" {
-        "darwin".to_string()
-    } else {
-        os
-    }
-}
-
-fn normalize_arch(arch: &str, variant: &str) -> (String, String) {
-    let arch = arch.to_ascii_lowercase();
-    let variant = variant.to_ascii_lowercase();
-    match arch.as_str() {
-        "i386" => ("386".into(), String::new()),
-        "x86_64" | "x86-64" | "amd64" => {
-            let v = if variant == "v1" {
-                String::new()
-            } else {
-                variant
-            };
-            ("amd64".into(), v)
-        }
-        "aarch64" | "arm64" => {
-            let v = match variant.as_str() {
-                "8" | "v8" | "v8.0" => String::new(),
-                "9" | "9.0" | "v9.0" => "v9".into(),
-                _ => variant,
-            };
-            ("arm64".into(), v)
-        }
-        "armhf" => ("arm".into(), "v7".into()),
-        "armel" => ("arm".into(), "v6".into()),
-        "arm" => {
-            let v = match variant.as_str() {
-                "" | "7" => "v7".into(),
-                "5" | "6" | "8" => format!("v{variant}"),
-                _ => variant,
-            };
-            ("arm".into(), v)
-        }
-        _ => (arch, variant),
-    }
 }
 
 #[cfg(test)]
