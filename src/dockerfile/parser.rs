@@ -164,6 +164,8 @@ struct Parser<'a> {
     scratch: Logical,
     /// Reused buffer for the argument ranges scanned for variables.
     ranges: Vec<(usize, usize)>,
+    /// Reused buffer for the raw references of one scanned word.
+    refs: Vec<RawRef>,
 }
 
 impl<'a> Parser<'a> {
@@ -175,6 +177,7 @@ impl<'a> Parser<'a> {
             errors: Vec::new(),
             scratch: Logical::default(),
             ranges: Vec::new(),
+            refs: Vec::new(),
         }
     }
 
@@ -584,11 +587,17 @@ impl<'a> Parser<'a> {
         for f in &ins.flags {
             if let Some(vs) = f.value_span {
                 // Flag spans are source spans; rescan their source text.
-                scan_source_vars(self.src, vs, self.escape, &mut ins.variables);
+                scan_source_vars(
+                    self.src,
+                    vs,
+                    self.escape,
+                    &mut self.refs,
+                    &mut ins.variables,
+                );
             }
         }
         for &(a, b) in &var_ranges {
-            scan_vars(l, a, b, self.escape, &mut ins.variables);
+            scan_vars(l, a, b, self.escape, &mut self.refs, &mut ins.variables);
         }
         self.ranges = var_ranges;
         ins.variables.sort_by_key(|v| (v.span.start, v.span.end));
@@ -1302,14 +1311,22 @@ fn json_value(s: &str, p: usize, depth: usize) -> Option<usize> {
 }
 
 /// Collects variable references in the logical range `a..b`.
-fn scan_vars(l: &Logical, a: usize, b: usize, escape: char, out: &mut Vec<VarRef>) {
+fn scan_vars(
+    l: &Logical,
+    a: usize,
+    b: usize,
+    escape: char,
+    refs: &mut Vec<RawRef>,
+    out: &mut Vec<VarRef>,
+) {
     // Most words hold no `$`: skip the scanner and its allocations.
     if !l.text.as_bytes()[a..b].contains(&b'$') {
         return;
     }
-    let mut refs = Vec::new();
-    scan_text(&l.text[..b], a, escape, &mut refs);
-    for r in refs {
+    refs.clear();
+    scan_text(&l.text[..b], a, escape, refs);
+    out.reserve(refs.len());
+    for r in refs.drain(..) {
         out.push(VarRef {
             name: r.name,
             name_span: l.span(r.name_range.0, r.name_range.1),
@@ -1324,14 +1341,21 @@ fn scan_vars(l: &Logical, a: usize, b: usize, escape: char, out: &mut Vec<VarRef
 /// Collects variable references in a source span that has no continuation
 /// inside (flag values are single words on one line in practice; when not,
 /// the offsets are still clamped into the text).
-fn scan_source_vars(src: &str, span: Span, escape: char, out: &mut Vec<VarRef>) {
+fn scan_source_vars(
+    src: &str,
+    span: Span,
+    escape: char,
+    refs: &mut Vec<RawRef>,
+    out: &mut Vec<VarRef>,
+) {
     match src.get(span.start..span.end) {
         Some(v) if v.contains('$') => {}
         _ => return,
     }
-    let mut refs = Vec::new();
-    scan_text(&src[..span.end], span.start, escape, &mut refs);
-    for r in refs {
+    refs.clear();
+    scan_text(&src[..span.end], span.start, escape, refs);
+    out.reserve(refs.len());
+    for r in refs.drain(..) {
         out.push(VarRef {
             name: r.name,
             name_span: Span::new(r.name_range.0, r.name_range.1),
