@@ -37,6 +37,15 @@ pub(crate) fn expand_with(
     skip_quotes: bool,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Expansion, ExpandError> {
+    // Most words have nothing to expand or unquote: the lexer would copy
+    // them char by char, so copy them at once.
+    let special = |c: char| c == '$' || c == escape || (!skip_quotes && (c == '\'' || c == '"'));
+    if !word.contains(special) {
+        return Ok(Expansion {
+            result: word.to_string(),
+            ..Expansion::default()
+        });
+    }
     let mut lx = Lexer {
         chars: word.chars().collect(),
         pos: 0,
@@ -344,6 +353,19 @@ mod tests {
         assert_eq!(x.result, "busyboxx");
         assert_eq!(x.unmatched.iter().collect::<Vec<_>>(), ["MISSING"]);
         assert_eq!(expand("${A:+set}", '\\', &e).unwrap().result, "set");
+    }
+
+    #[test]
+    fn plain_words_come_back_unchanged_with_no_lookups() {
+        let x = expand("/srv/app-1:ü", '\\', &env(&[])).unwrap();
+        assert_eq!(x.result, "/srv/app-1:ü");
+        assert!(x.matched.is_empty() && x.unmatched.is_empty());
+        // Quotes are plain characters only when skipping quotes.
+        assert_eq!(expand("'a b'", '\\', &env(&[])).unwrap().result, "a b");
+        let kept = expand_with("'a b'", '\\', true, &env(&[])).unwrap();
+        assert_eq!(kept.result, "'a b'");
+        // The escape character still counts, whichever it is.
+        assert_eq!(expand("a`b", '`', &env(&[])).unwrap().result, "ab");
     }
 
     #[test]
