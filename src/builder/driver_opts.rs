@@ -320,7 +320,9 @@ pub fn validate_node(driver: &str, node: &Node) -> Result<(), String> {
                     "restart-policy" => parse_restart_policy(v)?,
                     // privileged, cap-add: ours, for hosts that forbid privileged containers
                     "cap-add" => {}
-                    "default-load" | "provenance-add-gha" | "allow-untrusted-image"
+                    "default-load"
+                    | "provenance-add-gha"
+                    | "allow-untrusted-image"
                     | "privileged" => {
                         parse_bool(v)?;
                     }

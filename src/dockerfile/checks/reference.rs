@@ -2,6 +2,8 @@
 //! reference (`distribution/reference.ParseNormalizedNamed`), and what OS and
 //! architecture does a platform string name (`containerd/platforms.Parse`).
 
+use crate::platform::{normalize_arch, normalize_os, KNOWN_ARCH, KNOWN_OS};
+
 /// Whether `s` parses as an image reference the way Docker normalises it
 /// (`alpine`, `docker.io/library/alpine:3`, `host:5000/a/b@sha256:…`).
 pub(crate) fn is_valid_image_reference(s: &str) -> bool {
@@ -142,70 +144,6 @@ pub(crate) struct Platform {
     pub arch: String,
 }
 
-const KNOWN_OS: &[&str] = &[
-    "aix",
-    "android",
-    "darwin",
-    "dragonfly",
-    "freebsd",
-    "hurd",
-    "illumos",
-    "ios",
-    "js",
-    "linux",
-    "nacl",
-    "netbsd",
-    "openbsd",
-    "plan9",
-    "solaris",
-    "windows",
-    "zos",
-];
-const KNOWN_ARCH: &[&str] = &[
-    "386",
-    "amd64",
-    "amd64p32",
-    "arm",
-    "armbe",
-    "arm64",
-    "arm64be",
-    "ppc64",
-    "ppc64le",
-    "loong64",
-    "mips",
-    "mipsle",
-    "mips64",
-    "mips64le",
-    "mips64p32",
-    "mips64p32le",
-    "ppc",
-    "riscv",
-    "riscv64",
-    "s390",
-    "s390x",
-    "sparc",
-    "sparc64",
-    "wasm",
-];
-
-fn normalize_os(os: &str) -> String {
-    match os {
-        "macos" => "darwin".to_string(),
-        o => o.to_string(),
-    }
-}
-
-fn normalize_arch(arch: &str) -> String {
-    match arch {
-        "i386" => "386",
-        "x86_64" | "x86-64" | "amd64" => "amd64",
-        "aarch64" | "arm64" => "arm64",
-        "armhf" | "armel" | "arm" => "arm",
-        a => a,
-    }
-    .to_string()
-}
-
 /// containerd's `platforms.Parse`, for the cases a Dockerfile uses:
 /// `os`, `arch`, `os/arch`, `os/arch/variant`, optionally `os(version)`.
 /// A lone architecture gets the OS `linux` (the daemon's, in BuildKit).
@@ -234,7 +172,7 @@ pub(crate) fn parse_platform(s: &str) -> Option<Platform> {
                     arch: "amd64".to_string(),
                 });
             }
-            let arch = normalize_arch(one);
+            let arch = normalize_arch(one, "").0;
             KNOWN_ARCH.contains(&arch.as_str()).then(|| Platform {
                 os: "linux".to_string(),
                 arch,
@@ -242,7 +180,7 @@ pub(crate) fn parse_platform(s: &str) -> Option<Platform> {
         }
         [os, arch] | [os, arch, _] => Some(Platform {
             os: normalize_os(os),
-            arch: normalize_arch(arch),
+            arch: normalize_arch(arch, "").0,
         }),
         _ => None,
     }
