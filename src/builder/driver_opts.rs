@@ -391,39 +391,15 @@ pub fn validate_node(driver: &str, node: &Node) -> Result<(), String> {
             if node.buildkitd_flags.as_ref().is_some_and(|f| !f.is_empty()) {
                 return Err("setting buildkit flags is not supported for remote driver".into());
             }
-            let mut tls = false;
-            for (k, v) in &opts {
-                match k.as_str() {
-                    "servername" => tls = true,
-                    "cacert" | "cert" | "key" => {
-                        if !v.starts_with('/') {
-                            return Err(format!("non-absolute path '{v}' provided for {k}"));
-                        }
-                        tls = true;
-                    }
-                    "default-load" => {
-                        parse_bool(v)?;
-                    }
-                    _ => return Err(format!("invalid driver option {k} for remote driver")),
-                }
+            // The driver owns the option rules; the store only asks it.
+            if let Some(v) = opts.get("default-load") {
+                parse_bool(v)?;
             }
-            if tls {
-                let mut missing = Vec::new();
-                if !opts.contains_key("cacert") {
-                    missing.push("cacert");
-                }
-                if opts.contains_key("cert") && !opts.contains_key("key") {
-                    missing.push("key");
-                }
-                if opts.contains_key("key") && !opts.contains_key("cert") {
-                    missing.push("cert");
-                }
-                if !missing.is_empty() {
-                    return Err(format!(
-                        "tls enabled, but missing keys {}",
-                        missing.join(", ")
-                    ));
-                }
+            if let Err(e) = crate::driver::remote::tls_options(&opts) {
+                return Err(match e {
+                    crate::driver::DriverError::Config { detail, .. } => detail,
+                    other => other.to_string(),
+                });
             }
         }
         _ => {}

@@ -653,30 +653,9 @@ fn is_absolute(p: &str) -> bool {
             && (b[2] == b'\\' || b[2] == b'/'))
 }
 
-/// Go's `filepath.Clean` for slash paths.
+/// Go's `filepath.Clean` for slash paths (backslashes count as separators).
 fn clean_path(p: &str) -> String {
-    let p = p.replace('\\', "/");
-    let rooted = p.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|l| *l != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    parts.push("..");
-                }
-            }
-            s => parts.push(s),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".to_string(),
-        (false, false) => joined,
-    }
+    crate::dockerignore::clean(&p.replace('\\', "/"))
 }
 
 /// Go's `%q` for the plain strings these messages quote.
