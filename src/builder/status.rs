@@ -276,16 +276,8 @@ pub async fn stop(ng: &NodeGroup) -> Result<(), BuilderError> {
     }
     if driver_kind(ng) == "docker-container" {
         for node in &ng.nodes {
-            let d = container_driver(node)
-                .await
-                .map_err(|e| BuilderError::Node {
-                    builder: ng.name.clone(),
-                    detail: e.to_string(),
-                })?;
-            d.stop().await.map_err(|e| BuilderError::Node {
-                builder: ng.name.clone(),
-                detail: e.to_string(),
-            })?;
+            let d = container_driver(node).await.map_err(node_error(ng))?;
+            d.stop().await.map_err(node_error(ng))?;
         }
         return Ok(());
     }
@@ -305,16 +297,8 @@ pub async fn teardown(ng: &NodeGroup, keep_state: bool) -> Result<(), BuilderErr
     }
     if driver_kind(ng) == "docker-container" {
         for node in &ng.nodes {
-            let d = container_driver(node)
-                .await
-                .map_err(|e| BuilderError::Node {
-                    builder: ng.name.clone(),
-                    detail: e.to_string(),
-                })?;
-            d.remove(keep_state).await.map_err(|e| BuilderError::Node {
-                builder: ng.name.clone(),
-                detail: e.to_string(),
-            })?;
+            let d = container_driver(node).await.map_err(node_error(ng))?;
+            d.remove(keep_state).await.map_err(node_error(ng))?;
         }
         return Ok(());
     }
@@ -355,5 +339,13 @@ pub async fn build_driver(
             driver: driver_kind(&ng).to_string(),
             action: "build with",
         }),
+    }
+}
+
+/// Maps a driver failure on one of `ng`'s nodes to the store's error.
+fn node_error<E: std::fmt::Display>(ng: &NodeGroup) -> impl Fn(E) -> BuilderError + '_ {
+    move |e| BuilderError::Node {
+        builder: ng.name.clone(),
+        detail: e.to_string(),
     }
 }
