@@ -5,6 +5,8 @@
 //! corrupt files, name rules and selection order. Every run points
 //! `BUILDX_CONFIG`, `DOCKER_CONFIG` and `HOME` at temporary directories.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -75,25 +77,12 @@ impl Home {
 
     /// Runs and expects success; returns stdout.
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        support::expect_success(args, self.run(args))
     }
 
     /// Runs and expects failure with exit code 1; returns stderr.
     fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{args:?} should fail: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        String::from_utf8(out.stderr).unwrap()
+        support::expect_failure(args, self.run(args))
     }
 
     /// Adds a docker context named `name` the way the Docker CLI stores it.

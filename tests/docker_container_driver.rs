@@ -67,25 +67,14 @@ impl Home {
             .unwrap()
     }
 
+    /// Runs and expects success; returns stdout.
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        support::expect_success(args, self.run(args))
     }
 
+    /// Runs and expects failure with exit code 1; returns stderr.
     fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{args:?} should fail: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        String::from_utf8(out.stderr).unwrap()
+        support::expect_failure(args, self.run(args))
     }
 
     fn node_status(&self, builder: &str) -> serde_json::Value {

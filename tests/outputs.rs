@@ -572,18 +572,6 @@ async fn inline_cache_pushed_then_imported_on_the_real_engine() {
     }
 }
 
-fn cli(home: &std::path::Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_buildkit-lsp"))
-        .args(args)
-        .env("HOME", home)
-        .env("DOCKER_CONFIG", home.join("docker"))
-        .env_remove("BUILDX_CONFIG")
-        .env_remove("BUILDX_BUILDER")
-        .env_remove("BUILDKIT_HOST")
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn cli_warns_without_output_and_default_load_asks_for_the_docker_exporter() {
     let Some(engine) = support::docker_or_skip(
@@ -599,7 +587,7 @@ fn cli_warns_without_output_and_default_load_asks_for_the_docker_exporter() {
             args.extend(["--driver-opt", o]);
         }
         args.push(relay.endpoint());
-        let out = cli(home.path(), &args);
+        let out = support::cli(home.path(), &args);
         assert!(
             out.status.success(),
             "{}",
@@ -612,7 +600,7 @@ fn cli_warns_without_output_and_default_load_asks_for_the_docker_exporter() {
         .file("m.txt", &marker);
     let ctx_arg = ctx.path().display().to_string();
 
-    let out = cli(home.path(), &["build", "--builder", "plain", &ctx_arg]);
+    let out = support::cli(home.path(), &["build", "--builder", "plain", &ctx_arg]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
@@ -623,7 +611,7 @@ fn cli_warns_without_output_and_default_load_asks_for_the_docker_exporter() {
     // default-load=true: no warning, and the daemon is asked for the
     // `docker` exporter (the engine's BuildKit 0.8 does not have it, so it
     // refuses the request by that name).
-    let out = cli(home.path(), &["build", "--builder", "loads", &ctx_arg]);
+    let out = support::cli(home.path(), &["build", "--builder", "loads", &ctx_arg]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("No output specified"), "{stderr}");
     assert!(!out.status.success(), "{stderr}");
@@ -640,7 +628,7 @@ fn cli_warns_without_output_and_default_load_asks_for_the_docker_exporter() {
     // With an explicit output, default-load stays off and the build works.
     let dest = ctx.path().join("out");
     let output = format!("type=local,dest={}", dest.display());
-    let out = cli(
+    let out = support::cli(
         home.path(),
         &["build", "--builder", "loads", "--output", &output, &ctx_arg],
     );

@@ -282,18 +282,6 @@ async fn nothing_listening_is_a_clear_error() {
     );
 }
 
-fn cli(home: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_buildkit-lsp"))
-        .args(args)
-        .env("HOME", home)
-        .env("DOCKER_CONFIG", home.join("docker"))
-        .env_remove("BUILDX_CONFIG")
-        .env_remove("BUILDX_BUILDER")
-        .env_remove("BUILDKIT_HOST")
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn builder_create_remote_then_ls_shows_it_running_with_platforms() {
     let Some(engine) =
@@ -307,7 +295,7 @@ fn builder_create_remote_then_ls_shows_it_running_with_platforms() {
     let cacert = format!("cacert={}", pki.path("ca.pem").display());
     let cert = format!("cert={}", pki.path("client.pem").display());
     let key = format!("key={}", pki.path("client-key.pem").display());
-    let out = cli(
+    let out = support::cli(
         home.path(),
         &[
             "builder",
@@ -333,7 +321,7 @@ fn builder_create_remote_then_ls_shows_it_running_with_platforms() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "rem\n");
 
-    let out = cli(home.path(), &["builder", "ls", "--format", "json"]);
+    let out = support::cli(home.path(), &["builder", "ls", "--format", "json"]);
     assert!(
         out.status.success(),
         "{}",
@@ -363,7 +351,7 @@ fn builder_create_remote_then_ls_shows_it_running_with_platforms() {
     // Without the client certificate the same builder is not running, and
     // ls says why.
     let relay_plain = Relay::tcp(&engine, RelayTls::Mutual(&pki));
-    let out = cli(
+    let out = support::cli(
         home.path(),
         &[
             "builder",
@@ -382,7 +370,7 @@ fn builder_create_remote_then_ls_shows_it_running_with_platforms() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = cli(home.path(), &["builder", "ls", "--format", "json"]);
+    let out = support::cli(home.path(), &["builder", "ls", "--format", "json"]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let row: serde_json::Value = text
         .lines()
@@ -400,7 +388,7 @@ fn cli_build_with_a_remote_builder_from_the_store() {
     };
     let relay = Relay::unix(&engine, RelayTls::None);
     let home = tempfile::tempdir().unwrap();
-    let out = cli(
+    let out = support::cli(
         home.path(),
         &[
             "builder",
@@ -424,7 +412,7 @@ fn cli_build_with_a_remote_builder_from_the_store() {
     let dest = ctx.path().join("out");
     let output = format!("type=local,dest={}", dest.display());
     let ctx_arg = ctx.path().display().to_string();
-    let out = cli(
+    let out = support::cli(
         home.path(),
         &["build", "--builder", "rb", "--output", &output, &ctx_arg],
     );
@@ -435,7 +423,7 @@ fn cli_build_with_a_remote_builder_from_the_store() {
     );
     assert_eq!(std::fs::read_to_string(dest.join("m.txt")).unwrap(), marker);
     // an unknown builder is named
-    let out = cli(home.path(), &["build", "--builder", "nope", &ctx_arg]);
+    let out = support::cli(home.path(), &["build", "--builder", "nope", &ctx_arg]);
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "ERROR: no builder \"nope\" found\n"
@@ -473,7 +461,7 @@ fn buildkit_host_names_the_endpoint_when_none_is_given() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = cli(home.path(), &["builder", "inspect", "fromenv"]);
+    let out = support::cli(home.path(), &["builder", "inspect", "fromenv"]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let field = |key: &str| {
         text.lines()
@@ -505,7 +493,7 @@ fn bootstrap_waits_for_a_daemon_that_comes_up_late() {
     // BuildKit "starts" 3 s after the create command
     let late = Relay::unix_later(&engine, &sock, std::time::Duration::from_secs(3));
     let started = std::time::Instant::now();
-    let out = cli(
+    let out = support::cli(
         home.path(),
         &[
             "builder",
@@ -534,7 +522,7 @@ fn bootstrap_waits_for_a_daemon_that_comes_up_late() {
     // nobody ever listening: gives up after 20 s, naming the endpoint
     let never = format!("unix://{}", home.path().join("never.sock").display());
     let started = std::time::Instant::now();
-    let out = cli(
+    let out = support::cli(
         home.path(),
         &[
             "builder",

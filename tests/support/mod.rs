@@ -251,3 +251,39 @@ impl TempContext {
         self
     }
 }
+
+/// Runs the real binary with `home` as `HOME` and its `docker/` folder as the
+/// docker config dir, and without the caller's builder selection, so a test
+/// never reads or changes the machine's own buildx store.
+pub fn cli(home: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_buildkit-lsp"))
+        .args(args)
+        .env("HOME", home)
+        .env("DOCKER_CONFIG", home.join("docker"))
+        .env_remove("BUILDX_CONFIG")
+        .env_remove("BUILDX_BUILDER")
+        .env_remove("BUILDKIT_HOST")
+        .output()
+        .expect("the buildkit-lsp binary runs")
+}
+
+/// Asserts that a CLI run succeeded; returns its stdout.
+pub fn expect_success(args: &[&str], out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("stdout is UTF-8")
+}
+
+/// Asserts that a CLI run failed with exit code 1; returns its stderr.
+pub fn expect_failure(args: &[&str], out: std::process::Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{args:?} should fail: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stderr).expect("stderr is UTF-8")
+}
