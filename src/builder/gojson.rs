@@ -51,40 +51,33 @@ pub fn string_list(out: &mut String, list: Option<&[String]>) {
 
 /// Appends an optional `map[string]string`.
 pub fn string_map(out: &mut String, map: Option<&BTreeMap<String, String>>) {
-    match map {
-        None => out.push_str("null"),
-        Some(map) => {
-            out.push('{');
-            for (i, (k, v)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                string(out, k);
-                out.push(':');
-                string(out, v);
-            }
-            out.push('}');
-        }
-    }
+    go_map(out, map, |out, v| string(out, v));
 }
 
 /// Appends an optional `map[string][]byte` (values base64, standard alphabet).
 pub fn bytes_map(out: &mut String, map: Option<&BTreeMap<String, Vec<u8>>>) {
-    match map {
-        None => out.push_str("null"),
-        Some(map) => {
-            out.push('{');
-            for (i, (k, v)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                string(out, k);
-                out.push(':');
-                string(out, &base64::engine::general_purpose::STANDARD.encode(v));
-            }
-            out.push('}');
+    go_map(out, map, |out, v| {
+        string(out, &base64::engine::general_purpose::STANDARD.encode(v))
+    });
+}
+
+/// Appends a Go map with string keys (`null` when nil; keys sorted, as
+/// `encoding/json` writes them), each value written by `value`.
+fn go_map<V>(out: &mut String, map: Option<&BTreeMap<String, V>>, value: impl Fn(&mut String, &V)) {
+    let Some(map) = map else {
+        out.push_str("null");
+        return;
+    };
+    out.push('{');
+    for (i, (k, v)) in map.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
         }
+        string(out, k);
+        out.push(':');
+        value(out, v);
     }
+    out.push('}');
 }
 
 /// Appends any JSON value (used for fields we do not know and keep as read).
