@@ -10,6 +10,7 @@
 
 mod analysis;
 mod api;
+mod builds;
 mod capabilities;
 mod commands;
 mod diagnostic_conv;
