@@ -1,6 +1,12 @@
 //! One open text document: its text, version and line starts, and how
 //! incremental edits are applied to it (clamped, never a panic).
+//!
+//! Texts of documents nobody edits or asks about are kept LZ4-compressed
+//! ("packed"): an editor with many Dockerfiles open would otherwise hold
+//! every full text for nothing. A packed document unpacks on first use, and
+//! [`pack_idle`] repacks all but the most recently opened or edited ones.
 
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use ls_types::{Position, Range, TextDocumentContentChangeEvent};
@@ -12,10 +18,85 @@ use crate::dockerfile::{parse, Dockerfile, Model, Span};
 /// a 20 MB paste must not stall the server.
 pub const MAX_ANALYSED_BYTES: usize = 4 * 1024 * 1024;
 
+/// Texts shorter than this stay plain: compressing them saves too little.
+const PACK_MIN_BYTES: usize = 8 * 1024;
+
+/// How many of the most recently opened or edited documents stay unpacked
+/// (with their cached syntax trees) when the others are packed.
+pub const HOT_DOCUMENTS: usize = 8;
+
+/// A document's text, plain or LZ4-compressed.
+#[derive(Debug, Clone)]
+enum Text {
+    Plain(String),
+    Packed {
+        /// LZ4 block of the UTF-8 text.
+        bytes: Box<[u8]>,
+        len: usize,
+        /// The text, unpacked on first use by whoever holds this copy.
+        unpacked: OnceLock<String>,
+    },
+}
+
+impl Text {
+    fn pack(text: &str) -> Text {
+        Text::Packed {
+            bytes: lz4_flex::block::compress(text.as_bytes()).into_boxed_slice(),
+            len: text.len(),
+            unpacked: OnceLock::new(),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            Text::Plain(s) => s,
+            Text::Packed {
+                bytes,
+                len,
+                unpacked,
+            } => unpacked.get_or_init(|| unpack(bytes, *len)),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Text::Plain(s) => s.len(),
+            Text::Packed { len, .. } => *len,
+        }
+    }
+
+    /// Replaces `range` (byte offsets on char boundaries) with `with`; the
+    /// text is plain afterwards.
+    fn replace_range(&mut self, range: std::ops::Range<usize>, with: &str) {
+        let mut text = match std::mem::replace(self, Text::Plain(String::new())) {
+            Text::Plain(s) => s,
+            Text::Packed {
+                bytes,
+                len,
+                unpacked,
+            } => unpacked.into_inner().unwrap_or_else(|| unpack(&bytes, len)),
+        };
+        text.replace_range(range, with);
+        *self = Text::Plain(text);
+    }
+}
+
+/// Decompresses a block this module compressed from valid UTF-8. Both steps
+/// only fail on corrupted memory; an empty text is then the safe answer.
+fn unpack(bytes: &[u8], len: usize) -> String {
+    match lz4_flex::block::decompress(bytes, len).map(String::from_utf8) {
+        Ok(Ok(text)) => text,
+        _ => {
+            tracing::error!("a packed document text failed to unpack ({len} bytes)");
+            String::new()
+        }
+    }
+}
+
 /// An open document as the client last described it.
 #[derive(Debug, Clone)]
 pub struct Document {
-    text: String,
+    text: Text,
     version: i32,
     language_id: String,
     /// Built on first use: documents that are only opened and checked never
@@ -33,7 +114,7 @@ pub struct Document {
 impl Document {
     pub fn new(text: String, version: i32, language_id: String, generation: u64) -> Self {
         Document {
-            text,
+            text: Text::Plain(text),
             version,
             language_id,
             lines: OnceLock::new(),
@@ -44,7 +125,44 @@ impl Document {
     }
 
     pub fn text(&self) -> &str {
-        &self.text
+        self.text.as_str()
+    }
+
+    /// The text's length in bytes (without unpacking it).
+    pub fn byte_len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Whether the text is held compressed (and not unpacked in this copy).
+    pub fn is_packed(&self) -> bool {
+        matches!(&self.text, Text::Packed { unpacked, .. } if unpacked.get().is_none())
+    }
+
+    /// This document with its text packed and its caches dropped, or `None`
+    /// when it is already packed or too small to be worth it.
+    fn packed(&self) -> Option<Document> {
+        let text = match &self.text {
+            Text::Plain(s) if s.len() >= PACK_MIN_BYTES => Text::pack(s),
+            Text::Packed {
+                bytes,
+                len,
+                unpacked,
+            } if unpacked.get().is_some() => Text::Packed {
+                bytes: bytes.clone(),
+                len: *len,
+                unpacked: OnceLock::new(),
+            },
+            _ => return None,
+        };
+        Some(Document {
+            text,
+            version: self.version,
+            language_id: self.language_id.clone(),
+            lines: OnceLock::new(),
+            generation: self.generation,
+            parsed: OnceLock::new(),
+            model: OnceLock::new(),
+        })
     }
 
     pub fn version(&self) -> i32 {
@@ -64,11 +182,11 @@ impl Document {
         if self.skip_reason().is_some() {
             return None;
         }
-        Some(self.parsed.get_or_init(|| Arc::new(parse(&self.text))))
+        Some(self.parsed.get_or_init(|| Arc::new(parse(self.text()))))
     }
 
     fn lines(&self) -> &LineIndex {
-        self.lines.get_or_init(|| LineIndex::new(&self.text))
+        self.lines.get_or_init(|| LineIndex::new(self.text()))
     }
 
     /// The parse for a one-off use (diagnostics): the cached one if a request
@@ -80,7 +198,7 @@ impl Document {
         }
         Some(match self.parsed.get() {
             Some(df) => Arc::clone(df),
-            None => Arc::new(parse(&self.text)),
+            None => Arc::new(parse(self.text())),
         })
     }
 
@@ -96,9 +214,9 @@ impl Document {
 
     /// Why this document is not analysed, if it is not: too large, or binary.
     pub fn skip_reason(&self) -> Option<&'static str> {
-        if self.text.len() > MAX_ANALYSED_BYTES {
+        if self.byte_len() > MAX_ANALYSED_BYTES {
             Some("larger than 4 MiB")
-        } else if self.text.as_bytes().iter().take(8192).any(|b| *b == 0) {
+        } else if self.text().as_bytes().iter().take(8192).any(|b| *b == 0) {
             Some("binary content (NUL bytes)")
         } else {
             None
@@ -116,7 +234,7 @@ impl Document {
     ) {
         for change in changes {
             match change.range {
-                None => self.text = change.text,
+                None => self.text = Text::Plain(change.text),
                 Some(range) => {
                     let (start, end) = self.byte_range(range, enc);
                     self.text.replace_range(start..end, &change.text);
@@ -143,6 +261,25 @@ impl Document {
 
     pub fn range(&self, span: Span, enc: Encoding) -> Range {
         range_to_lsp(self.lines().range(span, enc))
+    }
+}
+
+/// Packs every document except the [`HOT_DOCUMENTS`] most recently opened
+/// or edited ones (by generation). Requests that touched a packed document
+/// left an unpacked copy in it; that copy is dropped here too.
+pub fn pack_idle(documents: &mut HashMap<String, Arc<Document>>) {
+    if documents.len() <= HOT_DOCUMENTS {
+        return;
+    }
+    let mut generations: Vec<u64> = documents.values().map(|d| d.generation).collect();
+    generations.sort_unstable_by(|a, b| b.cmp(a));
+    let hot_from = generations[HOT_DOCUMENTS - 1];
+    for doc in documents.values_mut() {
+        if doc.generation < hot_from {
+            if let Some(packed) = doc.packed() {
+                *doc = Arc::new(packed);
+            }
+        }
     }
 }
 
@@ -185,5 +322,62 @@ mod tests {
         let rev = Some(Range::new(Position::new(1, 5), Position::new(1, 0)));
         doc.apply_changes(vec![change(rev, "")], 3, Encoding::Utf16, 3);
         assert_eq!(doc.text(), "FROM a\n");
+    }
+
+    fn big_text(tag: &str) -> String {
+        let mut text = String::from("FROM busybox AS base\n");
+        while text.len() < PACK_MIN_BYTES * 2 {
+            text.push_str(&format!("RUN echo {tag} {}\n", text.len()));
+        }
+        text
+    }
+
+    #[test]
+    fn idle_documents_are_packed_and_read_back_intact() {
+        let mut docs = HashMap::new();
+        let count = HOT_DOCUMENTS as u64 + 2;
+        for g in 1..=count {
+            let doc = Document::new(big_text(&g.to_string()), 1, "dockerfile".into(), g);
+            docs.insert(format!("file:///{g}"), Arc::new(doc));
+        }
+        docs.insert(
+            "file:///small".into(),
+            Arc::new(Document::new("FROM a\n".into(), 1, "dockerfile".into(), 0)),
+        );
+        pack_idle(&mut docs);
+        let packed: Vec<&str> = {
+            let mut v: Vec<&str> = docs
+                .iter()
+                .filter(|(_, d)| d.is_packed())
+                .map(|(u, _)| u.as_str())
+                .collect();
+            v.sort();
+            v
+        };
+        // The two oldest large documents; the small one is not worth it.
+        assert_eq!(packed, ["file:///1", "file:///2"]);
+        for g in 1..=count {
+            let doc = &docs[&format!("file:///{g}")];
+            assert_eq!(doc.text(), big_text(&g.to_string()));
+            assert_eq!(doc.byte_len(), doc.text().len());
+        }
+        // Reading left an unpacked copy; the next sweep drops it again.
+        assert!(!docs["file:///1"].is_packed());
+        pack_idle(&mut docs);
+        assert!(docs["file:///1"].is_packed());
+    }
+
+    #[test]
+    fn edits_apply_to_a_packed_document() {
+        let text = big_text("x");
+        let mut doc = Document::new(text.clone(), 1, "dockerfile".into(), 1)
+            .packed()
+            .expect("large enough to pack");
+        assert!(doc.is_packed());
+        let r = Some(Range::new(Position::new(0, 5), Position::new(0, 12)));
+        doc.apply_changes(vec![change(r, "alpine")], 2, Encoding::Utf16, 2);
+        assert!(!doc.is_packed());
+        assert_eq!(doc.text(), text.replacen("busybox", "alpine", 1));
+        assert_eq!(doc.version(), 2);
     }
 }

@@ -10,6 +10,7 @@ use ls_types::DidChangeTextDocumentParams;
 use tower_lsp_server::Client;
 
 use crate::lsp::diagnostics;
+use crate::lsp::document;
 use crate::lsp::session::Session;
 
 pub fn handle(session: &Arc<Session>, client: &Client, params: DidChangeTextDocumentParams) {
@@ -32,6 +33,7 @@ pub fn handle(session: &Arc<Session>, client: &Client, params: DidChangeTextDocu
             return;
         }
         Arc::make_mut(doc).apply_changes(params.content_changes, version, enc, generation);
+        document::pack_idle(&mut state.documents);
     }
     diagnostics::schedule(session, client, uri, false);
 }

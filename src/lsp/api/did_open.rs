@@ -6,7 +6,7 @@ use ls_types::DidOpenTextDocumentParams;
 use tower_lsp_server::Client;
 
 use crate::lsp::diagnostics;
-use crate::lsp::document::Document;
+use crate::lsp::document::{self, Document};
 use crate::lsp::ignore_files;
 use crate::lsp::session::Session;
 
@@ -28,9 +28,12 @@ pub fn handle(session: &Arc<Session>, client: &Client, params: DidOpenTextDocume
     if let Some(why) = doc.skip_reason() {
         tracing::warn!("{} is not analysed: {why}", td.uri.as_str());
     }
-    session
-        .state()
-        .documents
-        .insert(td.uri.as_str().to_string(), Arc::new(doc));
+    {
+        let mut state = session.state();
+        state
+            .documents
+            .insert(td.uri.as_str().to_string(), Arc::new(doc));
+        document::pack_idle(&mut state.documents);
+    }
     diagnostics::schedule(session, client, td.uri, true);
 }

@@ -54,7 +54,7 @@ pub async fn handle(
             let mut open: Vec<Value> = state
                 .documents
                 .iter()
-                .map(|(uri, d)| json!({"uri": uri, "languageId": d.language_id(), "version": d.version(), "bytes": d.text().len(), "lines": d.line_count()}))
+                .map(|(uri, d)| json!({"uri": uri, "languageId": d.language_id(), "version": d.version(), "bytes": d.byte_len(), "packed": d.is_packed(), "lines": d.line_count()}))
                 .collect();
             open.sort_by(|a, b| a["uri"].as_str().cmp(&b["uri"].as_str()));
             let s = state.settings();
