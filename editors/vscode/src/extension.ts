@@ -1,6 +1,7 @@
 // VS Code client for buildkit-lsp: finds the server binary, starts it over
-// stdio for Dockerfiles, and restarts it when its location changes. All
-// language features come from the server; this file holds no Dockerfile logic.
+// stdio for Dockerfiles and bake files, and restarts it when its location
+// changes. All language features come from the server; this file holds no
+// Dockerfile logic. Builder and build UI: builds-ui.ts.
 
 import * as vscode from 'vscode';
 import {
@@ -9,22 +10,35 @@ import {
   ServerOptions,
 } from 'vscode-languageclient/node';
 
+import { BAKE_FILE_GLOB } from './builds';
+import { BuildsUi } from './builds-ui';
 import { resolveServerPath } from './server';
 
-/** Documents the server handles: by language id and by file name. */
+/**
+ * Documents the server handles: by language id and by file name. Bake files
+ * are included whatever their language id, so their build lenses and
+ * capability diagnostics show.
+ */
 export const DOCUMENT_SELECTOR = [
   { language: 'dockerfile' },
   { scheme: 'file', pattern: '**/{Dockerfile,*.Dockerfile,Dockerfile.*,Containerfile}' },
+  { scheme: 'file', pattern: BAKE_FILE_GLOB },
   { scheme: 'untitled', language: 'dockerfile' },
 ];
 
 let client: LanguageClient | undefined;
 let outputChannel: vscode.OutputChannel | undefined;
+let builds: BuildsUi | undefined;
+// One watcher for the session; each client (after a restart) forwards its events.
+let bakeWatcher: vscode.FileSystemWatcher | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   // One channel for the whole session, so a restart does not open a new one.
   outputChannel = vscode.window.createOutputChannel('BuildKit Language Server');
   context.subscriptions.push(outputChannel);
+  builds = new BuildsUi(context);
+  bakeWatcher = vscode.workspace.createFileSystemWatcher(BAKE_FILE_GLOB);
+  context.subscriptions.push(bakeWatcher);
 
   context.subscriptions.push(
     vscode.commands.registerCommand('buildkitLsp.restartServer', () => restart(context)),
@@ -71,17 +85,27 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
   // the arguments, and buildkit-lsp speaks stdio without any flag.
   const executable = { command: resolved.path, args };
   const serverOptions: ServerOptions = { run: executable, debug: executable };
+  const builder = builds?.rememberedBuilder();
   const clientOptions: LanguageClientOptions = {
     documentSelector: DOCUMENT_SELECTOR,
     outputChannel,
+    // The workspace's builder choice lives in workspaceState; the server
+    // starts with it (absent = the builder buildx would pick).
+    initializationOptions: builder !== undefined ? { builder } : undefined,
     // The server pulls `buildkit.*` through workspace/configuration; this also
-    // pushes workspace/didChangeConfiguration when the user edits them.
-    synchronize: { configurationSection: 'buildkit' },
+    // pushes workspace/didChangeConfiguration when the user edits them. Bake
+    // file changes reach it as workspace/didChangeWatchedFiles.
+    synchronize: { configurationSection: 'buildkit', fileEvents: bakeWatcher },
     middleware: {
       // Commands such as buildkit.ignoreRuleEverywhere answer with the
       // setting the user's choice belongs in; the server cannot write editor
-      // settings, so the extension does.
+      // settings, so the extension does. Builder selection and builds get
+      // the extension's own UI (quick pick, log channel).
       executeCommand: async (command, args, next) => {
+        const intercepted = builds?.intercept(command, args, async (c, a) => next(c, a));
+        if (intercepted !== undefined) {
+          return intercepted;
+        }
         const result = await next(command, args);
         await persistSetting(result);
         return result;
@@ -90,10 +114,11 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
   };
 
   client = new LanguageClient('buildkit', 'BuildKit Language Server', serverOptions, clientOptions);
-  // Later features (builder status, build log channel) register their
-  // notification handlers on `client` here, before start().
+  // Notification handlers (builder status, build log) before start().
+  builds?.attach(client);
   try {
     await client.start();
+    await builds?.started();
   } catch (err) {
     const message = `buildkit-lsp failed to start from ${resolved.path}: ${String(err)}`;
     outputChannel?.appendLine(message);
@@ -121,6 +146,7 @@ async function persistSetting(result: unknown): Promise<void> {
 async function stop(): Promise<void> {
   const running = client;
   client = undefined;
+  builds?.detach();
   if (running) {
     try {
       await running.stop();
