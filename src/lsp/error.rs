@@ -15,12 +15,15 @@ pub enum LspError {
     /// A command was called with arguments it cannot use.
     #[error("command `{command}`: {reason}")]
     CommandArguments { command: String, reason: String },
+    /// The builder store or a builder's driver failed (selection commands).
+    #[error(transparent)]
+    Builder(#[from] crate::builder::BuilderError),
 }
 
 impl From<LspError> for tower_lsp_server::jsonrpc::Error {
     fn from(err: LspError) -> Self {
         let mut e = tower_lsp_server::jsonrpc::Error::invalid_params(err.to_string());
-        if matches!(err, LspError::Runtime(_)) {
+        if matches!(err, LspError::Runtime(_) | LspError::Builder(_)) {
             e.code = tower_lsp_server::jsonrpc::ErrorCode::InternalError;
         }
         e

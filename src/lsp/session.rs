@@ -32,6 +32,8 @@ pub struct State {
     /// Bumped when settings or `.dockerignore` patterns change, so
     /// diagnostics computed under old inputs count as stale too.
     pub settings_epoch: u64,
+    /// The workspace's builder: choice, resolved builder, cached statuses.
+    pub builders: crate::lsp::builds::selection::BuilderState,
 }
 
 impl State {

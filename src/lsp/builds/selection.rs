@@ -1,2 +1,201 @@
 //! The builder a workspace builds with: selection commands, status watch,
 //! capability diagnostics against its driver, and the build code lenses.
+//!
+//! The workspace's choice (`buildkit.useBuilder`, `initializationOptions.builder`)
+//! is kept here, never written to the buildx store; without one, the builder
+//! is the one buildx would pick (`builder::select`). Everything a keystroke
+//! path needs (the selected builder, its driver's features, the last known
+//! status of each builder) is cached in [`BuilderState`]: hover, completion
+//! and diagnostics read the cache and never wait on a builder. Store reads
+//! run on the blocking pool; builder I/O runs in spawned tasks with timeouts.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::builder::status::{driver_kind, NodeStatus};
+use crate::builder::{self, BuilderError, Env, NodeGroup};
+use crate::driver::{DriverKind, Features};
+use crate::lsp::error::LspError;
+use crate::lsp::session::Session;
+
+/// The builder the workspace builds with, as resolved from the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurrentBuilder {
+    /// The builder's name as stored (`default` for the docker context's own).
+    pub name: String,
+    /// The driver name as buildx spells it (`docker`, `docker-container`, …).
+    pub driver: String,
+    /// The store's record: nodes, endpoints, driver options.
+    pub group: NodeGroup,
+    /// What its driver can do; `None` for a driver kind this build does not
+    /// know (no capability findings then). For the docker driver the
+    /// containerd image store is only known once the engine answered.
+    pub features: Option<Features>,
+}
+
+impl CurrentBuilder {
+    fn from_group(group: NodeGroup) -> CurrentBuilder {
+        let driver = driver_kind(&group).to_string();
+        CurrentBuilder {
+            name: group.name.clone(),
+            features: DriverKind::from_name(&driver).map(Features::of),
+            driver,
+            group,
+        }
+    }
+
+    /// The driver kind, if this build knows it.
+    pub fn kind(&self) -> Option<DriverKind> {
+        self.features.map(|f| f.kind)
+    }
+}
+
+/// The last known status of one builder, as `buildx ls` words it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownStatus {
+    /// `running`, `inactive`, `stopped`, `error` or `unknown`.
+    pub status: &'static str,
+    /// Platforms its running nodes offer (else the ones pinned in the store).
+    pub platforms: Vec<String>,
+    pub error: Option<String>,
+}
+
+impl KnownStatus {
+    /// The builder's status from its nodes' statuses: the first node's, as
+    /// `buildx inspect` leads with it; the first node error is the message.
+    pub fn from_nodes(group: &NodeGroup, nodes: &[NodeStatus]) -> KnownStatus {
+        let status = match nodes.first() {
+            Some(NodeStatus::Running { .. }) => "running",
+            Some(NodeStatus::Stopped) => "stopped",
+            Some(NodeStatus::Inactive) => "inactive",
+            Some(NodeStatus::Error(_)) => "error",
+            Some(NodeStatus::Unknown(_)) | None => "unknown",
+        };
+        let error = nodes.iter().find_map(|n| match n {
+            NodeStatus::Error(e) | NodeStatus::Unknown(e) => Some(e.clone()),
+            _ => None,
+        });
+        let mut platforms: Vec<String> = Vec::new();
+        for n in nodes {
+            if let NodeStatus::Running { platforms: ps, .. } = n {
+                for p in ps {
+                    let p = p.format();
+                    if !platforms.contains(&p) {
+                        platforms.push(p);
+                    }
+                }
+            }
+        }
+        if platforms.is_empty() {
+            for node in &group.nodes {
+                for p in node.platforms.iter().flatten() {
+                    let p = p.format();
+                    if !platforms.contains(&p) {
+                        platforms.push(p);
+                    }
+                }
+            }
+        }
+        KnownStatus {
+            status,
+            platforms,
+            error,
+        }
+    }
+
+    /// Whether the builder's BuildKit answered (or has nothing to answer yet:
+    /// a container builder that is not started is not an outage).
+    pub fn reachable(&self) -> bool {
+        matches!(self.status, "running" | "inactive" | "stopped")
+    }
+}
+
+/// One builder of the store, as the quick fixes list them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownBuilder {
+    pub name: String,
+    pub driver: String,
+}
+
+/// What the session keeps about builders between requests (in
+/// `session::State`, behind its lock; never held across an `.await`).
+#[derive(Debug, Default)]
+pub struct BuilderState {
+    /// The workspace's choice by name; `None` = the builder buildx would pick.
+    pub chosen: Option<String>,
+    /// The resolved builder, once resolved.
+    pub current: Option<CurrentBuilder>,
+    /// Every builder of the store, from the last read.
+    pub known: Vec<KnownBuilder>,
+    /// Last known status by builder name.
+    pub statuses: HashMap<String, KnownStatus>,
+    /// What the last `buildkit/builderChanged` said: (name, status, reachable).
+    pub last_notice: Option<(String, String, bool)>,
+    /// Set while an outage of the selected builder has been reported, so the
+    /// message shows once per outage.
+    pub outage_reported: bool,
+    /// Wakes the status watch early (selection changed).
+    pub wake: Arc<Notify>,
+    /// The watch task runs (started once, after `initialized`).
+    pub watching: bool,
+}
+
+/// Resolves the builder for a workspace choice (blocking: reads the store
+/// under its lock). An unknown `chosen` name falls back to buildx's choice,
+/// as the remembered choice of a removed builder must not break the editor.
+pub fn resolve(env: &Env, chosen: Option<&str>) -> Result<CurrentBuilder, BuilderError> {
+    let store = builder::open_store(env)?;
+    let mut txn = store.txn()?;
+    if let Some(name) = chosen {
+        match builder::selection::node_group(&txn, env, name) {
+            Ok(group) => return Ok(CurrentBuilder::from_group(group)),
+            Err(BuilderError::NotFound(_)) => {
+                tracing::warn!("builder {name:?} no longer exists; using buildx's choice");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let selected = builder::select(&mut txn, env, None)?;
+    Ok(CurrentBuilder::from_group(selected.group))
+}
+
+/// Runs a blocking store operation on the blocking pool.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, BuilderError> + Send + 'static,
+) -> Result<T, LspError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(r) => r.map_err(LspError::from),
+        Err(e) => Err(LspError::Builder(BuilderError::Invalid(format!(
+            "the builder store task failed: {e}"
+        )))),
+    }
+}
+
+/// The builder this workspace builds with: the cached one, else resolved
+/// from the store now (and cached). For builds and commands; language
+/// features use [`cached`].
+pub async fn current(session: &Session) -> Result<CurrentBuilder, LspError> {
+    let chosen = {
+        let state = session.state();
+        if let Some(c) = &state.builders.current {
+            return Ok(c.clone());
+        }
+        state.builders.chosen.clone()
+    };
+    let env = Env::from_process();
+    let resolved = blocking(move || resolve(&env, chosen.as_deref())).await?;
+    let mut state = session.state();
+    // A selection made meanwhile wins over this first resolution.
+    Ok(state
+        .builders
+        .current
+        .get_or_insert_with(|| resolved.clone())
+        .clone())
+}
+
+/// The cached builder, if resolved yet. Never does I/O.
+pub fn cached(session: &Session) -> Option<CurrentBuilder> {
+    session.state().builders.current.clone()
+}
