@@ -2,7 +2,10 @@
 -- in Neovim 0.7 (vim.lsp.start_client + buf_attach_client) and newer
 -- (vim.lsp.start), turns on code lens refresh, and exposes the server's
 -- `buildkit.*` commands as user commands. Language features themselves come
--- from the server; this file only wires the client.
+-- from the server; this file only wires the client. Builders and builds
+-- (selection, build log, progress): buildkit_lsp/builds.lua.
+
+local builds = require('buildkit_lsp.builds')
 
 local M = {}
 
@@ -19,6 +22,9 @@ local defaults = {
   -- Request code lenses on BufEnter/CursorHold/InsertLeave and answer the
   -- server's workspace/codeLens/refresh.
   codelens = true,
+  -- Also attach to bake files (docker-bake.hcl/.json, docker-bake.override.*),
+  -- whatever their filetype, for their build lenses and diagnostics.
+  bake_files = true,
   -- Debounce of didChange notifications on the client side, in ms.
   debounce_text_changes = 50,
   -- Extra client capabilities, merged over Neovim's own.
@@ -43,6 +49,8 @@ local function client_request(client, method, params, handler, bufnr)
   end
   return client.request(method, params, handler, bufnr)
 end
+
+M.client_request = client_request
 
 local function client_notify(client, method, params)
   if has_011 then
@@ -101,6 +109,17 @@ function M.get_client(bufnr)
   local attached = vim.lsp.get_clients and vim.lsp.get_clients({ bufnr = bufnr }) or vim.lsp.buf_get_clients(bufnr)
   for _, client in pairs(attached) do
     if client.name == M.config.name then
+      return client
+    end
+  end
+  return nil
+end
+
+--- Any running buildkit-lsp client (for buffers without one, e.g. the build log).
+function M.any_client()
+  local all = vim.lsp.get_clients and vim.lsp.get_clients() or vim.lsp.get_active_clients()
+  for _, client in pairs(all) do
+    if client.name == M.config.name and not client_stopped(client) then
       return client
     end
   end
@@ -230,11 +249,15 @@ local function complete_commands()
 end
 
 local function define_commands(client)
-  -- One :BuildkitFooBar per advertised buildkit.fooBar, acting on the current buffer.
+  -- One :BuildkitFooBar per advertised buildkit.fooBar, acting on the current
+  -- buffer, except the ones builds.lua defines with their own UI.
   for _, command in ipairs(M.server_commands(client)) do
-    vim.api.nvim_create_user_command(user_command_name(command), function(opts)
-      M.execute(command, parse_arguments(opts.fargs))
-    end, { nargs = '*', desc = 'buildkit-lsp: ' .. command, force = true })
+    local name = user_command_name(command)
+    if not vim.tbl_contains(builds.user_commands, name) then
+      vim.api.nvim_create_user_command(name, function(opts)
+        M.execute(command, parse_arguments(opts.fargs))
+      end, { nargs = '*', desc = 'buildkit-lsp: ' .. command, force = true })
+    end
   end
 end
 
@@ -263,6 +286,11 @@ local function client_config(root)
   if M.config.capabilities then
     capabilities = vim.tbl_deep_extend('force', capabilities, M.config.capabilities)
   end
+  local handlers = builds.handlers()
+  handlers['workspace/codeLens/refresh'] = on_codelens_refresh
+  -- The builder chosen for this root with :BuildkitSelectBuilder (absent:
+  -- the server takes the one buildx would pick).
+  local builder = builds.remembered_builder(root)
   return {
     name = M.config.name,
     cmd = M.config.cmd,
@@ -271,7 +299,8 @@ local function client_config(root)
     settings = as_object(M.config.settings),
     capabilities = capabilities,
     flags = { debounce_text_changes = M.config.debounce_text_changes },
-    handlers = { ['workspace/codeLens/refresh'] = on_codelens_refresh },
+    handlers = handlers,
+    init_options = builder and { builder = builder } or nil,
     on_init = function(client)
       -- Servers that do not pull workspace/configuration still get settings.
       client_notify(client, 'workspace/didChangeConfiguration', { settings = client.config.settings })
@@ -304,6 +333,14 @@ function M.start(bufnr)
   return id
 end
 
+--- Whether the plugin attaches to a buffer: a Dockerfile filetype or a bake file.
+function M.wants(bufnr)
+  if vim.tbl_contains(M.config.filetypes, vim.bo[bufnr].filetype) then
+    return true
+  end
+  return M.config.bake_files and builds.is_bake_file(vim.api.nvim_buf_get_name(bufnr))
+end
+
 --- Stops every buildkit-lsp client and starts them again for open Dockerfiles.
 function M.restart()
   local all = vim.lsp.get_clients and vim.lsp.get_clients() or vim.lsp.get_active_clients()
@@ -320,7 +357,7 @@ function M.restart()
   -- Give the old processes a moment to exit before new ones start.
   vim.defer_fn(function()
     for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
-      if vim.api.nvim_buf_is_loaded(bufnr) and vim.tbl_contains(M.config.filetypes, vim.bo[bufnr].filetype) then
+      if vim.api.nvim_buf_is_loaded(bufnr) and M.wants(bufnr) then
         M.start(bufnr)
       end
     end
@@ -366,10 +403,20 @@ function M.setup(opts)
   vim.api.nvim_create_user_command('BuildkitRestart', function()
     M.restart()
   end, { desc = 'Restart buildkit-lsp' })
+  builds.setup()
+  if M.config.bake_files then
+    vim.api.nvim_create_autocmd({ 'BufReadPost', 'BufNewFile' }, {
+      group = group,
+      pattern = { 'docker-bake.hcl', 'docker-bake.json', 'docker-bake.override.hcl', 'docker-bake.override.json' },
+      callback = function(args)
+        M.start(args.buf)
+      end,
+    })
+  end
 
   -- setup() may run after Dockerfiles were opened (lazy loading).
   for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
-    if vim.api.nvim_buf_is_loaded(bufnr) and vim.tbl_contains(M.config.filetypes, vim.bo[bufnr].filetype) then
+    if vim.api.nvim_buf_is_loaded(bufnr) and M.wants(bufnr) then
       M.start(bufnr)
     end
   end
