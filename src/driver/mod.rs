@@ -6,6 +6,7 @@
 pub mod docker;
 pub mod docker_container;
 pub mod features;
+pub mod kubernetes;
 pub mod remote;
 
 use std::path::PathBuf;
