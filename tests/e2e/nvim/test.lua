@@ -17,57 +17,9 @@
 --   6 workdir /srv                     ConsistentInstructionCasing (6 upper vs 1 lower)
 --   7 CMD ["cat", "/greeting"]
 
-local repo = vim.fn.getcwd()
-local server = os.getenv('BUILDKIT_LSP') or (repo .. '/target/debug/buildkit-lsp')
-local out_dir = os.getenv('TEST_OUTPUT') or (repo .. '/test-output')
-local log_lines = {}
-
-local function log(fmt, ...)
-  local line = string.format(fmt, ...)
-  for _, part in ipairs(vim.split(line, '\n', { plain = true })) do
-    table.insert(log_lines, part)
-  end
-  io.stderr:write(line .. '\n')
-end
-
-local function fail(fmt, ...)
-  error(string.format(fmt, ...), 0)
-end
-
-local function eq(actual, expected, what)
-  if not vim.deep_equal(actual, expected) then
-    fail('%s:\n  expected %s\n  actual   %s', what, vim.inspect(expected), vim.inspect(actual))
-  end
-end
-
-local function contains(haystack, needle, what)
-  if type(haystack) ~= 'string' or not haystack:find(needle, 1, true) then
-    fail('%s: expected %s to contain %q', what, vim.inspect(haystack), needle)
-  end
-end
-
-local function wait_for(ms, what, predicate)
-  local ok = vim.wait(ms, predicate, 20)
-  if not ok then
-    fail('timed out after %d ms waiting for %s', ms, what)
-  end
-end
-
-local function request(bufnr, method, params)
-  local started = vim.loop.hrtime()
-  local responses, err = vim.lsp.buf_request_sync(bufnr, method, params, 10000)
-  if not responses then
-    fail('%s: no response (%s)', method, tostring(err))
-  end
-  for _, response in pairs(responses) do
-    if response.err then
-      fail('%s: server error %s', method, vim.inspect(response.err))
-    end
-    log('  %s answered in %.1f ms', method, (vim.loop.hrtime() - started) / 1e6)
-    return response.result
-  end
-  fail('%s: empty response table', method)
-end
+local H = dofile(vim.fn.getcwd() .. '/tests/e2e/nvim/helpers.lua')
+local repo, server = H.repo, H.server
+local log, fail, eq, contains, wait_for, request = H.log, H.fail, H.eq, H.contains, H.wait_for, H.request
 
 -- Hover contents come as MarkupContent, MarkedString or a list of them.
 local function hover_text(result)
@@ -326,14 +278,4 @@ local function main()
   log('PASS nvim e2e in %.0f ms', (vim.loop.hrtime() - t0) / 1e6)
 end
 
-local ok, err = xpcall(main, debug.traceback)
-if not ok then
-  log('FAIL: %s', tostring(err))
-end
-vim.fn.mkdir(out_dir, 'p')
-vim.fn.writefile(log_lines, out_dir .. '/nvim-e2e.log')
-if ok then
-  vim.cmd('qall!')
-else
-  vim.cmd('cquit 1')
-end
+H.run('nvim-e2e.log', main)

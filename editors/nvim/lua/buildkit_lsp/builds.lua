@@ -17,6 +17,8 @@ local progress_seen_max = 200
 M.running = {}
 -- buildId -> { uri, target } of builds whose log arrived and that did not end yet.
 M.log_builds = {}
+-- The result of the last build started here that ended (buildkit.build's answer).
+M.last_result = nil
 
 local LOG_NAME = 'buildkit://build-log'
 local decode = vim.json and vim.json.decode or vim.fn.json_decode
@@ -374,6 +376,7 @@ function M.build_with(bufnr, arg, on_done)
       M.append_log(message)
       notify(message, vim.log.levels.ERROR)
     elseif type(result) == 'table' then
+      M.last_result = result
       if type(result.buildId) == 'string' then
         M.log_builds[result.buildId] = nil
       end
