@@ -218,7 +218,8 @@ local function main()
   if not build_title then
     fail('no "▶ Build" lens on line 0: %s', vim.inspect(lenses))
   end
-  eq(others, { { 0, '⚒ default (docker)' }, { 0, '▶ Build stage build' }, { 4, '▶ Build stage final' } }, 'other lenses')
+  -- Sorted by line, then by bytes: '▶' (U+25B6) before '⚒' (U+2692).
+  eq(others, { { 0, '▶ Build stage build' }, { 0, '⚒ default (docker)' }, { 4, '▶ Build stage final' } }, 'other lenses')
 
   -- Click ▶ Build: progress, log buffer with the RUN output, success.
   t = vim.loop.hrtime()
@@ -308,6 +309,20 @@ local function main()
   vim.list_extend(screen, vim.split(diagnostics_text(fail_buf), '\n', { plain = true }))
   vim.fn.mkdir(H.out_dir, 'p')
   vim.fn.writefile(screen, H.out_dir .. '/nvim-build-screen.txt')
+
+  -- :BuildkitBuildLog shows the log buffer in a window.
+  vim.cmd('BuildkitBuildLog')
+  eq(vim.api.nvim_buf_get_name(0), 'buildkit://build-log', ':BuildkitBuildLog opens the log buffer')
+  vim.cmd('wincmd p')
+
+  -- A restarted client starts the server with the remembered builder.
+  plugin.restart()
+  local restarted
+  wait_for(10000, 'the restarted client', function()
+    restarted = plugin.get_client(fail_buf)
+    return restarted ~= nil and restarted.id ~= client.id and restarted.initialized == true
+  end)
+  eq(restarted.config.init_options, { builder = 'default' }, 'init_options of the restarted client')
 
   log('PASS nvim builds e2e in %.0f ms', (vim.loop.hrtime() - t0) / 1e6)
 end
