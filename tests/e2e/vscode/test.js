@@ -16,19 +16,9 @@
 'use strict';
 
 const assert = require('node:assert');
-const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
-const os = require('node:os');
 const path = require('node:path');
-const { chromium } = require('playwright-core');
-
-const repo = path.resolve(__dirname, '..', '..', '..');
-const codeServer = process.env.CODE_SERVER || path.join(repo, '.test-env/code-server/node_modules/.bin/code-server');
-const vsix = process.env.VSIX || path.join(repo, 'editors/vscode/buildkit-lsp.vsix');
-const server = path.resolve(process.env.BUILDKIT_LSP || path.join(repo, 'target/debug/buildkit-lsp'));
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
-const outDir = process.env.TEST_OUTPUT || path.join(repo, 'test-output');
+const { repo, log, withVscode, run } = require('./harness');
 
 const EXPECTED = [
   // Columns are 1-based as VS Code shows them: `as` starts at byte 18 of
@@ -43,145 +33,15 @@ const EXPECTED = [
   },
 ];
 
-const started = Date.now();
-function log(message) {
-  process.stderr.write(`[vscode-e2e +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function waitForOutput(child, pattern, timeoutMs, transcript) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`code-server did not print ${pattern} within ${timeoutMs} ms:\n${transcript.join('')}`)), timeoutMs);
-    const onData = (chunk) => {
-      transcript.push(chunk.toString());
-      if (pattern.test(transcript.join(''))) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`code-server exited with ${code}:\n${transcript.join('')}`));
-    });
-  });
-}
-
 async function main() {
-  for (const [what, file] of [['code-server', codeServer], ['vsix', vsix], ['server', server], ['chromium', chromiumPath]]) {
-    assert.ok(fs.existsSync(file), `${what} not found at ${file}`);
-  }
-  fs.mkdirSync(outDir, { recursive: true });
-  fs.rmSync(path.join(outDir, 'vscode-failure.png'), { force: true });
-
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bk-vscode-e2e-'));
-  const userData = path.join(tmp, 'user-data');
-  const extensions = path.join(tmp, 'extensions');
-  const workspace = path.join(tmp, 'workspace');
-  const profile = path.join(tmp, 'chromium-profile');
-  fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
-  fs.mkdirSync(workspace, { recursive: true });
-  fs.copyFileSync(path.join(repo, 'tests/e2e/fixtures/workspace/Dockerfile'), path.join(workspace, 'Dockerfile'));
-  fs.writeFileSync(
-    path.join(userData, 'User', 'settings.json'),
-    JSON.stringify(
-      {
-        'buildkit.server.path': server,
-        'buildkit.log.level': 'debug',
-        'workbench.startupEditor': 'none',
-        'workbench.tips.enabled': false,
-        'workbench.enableExperiments': false,
-        'security.workspace.trust.enabled': false,
-        'telemetry.telemetryLevel': 'off',
-        'update.mode': 'none',
-        'extensions.autoCheckUpdates': false,
-        'extensions.autoUpdate': false,
-        'editor.minimap.enabled': false,
-        // The sticky-scroll header repeats line 1 with its squiggles.
-        'editor.stickyScroll.enabled': false,
-      },
-      null,
-      2,
-    ),
-  );
-  // Keep code-server away from the user's ~/.config and ~/.local.
-  const env = {
-    ...process.env,
-    HOME: tmp,
-    XDG_CONFIG_HOME: path.join(tmp, 'config'),
-    XDG_DATA_HOME: path.join(tmp, 'data'),
+  const started = Date.now();
+  const options = {
+    name: 'vscode',
+    prepare: (workspace) => fs.copyFileSync(path.join(repo, 'tests/e2e/fixtures/workspace/Dockerfile'), path.join(workspace, 'Dockerfile')),
+    settings: { 'buildkit.logLevel': 'debug' },
   };
-  const configFile = path.join(tmp, 'code-server.yaml');
-  fs.writeFileSync(configFile, 'auth: none\ncert: false\n');
-  const common = ['--config', configFile, '--user-data-dir', userData, '--extensions-dir', extensions];
-
-  let t = Date.now();
-  const installOut = execFileSync(codeServer, [...common, '--install-extension', vsix], { env, encoding: 'utf8' });
-  log(`install-extension (${Date.now() - t} ms): ${installOut.trim().split('\n').pop()}`);
-  assert.match(installOut, /successfully installed/);
-  const installed = fs.readdirSync(extensions).filter((d) => d.startsWith('buildkit-lsp.buildkit-lsp-'));
-  assert.deepStrictEqual(installed, ['buildkit-lsp.buildkit-lsp-0.1.0'], 'extension folder in the fresh extensions dir');
-
-  const port = await freePort();
-  const transcript = [];
-  const cs = spawn(
-    codeServer,
-    [
-      ...common,
-      '--bind-addr', `127.0.0.1:${port}`,
-      '--auth', 'none',
-      '--disable-telemetry',
-      '--disable-update-check',
-      '--disable-workspace-trust',
-      '--disable-getting-started-override',
-      workspace,
-    ],
-    { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let browser;
-  let page;
-  let passed = false;
-  try {
-    t = Date.now();
-    await waitForOutput(cs, /HTTP server listening on/, 60000, transcript);
-    log(`code-server listening on ${port} after ${Date.now() - t} ms`);
-
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: chromiumPath,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1400, height: 900 },
-    });
-    page = browser.pages()[0] || (await browser.newPage());
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') {
-        log(`browser console: ${msg.text().slice(0, 300)}`);
-      }
-    });
-
-    t = Date.now();
-    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
-    await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
+  await withVscode(options, async ({ page, userData, outDir }) => {
+    let t = Date.now();
     const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'Dockerfile' });
     await row.first().waitFor({ timeout: 60000 });
     log(`workbench with explorer after ${Date.now() - t} ms`);
@@ -331,37 +191,7 @@ async function main() {
     assert.ok(unknownText.includes('WOR') && unknownText.includes('[Ln 4, Col 1]'), `error entry for WOR: ${unknownText}`);
     await page.waitForSelector('.monaco-editor .squiggly-error', { timeout: 20000 });
     log(`PASS vscode e2e in ${Date.now() - started} ms; screenshots in ${outDir}`);
-    passed = true;
-  } catch (err) {
-    // What the editor showed when it failed is the first thing to look at.
-    if (page) {
-      await page.screenshot({ path: path.join(outDir, 'vscode-failure.png') }).catch(() => {});
-    }
-    throw err;
-  } finally {
-    if (browser) {
-      await browser.close().catch(() => {});
-    }
-    try {
-      process.kill(-cs.pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-    fs.writeFileSync(path.join(outDir, 'code-server.log'), transcript.join(''));
-    if (passed) {
-      // Kept after a failure: the user-data dir holds the extension host logs.
-      await new Promise((r) => setTimeout(r, 500));
-      fs.rmSync(tmp, { recursive: true, force: true });
-    } else {
-      log(`user-data, extensions and workspace kept in ${tmp}`);
-    }
-  }
+  });
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    log(`FAIL: ${err && err.stack ? err.stack : err}`);
-    process.exit(1);
-  },
-);
+run(main);
