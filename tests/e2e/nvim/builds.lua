@@ -12,7 +12,7 @@
 -- nonce.txt so the RUN step is never cached):
 --   Dockerfile       0 FROM busybox:test AS build
 --                    1 COPY nonce.txt /nonce.txt
---                    2 RUN echo "built $(cat /nonce.txt) $((6 * 7))" > /built.txt && cat /built.txt && sleep 2
+--                    2 RUN echo "built $(cat /nonce.txt) $((6 * 7))" > /built.txt && cat /built.txt && sleep 3
 --                    4 FROM busybox:test AS final …
 --   docker-bake.hcl  target "app" (the Dockerfile, tag buildkit-lsp-e2e:dev) and
 --                    target "cache" (stage build, cache-to type=registry)

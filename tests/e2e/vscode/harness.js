@@ -90,8 +90,9 @@ const BASE_SETTINGS = {
 /**
  * Runs `body({ page, tmp, workspace, userData, log, outDir })` in a fresh
  * code-server + Chromium. `prepare(workspace)` fills the workspace folder;
- * `settings` are merged over BASE_SETTINGS; `env` is added to code-server's
- * environment (the extension host and the language server inherit it).
+ * `settings` are merged over BASE_SETTINGS; `env` (an object, or a function
+ * of the temp folder giving one) is added to code-server's environment (the
+ * extension host and the language server inherit it).
  * A screenshot `<name>-failure.png` is taken when body throws; temp folders
  * are removed after a pass and kept (and named in the log) after a failure.
  */
@@ -118,7 +119,7 @@ async function withVscode({ name, prepare, settings = {}, env: extraEnv = {} }, 
     HOME: tmp,
     XDG_CONFIG_HOME: path.join(tmp, 'config'),
     XDG_DATA_HOME: path.join(tmp, 'data'),
-    ...extraEnv,
+    ...(typeof extraEnv === 'function' ? extraEnv(tmp) : extraEnv),
   };
   const configFile = path.join(tmp, 'code-server.yaml');
   fs.writeFileSync(configFile, 'auth: none\ncert: false\n');

@@ -1,0 +1,215 @@
+// End-to-end test of builder selection and builds in real VS Code (issue 7):
+// code-server with the packaged extension, Debian's headless Chromium, the
+// real server and the test Docker Engine (docker driver).
+//
+// Run by scripts/test-editors as:
+//   NODE_PATH=.test-env/e2e/node_modules CODE_SERVER=… VSIX=… BUILDKIT_LSP=… node tests/e2e/vscode/builds.js
+//
+// Fixture tests/e2e/fixtures/build (copied to a temp workspace with a fresh
+// nonce.txt, so the RUN step is never cached; DOCKER_CONFIG points to an
+// empty folder, so the only builder is the docker context's `default`):
+//   Dockerfile       line 1 FROM busybox:test AS build … RUN prints `built <nonce> 42`
+//   docker-bake.hcl  target "cache" exports a registry cache from stage build
+//   fail/Dockerfile  line 3 RUN exit 3
+// Steps and expected values (by hand from the protocol): the status bar shows
+// `⚒ default (docker)`; its quick pick offers `default` with
+// `docker, running — selected, buildx default`; after choosing it the docker
+// driver's missing cache export shows as a warning squiggle and a Problems
+// entry BuilderCacheExport on line 1; the "▶ Build" lens shows the progress
+// `Building … on default (docker)` in the status bar (cancellable in the
+// notification), the "BuildKit" output channel gets the RUN output, a message
+// says `Built … on default (docker)`; fail/Dockerfile's lens ends in a
+// BuildFailed error at [Ln 3, Col 1] with exit code 3; a restarted server
+// gets the remembered builder as initializationOptions.builder.
+// Screenshots in TEST_OUTPUT: vscode-builds-picker, -warning, -progress,
+// -done, -failed (vscode-builds-failure.png on error).
+'use strict';
+
+const assert = require('node:assert');
+const fs = require('node:fs');
+const path = require('node:path');
+const { repo, log, copyTree, withVscode, run } = require('./harness');
+
+const REQUIRED_COMMANDS = ['buildkit.listBuilders', 'buildkit.useBuilder', 'buildkit.build', 'buildkit.cancelBuild'];
+
+/** Files under dir (recursively) whose base name matches re. */
+function findFiles(dir, re) {
+  const found = [];
+  const walk = (d) => {
+    let entries;
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) {
+        walk(p);
+      } else if (re.test(e.name)) {
+        found.push(p);
+      }
+    }
+  };
+  walk(dir);
+  return found;
+}
+
+/** Waits until the text of the output-channel log file named re satisfies test; returns it. */
+async function waitForChannelFile(userData, re, test, what, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = findFiles(path.join(userData, 'logs'), re)
+      .map((f) => fs.readFileSync(f, 'utf8'))
+      .join('\n');
+    if (test(text)) {
+      return text;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; channel files say:\n${text.slice(-3000)}`);
+}
+
+async function runPaletteCommand(page, title) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: 10000 });
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 10000 });
+  await page.keyboard.press('Enter');
+}
+
+async function main() {
+  const started = Date.now();
+  const nonce = `${Date.now().toString(16)}${Math.floor(Math.random() * 0xffffff).toString(16)}`;
+  const options = {
+    name: 'vscode-builds',
+    prepare: (workspace, tmp) => {
+      copyTree(path.join(repo, 'tests/e2e/fixtures/build'), workspace);
+      fs.writeFileSync(path.join(workspace, 'nonce.txt'), `${nonce}\n`);
+      fs.mkdirSync(path.join(tmp, 'docker-config'), { recursive: true });
+    },
+    // verbose: the initialize params (initializationOptions) reach the channel's log file.
+    settings: { 'buildkit.trace.server': 'verbose' },
+    env: (tmp) => ({ DOCKER_CONFIG: path.join(tmp, 'docker-config') }),
+  };
+  await withVscode(options, async ({ page, userData, outDir }) => {
+    let t = Date.now();
+    const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^Dockerfile$/ });
+    await row.first().waitFor({ timeout: 60000 });
+    await row.first().click();
+    await page.waitForSelector('.monaco-editor .view-lines', { timeout: 30000 });
+
+    // The server's command list (the trace shows the initialize result).
+    const trace = await waitForChannelFile(userData, /^\d+-BuildKit Language Server\.log$/, (s) => s.includes('executeCommandProvider'), 'the initialize result', 30000);
+    const missing = REQUIRED_COMMANDS.filter((c) => !trace.includes(`"${c}"`));
+    assert.deepStrictEqual(missing, [], `server feature missing: ${missing.join(', ')} not advertised in executeCommandProvider`);
+
+    // Status bar item from buildkit.listBuilders at start.
+    const status = page.locator('.statusbar-item', { hasText: '⚒ default (docker)' });
+    await status.first().waitFor({ timeout: 30000 });
+    log(`status bar "⚒ default (docker)" ${Date.now() - t} ms after opening the Dockerfile`);
+
+    // Quick pick from the status item → buildkit.useBuilder default.
+    t = Date.now();
+    await status.first().click();
+    const pickRow = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'default' });
+    await pickRow.first().waitFor({ timeout: 20000 });
+    const rows = await page.locator('.quick-input-widget .monaco-list-row').allInnerTexts();
+    log(`builder quick pick: ${JSON.stringify(rows)}`);
+    assert.strictEqual(rows.length, 1, `one builder offered: ${JSON.stringify(rows)}`);
+    assert.ok(rows[0].includes('docker, running — selected, buildx default'), `quick pick row: ${rows[0]}`);
+    await page.screenshot({ path: path.join(outDir, 'vscode-builds-picker.png') });
+    await pickRow.first().click();
+
+    // The capability warning: squiggle and Problems entry on line 1.
+    await page.waitForSelector('.monaco-editor .squiggly-warning', { timeout: 30000 });
+    await page.keyboard.press('Control+Shift+M');
+    const panel = page.locator('.markers-panel');
+    await panel.waitFor({ timeout: 20000 });
+    const warning = panel.locator('.monaco-list-row', { hasText: 'BuilderCacheExport' });
+    await warning.first().waitFor({ timeout: 30000 });
+    const warningText = await warning.first().innerText();
+    log(`capability warning ${Date.now() - t} ms after opening the picker: ${JSON.stringify(warningText)}`);
+    assert.ok(warningText.includes('not supported for the docker driver'), `BuilderCacheExport message: ${warningText}`);
+    assert.ok(warningText.includes('buildkit-lsp'), `BuilderCacheExport source: ${warningText}`);
+    assert.ok(warningText.includes('[Ln 1, Col '), `BuilderCacheExport on line 1: ${warningText}`);
+    await page.screenshot({ path: path.join(outDir, 'vscode-builds-warning.png') });
+
+    // Click the "▶ Build" lens: progress in the status bar, cancellable.
+    const buildLens = page.locator('.monaco-editor .codelens-decoration a', { hasText: /^▶ Build( \(.*\))?$/ });
+    await buildLens.first().waitFor({ timeout: 30000 });
+    const lensTitles = await page.locator('.monaco-editor .codelens-decoration a').allInnerTexts();
+    log(`lenses: ${JSON.stringify(lensTitles)}`);
+    for (const title of ['⚒ default (docker)', '▶ Build stage build', '▶ Build stage final']) {
+      assert.ok(lensTitles.includes(title), `lens ${title} among ${JSON.stringify(lensTitles)}`);
+    }
+    t = Date.now();
+    await buildLens.first().click();
+    const progress = page.locator('.statusbar-item[id="status.progress"]', { hasText: 'Building' });
+    await progress.first().waitFor({ timeout: 30000 });
+    const progressText = await progress.first().innerText();
+    log(`progress ${Date.now() - t} ms after the click: ${JSON.stringify(progressText)}`);
+    assert.ok(/Building .* on default \(docker\)/.test(progressText), `progress title: ${progressText}`);
+    // The status item opens the notification, which offers Cancel.
+    await progress.first().click();
+    const note = page.locator('.notifications-center .notification-list-item', { hasText: 'Building' });
+    await note.first().waitFor({ timeout: 10000 });
+    const noteText = await note.first().innerText();
+    assert.ok(noteText.includes('Cancel'), `progress notification is cancellable: ${noteText}`);
+    await page.screenshot({ path: path.join(outDir, 'vscode-builds-progress.png') });
+
+    // The end: a message with the result and the log in the "BuildKit" channel.
+    const done = page.locator('.notification-list-item', { hasText: /Built .* on default \(docker\)/ });
+    await done.first().waitFor({ timeout: 120000 });
+    const doneText = await done.first().innerText();
+    log(`build finished ${Date.now() - t} ms after the click: ${JSON.stringify(doneText.split('\n')[0])}`);
+    const channel = await waitForChannelFile(userData, /^\d+-BuildKit\.log$/, (s) => s.includes(`built ${nonce} 42`) && /Built .* on default \(docker\)/.test(s), 'the RUN output in the BuildKit channel', 20000);
+    assert.ok(channel.includes('RUN echo "built $(cat /nonce.txt) $((6 * 7))"'), 'the channel shows the RUN step');
+    // The channel is on screen, scrolled to its end (the summary line).
+    const outputLines = page.locator('.panel .output-view .view-lines', { hasText: 'Built ' });
+    await outputLines.first().waitFor({ timeout: 10000 });
+    await page.screenshot({ path: path.join(outDir, 'vscode-builds-done.png') });
+    await page.keyboard.press('Escape');
+
+    // fail/Dockerfile: its lens ends in BuildFailed on RUN exit 3 (line 3).
+    // From the explorer: expand `fail`, open the Dockerfile one level down.
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^fail$/ }).first().click();
+    const failRow = page.locator('.explorer-folders-view .monaco-list-row[aria-level="2"]', { hasText: /^Dockerfile$/ });
+    await failRow.first().waitFor({ timeout: 10000 });
+    await failRow.first().click();
+    await page.locator('.monaco-editor .view-lines', { hasText: 'RUN exit 3' }).first().waitFor({ timeout: 20000 });
+    const failLens = page.locator('.monaco-editor .codelens-decoration a', { hasText: /^▶ Build( \(.*\))?$/ });
+    await failLens.first().waitFor({ timeout: 30000 });
+    t = Date.now();
+    await failLens.first().click();
+    const failedNote = page.locator('.notification-list-item', { hasText: /Build of .* failed/ });
+    await failedNote.first().waitFor({ timeout: 120000 });
+    const failedText = await failedNote.first().innerText();
+    log(`failing build ended ${Date.now() - t} ms after the click: ${JSON.stringify(failedText.split('\n').find((l) => l.includes('failed')))}`);
+    await page.keyboard.press('Control+Shift+M');
+    const failure = panel.locator('.monaco-list-row', { hasText: 'BuildFailed' });
+    await failure.first().waitFor({ timeout: 30000 });
+    const failureText = await failure.first().innerText();
+    log(`Problems entry: ${JSON.stringify(failureText)}`);
+    assert.ok(failureText.includes('[Ln 3, Col 1]'), `BuildFailed at Ln 3, Col 1: ${failureText}`);
+    assert.ok(/\bbuildkit\b/.test(failureText), `BuildFailed source: ${failureText}`);
+    assert.ok(/exit code:? 3/.test(failureText), `BuildFailed names exit code 3: ${failureText}`);
+    await page.waitForSelector('.monaco-editor .squiggly-error', { timeout: 20000 });
+    await page.screenshot({ path: path.join(outDir, 'vscode-builds-failed.png') });
+
+    // The choice was remembered: a restarted server gets it at initialize.
+    await runPaletteCommand(page, 'BuildKit: Restart the language server');
+    await waitForChannelFile(
+      userData,
+      /^\d+-BuildKit Language Server\.log$/,
+      (s) => /"initializationOptions": \{\s*"builder": "default"\s*\}/.test(s),
+      'initializationOptions.builder after the restart',
+      30000,
+    );
+    log(`PASS vscode builds e2e in ${Date.now() - started} ms; screenshots in ${outDir}`);
+  });
+}
+
+run(main);
