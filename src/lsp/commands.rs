@@ -11,7 +11,32 @@ pub const SERVER_INFO: &str = "buildkit.serverInfo";
 /// Pulls the `buildkit` settings again with `workspace/configuration`.
 pub const RELOAD_SETTINGS: &str = "buildkit.reloadSettings";
 
-const ALL: &[&str] = &[IGNORE_RULE_EVERYWHERE, RELOAD_SETTINGS, SERVER_INFO];
+/// Builder selection (issue 7, `lsp::builds::selection`): list the store's
+/// builders with status; pick one through `window/showMessageRequest`; use
+/// one for this workspace / globally (`buildx use`); create a
+/// docker-container builder; bootstrap, stop, remove one.
+pub const LIST_BUILDERS: &str = "buildkit.listBuilders";
+pub const SELECT_BUILDER: &str = "buildkit.selectBuilder";
+pub const USE_BUILDER: &str = "buildkit.useBuilder";
+pub const USE_BUILDER_GLOBALLY: &str = "buildkit.useBuilderGlobally";
+pub const CREATE_BUILDER: &str = "buildkit.createBuilder";
+pub const BOOTSTRAP_BUILDER: &str = "buildkit.bootstrapBuilder";
+pub const STOP_BUILDER: &str = "buildkit.stopBuilder";
+pub const REMOVE_BUILDER: &str = "buildkit.removeBuilder";
+
+const ALL: &[&str] = &[
+    IGNORE_RULE_EVERYWHERE,
+    RELOAD_SETTINGS,
+    SERVER_INFO,
+    LIST_BUILDERS,
+    SELECT_BUILDER,
+    USE_BUILDER,
+    USE_BUILDER_GLOBALLY,
+    CREATE_BUILDER,
+    BOOTSTRAP_BUILDER,
+    STOP_BUILDER,
+    REMOVE_BUILDER,
+];
 
 pub fn names() -> Vec<String> {
     ALL.iter().map(|s| s.to_string()).collect()

@@ -84,6 +84,7 @@ impl LanguageServer for Server {
 
     async fn initialized(&self, _: InitializedParams) {
         api::initialized::handle(&self.session, &self.client).await;
+        crate::lsp::builds::selection::watch::start(&self.session, &self.client);
     }
 
     async fn shutdown(&self) -> Result<()> {

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use tower_lsp_server::Client;
 
 use super::did_change_configuration;
+use crate::lsp::builds::selection::commands as selection;
 use crate::lsp::commands;
 use crate::lsp::diagnostics;
 use crate::lsp::error::LspError;
@@ -17,6 +18,7 @@ pub async fn handle(
     client: &Client,
     params: ExecuteCommandParams,
 ) -> Result<Option<Value>, LspError> {
+    let args = params.arguments.as_slice();
     match params.command.as_str() {
         commands::IGNORE_RULE_EVERYWHERE => {
             let rule = params
@@ -72,6 +74,16 @@ pub async fn handle(
                 "diagnosticMode": format!("{:?}", state.features.diagnostic_mode).to_lowercase(),
             })))
         }
+        commands::LIST_BUILDERS => selection::list_builders(session).await,
+        commands::SELECT_BUILDER => selection::select_builder(session, client).await,
+        commands::USE_BUILDER => selection::use_builder(session, client, args).await,
+        commands::USE_BUILDER_GLOBALLY => {
+            selection::use_builder_globally(session, client, args).await
+        }
+        commands::CREATE_BUILDER => selection::create_builder(session, client, args).await,
+        commands::BOOTSTRAP_BUILDER => selection::bootstrap_builder(session, client, args).await,
+        commands::STOP_BUILDER => selection::stop_builder(session, client, args).await,
+        commands::REMOVE_BUILDER => selection::remove_builder(session, client, args).await,
         other => Err(LspError::UnknownCommand(
             other.to_string(),
             commands::all().join(", "),

@@ -41,6 +41,12 @@ pub fn handle(
         features.diagnostic_mode
     );
     state.features = features;
+    // The workspace's remembered builder (issue 7); unknown names fall back later.
+    state.builders.chosen = options
+        .get("builder")
+        .and_then(|b| b.as_str())
+        .filter(|b| !b.is_empty())
+        .map(str::to_string);
     InitializeResult {
         capabilities,
         server_info: Some(ServerInfo {

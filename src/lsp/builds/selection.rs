@@ -9,12 +9,16 @@
 //! and diagnostics read the cache and never wait on a builder. Store reads
 //! run on the blocking pool; builder I/O runs in spawned tasks with timeouts.
 
+pub mod commands;
+pub mod watch;
+
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use crate::builder::status::{driver_kind, NodeStatus};
+use crate::builder::status::{self, driver_kind, NodeStatus};
 use crate::builder::{self, BuilderError, Env, NodeGroup};
 use crate::driver::{DriverKind, Features};
 use crate::lsp::error::LspError;
@@ -140,6 +144,9 @@ pub struct BuilderState {
     pub wake: Arc<Notify>,
     /// The watch task runs (started once, after `initialized`).
     pub watching: bool,
+    /// Bumped on every selection change, so a status poll that started
+    /// before it does not overwrite the new builder's state.
+    pub selection_epoch: u64,
 }
 
 /// Resolves the builder for a workspace choice (blocking: reads the store
@@ -198,4 +205,58 @@ pub async fn current(session: &Session) -> Result<CurrentBuilder, LspError> {
 /// The cached builder, if resolved yet. Never does I/O.
 pub fn cached(session: &Session) -> Option<CurrentBuilder> {
     session.state().builders.current.clone()
+}
+
+/// How long one status probe of a builder may take before it counts as not
+/// answering (the driver's own status query gives up after 10 s).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(12);
+
+/// Asks a builder's driver for its status and, for the docker driver, the
+/// engine's features (containerd image store). `None` features: keep the
+/// table's column for the driver kind.
+pub async fn probe(group: &NodeGroup) -> (KnownStatus, Option<Features>) {
+    let work = async {
+        if driver_kind(group) == "docker" {
+            if let Some(node) = group.nodes.first() {
+                let st = match status::node_driver(group, node).await {
+                    Some(Ok(driver)) => {
+                        let features = driver.features();
+                        let st = status::query(driver).await;
+                        return (KnownStatus::from_nodes(group, &[st]), Some(features));
+                    }
+                    Some(Err(e)) => NodeStatus::Error(e.to_string()),
+                    None => NodeStatus::Unknown("driver docker not available".into()),
+                };
+                return (KnownStatus::from_nodes(group, &[st]), None);
+            }
+        }
+        let nodes = status::status(group).await;
+        (KnownStatus::from_nodes(group, &nodes), None)
+    };
+    match tokio::time::timeout(PROBE_TIMEOUT, work).await {
+        Ok(r) => r,
+        Err(_) => (
+            KnownStatus {
+                status: "error",
+                platforms: Vec::new(),
+                error: Some(format!("no answer within {} s", PROBE_TIMEOUT.as_secs())),
+            },
+            None,
+        ),
+    }
+}
+
+/// The store's builders (as `buildx ls` lists them) and the name of the one
+/// the store marks current (blocking).
+pub fn read_store(env: &Env) -> Result<(Vec<NodeGroup>, String), BuilderError> {
+    let store = builder::open_store(env)?;
+    let mut txn = store.txn()?;
+    let groups = builder::selection::all_builders(&mut txn, env)?;
+    let global = builder::selection::current_builder(&mut txn, env)?.name;
+    Ok((groups, global))
+}
+
+/// Names compare as buildx compares them: case-insensitively.
+pub fn same_name(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
 }
