@@ -242,7 +242,7 @@ export class BuildsUi implements vscode.Disposable {
     this.buildLog.append(params.text);
   }
 
-  /** Runs `buildkit.build` and reports how it ended. */
+  /** Runs `buildkit.build` and writes how it ended to the log channel. */
   private async build(arg: BuildArgument, next?: Next): Promise<unknown> {
     const key = buildKey(arg);
     this.running.set(key, arg);
@@ -254,17 +254,9 @@ export class BuildsUi implements vscode.Disposable {
       const result = parseBuildResult(raw);
       if (result) {
         this.seenBuilds.add(result.buildId);
-        const summary = buildSummary(result);
-        this.buildLog.appendLine(summary);
-        if (result.ok) {
-          void vscode.window.showInformationMessage(summary);
-        } else if (!result.cancelled) {
-          void vscode.window.showErrorMessage(summary, 'Show Log').then((choice) => {
-            if (choice === 'Show Log') {
-              this.buildLog.show(true);
-            }
-          });
-        }
+        // The server shows the result message itself (window/showMessage);
+        // the channel gets it as the log's last line.
+        this.buildLog.appendLine(buildSummary(result));
       }
       return raw;
     } catch (err) {

@@ -380,10 +380,9 @@ function M.build_with(bufnr, arg, on_done)
       if type(result.buildId) == 'string' then
         M.log_builds[result.buildId] = nil
       end
-      local summary = M.build_summary(result)
-      M.append_log(summary)
-      local level = (result.ok == true or result.cancelled == true) and vim.log.levels.INFO or vim.log.levels.ERROR
-      notify(summary, level)
+      -- The server shows the result itself (window/showMessage); the log
+      -- buffer gets it as its last line.
+      M.append_log(M.build_summary(result))
     end
     if on_done then
       on_done(err, result)
