@@ -340,49 +340,14 @@ pub fn validate_node(driver: &str, node: &Node) -> Result<(), String> {
             }
         }
         "kubernetes" => {
-            for (k, v) in &opts {
-                match k.as_str() {
-                    "image"
-                    | "namespace"
-                    | "requests.cpu"
-                    | "requests.memory"
-                    | "requests.ephemeral-storage"
-                    | "persistent-volume-claim.requests.storage"
-                    | "limits.cpu"
-                    | "limits.memory"
-                    | "limits.ephemeral-storage"
-                    | "schedulername"
-                    | "serviceaccount"
-                    | "nodeselector"
-                    | "annotations"
-                    | "labels"
-                    | "tolerations"
-                    | "qemu.image"
-                    | "timeout" => {}
-                    "replicas" => {
-                        parse_int(v)?;
-                    }
-                    "rootless"
-                    | "qemu.install"
-                    | "buildkit-root-volume-memory"
-                    | "default-load" => {
-                        if k != "buildkit-root-volume-memory" {
-                            parse_bool(v)?;
-                        }
-                    }
-                    "loadbalance" => {
-                        if v != "sticky" && v != "random" {
-                            return Err(format!("invalid loadbalance {v:?}"));
-                        }
-                    }
-                    k if k.starts_with("env.") => {
-                        if k == "env." {
-                            return Err(format!("invalid env option {k:?}, expecting env.FOO=bar"));
-                        }
-                    }
-                    _ => return Err(format!("invalid driver option {k} for driver kubernetes")),
-                }
-            }
+            // The driver owns the option rules (buildx's factory, its words).
+            crate::driver::kubernetes::Options::from_driver_opts(
+                &node.name,
+                &opts,
+                node.buildkitd_flags.as_deref().unwrap_or_default(),
+                node.files.as_ref(),
+                &[],
+            )?;
         }
         "remote" => {
             if has_files {

@@ -15,6 +15,7 @@ use super::BuilderError;
 use crate::buildkit::Client;
 use crate::driver::docker::{DockerDriver, DockerEndpoint};
 use crate::driver::docker_container::{ContainerState, DockerContainerDriver};
+use crate::driver::kubernetes::{KubernetesDriver, WorkloadState};
 use crate::driver::remote::RemoteDriver;
 use crate::driver::{Driver, DriverError};
 
@@ -86,8 +87,34 @@ pub async fn node_driver(
                 .await
                 .map(|d| Arc::new(d) as Arc<dyn Driver>),
         ),
+        "kubernetes" => Some(
+            kubernetes_driver(node)
+                .await
+                .map(|d| Arc::new(d) as Arc<dyn Driver>),
+        ),
         _ => None,
     }
+}
+
+/// The kubernetes driver of a node: the cluster from its endpoint
+/// (`kubernetes:///…?kubeconfig=…` or a docker context) and the
+/// environment, the workload from its options, flags, files and platforms.
+pub async fn kubernetes_driver(node: &Node) -> Result<KubernetesDriver, DriverError> {
+    let platforms: Vec<String> = node
+        .platforms
+        .iter()
+        .flatten()
+        .map(Platform::format)
+        .collect();
+    KubernetesDriver::new(
+        &node.endpoint,
+        &node.name,
+        &node.driver_opts.clone().unwrap_or_default(),
+        node.buildkitd_flags.as_deref().unwrap_or_default(),
+        node.files.as_ref(),
+        &platforms,
+    )
+    .await
 }
 
 fn remote_driver(
@@ -168,6 +195,10 @@ pub async fn status(ng: &NodeGroup) -> Vec<NodeStatus> {
             out.push(container_status(node).await);
             continue;
         }
+        if driver_kind(ng) == "kubernetes" {
+            out.push(kubernetes_status(node).await);
+            continue;
+        }
         let st = match node_driver(ng, node).await {
             None => NodeStatus::Unknown(not_available(ng)),
             Some(Err(e)) => NodeStatus::Error(e.to_string()),
@@ -191,10 +222,46 @@ async fn container_status(node: &Node) -> NodeStatus {
     }
 }
 
+/// A kubernetes node: no workload → inactive, no ready replica → stopped
+/// (buildx's words); else BuildKit in one running pod answers for the node.
+async fn kubernetes_status(node: &Node) -> NodeStatus {
+    let driver = match kubernetes_driver(node).await {
+        Ok(d) => d,
+        Err(e) => return NodeStatus::Error(e.to_string()),
+    };
+    match driver.state().await {
+        Ok(WorkloadState::Missing) => NodeStatus::Inactive,
+        Ok(WorkloadState::NotReady) => NodeStatus::Stopped,
+        Ok(WorkloadState::Running { .. }) => query(Arc::new(driver)).await,
+        Err(e) => NodeStatus::Error(e.to_string()),
+    }
+}
+
+/// The running pods of each kubernetes node of `ng` (buildx shows them as
+/// the builder's nodes in `ls`): `(store node, pod names)`; an error per
+/// node is its message. Empty for other drivers.
+pub async fn kubernetes_pods(ng: &NodeGroup) -> Vec<(String, Result<Vec<String>, String>)> {
+    if driver_kind(ng) != "kubernetes" {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for node in &ng.nodes {
+        let pods = match kubernetes_driver(node).await {
+            Ok(d) => d.running_pods().await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        out.push((node.name.clone(), pods));
+    }
+    out
+}
+
 /// Whether `bootstrap` can start nodes of this driver kind in this build;
 /// `create --bootstrap` checks it before storing anything.
 pub fn can_bootstrap(kind: &str) -> bool {
-    matches!(kind, "docker" | "" | "remote" | "docker-container")
+    matches!(
+        kind,
+        "docker" | "" | "remote" | "docker-container" | "kubernetes"
+    )
 }
 
 /// Starts the builder's nodes (`create --bootstrap`, `inspect --bootstrap`).
@@ -219,6 +286,17 @@ pub async fn bootstrap(ng: &NodeGroup) -> Result<(), BuilderError> {
                     .await
                     .map_err(|e| node_err(e.to_string()))?;
                 // progress as buildx prints it while booting a builder
+                let mut progress = |step: &str| eprintln!("#1 [{}] {step}", node.name);
+                driver
+                    .bootstrap(&mut progress)
+                    .await
+                    .map_err(|e| node_err(e.to_string()))?;
+            }
+            "kubernetes" => {
+                let driver = kubernetes_driver(node)
+                    .await
+                    .map_err(|e| node_err(e.to_string()))?;
+                // buildx: "#1 [internal] booting buildkit", then one line per step
                 let mut progress = |step: &str| eprintln!("#1 [{}] {step}", node.name);
                 driver
                     .bootstrap(&mut progress)
@@ -270,8 +348,9 @@ async fn wait_running(driver: Arc<dyn Driver>, limit: Duration) -> Result<(), St
 /// Stops the builder's nodes (`builder stop`).
 pub async fn stop(ng: &NodeGroup) -> Result<(), BuilderError> {
     // buildx's docker and remote drivers have nothing to stop: their daemon
-    // is not ours.
-    if matches!(driver_kind(ng), "docker" | "remote") {
+    // is not ours. Its kubernetes driver leaves the pods running too (it
+    // may scale to zero one day).
+    if matches!(driver_kind(ng), "docker" | "remote" | "kubernetes") {
         return Ok(());
     }
     if driver_kind(ng) == "docker-container" {
@@ -299,6 +378,14 @@ pub async fn teardown(ng: &NodeGroup, keep_state: bool) -> Result<(), BuilderErr
         for node in &ng.nodes {
             let d = container_driver(node).await.map_err(node_error(ng))?;
             d.remove(keep_state).await.map_err(node_error(ng))?;
+        }
+        return Ok(());
+    }
+    if driver_kind(ng) == "kubernetes" {
+        // The workload and its ConfigMaps; volume claims stay, as in buildx.
+        for node in &ng.nodes {
+            let d = kubernetes_driver(node).await.map_err(node_error(ng))?;
+            d.remove().await.map_err(node_error(ng))?;
         }
         return Ok(());
     }
