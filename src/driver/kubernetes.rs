@@ -295,9 +295,8 @@ impl KubernetesDriver {
             if start.elapsed() >= self.opts.timeout {
                 let why = self.not_ready_report().await;
                 return Err(config_err(format!(
-                    "timed out after {} waiting for {} of {} to be ready ({ready} ready){why}",
+                    "timed out after {} waiting for {} to have {want} ready pods ({ready} ready){why}",
                     human_duration(self.opts.timeout),
-                    want,
                     self.what(),
                 )));
             }
