@@ -1,12 +1,12 @@
-//! `textDocument/codeLens`. The build lenses (build a stage, build the image,
-//! the selected builder) are added by the build feature; until then there
-//! are none, and unopened documents have none either.
+//! `textDocument/codeLens`: the build lenses (build the image, build a
+//! stage, the selected builder, bake targets) from
+//! `lsp::builds::selection::lenses`. Unopened documents have none.
 
 use ls_types::{CodeLens, CodeLensParams};
 
+use crate::lsp::builds::selection::lenses;
 use crate::lsp::session::Session;
 
 pub fn handle(session: &Session, params: CodeLensParams) -> Vec<CodeLens> {
-    let _doc = session.document(&params.text_document.uri);
-    Vec::new()
+    lenses::lenses(session, &params.text_document.uri)
 }

@@ -10,6 +10,8 @@
 //! run on the blocking pool; builder I/O runs in spawned tasks with timeouts.
 
 pub mod commands;
+pub mod findings;
+pub mod lenses;
 pub mod watch;
 
 use std::collections::HashMap;
