@@ -402,6 +402,18 @@ pub async fn build_driver(
     env: &super::Env,
     name: &str,
 ) -> Result<Option<Arc<dyn Driver>>, BuilderError> {
+    build_driver_for_context(env, name, None).await
+}
+
+/// [`build_driver`] for a build of `context`: a kubernetes builder with
+/// `loadbalance=sticky` then sends every build of that context to the same
+/// pod (buildx hashes the absolute context path; without one, the working
+/// directory).
+pub async fn build_driver_for_context(
+    env: &super::Env,
+    name: &str,
+    context: Option<&std::path::Path>,
+) -> Result<Option<Arc<dyn Driver>>, BuilderError> {
     let ng = {
         let store = super::open_store(env)?;
         let txn = store.txn()?;
@@ -415,6 +427,14 @@ pub async fn build_driver(
         builder: ng.name.clone(),
         detail: "the builder has no nodes".into(),
     })?;
+    if driver_kind(&ng) == "kubernetes" {
+        let driver = kubernetes_driver(node).await.map_err(node_error(&ng))?;
+        let driver = match context.and_then(|c| std::path::absolute(c).ok()) {
+            Some(abs) => driver.with_sticky_key(&abs.display().to_string()),
+            None => driver,
+        };
+        return Ok(Some(Arc::new(driver)));
+    }
     match node_driver(&ng, node).await {
         Some(Ok(d)) => Ok(Some(d)),
         Some(Err(e)) => Err(BuilderError::Node {
