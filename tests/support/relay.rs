@@ -256,7 +256,8 @@ impl Drop for Relay {
     }
 }
 
-trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+/// A duplex byte stream the relay (and the Kubernetes simulator) can pipe.
+pub trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
 fn server_tls(tls: &RelayTls<'_>) -> Option<tokio_rustls::TlsAcceptor> {
@@ -296,6 +297,14 @@ fn server_tls(tls: &RelayTls<'_>) -> Option<tokio_rustls::TlsAcceptor> {
 
 /// Upgrades a fresh engine connection to `/grpc` and pipes `client` into it.
 async fn pipe_to_engine(mut client: Box<dyn Io>, engine: &DockerEndpoint) -> std::io::Result<()> {
+    let mut upstream = connect_engine_grpc(engine).await?;
+    tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
+    Ok(())
+}
+
+/// A fresh connection to the engine's `/grpc` endpoint, upgraded (`h2c`):
+/// what comes back speaks BuildKit's gRPC API as a plain HTTP/2 server.
+pub async fn connect_engine_grpc(engine: &DockerEndpoint) -> std::io::Result<Box<dyn Io>> {
     let mut upstream: Box<dyn Io> = match engine {
         DockerEndpoint::Unix(p) => Box::new(tokio::net::UnixStream::connect(p).await?),
         DockerEndpoint::Tcp(a) => Box::new(tokio::net::TcpStream::connect(a.as_str()).await?),
@@ -322,6 +331,5 @@ async fn pipe_to_engine(mut client: Box<dyn Io>, engine: &DockerEndpoint) -> std
             String::from_utf8_lossy(&head)
         )));
     }
-    tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
-    Ok(())
+    Ok(upstream)
 }
