@@ -221,6 +221,19 @@ local function main()
   -- Sorted by line, then by bytes: '▶' (U+25B6) before '⚒' (U+2692).
   eq(others, { { 0, '▶ Build stage build' }, { 0, '⚒ default (docker)' }, { 4, '▶ Build stage final' } }, 'other lenses')
 
+  -- The ⚒ lens opens the same picker (vim.lsp.commands), not the server's
+  -- window/showMessageRequest.
+  local before = #selects
+  run_lens(0, function(label)
+    return label == '⚒ default (docker)' or label:sub(1, #'default (docker, ') == 'default (docker, '
+  end)
+  wait_for(10000, 'the builder picker from the ⚒ lens', function()
+    return #selects == before + 2
+  end, function()
+    return vim.inspect(selects)
+  end)
+  eq(selects[#selects], { prompt = 'BuildKit builder for this workspace', labels = { 'default (docker, running) *' } }, 'picker of the ⚒ lens')
+
   -- Click ▶ Build: progress, log buffer with the RUN output, success.
   require_commands(plugin, client, BUILD_COMMANDS)
   t = vim.loop.hrtime()

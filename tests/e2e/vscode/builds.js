@@ -145,6 +145,15 @@ async function main() {
     assert.ok(warningText.includes('[Ln 1, Col '), `BuilderCacheExport on line 1: ${warningText}`);
     await page.screenshot({ path: path.join(outDir, 'vscode-builds-warning.png') });
 
+    // The ⚒ lens opens the extension's quick pick (the middleware takes
+    // buildkit.selectBuilder from the server's showMessageRequest).
+    await page.locator('.monaco-editor .codelens-decoration a', { hasText: '⚒ default (docker)' }).first().click();
+    await pickRow.first().waitFor({ timeout: 20000 });
+    const lensPick = await page.locator('.quick-input-widget .monaco-list-row').allInnerTexts();
+    assert.deepStrictEqual(lensPick, rows, 'the ⚒ lens offers the same quick pick');
+    await page.keyboard.press('Escape');
+    await pickRow.first().waitFor({ state: 'hidden', timeout: 10000 });
+
     // Click the "▶ Build" lens: progress in the status bar, cancellable.
     requireCommands(trace, BUILD_COMMANDS);
     const buildLens = page.locator('.monaco-editor .codelens-decoration a', { hasText: /^▶ Build( \(.*\))?$/ });
