@@ -2,6 +2,9 @@
 //! outputs, cache, load) from CLI flags, settings or bake files, checked
 //! against a driver's features. Pure and synchronous.
 
+pub mod bake;
+pub mod capability;
+pub mod config;
 pub mod options;
 pub mod spec;
 

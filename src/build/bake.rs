@@ -1,0 +1,1112 @@
+//! Bake files: `docker-bake.hcl` / `docker-bake.json` and their
+//! `.override` companions, read as `docker buildx bake` reads them, into
+//! targets whose every attribute remembers where it was written (file, byte
+//! span, UTF-16 range) so diagnostics and code lenses can point at it.
+//!
+//! What is followed from buildx: the default file names and their order
+//! (JSON before HCL, overrides last), all files merged into one definition
+//! (a later block of the same target overrides attribute by attribute),
+//! `variable` blocks with defaults that the environment overrides (typed
+//! after the default: bool and number defaults parse the environment value),
+//! `${VAR}` interpolation in HCL expressions and in JSON strings, `group`s
+//! (nested), `inherits` (several levels, parents in order, the child last;
+//! `args` and `labels` merge key by key), the `default` group / target, and
+//! path resolution (`context` relative to the bake file's folder,
+//! `dockerfile` relative to the context).
+//!
+//! HCL is parsed by `hcl-edit` (it keeps the byte span of every attribute and
+//! block) and evaluated by `hcl-rs` (templates, conditionals, operators; no
+//! functions are declared, so `function` blocks and built-in functions are not
+//! supported). JSON is parsed by `jsonc-parser`, which gives the byte range of
+//! every property. Attributes buildx knows and `BuildSpec` lacks (`pull`,
+//! `secret`, `ssh`, `contexts`, …) are kept as parsed but not used.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use hcl::eval::Evaluate;
+use hcl_edit::Span as _;
+
+use crate::dockerfile::{LineIndex, PositionEncoding, Range, Span};
+
+/// The file names `docker buildx bake` looks for, in its reading order
+/// (compose files left out: this server does not read them).
+pub const BAKE_FILE_NAMES: [&str; 4] = [
+    "docker-bake.json",
+    "docker-bake.hcl",
+    "docker-bake.override.json",
+    "docker-bake.override.hcl",
+];
+
+/// Whether a path names a bake file (by its file name only).
+pub fn is_bake_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| BAKE_FILE_NAMES.contains(&n))
+}
+
+/// The bake files of a workspace folder, in buildx's reading order.
+pub fn find_bake_files(folder: &Path) -> Vec<PathBuf> {
+    BAKE_FILE_NAMES
+        .iter()
+        .map(|n| folder.join(n))
+        .filter(|p| p.is_file())
+        .collect()
+}
+
+/// Where something was written in a bake file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Origin {
+    pub file: PathBuf,
+    /// Byte span in the file.
+    pub span: Span,
+    /// The same span as LSP positions (UTF-16 columns).
+    pub range: Range,
+}
+
+/// What went wrong in a bake file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BakeErrorKind {
+    /// The file could not be read.
+    Read,
+    /// HCL or JSON syntax.
+    Syntax,
+    /// An expression or a variable that cannot be evaluated.
+    Eval,
+    /// An attribute of the wrong type or with an invalid value.
+    Invalid,
+    /// A target or group name nobody defines.
+    UnknownTarget,
+    /// `inherits` or `group` targets that lead back to themselves.
+    Cycle,
+}
+
+/// A bake file error, located in the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{}:{}: {message}", origin.file.display(), origin.range.start.line + 1, origin.range.start.character + 1)]
+pub struct BakeError {
+    pub kind: BakeErrorKind,
+    pub origin: Origin,
+    pub message: String,
+}
+
+/// One evaluated attribute value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BakeValue {
+    Null,
+    Bool(bool),
+    /// Strings, and numbers as written.
+    Str(String),
+    List(Vec<String>),
+    Map(BTreeMap<String, String>),
+}
+
+impl BakeValue {
+    fn type_name(&self) -> &'static str {
+        match self {
+            BakeValue::Null => "null",
+            BakeValue::Bool(_) => "a bool",
+            BakeValue::Str(_) => "a string",
+            BakeValue::List(_) => "a list",
+            BakeValue::Map(_) => "a map",
+        }
+    }
+}
+
+/// An attribute of a target: its value and where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BakeAttr {
+    pub value: BakeValue,
+    pub origin: Origin,
+}
+
+/// A replacement of text in a bake file (a quick fix).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BakeEdit {
+    /// The replaced text (empty span: an insertion).
+    pub origin: Origin,
+    pub new_text: String,
+}
+
+/// Where a new attribute goes in a target block: an empty span, and the
+/// text around the attribute that keeps the file's syntax valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Insertion {
+    pub origin: Origin,
+    pub json: bool,
+    pub before: String,
+    pub after: String,
+}
+
+impl Insertion {
+    /// The edit adding `key = value` (HCL) or `"key": value` (JSON); the
+    /// value is written the same in both (a list of strings, a string).
+    pub fn attribute(&self, key: &str, value: &str) -> BakeEdit {
+        let attr = if self.json {
+            format!("\"{key}\": {value}")
+        } else {
+            format!("{key} = {value}")
+        };
+        BakeEdit {
+            origin: self.origin.clone(),
+            new_text: format!("{}{attr}{}", self.before, self.after),
+        }
+    }
+}
+
+/// An edit replacing a whole attribute (`cache-to = [...]`) with a new
+/// value, in the attribute's own syntax.
+pub fn replace_attribute(origin: &Origin, key: &str, value: &str) -> BakeEdit {
+    let json = origin
+        .file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let new_text = if json {
+        format!("\"{key}\": {value}")
+    } else {
+        format!("{key} = {value}")
+    };
+    BakeEdit {
+        origin: origin.clone(),
+        new_text,
+    }
+}
+
+/// One `target "name" { … }` block as written (a target may be written in
+/// several blocks or files; [`Bake::resolve`] merges them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetBlock {
+    pub name: String,
+    /// The whole block (for the `▶ Bake target` lens).
+    pub origin: Origin,
+    /// The span of the block's name label.
+    pub name_origin: Origin,
+    /// Where a new attribute goes.
+    pub insertion: Insertion,
+    pub attrs: BTreeMap<String, BakeAttr>,
+}
+
+/// One `group "name" { targets = [...] }` block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupBlock {
+    pub name: String,
+    pub origin: Origin,
+    pub targets: Vec<String>,
+    /// The `targets` attribute, when written.
+    pub targets_origin: Option<Origin>,
+}
+
+/// The parsed and merged bake definition of one folder.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Bake {
+    /// The files, in reading order.
+    pub files: Vec<PathBuf>,
+    /// Every target block of every file, in reading order.
+    pub targets: Vec<TargetBlock>,
+    /// Every group block, in reading order.
+    pub groups: Vec<GroupBlock>,
+    /// The variables' final values (default, else the environment).
+    pub variables: BTreeMap<String, String>,
+}
+
+/// A target with its blocks merged and its `inherits` applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedTarget {
+    pub name: String,
+    /// The target's last block (where a lens or a location points).
+    pub block: Origin,
+    /// Where a new attribute goes in that block.
+    pub insertion: Insertion,
+    /// The folder paths resolve against: the folder of the file holding the
+    /// target's last block.
+    pub base_dir: PathBuf,
+    pub attrs: BTreeMap<String, BakeAttr>,
+}
+
+impl ResolvedTarget {
+    pub fn attr(&self, key: &str) -> Option<&BakeAttr> {
+        self.attrs.get(key)
+    }
+
+    /// A string attribute (`context`, `dockerfile`, `target`).
+    pub fn string(&self, key: &str) -> Result<Option<String>, BakeError> {
+        match self.attrs.get(key) {
+            None => Ok(None),
+            Some(BakeAttr {
+                value: BakeValue::Null,
+                ..
+            }) => Ok(None),
+            Some(BakeAttr {
+                value: BakeValue::Str(s),
+                ..
+            }) => Ok(Some(s.clone())),
+            Some(a) => Err(wrong_type(key, "a string", a)),
+        }
+    }
+
+    /// A list attribute (`tags`, `platforms`, `output`, `cache-to`, …); a
+    /// single string counts as a list of one, as buildx's JSON allows.
+    pub fn list(&self, key: &str) -> Result<Vec<String>, BakeError> {
+        match self.attrs.get(key) {
+            None => Ok(Vec::new()),
+            Some(a) => match &a.value {
+                BakeValue::Null => Ok(Vec::new()),
+                BakeValue::List(l) => Ok(l.clone()),
+                BakeValue::Str(s) => Ok(vec![s.clone()]),
+                _ => Err(wrong_type(key, "a list of strings", a)),
+            },
+        }
+    }
+
+    /// A map attribute (`args`, `labels`).
+    pub fn map(&self, key: &str) -> Result<BTreeMap<String, String>, BakeError> {
+        match self.attrs.get(key) {
+            None => Ok(BTreeMap::new()),
+            Some(a) => match &a.value {
+                BakeValue::Null => Ok(BTreeMap::new()),
+                BakeValue::Map(m) => Ok(m.clone()),
+                _ => Err(wrong_type(key, "a map", a)),
+            },
+        }
+    }
+
+    /// A bool attribute (`no-cache`, `pull`).
+    pub fn bool(&self, key: &str) -> Result<Option<bool>, BakeError> {
+        match self.attrs.get(key) {
+            None => Ok(None),
+            Some(a) => match &a.value {
+                BakeValue::Null => Ok(None),
+                BakeValue::Bool(b) => Ok(Some(*b)),
+                BakeValue::Str(s) if s == "true" || s == "false" => Ok(Some(s == "true")),
+                _ => Err(wrong_type(key, "a bool", a)),
+            },
+        }
+    }
+
+    /// The build context: `context` (default `.`) against the bake file's
+    /// folder.
+    pub fn context_dir(&self) -> Result<PathBuf, BakeError> {
+        let context = self.string("context")?.unwrap_or_else(|| ".".to_string());
+        Ok(normalize(&self.base_dir.join(context)))
+    }
+
+    /// The Dockerfile: `dockerfile` (default `Dockerfile`) against the
+    /// context, as buildx joins them.
+    pub fn dockerfile_path(&self) -> Result<PathBuf, BakeError> {
+        let dockerfile = self
+            .string("dockerfile")?
+            .unwrap_or_else(|| "Dockerfile".to_string());
+        Ok(normalize(&self.context_dir()?.join(dockerfile)))
+    }
+}
+
+fn wrong_type(key: &str, expected: &str, attr: &BakeAttr) -> BakeError {
+    BakeError {
+        kind: BakeErrorKind::Invalid,
+        origin: attr.origin.clone(),
+        message: format!(
+            "attribute \"{key}\" must be {expected}, not {}",
+            attr.value.type_name()
+        ),
+    }
+}
+
+/// Removes `.` components and folds `..` lexically, so paths from bake files
+/// compare equal to the editor's paths.
+pub fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                let popped =
+                    matches!(out.components().next_back(), Some(Component::Normal(_))) && out.pop();
+                if !popped && !out.has_root() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// One bake file's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BakeSource {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+impl Bake {
+    /// Reads and parses the bake files of a folder (none: an empty `Bake`).
+    pub fn load_folder(folder: &Path, env: &BTreeMap<String, String>) -> Result<Bake, BakeError> {
+        Bake::load(&find_bake_files(folder), env)
+    }
+
+    /// Reads and parses bake files, in the order given.
+    pub fn load(files: &[PathBuf], env: &BTreeMap<String, String>) -> Result<Bake, BakeError> {
+        let mut sources = Vec::with_capacity(files.len());
+        for path in files {
+            let text = std::fs::read_to_string(path).map_err(|e| BakeError {
+                kind: BakeErrorKind::Read,
+                origin: Origin {
+                    file: path.clone(),
+                    span: Span::empty(0),
+                    range: Range::default(),
+                },
+                message: format!("cannot read the bake file: {e}"),
+            })?;
+            sources.push(BakeSource {
+                path: path.clone(),
+                text,
+            });
+        }
+        Bake::parse(&sources, env)
+    }
+
+    /// Parses bake files given with their text, merged in the order given.
+    /// `env` overrides variable defaults, as the environment does for buildx.
+    pub fn parse(
+        sources: &[BakeSource],
+        env: &BTreeMap<String, String>,
+    ) -> Result<Bake, BakeError> {
+        let files: Vec<ParsedFile> = sources
+            .iter()
+            .map(ParsedFile::parse)
+            .collect::<Result<_, _>>()?;
+        let variables = evaluate_variables(&files, env)?;
+        let ctx = context_of(&variables);
+        let mut bake = Bake {
+            files: sources.iter().map(|s| s.path.clone()).collect(),
+            variables: variables
+                .iter()
+                .map(|(k, v)| (k.clone(), value_to_string(v)))
+                .collect(),
+            ..Bake::default()
+        };
+        for file in &files {
+            file.collect(&ctx, &mut bake)?;
+        }
+        Ok(bake)
+    }
+
+    /// Whether there is nothing to build from.
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+
+    /// The distinct target names, in order of first appearance.
+    pub fn target_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for t in &self.targets {
+            if !names.contains(&t.name) {
+                names.push(t.name.clone());
+            }
+        }
+        names
+    }
+
+    /// The target blocks written in one file (for its lenses).
+    pub fn target_blocks_in<'a>(&'a self, file: &'a Path) -> impl Iterator<Item = &'a TargetBlock> {
+        self.targets.iter().filter(move |t| t.origin.file == file)
+    }
+
+    /// Where to point for errors about the whole definition.
+    fn start_origin(&self) -> Origin {
+        Origin {
+            file: self.files.first().cloned().unwrap_or_default(),
+            span: Span::empty(0),
+            range: Range::default(),
+        }
+    }
+
+    /// The target names a name stands for: a group's targets (nested groups
+    /// expanded, without repeats), or the target itself. `default` with no
+    /// such group or target is an error, as for buildx.
+    pub fn expand(&self, name: &str) -> Result<Vec<String>, BakeError> {
+        let mut out = Vec::new();
+        let mut stack = Vec::new();
+        self.expand_into(name, None, &mut stack, &mut out)?;
+        Ok(out)
+    }
+
+    fn expand_into(
+        &self,
+        name: &str,
+        referrer: Option<&Origin>,
+        stack: &mut Vec<String>,
+        out: &mut Vec<String>,
+    ) -> Result<(), BakeError> {
+        let groups: Vec<&GroupBlock> = self.groups.iter().filter(|g| g.name == name).collect();
+        if groups.is_empty() {
+            if self.targets.iter().any(|t| t.name == name) {
+                if !out.iter().any(|n| n == name) {
+                    out.push(name.to_string());
+                }
+                return Ok(());
+            }
+            return Err(BakeError {
+                kind: BakeErrorKind::UnknownTarget,
+                origin: referrer.cloned().unwrap_or_else(|| self.start_origin()),
+                message: format!("failed to find target \"{name}\""),
+            });
+        }
+        if stack.iter().any(|s| s == name) {
+            let g = groups[groups.len() - 1];
+            let mut chain = stack.clone();
+            chain.push(name.to_string());
+            return Err(BakeError {
+                kind: BakeErrorKind::Cycle,
+                origin: referrer.cloned().unwrap_or_else(|| g.origin.clone()),
+                message: format!("group cycle: {}", chain.join(" -> ")),
+            });
+        }
+        // A later group block replaces the `targets` of an earlier one.
+        let Some(g) = groups.iter().rev().find(|g| g.targets_origin.is_some()) else {
+            return Ok(());
+        };
+        stack.push(name.to_string());
+        for t in &g.targets {
+            self.expand_into(t, g.targets_origin.as_ref(), stack, out)?;
+        }
+        stack.pop();
+        Ok(())
+    }
+
+    /// The targets `docker buildx bake` builds without arguments: the
+    /// `default` group or target.
+    pub fn default_targets(&self) -> Result<Vec<String>, BakeError> {
+        self.expand("default")
+    }
+
+    /// A target with its blocks merged and `inherits` applied.
+    pub fn resolve(&self, name: &str) -> Result<ResolvedTarget, BakeError> {
+        let mut stack = Vec::new();
+        self.resolve_inner(name, None, &mut stack)
+    }
+
+    fn resolve_inner(
+        &self,
+        name: &str,
+        referrer: Option<&Origin>,
+        stack: &mut Vec<String>,
+    ) -> Result<ResolvedTarget, BakeError> {
+        let blocks: Vec<&TargetBlock> = self.targets.iter().filter(|t| t.name == name).collect();
+        let Some(last) = blocks.last() else {
+            let message = match referrer {
+                Some(_) => format!("inherits unknown target \"{name}\""),
+                None => format!("failed to find target \"{name}\""),
+            };
+            return Err(BakeError {
+                kind: BakeErrorKind::UnknownTarget,
+                origin: referrer.cloned().unwrap_or_else(|| self.start_origin()),
+                message,
+            });
+        };
+        if stack.iter().any(|s| s == name) {
+            let mut chain = stack.clone();
+            chain.push(name.to_string());
+            return Err(BakeError {
+                kind: BakeErrorKind::Cycle,
+                origin: referrer.cloned().unwrap_or_else(|| last.origin.clone()),
+                message: format!("inherits cycle: {}", chain.join(" -> ")),
+            });
+        }
+        // The target's own blocks, merged in reading order.
+        let mut own: BTreeMap<String, BakeAttr> = BTreeMap::new();
+        for b in &blocks {
+            for (k, v) in &b.attrs {
+                merge_attr(&mut own, k, v.clone());
+            }
+        }
+        let parents = match own.get("inherits") {
+            None => Vec::new(),
+            Some(a) => match &a.value {
+                BakeValue::Null => Vec::new(),
+                BakeValue::List(l) => l.clone(),
+                BakeValue::Str(s) => vec![s.clone()],
+                _ => return Err(wrong_type("inherits", "a list of target names", a)),
+            },
+        };
+        let inherits_origin = own.get("inherits").map(|a| a.origin.clone());
+        stack.push(name.to_string());
+        let mut attrs: BTreeMap<String, BakeAttr> = BTreeMap::new();
+        for parent in &parents {
+            let p = self.resolve_inner(parent, inherits_origin.as_ref(), stack)?;
+            for (k, v) in p.attrs {
+                merge_attr(&mut attrs, &k, v);
+            }
+        }
+        stack.pop();
+        for (k, v) in own {
+            if k != "inherits" {
+                merge_attr(&mut attrs, &k, v);
+            }
+        }
+        let base_dir = last
+            .origin
+            .file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        Ok(ResolvedTarget {
+            name: name.to_string(),
+            block: last.origin.clone(),
+            insertion: last.insertion.clone(),
+            base_dir,
+            attrs,
+        })
+    }
+}
+
+/// A later attribute overrides an earlier one; maps (`args`, `labels`) merge
+/// key by key, the later key winning.
+fn merge_attr(into: &mut BTreeMap<String, BakeAttr>, key: &str, attr: BakeAttr) {
+    if let (Some(old), BakeValue::Map(new)) = (into.get(key), &attr.value) {
+        if let BakeValue::Map(old_map) = &old.value {
+            let mut merged = old_map.clone();
+            merged.extend(new.iter().map(|(k, v)| (k.clone(), v.clone())));
+            into.insert(
+                key.to_string(),
+                BakeAttr {
+                    value: BakeValue::Map(merged),
+                    origin: attr.origin,
+                },
+            );
+            return;
+        }
+    }
+    into.insert(key.to_string(), attr);
+}
+
+/// One file, parsed but not yet evaluated.
+struct ParsedFile<'a> {
+    source: &'a BakeSource,
+    lines: LineIndex,
+    syntax: Syntax<'a>,
+}
+
+enum Syntax<'a> {
+    Hcl(hcl_edit::structure::Body),
+    Json(jsonc_parser::ast::Object<'a>),
+}
+
+/// A variable before evaluation.
+enum VarDefault<'b> {
+    Hcl(hcl::Expression),
+    Json(&'b jsonc_parser::ast::Value<'b>),
+    None,
+}
+
+struct VarDecl<'a> {
+    default: VarDefault<'a>,
+    origin: Origin,
+}
+
+impl<'a> ParsedFile<'a> {
+    fn parse(source: &'a BakeSource) -> Result<ParsedFile<'a>, BakeError> {
+        let lines = LineIndex::new(&source.text);
+        let is_json = source
+            .path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        let syntax = if is_json {
+            let parsed = jsonc_parser::parse_to_ast(
+                &source.text,
+                &jsonc_parser::CollectOptions::default(),
+                &jsonc_parser::ParseOptions::default(),
+            )
+            .map_err(|e| {
+                let r = e.range();
+                syntax_error(
+                    source,
+                    &lines,
+                    Span::new(r.start, r.end),
+                    e.kind().to_string(),
+                )
+            })?;
+            match parsed.value {
+                Some(jsonc_parser::ast::Value::Object(o)) => Syntax::Json(o),
+                None => Syntax::Json(jsonc_parser::ast::Object {
+                    range: jsonc_parser::common::Range { start: 0, end: 0 },
+                    properties: Vec::new(),
+                }),
+                Some(other) => {
+                    let r = json_range(&other);
+                    return Err(syntax_error(
+                        source,
+                        &lines,
+                        r,
+                        "a bake file in JSON must hold an object".to_string(),
+                    ));
+                }
+            }
+        } else {
+            let body = hcl_edit::parser::parse_body(&source.text).map_err(|e| {
+                let at = e.location().offset();
+                syntax_error(source, &lines, Span::new(at, at), e.message().to_string())
+            })?;
+            Syntax::Hcl(body)
+        };
+        Ok(ParsedFile {
+            source,
+            lines,
+            syntax,
+        })
+    }
+
+    fn origin(&self, span: Span) -> Origin {
+        Origin {
+            file: self.source.path.clone(),
+            span,
+            range: self.lines.range(span, PositionEncoding::Utf16),
+        }
+    }
+
+    fn origin_of(&self, span: Option<std::ops::Range<usize>>) -> Origin {
+        let span = span.map_or(Span::empty(0), |r| Span::new(r.start, r.end));
+        self.origin(span)
+    }
+
+    /// The file's `variable` blocks.
+    fn variables(&self) -> Result<Vec<(String, VarDecl<'_>)>, BakeError> {
+        let mut out = Vec::new();
+        match &self.syntax {
+            Syntax::Hcl(body) => {
+                for block in body.get_blocks("variable") {
+                    let origin = self.origin_of(block.span());
+                    let name = single_label(block).ok_or_else(|| BakeError {
+                        kind: BakeErrorKind::Syntax,
+                        origin: origin.clone(),
+                        message: "a variable block needs one name label".to_string(),
+                    })?;
+                    let default = match block.body.get_attribute("default") {
+                        Some(a) => VarDefault::Hcl(hcl::Expression::from(a.value.clone())),
+                        None => VarDefault::None,
+                    };
+                    out.push((name, VarDecl { default, origin }));
+                }
+            }
+            Syntax::Json(root) => {
+                for prop in section(root, "variable") {
+                    let origin = self.origin(json_span(prop.range));
+                    let default = match &prop.value {
+                        jsonc_parser::ast::Value::Object(o) => o
+                            .properties
+                            .iter()
+                            .find(|p| p.name.as_str() == "default")
+                            .map_or(VarDefault::None, |p| VarDefault::Json(&p.value)),
+                        _ => VarDefault::None,
+                    };
+                    out.push((prop.name.as_str().to_string(), VarDecl { default, origin }));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds the file's targets and groups to `bake`.
+    fn collect(&self, ctx: &hcl::eval::Context<'_>, bake: &mut Bake) -> Result<(), BakeError> {
+        match &self.syntax {
+            Syntax::Hcl(body) => {
+                for block in body.blocks() {
+                    let kind = block.ident.as_str();
+                    if kind != "target" && kind != "group" {
+                        continue;
+                    }
+                    let origin = self.origin_of(block.span());
+                    let name = single_label(block).ok_or_else(|| BakeError {
+                        kind: BakeErrorKind::Syntax,
+                        origin: origin.clone(),
+                        message: format!("a {kind} block needs one name label"),
+                    })?;
+                    let name_origin = self.origin_of(block.labels.first().and_then(|l| l.span()));
+                    let mut attrs = BTreeMap::new();
+                    for attr in block.body.attributes() {
+                        let attr_origin = self.origin_of(attr.span());
+                        let expr = hcl::Expression::from(attr.value.clone());
+                        let value = expr.evaluate(ctx).map_err(|e| BakeError {
+                            kind: BakeErrorKind::Eval,
+                            origin: attr_origin.clone(),
+                            message: format!("{}: {e}", attr.key.as_str()),
+                        })?;
+                        let value = from_hcl_value(&value);
+                        attrs.insert(
+                            attr.key.as_str().to_string(),
+                            BakeAttr {
+                                value,
+                                origin: attr_origin,
+                            },
+                        );
+                    }
+                    let insertion = self.hcl_insertion(origin.span);
+                    self.push_block(kind, name, origin, name_origin, insertion, attrs, bake)?;
+                }
+            }
+            Syntax::Json(root) => {
+                for kind in ["group", "target"] {
+                    for prop in section(root, kind) {
+                        let origin = self.origin(json_span(prop.range));
+                        let name_origin = self.origin(json_name_span(&prop.name));
+                        let jsonc_parser::ast::Value::Object(obj) = &prop.value else {
+                            return Err(BakeError {
+                                kind: BakeErrorKind::Invalid,
+                                origin,
+                                message: format!(
+                                    "{kind} \"{}\" must be an object",
+                                    prop.name.as_str()
+                                ),
+                            });
+                        };
+                        let mut attrs = BTreeMap::new();
+                        for p in &obj.properties {
+                            let attr_origin = self.origin(json_span(p.range));
+                            let value = from_json(&p.value, ctx).map_err(|message| BakeError {
+                                kind: BakeErrorKind::Eval,
+                                origin: attr_origin.clone(),
+                                message: format!("{}: {message}", p.name.as_str()),
+                            })?;
+                            attrs.insert(
+                                p.name.as_str().to_string(),
+                                BakeAttr {
+                                    value: from_hcl_value(&value),
+                                    origin: attr_origin,
+                                },
+                            );
+                        }
+                        let insertion = self.json_insertion(obj);
+                        self.push_block(
+                            kind,
+                            prop.name.as_str().to_string(),
+                            origin,
+                            name_origin,
+                            insertion,
+                            attrs,
+                            bake,
+                        )?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A new attribute of an HCL block goes on its own line before the
+    /// closing brace.
+    fn hcl_insertion(&self, block: Span) -> Insertion {
+        let text = &self.source.text;
+        let close = block.end.saturating_sub(1);
+        let before = text.get(..close).unwrap_or("");
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let brace_alone = before[line_start..].trim().is_empty() && line_start > block.start;
+        let (at, before) = if brace_alone {
+            (line_start, "  ".to_string())
+        } else {
+            (close, "\n  ".to_string())
+        };
+        Insertion {
+            origin: self.origin(Span::empty(at)),
+            json: false,
+            before,
+            after: "\n".to_string(),
+        }
+    }
+
+    /// A new property of a JSON target goes first, after the `{`.
+    fn json_insertion(&self, obj: &jsonc_parser::ast::Object<'_>) -> Insertion {
+        let at = obj.range.start + 1;
+        Insertion {
+            origin: self.origin(Span::empty(at)),
+            json: true,
+            before: String::new(),
+            after: if obj.properties.is_empty() {
+                String::new()
+            } else {
+                ", ".to_string()
+            },
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_block(
+        &self,
+        kind: &str,
+        name: String,
+        origin: Origin,
+        name_origin: Origin,
+        insertion: Insertion,
+        mut attrs: BTreeMap<String, BakeAttr>,
+        bake: &mut Bake,
+    ) -> Result<(), BakeError> {
+        if kind == "target" {
+            bake.targets.push(TargetBlock {
+                name,
+                origin,
+                name_origin,
+                insertion,
+                attrs,
+            });
+            return Ok(());
+        }
+        let (targets, targets_origin) = match attrs.remove("targets") {
+            None => (Vec::new(), None),
+            Some(a) => match a.value {
+                BakeValue::List(l) => (l, Some(a.origin)),
+                BakeValue::Str(s) => (vec![s], Some(a.origin)),
+                BakeValue::Null => (Vec::new(), Some(a.origin)),
+                _ => return Err(wrong_type("targets", "a list of target names", &a)),
+            },
+        };
+        bake.groups.push(GroupBlock {
+            name,
+            origin,
+            targets,
+            targets_origin,
+        });
+        Ok(())
+    }
+}
+
+fn syntax_error(source: &BakeSource, lines: &LineIndex, span: Span, message: String) -> BakeError {
+    BakeError {
+        kind: BakeErrorKind::Syntax,
+        origin: Origin {
+            file: source.path.clone(),
+            span,
+            range: lines.range(span, PositionEncoding::Utf16),
+        },
+        message,
+    }
+}
+
+fn single_label(block: &hcl_edit::structure::Block) -> Option<String> {
+    match block.labels.as_slice() {
+        [label] => Some(label.as_str().to_string()),
+        _ => None,
+    }
+}
+
+/// The properties of a top-level JSON section (`"target": {…}`).
+fn section<'o, 'a>(
+    root: &'o jsonc_parser::ast::Object<'a>,
+    name: &'o str,
+) -> impl Iterator<Item = &'o jsonc_parser::ast::ObjectProp<'a>> {
+    root.properties
+        .iter()
+        .filter(move |p| p.name.as_str() == name)
+        .flat_map(|p| match &p.value {
+            jsonc_parser::ast::Value::Object(o) => o.properties.iter(),
+            _ => [].iter(),
+        })
+}
+
+fn json_span(r: jsonc_parser::common::Range) -> Span {
+    Span::new(r.start, r.end)
+}
+
+fn json_name_span(name: &jsonc_parser::ast::ObjectPropName<'_>) -> Span {
+    match name {
+        jsonc_parser::ast::ObjectPropName::String(s) => json_span(s.range),
+        jsonc_parser::ast::ObjectPropName::Word(w) => json_span(w.range),
+    }
+}
+
+fn json_range(v: &jsonc_parser::ast::Value<'_>) -> Span {
+    use jsonc_parser::ast::Value as J;
+    json_span(match v {
+        J::StringLit(s) => s.range,
+        J::NumberLit(n) => n.range,
+        J::BooleanLit(b) => b.range,
+        J::Object(o) => o.range,
+        J::Array(a) => a.range,
+        J::NullKeyword(n) => n.range,
+    })
+}
+
+/// A JSON value as an HCL value, strings evaluated as templates (buildx
+/// reads its JSON through HCL's JSON syntax, where strings interpolate).
+fn from_json(
+    v: &jsonc_parser::ast::Value<'_>,
+    ctx: &hcl::eval::Context<'_>,
+) -> Result<hcl::Value, String> {
+    use jsonc_parser::ast::Value as J;
+    Ok(match v {
+        J::StringLit(s) => {
+            let template: hcl::Template = s.value.parse().map_err(|e: hcl::Error| e.to_string())?;
+            hcl::Value::String(template.evaluate(ctx).map_err(|e| e.to_string())?)
+        }
+        J::NumberLit(n) => n
+            .value
+            .parse::<i64>()
+            .map(hcl::Value::from)
+            .or_else(|_| n.value.parse::<f64>().map(hcl::Value::from))
+            .map_err(|e| e.to_string())?,
+        J::BooleanLit(b) => hcl::Value::Bool(b.value),
+        J::NullKeyword(_) => hcl::Value::Null,
+        J::Array(a) => hcl::Value::Array(
+            a.elements
+                .iter()
+                .map(|e| from_json(e, ctx))
+                .collect::<Result<_, _>>()?,
+        ),
+        J::Object(o) => {
+            let mut map = hcl::Map::new();
+            for p in &o.properties {
+                map.insert(p.name.as_str().to_string(), from_json(&p.value, ctx)?);
+            }
+            hcl::Value::Object(map)
+        }
+    })
+}
+
+/// An evaluated HCL value as a bake attribute value. Objects inside lists
+/// (`cache-to = [{type = "registry", ref = "…"}]`) become buildx's CSV form.
+fn from_hcl_value(v: &hcl::Value) -> BakeValue {
+    match v {
+        hcl::Value::Null => BakeValue::Null,
+        hcl::Value::Bool(b) => BakeValue::Bool(*b),
+        hcl::Value::Array(items) => BakeValue::List(
+            items
+                .iter()
+                .filter(|i| !i.is_null())
+                .map(|i| match i {
+                    hcl::Value::Object(o) => object_to_csv(o),
+                    other => value_to_string(other),
+                })
+                .collect(),
+        ),
+        hcl::Value::Object(o) => BakeValue::Map(
+            o.iter()
+                // buildx: a null arg means "not set here".
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), value_to_string(v)))
+                .collect(),
+        ),
+        other => BakeValue::Str(value_to_string(other)),
+    }
+}
+
+/// `{type = "registry", ref = "r/x"}` as `type=registry,ref=r/x` (`type`
+/// first, the rest in key order; values with commas quoted as CSV).
+fn object_to_csv(o: &hcl::Map<String, hcl::Value>) -> String {
+    let mut keys: Vec<&String> = o.keys().collect();
+    keys.sort_by_key(|k| (k.as_str() != "type", k.as_str()));
+    keys.iter()
+        .filter_map(|k| {
+            let v = o.get(k.as_str())?;
+            if v.is_null() {
+                return None;
+            }
+            let field = format!("{k}={}", value_to_string(v));
+            Some(if field.contains(',') || field.contains('"') {
+                format!("\"{}\"", field.replace('"', "\"\""))
+            } else {
+                field
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn value_to_string(v: &hcl::Value) -> String {
+    match v {
+        hcl::Value::Null => String::new(),
+        hcl::Value::Bool(b) => b.to_string(),
+        hcl::Value::Number(n) => n.to_string(),
+        hcl::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn context_of(vars: &BTreeMap<String, hcl::Value>) -> hcl::eval::Context<'static> {
+    let mut ctx = hcl::eval::Context::new();
+    for (k, v) in vars {
+        ctx.declare_var(k.as_str(), v.clone());
+    }
+    ctx
+}
+
+/// Evaluates every variable: declarations merged across files (the last
+/// default wins), the environment overriding defaults, defaults that name
+/// other variables evaluated once those are known.
+fn evaluate_variables(
+    files: &[ParsedFile<'_>],
+    env: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, hcl::Value>, BakeError> {
+    let mut decls: Vec<(String, VarDecl<'_>)> = Vec::new();
+    for f in files {
+        for (name, decl) in f.variables()? {
+            match decls.iter_mut().find(|(n, _)| *n == name) {
+                Some(slot) => slot.1 = decl,
+                None => decls.push((name, decl)),
+            }
+        }
+    }
+    let mut values: BTreeMap<String, hcl::Value> = BTreeMap::new();
+    let mut pending: Vec<usize> = (0..decls.len()).collect();
+    let mut last_errors: HashMap<usize, String> = HashMap::new();
+    while !pending.is_empty() {
+        let ctx = context_of(&values);
+        let before = pending.len();
+        let mut still = Vec::new();
+        for i in pending {
+            let (name, decl) = &decls[i];
+            let evaluated = match &decl.default {
+                VarDefault::None => Ok(hcl::Value::String(String::new())),
+                VarDefault::Hcl(e) => e.evaluate(&ctx).map_err(|e| e.to_string()),
+                VarDefault::Json(v) => from_json(v, &ctx),
+            };
+            match evaluated {
+                Ok(default) => {
+                    let value = match env.get(name) {
+                        Some(s) => typed_like(&default, s).map_err(|message| BakeError {
+                            kind: BakeErrorKind::Invalid,
+                            origin: decl.origin.clone(),
+                            message: format!("variable \"{name}\": {message}"),
+                        })?,
+                        None => default,
+                    };
+                    values.insert(name.clone(), value);
+                }
+                Err(e) => {
+                    last_errors.insert(i, e);
+                    still.push(i);
+                }
+            }
+        }
+        if still.len() == before {
+            let i = still[0];
+            let (name, decl) = &decls[i];
+            return Err(BakeError {
+                kind: BakeErrorKind::Eval,
+                origin: decl.origin.clone(),
+                message: format!(
+                    "variable \"{name}\": {}",
+                    last_errors.remove(&i).unwrap_or_default()
+                ),
+            });
+        }
+        pending = still;
+    }
+    Ok(values)
+}
+
+/// An environment value typed like the variable's default (buildx parses
+/// bools and numbers).
+fn typed_like(default: &hcl::Value, s: &str) -> Result<hcl::Value, String> {
+    match default {
+        hcl::Value::Bool(_) => match s {
+            "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(hcl::Value::Bool(true)),
+            "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(hcl::Value::Bool(false)),
+            _ => Err(format!("failed to parse {s:?} as bool")),
+        },
+        hcl::Value::Number(_) => s
+            .parse::<i64>()
+            .map(hcl::Value::from)
+            .or_else(|_| s.parse::<f64>().map(hcl::Value::from))
+            .map_err(|_| format!("failed to parse {s:?} as number")),
+        _ => Ok(hcl::Value::String(s.to_string())),
+    }
+}
