@@ -10,6 +10,7 @@ pub mod manage;
 pub mod name;
 pub mod nodegroup;
 pub mod platform;
+pub mod run;
 pub mod selection;
 pub mod status;
 pub mod store;
@@ -57,6 +58,10 @@ pub enum BuilderError {
         driver: String,
         action: &'static str,
     },
+    /// A build through the builder failed, was refused by BuildKit or was
+    /// cancelled.
+    #[error(transparent)]
+    Build(#[from] crate::buildkit::BuildkitError),
 }
 
 /// Opens the store this process's environment points at.

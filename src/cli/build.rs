@@ -2,22 +2,22 @@
 //! syntax. The request is checked against the driver's features before any
 //! connection is made; progress goes to stderr (`plain`, `rawjson`), the
 //! image id to stdout with `quiet`; Ctrl-C cancels the build on the daemon.
+//! The build itself is `builder::run`, shared with the editor.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Args;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::build::{options, BuildSpec, CacheSpec, OutputSpec, SecretSpec};
-use crate::buildkit::attachables::AuthService;
+use crate::builder::run::RunEvent;
+use crate::builder::BuilderError;
 use crate::buildkit::progress::render_json;
-use crate::buildkit::{render_failure, BuildkitError, Client, PlainRenderer, ProgressMode};
-use crate::driver::docker::DockerDriver;
-use crate::driver::{Driver, DriverKind, Feature, Features, Refusal};
+use crate::buildkit::{render_failure, BuildkitError, PlainRenderer, ProgressMode};
 
 /// Build an image from a Dockerfile through BuildKit's API.
 #[derive(Debug, Args)]
@@ -157,12 +157,6 @@ pub fn run(args: BuildArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     }
-    let builder = args.builder.clone().filter(|b| b != "default");
-    // Refuse before connecting to BuildKit. The docker driver's limits are
-    // known without asking; only a refusal that the containerd image store
-    // would lift is re-checked against the engine (Engine API info, no build
-    // traffic), and an unreachable engine leaves the refusal standing.
-    let refusal = spec.check(&Features::of(DriverKind::Docker)).err();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -173,156 +167,51 @@ pub fn run(args: BuildArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    runtime.block_on(run_async(spec, mode, refusal, builder))
+    runtime.block_on(run_async(spec, mode, args.builder))
 }
 
-async fn run_async(
-    spec: BuildSpec,
-    mode: ProgressMode,
-    refusal: Option<Refusal>,
-    builder: Option<String>,
-) -> ExitCode {
-    // A builder from the store: its own driver and features (a docker
-    // builder falls through to the docker path below).
-    if let Some(name) = builder {
-        let env = crate::builder::Env::from_process();
-        match crate::builder::status::build_driver(&env, &name).await {
-            Ok(Some(driver)) => {
-                let mut spec = spec;
-                if spec.outputs.is_empty() && !spec.push && default_load(&env, &name) {
-                    // driver-opt default-load=true: a build without output (and without
-                    // --push, an output in buildx) loads.
-                    spec.load = true;
-                }
-                if let Err(refusal) = spec.check(&driver.features()) {
-                    eprintln!("ERROR: {refusal}");
-                    return ExitCode::from(1);
-                }
-                if let Some(w) = spec.no_output_warning(&driver.features()) {
-                    eprintln!("WARNING: {w}");
-                }
-                return build_with(driver, None, spec, mode).await;
-            }
-            Ok(None) => {}
-            Err(e) => {
-                eprintln!("ERROR: {e}");
-                return ExitCode::from(1);
-            }
-        }
-    }
-    if let Some(r) = &refusal {
-        let liftable = matches!(
-            r.feature,
-            Feature::CacheExport | Feature::TarballOutput | Feature::MultiPlatform
-        );
-        if !liftable {
-            eprintln!("ERROR: {r}");
-            return ExitCode::from(1);
-        }
-    }
-    let driver = match DockerDriver::from_env().await {
-        Ok(d) => d,
-        Err(e) => {
-            if let Some(r) = refusal {
-                eprintln!("ERROR: {r}");
-            } else {
-                eprintln!("ERROR: {e}");
-            }
-            return ExitCode::from(1);
-        }
-    };
-    if let Err(refusal) = spec.check(&driver.features()) {
-        eprintln!("ERROR: {refusal}");
-        return ExitCode::from(1);
-    }
-    let engine = driver.clone();
-    build_with(Arc::new(driver), Some(engine), spec, mode).await
-}
-
-/// Whether the builder's first node has the driver-opt `default-load=true`.
-fn default_load(env: &crate::builder::Env, name: &str) -> bool {
-    let Ok(store) = crate::builder::open_store(env) else {
-        return false;
-    };
-    let Ok(txn) = store.txn() else {
-        return false;
-    };
-    let Ok(ng) = crate::builder::selection::node_group(&txn, env, name) else {
-        return false;
-    };
-    ng.nodes
-        .first()
-        .and_then(|n| n.driver_opts.as_ref())
-        .and_then(|o| o.get("default-load"))
-        .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
-}
-
-/// Runs the build through `driver`, rendering progress as `mode` says.
-/// `engine` is the docker driver's engine, which pushes `--push` tags.
-async fn build_with(
-    driver: Arc<dyn Driver>,
-    engine: Option<DockerDriver>,
-    spec: BuildSpec,
-    mode: ProgressMode,
-) -> ExitCode {
+/// Runs the build through `builder::run`, rendering its events as `mode`
+/// says; Ctrl-C cancels the build on the daemon.
+async fn run_async(spec: BuildSpec, mode: ProgressMode, builder: Option<String>) -> ExitCode {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let printer = tokio::spawn(async move {
         let mut plain = PlainRenderer::new();
         let mut err = std::io::stderr();
         while let Some(ev) = rx.recv().await {
-            match mode {
-                ProgressMode::Plain => plain.write(&ev, &mut err),
-                ProgressMode::RawJson => {
-                    let _ = err.write_all(render_json(&ev).as_bytes());
+            match ev {
+                RunEvent::Warning(w) => eprintln!("WARNING: {w}"),
+                RunEvent::Pushing(tag) if mode != ProgressMode::Quiet => {
+                    eprintln!("pushing {tag}")
                 }
-                ProgressMode::Quiet => {}
+                RunEvent::Progress(ev) => match mode {
+                    ProgressMode::Plain => plain.write(&ev, &mut err),
+                    ProgressMode::RawJson => {
+                        let _ = err.write_all(render_json(&ev).as_bytes());
+                    }
+                    ProgressMode::Quiet => {}
+                },
+                RunEvent::Pushing(_) | RunEvent::Started { .. } => {}
             }
         }
     });
-    let build = async {
-        // --load through a non-docker driver loads into the local engine.
-        let load_engine = match (&engine, spec.load) {
-            (None, true) => bollard::Docker::connect_with_defaults().ok(),
-            _ => None,
-        };
-        let client = Client::connect(driver).await?;
-        client.build_loading(&spec, tx, load_engine.as_ref()).await
-    };
-    let result = tokio::select! {
-        r = build => r,
-        _ = tokio::signal::ctrl_c() => Err(BuildkitError::Cancelled),
-    };
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_ctrl_c.cancel();
+        }
+    });
+    let result = crate::builder::run::run(spec, builder.as_deref(), tx, cancel).await;
+    watcher.abort();
     let _ = printer.await;
     match result {
-        Ok(outcome) => {
-            if let Some(engine) = &engine {
-                // The engine's BuildKit does not push from `moby`: push
-                // through the Engine API like `docker push`.
-                let auth = AuthService::new(crate::driver::docker::docker_config_dir());
-                for tag in &spec.push_refs() {
-                    let host = crate::driver::docker::registry_host(tag);
-                    let creds = match auth.lookup(host).await {
-                        Ok(c) => c,
-                        Err(e) => {
-                            eprintln!("ERROR: credentials for {host}: {e}");
-                            return ExitCode::from(1);
-                        }
-                    };
-                    if mode != ProgressMode::Quiet {
-                        eprintln!("pushing {tag}");
-                    }
-                    if let Err(e) = engine.push(tag, creds).await {
-                        eprintln!("ERROR: {e}");
-                        return ExitCode::from(1);
-                    }
-                }
-            }
+        Ok(report) => {
             if mode != ProgressMode::Quiet {
-                for line in &outcome.loaded {
+                for line in &report.loaded {
                     eprintln!("{line}");
                 }
             }
-            let id = outcome.image_id().unwrap_or_default().to_string();
+            let id = report.digest.unwrap_or_default();
             if mode == ProgressMode::Quiet {
                 println!("{id}");
             } else if !id.is_empty() {
@@ -330,7 +219,7 @@ async fn build_with(
             }
             ExitCode::SUCCESS
         }
-        Err(BuildkitError::Solve(f)) => {
+        Err(BuilderError::Build(BuildkitError::Solve(f))) => {
             eprint!("{}", render_failure(&f));
             ExitCode::from(1)
         }

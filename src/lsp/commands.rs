@@ -24,7 +24,14 @@ pub const BOOTSTRAP_BUILDER: &str = "buildkit.bootstrapBuilder";
 pub const STOP_BUILDER: &str = "buildkit.stopBuilder";
 pub const REMOVE_BUILDER: &str = "buildkit.removeBuilder";
 
+/// Builds from the editor (issue 7, `lsp::builds::run`): run a build with
+/// progress and answer with its result; cancel running builds.
+pub const BUILD: &str = "buildkit.build";
+pub const CANCEL_BUILD: &str = "buildkit.cancelBuild";
+
 const ALL: &[&str] = &[
+    BUILD,
+    CANCEL_BUILD,
     IGNORE_RULE_EVERYWHERE,
     RELOAD_SETTINGS,
     SERVER_INFO,

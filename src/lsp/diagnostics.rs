@@ -49,7 +49,12 @@ pub fn schedule(session: &Arc<Session>, client: &Client, uri: Uri, immediate: bo
         // keystroke path.
         let ignore = session.ignores.for_document(&uri).await;
         let started = std::time::Instant::now();
-        let diagnostics = analysis::diagnostics(&doc, &settings, ignore, enc);
+        let mut diagnostics = analysis::diagnostics(&doc, &settings, ignore, enc);
+        diagnostics.extend(
+            session
+                .builds
+                .failure_diagnostics(uri.as_str(), doc.text(), enc),
+        );
         let _guard = session.publish.lock().await;
         let current = {
             let state = session.state();

@@ -48,6 +48,10 @@ pub fn serve_stdio(options: ServeOptions) -> Result<bool, LspError> {
     runtime.block_on(async move {
         let (service, socket) =
             tower_lsp_server::LspService::build(|client| server::Server::new(client, options))
+                .custom_method(
+                    "window/workDoneProgress/cancel",
+                    server::Server::work_done_progress_cancel,
+                )
                 .finish();
         // stdin -> sanitize -> library -> frames -> stdout; see `transport`.
         let (to_library, library_in) = tokio::io::duplex(256 * 1024);
@@ -59,7 +63,12 @@ pub fn serve_stdio(options: ServeOptions) -> Result<bool, LspError> {
             out_tx.clone(),
         ));
         let writer = tokio::spawn(transport::write_frames(tokio::io::stdout(), out_rx));
-        let serve = tower_lsp_server::Server::new(library_in, library_out, socket).serve(service);
+        // A `buildkit.build` request stays pending for the whole build; the
+        // library's default of 4 requests at once would stall everything
+        // else behind a few builds.
+        let serve = tower_lsp_server::Server::new(library_in, library_out, socket)
+            .concurrency_level(64)
+            .serve(service);
         tokio::join!(serve, transport::frames(from_library, out_tx));
         // After `exit` the client may keep stdin open: stop reading it.
         reader.abort();

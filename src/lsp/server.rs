@@ -14,7 +14,7 @@ use ls_types::{
     GotoDefinitionParams, GotoDefinitionResponse, Hover, HoverParams, InitializeParams,
     InitializeResult, InitializedParams, LSPAny, Location, PrepareRenameResponse, ReferenceParams,
     RenameParams, SemanticTokensParams, SemanticTokensResult, TextDocumentPositionParams, TextEdit,
-    WorkspaceEdit,
+    WorkDoneProgressCancelParams, WorkspaceEdit,
 };
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::{Client, LanguageServer};
@@ -70,6 +70,14 @@ impl Server {
             session,
             options,
         }
+    }
+}
+
+impl Server {
+    /// `window/workDoneProgress/cancel`, which tower-lsp-server 0.23 does not
+    /// route itself (registered as a custom method in `serve_stdio`).
+    pub async fn work_done_progress_cancel(&self, params: WorkDoneProgressCancelParams) {
+        crate::lsp::builds::run::cancel_progress(&self.session, &params.token);
     }
 }
 

@@ -67,6 +67,8 @@ pub struct Session {
     pub publish: tokio::sync::Mutex<()>,
     /// `.dockerignore` patterns by file, for CopyIgnoredFile.
     pub ignores: IgnoreCache,
+    /// Builds started from the editor: running ones, failures, saves.
+    pub builds: crate::lsp::builds::run::Builds,
 }
 
 impl Session {

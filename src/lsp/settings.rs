@@ -61,6 +61,8 @@ pub struct Settings {
     pub debounce_ms: u64,
     /// `buildkit.logLevel`.
     pub log_level: LogLevel,
+    /// `buildkit.buildOnSave`: a save builds the document's last target.
+    pub build_on_save: bool,
 }
 
 impl Default for Settings {
@@ -71,13 +73,14 @@ impl Default for Settings {
             experimental: Experimental::None,
             debounce_ms: DEFAULT_DEBOUNCE_MS,
             log_level: LogLevel::Info,
+            build_on_save: false,
         }
     }
 }
 
 /// Keys that belong to other parts of the product (the editor extension, the
 /// build settings of later features): accepted without a warning.
-const HANDLED_ELSEWHERE: &[&str] = &["server", "build", "buildOnSave", "builder", "trace"];
+const HANDLED_ELSEWHERE: &[&str] = &["server", "build", "builder", "trace"];
 
 impl Settings {
     /// Reads the `buildkit` section (the object under `buildkit`, not the
@@ -107,6 +110,12 @@ impl Settings {
                     Some(l) => s.log_level = l,
                     None => ignored.push(format!(
                         "buildkit.logLevel: expected error|warn|info|debug|trace, got {value}"
+                    )),
+                },
+                "buildOnSave" => match value.as_bool() {
+                    Some(b) => s.build_on_save = b,
+                    None => ignored.push(format!(
+                        "buildkit.buildOnSave: expected true or false, got {value}"
                     )),
                 },
                 k if HANDLED_ELSEWHERE.contains(&k) => {}

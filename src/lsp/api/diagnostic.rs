@@ -23,7 +23,12 @@ pub async fn handle(
             .map(|d| {
                 (
                     d.clone(),
-                    format!("{}-{}", d.generation(), state.settings_epoch),
+                    format!(
+                        "{}-{}-{}",
+                        d.generation(),
+                        state.settings_epoch,
+                        session.builds.epoch()
+                    ),
                     state.settings(),
                     state.features.encoding,
                 )
@@ -46,10 +51,10 @@ pub async fn handle(
         .ignores
         .for_document(&params.text_document.uri)
         .await;
-    full(
-        Some(result_id),
-        analysis::diagnostics(&doc, &settings, ignore, enc),
-    )
+    let mut items = analysis::diagnostics(&doc, &settings, ignore, enc);
+    let uri = params.text_document.uri.as_str();
+    items.extend(session.builds.failure_diagnostics(uri, doc.text(), enc));
+    full(Some(result_id), items)
 }
 
 fn full(

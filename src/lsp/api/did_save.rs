@@ -1,14 +1,18 @@
 //! `textDocument/didSave`: a saved `.dockerignore` changes the patterns of
-//! the Dockerfiles beside it. (Builds on save plug in here later.)
+//! the Dockerfiles beside it; a saved Dockerfile builds with
+//! `buildkit.buildOnSave`.
 
 use std::sync::Arc;
 
 use ls_types::DidSaveTextDocumentParams;
 use tower_lsp_server::Client;
 
+use crate::lsp::builds::run;
 use crate::lsp::ignore_files;
 use crate::lsp::session::Session;
 
 pub fn handle(session: &Arc<Session>, client: &Client, params: DidSaveTextDocumentParams) {
-    ignore_files::files_changed(session, client, &[params.text_document.uri]);
+    let uri = params.text_document.uri;
+    ignore_files::files_changed(session, client, std::slice::from_ref(&uri));
+    run::on_save(session, client, uri);
 }

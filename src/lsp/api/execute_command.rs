@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use tower_lsp_server::Client;
 
 use super::did_change_configuration;
+use crate::lsp::builds::run;
 use crate::lsp::builds::selection::commands as selection;
 use crate::lsp::commands;
 use crate::lsp::diagnostics;
@@ -84,6 +85,12 @@ pub async fn handle(
         commands::BOOTSTRAP_BUILDER => selection::bootstrap_builder(session, client, args).await,
         commands::STOP_BUILDER => selection::stop_builder(session, client, args).await,
         commands::REMOVE_BUILDER => selection::remove_builder(session, client, args).await,
+        commands::BUILD => run::build_command(session, client, &params.command, &params.arguments)
+            .await
+            .map(Some),
+        commands::CANCEL_BUILD => {
+            run::cancel_command(session, &params.command, &params.arguments).map(Some)
+        }
         other => Err(LspError::UnknownCommand(
             other.to_string(),
             commands::all().join(", "),

@@ -1,3 +1,697 @@
-//! Builds started from the editor: the `buildkit.build` command, work-done
-//! progress, the build log, cancellation, failed-step diagnostics and build
-//! on save.
+//! Builds started from the editor: the `buildkit.build` and
+//! `buildkit.cancelBuild` commands, work-done progress, the build log
+//! (`buildkit/buildLog` + `window/logMessage`), the result message,
+//! failed-step diagnostics and build on save.
+//!
+//! Each build runs on its own task through `builder::run`, so the server keeps
+//! answering while it runs. At most one build runs per (document, target): a
+//! new one cancels the running one; different targets build side by side.
+
+mod failures;
+mod tracker;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use ls_types::notification::{Notification, Progress};
+use ls_types::{
+    Diagnostic, MessageType, NumberOrString, ProgressParams, ProgressParamsValue, Uri,
+    WorkDoneProgress, WorkDoneProgressBegin, WorkDoneProgressEnd, WorkDoneProgressReport,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tower_lsp_server::Client;
+
+use crate::build::BuildSpec;
+use crate::builder::run::{BuildReport, RunEvent};
+use crate::builder::BuilderError;
+use crate::buildkit::BuildkitError;
+use crate::lsp::diagnostics;
+use crate::lsp::error::LspError;
+use crate::lsp::position::Encoding;
+use crate::lsp::session::Session;
+
+pub use failures::Failure;
+use tracker::Tracker;
+
+/// Time between two batches of log text and two progress reports (so at most
+/// 10 reports per second however fast BuildKit reports).
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// Delay from a save to the build it starts; a newer save restarts it.
+const SAVE_DEBOUNCE: Duration = Duration::from_millis(300);
+
+/// The `buildkit/buildLog` notification.
+pub enum BuildLog {}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildLogParams {
+    pub build_id: String,
+    pub uri: String,
+    pub target: Option<String>,
+    pub builder: String,
+    /// One or more complete lines, each ending in `\n`.
+    pub text: String,
+}
+
+impl Notification for BuildLog {
+    type Params = BuildLogParams;
+    const METHOD: &'static str = "buildkit/buildLog";
+}
+
+/// A build is identified by its document and target.
+type Key = (String, Option<String>);
+
+#[derive(Debug)]
+struct Running {
+    id: String,
+    cancel: CancellationToken,
+    /// The work-done progress token, once created.
+    progress: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    running: HashMap<Key, Running>,
+    /// The target each document was last built with, for build on save.
+    last_target: HashMap<String, Option<String>>,
+    /// Saves per document, so only the last of rapid saves builds.
+    saves: HashMap<String, u64>,
+    /// Failed builds' diagnostics per document.
+    failures: HashMap<String, Vec<Failure>>,
+}
+
+/// The builds of a session: running ones, failures, build-on-save state.
+#[derive(Debug, Default)]
+pub struct Builds {
+    inner: Mutex<Inner>,
+    next_id: AtomicU64,
+    /// Bumped when failures are added or cleared, for pull diagnostics'
+    /// result ids.
+    epoch: AtomicU64,
+}
+
+impl Builds {
+    fn inner(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The `BuildFailed` diagnostics of a document with text `text`: failures
+    /// whose instruction was edited are dropped for good, the others follow
+    /// their instruction.
+    pub fn failure_diagnostics(&self, uri: &str, text: &str, enc: Encoding) -> Vec<Diagnostic> {
+        let mut inner = self.inner();
+        let Some(list) = inner.failures.get_mut(uri) else {
+            return Vec::new();
+        };
+        let before = list.len();
+        list.retain_mut(|f| f.relocate(text));
+        if list.len() != before {
+            self.epoch.fetch_add(1, Ordering::Relaxed);
+        }
+        list.iter().map(|f| f.diagnostic(enc)).collect()
+    }
+
+    /// Changes whenever the failures do.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Relaxed)
+    }
+
+    /// Cancels builds matching `pred`; returns how many.
+    fn cancel_where(&self, pred: impl Fn(&Key, &Running) -> bool) -> usize {
+        let inner = self.inner();
+        let mut n = 0;
+        for (key, run) in &inner.running {
+            if pred(key, run) && !run.cancel.is_cancelled() {
+                run.cancel.cancel();
+                n += 1;
+            }
+        }
+        n
+    }
+}
+
+/// The arguments of `buildkit.build`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BuildArgs {
+    uri: Uri,
+    #[serde(default)]
+    target: Option<String>,
+    #[serde(default)]
+    bake_target: Option<String>,
+}
+
+/// The arguments of `buildkit.cancelBuild`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CancelArgs {
+    #[serde(default)]
+    uri: Option<Uri>,
+    /// Present (even `null`): only the build of that target.
+    #[serde(default, deserialize_with = "present")]
+    target: Option<Option<String>>,
+    #[serde(default)]
+    build_id: Option<String>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+fn one_arg<T: serde::de::DeserializeOwned>(
+    command: &str,
+    args: &[Value],
+    expected: &str,
+) -> Result<T, LspError> {
+    let bad = |reason: String| LspError::CommandArguments {
+        command: command.to_string(),
+        reason,
+    };
+    match args {
+        [arg] => serde_json::from_value(arg.clone()).map_err(|e| bad(format!("{e}; {expected}"))),
+        _ => Err(bad(format!(
+            "expected one argument, got {}; {expected}",
+            args.len()
+        ))),
+    }
+}
+
+/// Everything a build needs, prepared before it is spawned.
+struct Job {
+    id: String,
+    uri: Uri,
+    target: Option<String>,
+    spec: BuildSpec,
+    builder: String,
+    driver: String,
+    cancel: CancellationToken,
+}
+
+/// `buildkit.build [{uri, target?, bakeTarget?}]`: runs the build and
+/// answers when it ends.
+pub async fn build_command(
+    session: &Arc<Session>,
+    client: &Client,
+    command: &str,
+    args: &[Value],
+) -> Result<Value, LspError> {
+    let args: BuildArgs = one_arg(
+        command,
+        args,
+        r#"expected [{"uri": "file:///…/Dockerfile", "target"?: "stage"}]"#,
+    )?;
+    if args.bake_target.is_some() {
+        return Err(LspError::CommandArguments {
+            command: command.to_string(),
+            reason: "bakeTarget is not supported by this server yet; build the Dockerfile with uri and target".into(),
+        });
+    }
+    let job = prepare(session, command, args.uri, args.target).await?;
+    // The request may be cancelled ($/cancelRequest): then so is the build.
+    let guard = job.cancel.clone().drop_guard();
+    let task = tokio::spawn(drive(Arc::clone(session), client.clone(), job));
+    let result = task.await;
+    guard.disarm();
+    result.map_err(|e| LspError::CommandArguments {
+        command: command.to_string(),
+        reason: format!("the build task failed: {e}"),
+    })
+}
+
+/// `buildkit.cancelBuild [{uri, target?}]` or `[{buildId}]`: cancels the
+/// matching running builds (all of the document's when no `target` key).
+pub fn cancel_command(session: &Session, command: &str, args: &[Value]) -> Result<Value, LspError> {
+    let args: CancelArgs = one_arg(
+        command,
+        args,
+        r#"expected [{"uri": "file:///…", "target"?: "stage"}] or [{"buildId": "…"}]"#,
+    )?;
+    let n = match (&args.build_id, &args.uri) {
+        (Some(id), _) => session.builds.cancel_where(|_, r| &r.id == id),
+        (None, Some(uri)) => session.builds.cancel_where(|(u, t), _| {
+            u == uri.as_str() && args.target.as_ref().is_none_or(|want| want == t)
+        }),
+        (None, None) => {
+            return Err(LspError::CommandArguments {
+                command: command.to_string(),
+                reason: "expected a uri or a buildId".into(),
+            })
+        }
+    };
+    Ok(json!({ "cancelled": n }))
+}
+
+/// `window/workDoneProgress/cancel`: cancels the build behind the token.
+pub fn cancel_progress(session: &Session, token: &NumberOrString) {
+    let token = token_string(token);
+    let n = session
+        .builds
+        .cancel_where(|_, r| r.progress.as_deref() == Some(token.as_str()));
+    tracing::debug!("progress {token} cancelled: {n} build(s)");
+}
+
+fn token_string(token: &NumberOrString) -> String {
+    match token {
+        NumberOrString::String(s) => s.clone(),
+        NumberOrString::Number(n) => n.to_string(),
+    }
+}
+
+/// `textDocument/didSave`: with `buildkit.buildOnSave`, builds the
+/// document's last-used target after the debounce; a save during the
+/// debounce restarts it, and the build cancels a running one of that target.
+pub fn on_save(session: &Arc<Session>, client: &Client, uri: Uri) {
+    let eligible = {
+        let state = session.state();
+        state.settings().build_on_save
+            && state
+                .documents
+                .get(uri.as_str())
+                .is_some_and(|d| is_dockerfile(&uri, d.language_id()))
+    };
+    if !eligible {
+        return;
+    }
+    let seq = {
+        let mut inner = session.builds.inner();
+        let n = inner.saves.entry(uri.as_str().to_string()).or_default();
+        *n += 1;
+        *n
+    };
+    let session = Arc::clone(session);
+    let client = client.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(SAVE_DEBOUNCE).await;
+        let target = {
+            let inner = session.builds.inner();
+            if inner.saves.get(uri.as_str()) != Some(&seq) {
+                return; // a newer save owns the build
+            }
+            inner.last_target.get(uri.as_str()).cloned().flatten()
+        };
+        match prepare(&session, "buildOnSave", uri, target).await {
+            Ok(job) => {
+                drive(session, client, job).await;
+            }
+            Err(e) => {
+                tracing::warn!("build on save: {e}");
+                client
+                    .show_message(MessageType::ERROR, format!("Build on save: {e}"))
+                    .await;
+            }
+        }
+    });
+}
+
+fn is_dockerfile(uri: &Uri, language_id: &str) -> bool {
+    let name = uri.path().as_str().rsplit('/').next().unwrap_or_default();
+    language_id == "dockerfile" && !name.starts_with("docker-bake")
+}
+
+/// Resolves the builder and the spec, and registers the build (cancelling a
+/// running build of the same document and target).
+async fn prepare(
+    session: &Arc<Session>,
+    command: &str,
+    uri: Uri,
+    target: Option<String>,
+) -> Result<Job, LspError> {
+    let path =
+        uri.to_file_path()
+            .map(|p| p.into_owned())
+            .ok_or_else(|| LspError::CommandArguments {
+                command: command.to_string(),
+                reason: format!("{} is not a file: URI", uri.as_str()),
+            })?;
+    let target = target.filter(|t| !t.is_empty());
+    let spec = spec_for(&path, target.clone());
+    let current = crate::lsp::builds::selection::current(session).await?;
+    let n = session.builds.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+    let id = format!("build-{}-{n}", std::process::id());
+    let cancel = CancellationToken::new();
+    {
+        let mut inner = session.builds.inner();
+        let key = (uri.as_str().to_string(), target.clone());
+        let replaced = inner.running.insert(
+            key,
+            Running {
+                id: id.clone(),
+                cancel: cancel.clone(),
+                progress: None,
+            },
+        );
+        if let Some(old) = replaced {
+            tracing::info!("build {} replaced by {id}: cancelled", old.id);
+            old.cancel.cancel();
+        }
+        inner
+            .last_target
+            .insert(uri.as_str().to_string(), target.clone());
+    }
+    Ok(Job {
+        id,
+        uri,
+        target,
+        spec,
+        builder: current.name,
+        driver: current.driver,
+        cancel,
+    })
+}
+
+/// What to build for a Dockerfile: its folder as the context.
+fn spec_for(dockerfile: &Path, target: Option<String>) -> BuildSpec {
+    let folder = dockerfile
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let mut spec = BuildSpec::new(folder);
+    spec.dockerfile = Some(dockerfile.to_path_buf());
+    spec.target = target;
+    spec
+}
+
+/// Sends the build's progress and log while it runs, then its result;
+/// returns the `buildkit.build` result.
+async fn drive(session: Arc<Session>, client: Client, job: Job) -> Value {
+    let what = job.target.as_deref().unwrap_or("Dockerfile").to_string();
+    let title = format!("Building {what} on {} ({})", job.builder, job.driver);
+    let progress = start_progress(&session, &client, &job, &title).await;
+    tracing::info!("{}: {title}", job.id);
+
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let run = crate::builder::run::run(
+        job.spec.clone(),
+        Some(job.builder.as_str()),
+        tx,
+        job.cancel.clone(),
+    );
+    tokio::pin!(run);
+    let mut tracker = Tracker::new();
+    let mut tick = tokio::time::interval(FLUSH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut driver = job.driver.clone();
+    let result = loop {
+        tokio::select! {
+            r = &mut run => break r,
+            Some(ev) = rx.recv() => {
+                if let RunEvent::Started { driver: d, .. } = &ev {
+                    driver = d.clone();
+                }
+                tracker.observe(&ev);
+            }
+            _ = tick.tick() => {
+                send_log(&client, &job, &mut tracker).await;
+                if let (Some(token), Some((message, pct))) = (&progress, tracker.take_report()) {
+                    report(&client, token, message, pct).await;
+                }
+            }
+        }
+    };
+    while let Ok(ev) = rx.try_recv() {
+        tracker.observe(&ev);
+    }
+    send_log(&client, &job, &mut tracker).await;
+    let outcome = Outcome::of(result);
+    if let Some(token) = &progress {
+        if outcome.report.is_some() {
+            let (done, total) = tracker.counts();
+            report(&client, token, format!("[{done}/{total}] done"), 100).await;
+        }
+        end_progress(&client, token, outcome.end_message()).await;
+    }
+    let (typ, message) = outcome.show_message(&what, &job.builder);
+    client.show_message(typ, message).await;
+    record_failure(&session, &client, &job, &outcome).await;
+    {
+        let mut inner = session.builds.inner();
+        let key = (job.uri.as_str().to_string(), job.target.clone());
+        if inner.running.get(&key).is_some_and(|r| r.id == job.id) {
+            inner.running.remove(&key);
+        }
+    }
+    tracing::info!("{}: {}", job.id, outcome.end_message());
+    outcome.json(&job, &driver)
+}
+
+/// Creates and begins the work-done progress, if the client takes it.
+async fn start_progress(
+    session: &Session,
+    client: &Client,
+    job: &Job,
+    title: &str,
+) -> Option<NumberOrString> {
+    if !session.state().features.work_done_progress {
+        return None;
+    }
+    let token = NumberOrString::String(format!("buildkit-{}", job.id));
+    // tower-lsp-server's `Progress::begin` does not create the token.
+    if let Err(e) = client.create_work_done_progress(token.clone()).await {
+        tracing::warn!("client refused the progress token: {e}");
+        return None;
+    }
+    {
+        let mut inner = session.builds.inner();
+        let key = (job.uri.as_str().to_string(), job.target.clone());
+        if let Some(r) = inner.running.get_mut(&key).filter(|r| r.id == job.id) {
+            r.progress = Some(token_string(&token));
+        }
+    }
+    let begin = WorkDoneProgressBegin {
+        title: title.to_string(),
+        cancellable: Some(true),
+        message: Some("starting".into()),
+        percentage: Some(0),
+    };
+    send_progress(client, &token, WorkDoneProgress::Begin(begin)).await;
+    Some(token)
+}
+
+async fn report(client: &Client, token: &NumberOrString, message: String, percentage: u32) {
+    let value = WorkDoneProgress::Report(WorkDoneProgressReport {
+        cancellable: Some(true),
+        message: Some(message),
+        percentage: Some(percentage),
+    });
+    send_progress(client, token, value).await;
+}
+
+async fn end_progress(client: &Client, token: &NumberOrString, message: String) {
+    let value = WorkDoneProgress::End(WorkDoneProgressEnd {
+        message: Some(message),
+    });
+    send_progress(client, token, value).await;
+}
+
+async fn send_progress(client: &Client, token: &NumberOrString, value: WorkDoneProgress) {
+    client
+        .send_notification::<Progress>(ProgressParams {
+            token: token.clone(),
+            value: ProgressParamsValue::WorkDone(value),
+        })
+        .await;
+}
+
+/// Sends the log text gathered since the last batch, both as
+/// `buildkit/buildLog` and as `window/logMessage`.
+async fn send_log(client: &Client, job: &Job, tracker: &mut Tracker) {
+    let Some(text) = tracker.take_log() else {
+        return;
+    };
+    client
+        .send_notification::<BuildLog>(BuildLogParams {
+            build_id: job.id.clone(),
+            uri: job.uri.as_str().to_string(),
+            target: job.target.clone(),
+            builder: job.builder.clone(),
+            text: text.clone(),
+        })
+        .await;
+    client
+        .log_message(MessageType::LOG, text.trim_end_matches('\n'))
+        .await;
+}
+
+/// A finished build, as the editor is told about it.
+struct Outcome {
+    report: Option<BuildReport>,
+    error: Option<BuilderError>,
+}
+
+impl Outcome {
+    fn of(result: Result<BuildReport, BuilderError>) -> Outcome {
+        match result {
+            Ok(r) => Outcome {
+                report: Some(r),
+                error: None,
+            },
+            Err(e) => Outcome {
+                report: None,
+                error: Some(e),
+            },
+        }
+    }
+
+    fn cancelled(&self) -> bool {
+        matches!(
+            self.error,
+            Some(BuilderError::Build(BuildkitError::Cancelled))
+        )
+    }
+
+    fn error_text(&self) -> Option<String> {
+        self.error.as_ref().map(|e| e.to_string())
+    }
+
+    fn end_message(&self) -> String {
+        match (&self.report, self.cancelled()) {
+            (Some(r), _) => format!(
+                "done in {:.1} s ({} cached)",
+                r.duration.as_secs_f64(),
+                r.cached_steps
+            ),
+            (None, true) => "cancelled".to_string(),
+            (None, false) => format!(
+                "failed: {}",
+                self.error_text()
+                    .unwrap_or_default()
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+            ),
+        }
+    }
+
+    fn show_message(&self, what: &str, builder: &str) -> (MessageType, String) {
+        match (&self.report, self.cancelled()) {
+            (Some(r), _) => {
+                let image = r
+                    .image_id
+                    .as_deref()
+                    .or(r.digest.as_deref())
+                    .unwrap_or("no image");
+                let tags = if r.tags.is_empty() {
+                    String::new()
+                } else {
+                    format!(", tagged {}", r.tags.join(", "))
+                };
+                (
+                    MessageType::INFO,
+                    format!(
+                        "Built {what} on {builder} in {:.1} s: {image}{tags} ({} of {} steps cached)",
+                        r.duration.as_secs_f64(),
+                        r.cached_steps,
+                        r.total_steps
+                    ),
+                )
+            }
+            (None, true) => (
+                MessageType::INFO,
+                format!("Build of {what} on {builder} cancelled"),
+            ),
+            (None, false) => (
+                MessageType::ERROR,
+                format!(
+                    "Build of {what} on {builder} failed: {}",
+                    self.error_text().unwrap_or_default()
+                ),
+            ),
+        }
+    }
+
+    fn json(&self, job: &Job, driver: &str) -> Value {
+        let r = self.report.as_ref();
+        json!({
+            "ok": r.is_some(),
+            "buildId": job.id,
+            "target": job.target,
+            "builder": job.builder,
+            "driver": driver,
+            "imageId": r.and_then(|r| r.image_id.clone()),
+            "digest": r.and_then(|r| r.digest.clone()),
+            "tags": r.map(|r| r.tags.clone()).unwrap_or_else(|| job.spec.tags.clone()),
+            "durationMs": r.map(|r| r.duration.as_millis() as u64).unwrap_or(0),
+            "cachedSteps": r.map(|r| r.cached_steps).unwrap_or(0),
+            "totalSteps": r.map(|r| r.total_steps).unwrap_or(0),
+            "error": self.error_text(),
+            "cancelled": self.cancelled(),
+        })
+    }
+}
+
+/// Keeps the failure's diagnostic, or clears the target's after a success,
+/// and re-publishes the document's diagnostics when they changed.
+async fn record_failure(session: &Arc<Session>, client: &Client, job: &Job, outcome: &Outcome) {
+    let uri = job.uri.as_str().to_string();
+    let changed = match (&outcome.report, &outcome.error) {
+        (Some(_), _) => {
+            let mut inner = session.builds.inner();
+            let list = inner.failures.entry(uri.clone()).or_default();
+            let before = list.len();
+            list.retain(|f| f.target != job.target);
+            before != list.len()
+        }
+        (None, Some(BuilderError::Build(BuildkitError::Solve(f)))) => {
+            let Some(doc) = session.document(&job.uri) else {
+                return;
+            };
+            let Some(failure) = Failure::new(job.target.clone(), f, doc.text()) else {
+                tracing::info!("{}: the failure names no line of the document", job.id);
+                return;
+            };
+            let mut inner = session.builds.inner();
+            let list = inner.failures.entry(uri.clone()).or_default();
+            list.retain(|f| f.target != job.target);
+            list.push(failure);
+            true
+        }
+        _ => false,
+    };
+    if changed {
+        session.builds.epoch.fetch_add(1, Ordering::Relaxed);
+        diagnostics::schedule(session, client, job.uri.clone(), true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_builds_the_dockerfile_in_its_folder() {
+        let spec = spec_for(Path::new("/w/app/Dockerfile.dev"), Some("test".into()));
+        assert_eq!(spec.context, PathBuf::from("/w/app"));
+        assert_eq!(
+            spec.dockerfile.as_deref(),
+            Some(Path::new("/w/app/Dockerfile.dev"))
+        );
+        assert_eq!(spec.target.as_deref(), Some("test"));
+    }
+
+    #[test]
+    fn cancel_arguments_tell_a_missing_target_from_a_null_one() {
+        let all: CancelArgs =
+            serde_json::from_value(json!({"uri": "file:///w/Dockerfile"})).unwrap();
+        assert_eq!(all.target, None);
+        let whole: CancelArgs =
+            serde_json::from_value(json!({"uri": "file:///w/Dockerfile", "target": null})).unwrap();
+        assert_eq!(whole.target, Some(None));
+        let id: CancelArgs = serde_json::from_value(json!({"buildId": "build-1-2"})).unwrap();
+        assert_eq!(id.build_id.as_deref(), Some("build-1-2"));
+    }
+
+    #[test]
+    fn bake_files_are_not_built_on_save() {
+        let df: Uri = "file:///w/Dockerfile".parse().unwrap();
+        let bake: Uri = "file:///w/docker-bake.hcl".parse().unwrap();
+        assert!(is_dockerfile(&df, "dockerfile"));
+        assert!(!is_dockerfile(&bake, "dockerfile"));
+        assert!(!is_dockerfile(&df, "plaintext"));
+    }
+}

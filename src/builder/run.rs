@@ -1,0 +1,338 @@
+//! One build, start to finish, for every front end (the CLI's `build`, the
+//! editor's `buildkit.build`): the builder by name or the docker engine's
+//! own, its driver, the driver-opt `default-load`, the refusal of what the
+//! driver cannot do (before any connection when that is already known),
+//! buildx's no-output warning, the solve, and `--push` through the engine for
+//! the docker driver.
+//!
+//! Cancellation: cancelling the token drops the build future, which resets
+//! the `Solve` and `Status` streams and closes the session; BuildKit then
+//! cancels the job and kills its processes (measured in docs/lsp-builds.md).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::{BuilderError, Env};
+use crate::build::BuildSpec;
+use crate::buildkit::attachables::AuthService;
+use crate::buildkit::{BuildOutcome, BuildkitError, Client, ProgressEvent};
+use crate::driver::docker::DockerDriver;
+use crate::driver::{Driver, DriverError, DriverKind, Feature, Features};
+
+/// Name of the docker engine's own builder, as `buildx ls` shows it.
+pub const DEFAULT_BUILDER: &str = "default";
+
+/// What happens during a run, in order, for a front end to show.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunEvent {
+    /// The builder and its driver are known; the build is about to start.
+    Started { builder: String, driver: String },
+    /// A warning before the build (buildx's no-output warning).
+    Warning(String),
+    /// BuildKit's progress.
+    Progress(ProgressEvent),
+    /// A tag is being pushed through the engine (docker driver).
+    Pushing(String),
+}
+
+/// What a successful build produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildReport {
+    pub builder: String,
+    pub driver: String,
+    /// The image's id (its config digest) when the exporter names one.
+    pub image_id: Option<String>,
+    /// The exporter's `containerimage.digest` (the image id with the docker
+    /// driver, the manifest digest with the others).
+    pub digest: Option<String>,
+    /// The image names the build was tagged with.
+    pub tags: Vec<String>,
+    pub duration: Duration,
+    /// Steps BuildKit answered from its cache.
+    pub cached_steps: usize,
+    /// Every step (vertex) BuildKit reported.
+    pub total_steps: usize,
+    /// Warnings shown before the build.
+    pub warnings: Vec<String>,
+    /// The engine's `Loaded image: …` lines of a load through a non-docker
+    /// driver.
+    pub loaded: Vec<String>,
+}
+
+/// Runs `spec` with the builder `builder` (`None` or `default`: the docker
+/// engine of the environment), sending events to `events` (a closed receiver
+/// is fine). Cancelling `cancel` stops the build on the daemon and returns
+/// `BuilderError::Build(BuildkitError::Cancelled)`.
+pub async fn run(
+    spec: BuildSpec,
+    builder: Option<&str>,
+    events: mpsc::UnboundedSender<RunEvent>,
+    cancel: CancellationToken,
+) -> Result<BuildReport, BuilderError> {
+    let started = Instant::now();
+    let work = run_uncancelled(spec, builder, &events, started);
+    tokio::select! {
+        // Checked first, so a build cancelled before it starts never starts.
+        biased;
+        _ = cancel.cancelled() => Err(BuilderError::Build(BuildkitError::Cancelled)),
+        r = work => r,
+    }
+}
+
+async fn run_uncancelled(
+    mut spec: BuildSpec,
+    builder: Option<&str>,
+    events: &mpsc::UnboundedSender<RunEvent>,
+    started: Instant,
+) -> Result<BuildReport, BuilderError> {
+    let name = builder.filter(|b| !b.is_empty() && *b != DEFAULT_BUILDER);
+    let mut warnings = Vec::new();
+    // A builder from the store: its own driver and features (a docker
+    // builder falls through to the engine path below).
+    if let Some(name) = name {
+        let env = Env::from_process();
+        if let Some(driver) = super::status::build_driver(&env, name).await? {
+            if spec.outputs.is_empty() && !spec.push && default_load(&env, name) {
+                // driver-opt default-load=true: a build without output (and
+                // without --push, an output in buildx) loads.
+                spec.load = true;
+            }
+            let features = driver.features();
+            spec.check(&features)
+                .map_err(|r| BuilderError::Invalid(r.to_string()))?;
+            if let Some(w) = spec.no_output_warning(&features) {
+                let _ = events.send(RunEvent::Warning(w.clone()));
+                warnings.push(w);
+            }
+            let _ = events.send(RunEvent::Started {
+                builder: name.to_string(),
+                driver: features.kind.name().to_string(),
+            });
+            return build_with(driver, None, spec, events, started, name, warnings).await;
+        }
+    }
+    // The engine's own builder. Its limits are known without asking; only a
+    // refusal that the containerd image store would lift is re-checked
+    // against the engine (Engine API info, no build traffic), and an
+    // unreachable engine leaves the refusal standing.
+    let refusal = spec.check(&Features::of(DriverKind::Docker)).err();
+    if let Some(r) = &refusal {
+        let liftable = matches!(
+            r.feature,
+            Feature::CacheExport | Feature::TarballOutput | Feature::MultiPlatform
+        );
+        if !liftable {
+            return Err(BuilderError::Invalid(r.to_string()));
+        }
+    }
+    let driver = match DockerDriver::from_env().await {
+        Ok(d) => d,
+        Err(e) => {
+            return Err(match refusal {
+                Some(r) => BuilderError::Invalid(r.to_string()),
+                None => BuilderError::Build(BuildkitError::Driver(e)),
+            })
+        }
+    };
+    spec.check(&driver.features())
+        .map_err(|r| BuilderError::Invalid(r.to_string()))?;
+    let _ = events.send(RunEvent::Started {
+        builder: name.unwrap_or(DEFAULT_BUILDER).to_string(),
+        driver: DriverKind::Docker.name().to_string(),
+    });
+    let engine = driver.clone();
+    let builder = name.unwrap_or(DEFAULT_BUILDER);
+    build_with(
+        Arc::new(driver),
+        Some(engine),
+        spec,
+        events,
+        started,
+        builder,
+        warnings,
+    )
+    .await
+}
+
+/// Whether the builder's first node has the driver-opt `default-load=true`.
+fn default_load(env: &Env, name: &str) -> bool {
+    let Ok(store) = super::open_store(env) else {
+        return false;
+    };
+    let Ok(txn) = store.txn() else {
+        return false;
+    };
+    let Ok(ng) = super::selection::node_group(&txn, env, name) else {
+        return false;
+    };
+    ng.nodes
+        .first()
+        .and_then(|n| n.driver_opts.as_ref())
+        .and_then(|o| o.get("default-load"))
+        .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// Counts steps as BuildKit reports them.
+#[derive(Debug, Default)]
+struct StepCount {
+    seen: HashSet<String>,
+    cached: HashSet<String>,
+}
+
+impl StepCount {
+    fn observe(&mut self, ev: &ProgressEvent) {
+        if let ProgressEvent::Vertex(v) = ev {
+            self.seen.insert(v.digest.clone());
+            if v.cached {
+                self.cached.insert(v.digest.clone());
+            }
+        }
+    }
+}
+
+/// Runs the build through `driver`; `engine` is the docker driver's engine,
+/// which pushes the `--push` tags.
+async fn build_with(
+    driver: Arc<dyn Driver>,
+    engine: Option<DockerDriver>,
+    spec: BuildSpec,
+    events: &mpsc::UnboundedSender<RunEvent>,
+    started: Instant,
+    builder: &str,
+    warnings: Vec<String>,
+) -> Result<BuildReport, BuilderError> {
+    let driver_name = driver.features().kind.name().to_string();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut steps = StepCount::default();
+    let build = async {
+        // --load through a non-docker driver loads into the local engine.
+        let load_engine = match (&engine, spec.load) {
+            (None, true) => bollard::Docker::connect_with_defaults().ok(),
+            _ => None,
+        };
+        let client = Client::connect(driver).await?;
+        client.build_loading(&spec, tx, load_engine.as_ref()).await
+    };
+    tokio::pin!(build);
+    let forward = |ev: ProgressEvent, steps: &mut StepCount| {
+        steps.observe(&ev);
+        let _ = events.send(RunEvent::Progress(ev));
+    };
+    let result: Result<BuildOutcome, BuildkitError> = loop {
+        tokio::select! {
+            r = &mut build => break r,
+            Some(ev) = rx.recv() => forward(ev, &mut steps),
+        }
+    };
+    // Events the build sent just before it returned.
+    while let Ok(ev) = rx.try_recv() {
+        forward(ev, &mut steps);
+    }
+    let outcome = result?;
+    if let Some(engine) = &engine {
+        // The engine's BuildKit does not push from `moby`: push through the
+        // Engine API like `docker push`.
+        push_all(engine, &spec.push_refs(), events).await?;
+    }
+    let response = &outcome.exporter_response;
+    let digest = response.get("containerimage.digest").cloned();
+    Ok(BuildReport {
+        builder: builder.to_string(),
+        driver: driver_name,
+        image_id: image_id(response).or_else(|| digest.clone()),
+        digest,
+        tags: spec.tags.clone(),
+        duration: started.elapsed(),
+        cached_steps: steps.cached.len(),
+        total_steps: steps.seen.len(),
+        warnings,
+        loaded: outcome.loaded,
+    })
+}
+
+/// The image config digest, when the exporter reports one.
+fn image_id(response: &HashMap<String, String>) -> Option<String> {
+    response.get("containerimage.config.digest").cloned()
+}
+
+async fn push_all(
+    engine: &DockerDriver,
+    refs: &[String],
+    events: &mpsc::UnboundedSender<RunEvent>,
+) -> Result<(), BuilderError> {
+    let auth = AuthService::new(crate::driver::docker::docker_config_dir());
+    for tag in refs {
+        let host = crate::driver::docker::registry_host(tag);
+        let creds = auth.lookup(host).await.map_err(|e| {
+            BuildkitError::Driver(DriverError::Push {
+                endpoint: engine.endpoint(),
+                reference: tag.clone(),
+                detail: format!("credentials for {host}: {e}"),
+            })
+        })?;
+        let _ = events.send(RunEvent::Pushing(tag.clone()));
+        engine.push(tag, creds).await.map_err(BuildkitError::from)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::buildkit::progress::VertexEvent;
+
+    fn vertex(digest: &str, cached: bool) -> ProgressEvent {
+        ProgressEvent::Vertex(VertexEvent {
+            digest: digest.into(),
+            name: format!("step {digest}"),
+            cached,
+            started: None,
+            completed: None,
+            error: None,
+        })
+    }
+
+    #[test]
+    fn steps_count_each_vertex_once_and_cached_ones_apart() {
+        let mut steps = StepCount::default();
+        for ev in [
+            vertex("a", false),
+            vertex("a", false),
+            vertex("b", true),
+            vertex("c", false),
+            vertex("b", true),
+        ] {
+            steps.observe(&ev);
+        }
+        assert_eq!((steps.seen.len(), steps.cached.len()), (3, 1));
+    }
+
+    #[test]
+    fn image_id_prefers_the_config_digest() {
+        let mut r = HashMap::new();
+        r.insert("containerimage.digest".to_string(), "sha256:m".to_string());
+        assert_eq!(image_id(&r), None);
+        r.insert(
+            "containerimage.config.digest".to_string(),
+            "sha256:c".to_string(),
+        );
+        assert_eq!(image_id(&r).as_deref(), Some("sha256:c"));
+    }
+
+    #[tokio::test]
+    async fn a_run_cancelled_before_it_starts_sends_nothing() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        let r = run(BuildSpec::new("/nonexistent"), None, tx, cancel).await;
+        assert!(
+            matches!(r, Err(BuilderError::Build(BuildkitError::Cancelled))),
+            "{r:?}"
+        );
+        assert_eq!(rx.recv().await, None);
+    }
+}
