@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+mod wait;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,6 +37,9 @@ pub struct Lsp {
     /// When false, `workspace/configuration` requests are recorded but never
     /// answered (to keep a server request pending).
     pub answer_configuration: Arc<AtomicBool>,
+    /// What `window/showMessageRequest` returns: a title to pick among the
+    /// offered actions (`Value::String`), or `null` (dismissed).
+    pub message_action: Arc<Mutex<Value>>,
 }
 
 /// Frames one message.
@@ -67,8 +72,15 @@ fn read_message(r: &mut impl BufRead) -> Option<Value> {
 impl Lsp {
     /// Spawns `buildkit-lsp` with `args` (none: the default serve mode).
     pub fn spawn(args: &[&str]) -> Lsp {
+        Lsp::spawn_env(args, &[])
+    }
+
+    /// Spawns with extra environment variables (e.g. a temporary
+    /// `DOCKER_CONFIG`/`BUILDX_CONFIG` builder store).
+    pub fn spawn_env(args: &[&str], envs: &[(&str, String)]) -> Lsp {
         let mut child = Command::new(env!("CARGO_BIN_EXE_buildkit-lsp"))
             .args(args)
+            .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
             .env("BUILDKIT_LSP_LOG", "debug")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -80,7 +92,9 @@ impl Lsp {
         let inbox: Arc<(Mutex<Inbox>, Condvar)> = Arc::default();
         let configuration = Arc::new(Mutex::new(Value::Null));
         let answer_configuration = Arc::new(AtomicBool::new(true));
+        let message_action = Arc::new(Mutex::new(Value::Null));
         {
+            let message_action = Arc::clone(&message_action);
             let answer = Arc::clone(&answer_configuration);
             let inbox = Arc::clone(&inbox);
             let stdin = Arc::clone(&stdin);
@@ -106,6 +120,11 @@ impl Lsp {
                             let result = if m == "workspace/configuration" {
                                 let n = msg["params"]["items"].as_array().map_or(1, Vec::len);
                                 Value::Array(vec![configuration.lock().unwrap().clone(); n])
+                            } else if m == "window/showMessageRequest" {
+                                match message_action.lock().unwrap().clone() {
+                                    Value::String(t) => json!({"title": t}),
+                                    _ => Value::Null,
+                                }
                             } else {
                                 Value::Null
                             };
@@ -135,6 +154,7 @@ impl Lsp {
             next_id: 0,
             configuration,
             answer_configuration,
+            message_action,
         }
     }
 
