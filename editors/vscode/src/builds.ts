@@ -209,7 +209,8 @@ export function buildSummary(result: BuildResult): string {
   if (result.imageId) {
     parts.push(`image ${shortId(result.imageId)}`);
   }
-  if (result.digest) {
+  // The docker driver reports the image id as the digest too; say it once.
+  if (result.digest && result.digest !== result.imageId) {
     parts.push(`digest ${result.digest}`);
   }
   if (result.tags.length > 0) {

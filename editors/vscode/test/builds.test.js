@@ -122,6 +122,14 @@ test('summary of a successful build: target, builder, seconds, cached steps, sho
   );
 });
 
+test('summary names a digest only when it is not the image id', () => {
+  const id = 'sha256:be293f1f912f8861f45f71eaaf9cfb7c5914e65e24eda8c5de2b5c3fb2c15ca9';
+  const same = parseBuildResult({ ...OK, tags: [], imageId: id, digest: id });
+  assert.strictEqual(buildSummary(same), 'Built final on default (docker) in 4.2 s, 3/7 steps cached: image be293f1f912f');
+  const pushed = parseBuildResult({ ...OK, tags: [], imageId: null, digest: 'sha256:1111' });
+  assert.strictEqual(buildSummary(pushed), 'Built final on default (docker) in 4.2 s, 3/7 steps cached: digest sha256:1111');
+});
+
 test('summary of a failed, a cancelled and an untargeted build', () => {
   const failed = parseBuildResult({ ...OK, ok: false, target: null, imageId: null, tags: [], durationMs: 900, error: 'process "/bin/sh -c exit 3" did not complete successfully: exit code: 3' });
   assert.strictEqual(

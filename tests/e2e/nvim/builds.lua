@@ -177,15 +177,18 @@ local function main()
     return label:sub(1, #'default (docker, ') == 'default (docker, '
   end
   vim.cmd('BuildkitSelectBuilder')
-  wait_for(10000, 'vim.g.buildkit_builder after selecting default', function()
-    return vim.g.buildkit_builder == 'default (docker)'
+  -- The state file is written once buildkit.useBuilder answered.
+  wait_for(10000, 'the picker and the choice in the state file', function()
+    return #selects == 1 and vim.fn.filereadable(state_file) == 1
   end, function()
-    return vim.inspect({ builder = vim.g.buildkit_builder, selects = selects })
+    return vim.inspect(selects)
   end)
   log('builder selected after %.0f ms; picker %s', (vim.loop.hrtime() - t) / 1e6, vim.inspect(selects))
   eq(selects[1].labels, { 'default (docker, running) *' }, 'builders offered by :BuildkitSelectBuilder')
-  wait_for(5000, 'the choice in the state file', function()
-    return vim.fn.filereadable(state_file) == 1
+  wait_for(10000, 'vim.g.buildkit_builder from buildkit/builderChanged', function()
+    return vim.g.buildkit_builder == 'default (docker)'
+  end, function()
+    return tostring(vim.g.buildkit_builder)
   end)
   eq(vim.json.decode(table.concat(vim.fn.readfile(state_file), '\n')), { [ws] = 'default' }, 'remembered builders')
 
@@ -201,8 +204,14 @@ local function main()
   contains(warning.message, 'not supported for the docker driver', 'BuilderCacheExport message')
 
   -- Lenses: protocol titles on line 0 (stage build) and line 4 (stage final).
+  -- The ⚒ lens names the builder once the selection reached the server.
   wait_for_lenses(bufnr, 'the build lenses', function(lenses)
-    return #lenses >= 4
+    for _, l in ipairs(lenses) do
+      if l[1] == 0 and l[2] == '⚒ default (docker)' then
+        return #lenses >= 4
+      end
+    end
+    return false
   end)
   local lenses = lens_titles(bufnr)
   log('lenses: %s', vim.inspect(lenses))

@@ -337,7 +337,8 @@ function M.build_summary(result)
   if type(result.imageId) == 'string' then
     table.insert(parts, 'image ' .. short_id(result.imageId))
   end
-  if type(result.digest) == 'string' then
+  -- The docker driver reports the image id as the digest too; say it once.
+  if type(result.digest) == 'string' and result.digest ~= result.imageId then
     table.insert(parts, 'digest ' .. result.digest)
   end
   if type(result.tags) == 'table' and #result.tags > 0 then
