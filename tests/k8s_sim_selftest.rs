@@ -1056,10 +1056,11 @@ fn exec_stream(
             while let Some(Ok(m)) = stream.next().await {
                 if let Message::Binary(b) = m {
                     match b.first() {
+                        // Once the client side has hung up, later stdout
+                        // (HTTP/2 GOAWAY and the like) has nowhere to go;
+                        // keep reading for the status.
                         Some(1) if b.len() > 1 => {
-                            if wr.write_all(&b[1..]).await.is_err() {
-                                break;
-                            }
+                            let _ = wr.write_all(&b[1..]).await;
                         }
                         Some(3) => {
                             statuses.push(serde_json::from_slice(&b[1..]).unwrap_or(Value::Null))
@@ -1267,9 +1268,23 @@ async fn kube_exec_of_dial_stdio_reaches_the_engines_buildkit() {
         ..SimOptions::new()
     })
     .await;
-    let pod = running_pod(&sim, "kube").await;
+    sim.set_readiness(Readiness::After(Duration::from_millis(10)));
     let dir = tempfile::tempdir().unwrap();
     let client = kube::Client::try_from(kube_client_for(&sim, dir.path())).unwrap();
+    let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::default_namespaced(client.clone());
+    let d = serde_json::from_value(deployment("kube", 1)).unwrap();
+    deployments
+        .create(&kube::api::PostParams::default(), &d)
+        .await
+        .expect("create the deployment through kube");
+    let pod = wait_for("a running pod", 10, || {
+        sim.objects("pods")
+            .into_iter()
+            .find(|p| p["status"]["phase"] == "Running")
+            .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
+    })
+    .await;
     let pods: kube::Api<Pod> = kube::Api::default_namespaced(client);
     let mut attached = pods
         .exec(
@@ -1283,6 +1298,7 @@ async fn kube_exec_of_dial_stdio_reaches_the_engines_buildkit() {
         )
         .await
         .expect("exec through kube");
+    let status = attached.take_status().unwrap();
     let io = tokio::io::join(attached.stdout().unwrap(), attached.stdin().unwrap());
     let once = std::sync::Arc::new(std::sync::Mutex::new(Some(io)));
     let channel = tonic::transport::Endpoint::from_static("http://buildkit.invalid")
@@ -1321,4 +1337,11 @@ async fn kube_exec_of_dial_stdio_reaches_the_engines_buildkit() {
         "{}",
         exec_req.query
     );
+    // the gRPC client is gone: kube closes stdin (v5), BuildKit hangs up,
+    // and kube reads the exit status
+    let status = tokio::time::timeout(Duration::from_secs(10), status)
+        .await
+        .expect("the exec ends")
+        .expect("a status on channel 3");
+    assert_eq!(status.status.as_deref(), Some("Success"));
 }
