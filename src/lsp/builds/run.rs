@@ -641,7 +641,18 @@ async fn record_failure(session: &Arc<Session>, client: &Client, job: &Job, outc
             let Some(doc) = session.document(&job.uri) else {
                 return;
             };
-            let Some(failure) = Failure::new(job.target.clone(), f, doc.text()) else {
+            // BuildKit's lines are those of the file it built (the saved
+            // file, maybe older than the editor's text): take the
+            // instruction from there and find it in the editor's text.
+            let built = match f.source.as_ref().filter(|s| !s.data.is_empty()) {
+                Some(s) => String::from_utf8_lossy(&s.data).into_owned(),
+                None => tokio::fs::read_to_string(job.spec.dockerfile_path())
+                    .await
+                    .unwrap_or_default(),
+            };
+            let located = Failure::new(job.target.clone(), f, &built)
+                .and_then(|mut failure| failure.relocate(doc.text()).then_some(failure));
+            let Some(failure) = located else {
                 tracing::info!("{}: the failure names no line of the document", job.id);
                 return;
             };
