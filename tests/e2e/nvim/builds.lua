@@ -283,6 +283,28 @@ local function main()
     fail('work-done progress "Building … on default (docker)" through "done in": %s', vim.inspect(builds.progress_seen))
   end
 
+  -- :BuildkitCancelBuild during the RUN step (a new nonce makes it run
+  -- again, and it sleeps 3 s after printing): the build ends cancelled
+  -- within 2 s.
+  vim.fn.writefile({ nonce .. '-2' }, ws .. '/nonce.txt')
+  builds.last_result = nil
+  vim.cmd('BuildkitBuild')
+  wait_for(60000, 'the RUN output of the build to cancel', function()
+    local text = table.concat(vim.api.nvim_buf_get_lines(builds.log_buffer(), 0, -1, false), '\n')
+    return text:find('built ' .. nonce .. '-2 42', 1, true) ~= nil
+  end)
+  t = vim.loop.hrtime()
+  vim.cmd('BuildkitCancelBuild')
+  wait_for(10000, 'the cancelled build to end', function()
+    return builds.last_result ~= nil
+  end)
+  local cancel_ms = (vim.loop.hrtime() - t) / 1e6
+  log('cancelled build ended %.0f ms after :BuildkitCancelBuild: %s', cancel_ms, vim.inspect(builds.last_result))
+  eq({ builds.last_result.ok, builds.last_result.cancelled }, { false, true }, 'cancelled build result')
+  if cancel_ms > 2000 then
+    fail('the cancelled build took %.0f ms to end (at most 2000)', cancel_ms)
+  end
+
   -- The failing Dockerfile: its ▶ Build lens ends in BuildFailed on RUN exit 3.
   vim.cmd('edit ' .. vim.fn.fnameescape(ws .. '/fail/Dockerfile'))
   local fail_buf = vim.api.nvim_get_current_buf()

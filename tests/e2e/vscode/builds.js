@@ -103,7 +103,7 @@ async function main() {
     settings: { 'buildkit.trace.server': 'verbose' },
     env: (tmp) => ({ DOCKER_CONFIG: path.join(tmp, 'docker-config') }),
   };
-  await withVscode(options, async ({ page, userData, outDir }) => {
+  await withVscode(options, async ({ page, userData, workspace, outDir }) => {
     let t = Date.now();
     const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^Dockerfile$/ });
     await row.first().waitFor({ timeout: 60000 });
@@ -190,6 +190,27 @@ async function main() {
     const outputLines = page.locator('.panel .output-view .view-lines', { hasText: 'Built ' });
     await outputLines.first().waitFor({ timeout: 10000 });
     await page.screenshot({ path: path.join(outDir, 'vscode-builds-done.png') });
+    await page.keyboard.press('Escape');
+
+    // Cancel from the progress notification (window/workDoneProgress/cancel)
+    // during the RUN step: a new nonce makes it run again, and it sleeps 3 s
+    // after printing; the server's message says cancelled within 2 s.
+    fs.writeFileSync(path.join(workspace, 'nonce.txt'), `${nonce}-2\n`);
+    await page.locator('.monaco-editor .view-lines').first().click();
+    await buildLens.first().click();
+    await progress.first().waitFor({ timeout: 30000 });
+    await waitForChannelFile(userData, /^\d+-BuildKit\.log$/, (s) => s.includes(`built ${nonce}-2 42`), 'the RUN output of the build to cancel', 60000);
+    if (!(await note.first().isVisible())) {
+      await progress.first().click();
+    }
+    t = Date.now();
+    await note.first().locator('.monaco-button', { hasText: 'Cancel' }).click();
+    const cancelled = page.locator('.notification-list-item', { hasText: /Build of \S+ on default cancelled/ });
+    await cancelled.first().waitFor({ timeout: 10000 });
+    const cancelMs = Date.now() - t;
+    log(`cancelled build reported ${cancelMs} ms after Cancel`);
+    assert.ok(cancelMs <= 2000, `the cancelled build ended within 2 s (${cancelMs} ms)`);
+    await waitForChannelFile(userData, /^\d+-BuildKit\.log$/, (s) => /Build of \S+ on default \(docker\) cancelled/.test(s), 'the cancelled summary in the channel', 10000);
     await page.keyboard.press('Escape');
 
     // fail/Dockerfile: its lens ends in BuildFailed on RUN exit 3 (line 3).
