@@ -616,7 +616,19 @@ impl<'a> ParsedFile<'a> {
             let parsed = jsonc_parser::parse_to_ast(
                 &source.text,
                 &jsonc_parser::CollectOptions::default(),
-                &jsonc_parser::ParseOptions::default(),
+                // buildx reads JSON strictly (HCL's JSON syntax).
+                &jsonc_parser::ParseOptions {
+                    allow_comments: false,
+                    allow_loose_object_property_names: false,
+                    allow_trailing_commas: false,
+                    allow_missing_commas: false,
+                    allow_single_quoted_strings: false,
+                    allow_hexadecimal_numbers: false,
+                    allow_unary_plus_numbers: false,
+                    allow_bare_decimal_point_numbers: false,
+                    allow_non_finite_numbers: false,
+                    allow_extended_string_escapes: false,
+                },
             )
             .map_err(|e| {
                 let r = e.range();

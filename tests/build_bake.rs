@@ -1,0 +1,567 @@
+//! Bake files and build configuration: HCL and JSON fixtures under
+//! `tests/fixtures/bake/` with variables, groups, `inherits` and override
+//! files; the byte span and LSP range of every attribute; errors with their
+//! place; and the precedence bake file > settings > defaults.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use buildkit_lsp::build::bake::{Bake, BakeErrorKind, BakeSource, BakeValue, Origin};
+use buildkit_lsp::build::config::{
+    bake_target_spec, configured_builds, BuildSettings, ConfigError, ConfigSource,
+};
+use buildkit_lsp::build::{CacheSpec, OutputSpec};
+use buildkit_lsp::dockerfile::{Position, Range};
+
+fn fixture(dir: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/bake")
+        .join(dir)
+}
+
+fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn range(l1: u32, c1: u32, l2: u32, c2: u32) -> Range {
+    Range::new(Position::new(l1, c1), Position::new(l2, c2))
+}
+
+/// The text an origin covers, read back from its file.
+fn text_at(origin: &Origin) -> String {
+    let text = std::fs::read_to_string(&origin.file).unwrap();
+    text[origin.span.start..origin.span.end].to_string()
+}
+
+fn in_memory(name: &str, text: &str) -> Vec<BakeSource> {
+    vec![BakeSource {
+        path: PathBuf::from("/ws").join(name),
+        text: text.to_string(),
+    }]
+}
+
+#[test]
+fn finds_bake_files_in_buildx_order() {
+    let hcl = fixture("hcl");
+    assert_eq!(
+        buildkit_lsp::build::bake::find_bake_files(&hcl),
+        vec![
+            hcl.join("docker-bake.hcl"),
+            hcl.join("docker-bake.override.hcl")
+        ]
+    );
+    let json = fixture("json");
+    assert_eq!(
+        buildkit_lsp::build::bake::find_bake_files(&json),
+        vec![
+            json.join("docker-bake.json"),
+            json.join("docker-bake.override.json")
+        ]
+    );
+    assert!(buildkit_lsp::build::bake::is_bake_file(Path::new(
+        "/x/docker-bake.override.json"
+    )));
+    assert!(!buildkit_lsp::build::bake::is_bake_file(Path::new(
+        "/x/compose.yaml"
+    )));
+}
+
+#[test]
+fn hcl_inherits_variables_groups_and_override_file() {
+    let dir = fixture("hcl");
+    let bake = Bake::load_folder(&dir, &BTreeMap::new()).unwrap();
+    assert_eq!(bake.default_targets().unwrap(), vec!["app", "tools"]);
+    assert_eq!(bake.target_names(), vec!["_common", "base", "app", "tools"]);
+    // The override file's default wins over the first file's.
+    assert_eq!(bake.variables["TAG"], "override");
+
+    let app = bake.resolve("app").unwrap();
+    assert_eq!(app.context_dir().unwrap(), dir);
+    assert_eq!(app.dockerfile_path().unwrap(), dir.join("app/Dockerfile"));
+    assert_eq!(
+        app.list("tags").unwrap(),
+        vec!["127.0.0.1:5000/app:override"]
+    );
+    // Two levels of inherits: _common's args merge under app's own.
+    assert_eq!(
+        app.map("args").unwrap(),
+        BTreeMap::from([
+            ("BASE".to_string(), "busybox:test".to_string()),
+            ("MODE".to_string(), "release".to_string()),
+        ])
+    );
+    assert_eq!(
+        app.map("labels").unwrap(),
+        BTreeMap::from([(
+            "org.opencontainers.image.vendor".to_string(),
+            "example".to_string()
+        )])
+    );
+    assert_eq!(app.list("platforms").unwrap(), vec!["linux/amd64"]);
+    assert_eq!(
+        app.list("cache-to").unwrap(),
+        vec!["type=registry,ref=127.0.0.1:5000/app:cache"]
+    );
+
+    // Attribute origins: file, bytes and UTF-16 range, checked by hand.
+    let cache_to = app.attr("cache-to").unwrap();
+    assert_eq!(cache_to.origin.file, dir.join("docker-bake.hcl"));
+    assert_eq!(cache_to.origin.range, range(36, 2, 36, 56));
+    assert_eq!(
+        text_at(&cache_to.origin),
+        r#"cache-to = ["type=registry,ref=${REGISTRY}/app:cache"]"#
+    );
+    // Inherited attributes point where they were written: base's platforms.
+    assert_eq!(
+        app.attr("platforms").unwrap().origin.range,
+        range(25, 2, 25, 29)
+    );
+    // The map attribute spans its lines.
+    assert_eq!(app.attr("args").unwrap().origin.range, range(33, 2, 35, 3));
+    // The target block, for the `▶ Bake target` lens.
+    assert_eq!(app.block.range, range(28, 0, 38, 1));
+    let blocks: Vec<(String, Range)> = bake
+        .target_blocks_in(&dir.join("docker-bake.override.hcl"))
+        .map(|b| (b.name.clone(), b.origin.range))
+        .collect();
+    assert_eq!(blocks, vec![("tools".to_string(), range(4, 0, 6, 1))]);
+
+    // tools: attributes from both files.
+    let tools = bake.resolve("tools").unwrap();
+    assert_eq!(tools.context_dir().unwrap(), dir.join("tools"));
+    assert_eq!(
+        tools.dockerfile_path().unwrap(),
+        dir.join("tools/Dockerfile")
+    );
+    assert_eq!(
+        tools.list("platforms").unwrap(),
+        vec!["linux/amd64", "linux/arm64"]
+    );
+    assert_eq!(
+        tools.attr("platforms").unwrap().origin.file,
+        dir.join("docker-bake.override.hcl")
+    );
+    assert_eq!(tools.bool("no-cache").unwrap(), Some(true));
+}
+
+#[test]
+fn environment_overrides_variable_defaults() {
+    let dir = fixture("hcl");
+    let bake = Bake::load_folder(&dir, &env(&[("TAG", "ci"), ("REGISTRY", "r.example")])).unwrap();
+    let app = bake.resolve("app").unwrap();
+    assert_eq!(app.list("tags").unwrap(), vec!["r.example/app:ci"]);
+    assert_eq!(app.list("cache-from").unwrap(), vec!["r.example/app:cache"]);
+}
+
+#[test]
+fn json_inherits_variables_and_override_file() {
+    let dir = fixture("json");
+    let bake = Bake::load_folder(&dir, &BTreeMap::new()).unwrap();
+    assert_eq!(bake.default_targets().unwrap(), vec!["web"]);
+    let web = bake.resolve("web").unwrap();
+    assert_eq!(web.context_dir().unwrap(), dir.join("web"));
+    assert_eq!(web.list("tags").unwrap(), vec!["web:1.0"]);
+    assert_eq!(
+        web.map("args").unwrap(),
+        BTreeMap::from([
+            ("A".to_string(), "1".to_string()),
+            ("DEBUG".to_string(), "false".to_string()),
+        ])
+    );
+    assert_eq!(web.list("platforms").unwrap(), vec!["linux/arm64"]);
+    let cache_to = web.attr("cache-to").unwrap();
+    assert_eq!(cache_to.origin.file, dir.join("docker-bake.json"));
+    assert_eq!(cache_to.origin.range, range(16, 6, 16, 48));
+    assert_eq!(
+        text_at(&cache_to.origin),
+        r#""cache-to": ["type=local,dest=/tmp/cache"]"#
+    );
+    // The last block of web is the override file's.
+    assert_eq!(web.block.file, dir.join("docker-bake.override.json"));
+    assert_eq!(web.block.range, range(2, 4, 4, 5));
+
+    // A bool default parses the environment value as a bool.
+    let bake = Bake::load_folder(&dir, &env(&[("DEBUG", "1"), ("VERSION", "2.0")])).unwrap();
+    let web = bake.resolve("web").unwrap();
+    assert_eq!(web.map("args").unwrap()["DEBUG"], "true");
+    assert_eq!(web.list("tags").unwrap(), vec!["web:2.0"]);
+    let err = Bake::load_folder(&dir, &env(&[("DEBUG", "yes")])).unwrap_err();
+    assert_eq!(err.kind, BakeErrorKind::Invalid);
+    assert_eq!(err.origin.range, range(3, 4, 3, 33));
+    assert_eq!(
+        err.message,
+        r#"variable "DEBUG": failed to parse "yes" as bool"#
+    );
+}
+
+#[test]
+fn inherits_cycle_and_unknown_targets_are_errors_with_ranges() {
+    let dir = fixture("cycle");
+    let file = dir.join("docker-bake.hcl");
+    let bake = Bake::load_folder(&dir, &BTreeMap::new()).unwrap();
+
+    let err = bake.resolve("a").unwrap_err();
+    assert_eq!(err.kind, BakeErrorKind::Cycle);
+    assert_eq!(err.message, "inherits cycle: a -> b -> c -> a");
+    assert_eq!(err.origin.file, file);
+    // c's `inherits = ["a"]` closes the cycle.
+    assert_eq!(err.origin.range, range(9, 2, 9, 18));
+
+    let err = bake.resolve("orphan").unwrap_err();
+    assert_eq!(err.kind, BakeErrorKind::UnknownTarget);
+    assert_eq!(err.message, r#"inherits unknown target "missing""#);
+    assert_eq!(err.origin.range, range(13, 2, 13, 24));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            r#"{}:14:3: inherits unknown target "missing""#,
+            file.display()
+        )
+    );
+
+    let err = bake.resolve("nope").unwrap_err();
+    assert_eq!(err.kind, BakeErrorKind::UnknownTarget);
+    assert_eq!(err.message, r#"failed to find target "nope""#);
+    assert_eq!(err.origin.range, range(0, 0, 0, 0));
+    // No default group or target here.
+    assert_eq!(
+        bake.default_targets().unwrap_err().message,
+        r#"failed to find target "default""#
+    );
+}
+
+#[test]
+fn group_cycles_and_unknown_group_members() {
+    let text = "group \"g\" {\n  targets = [\"h\"]\n}\ngroup \"h\" {\n  targets = [\"g\", \"t\"]\n}\ntarget \"t\" {}\ngroup \"bad\" {\n  targets = [\"t\", \"zz\"]\n}\n";
+    let bake = Bake::parse(&in_memory("docker-bake.hcl", text), &BTreeMap::new()).unwrap();
+    let err = bake.expand("g").unwrap_err();
+    assert_eq!(err.kind, BakeErrorKind::Cycle);
+    assert_eq!(err.message, "group cycle: g -> h -> g");
+    // h's targets attribute names g again.
+    assert_eq!(err.origin.range, range(4, 2, 4, 22));
+    let err = bake.expand("bad").unwrap_err();
+    assert_eq!(err.kind, BakeErrorKind::UnknownTarget);
+    assert_eq!(err.message, r#"failed to find target "zz""#);
+    assert_eq!(err.origin.range, range(8, 2, 8, 23));
+    assert_eq!(bake.expand("t").unwrap(), vec!["t"]);
+}
+
+#[test]
+fn syntax_errors_carry_file_and_position() {
+    let err = Bake::parse(
+        &in_memory("docker-bake.hcl", "target \"x\" {\n  tags = [\"a\"\n}\n"),
+        &BTreeMap::new(),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, BakeErrorKind::Syntax);
+    assert_eq!(err.origin.file, PathBuf::from("/ws/docker-bake.hcl"));
+    assert_eq!(err.origin.range.start.line, 2);
+
+    let err = Bake::parse(
+        &in_memory(
+            "docker-bake.json",
+            "{\n  \"target\": {\n    \"x\": {\"tags\": [\"a\",]}\n  }\n}\n",
+        ),
+        &BTreeMap::new(),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, BakeErrorKind::Syntax);
+    assert_eq!(err.origin.file, PathBuf::from("/ws/docker-bake.json"));
+    assert_eq!(err.origin.range.start.line, 2);
+}
+
+#[test]
+fn evaluation_errors_point_at_the_attribute() {
+    let err = Bake::parse(
+        &in_memory(
+            "docker-bake.hcl",
+            "target \"x\" {\n  tags = [\"a:${NOPE}\"]\n}\n",
+        ),
+        &BTreeMap::new(),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, BakeErrorKind::Eval);
+    assert_eq!(err.origin.range, range(1, 2, 1, 22));
+    assert!(err.message.contains("NOPE"), "{}", err.message);
+}
+
+#[test]
+fn variables_may_use_variables_declared_later() {
+    let text = "variable \"A\" {\n  default = \"${B}-x\"\n}\nvariable \"B\" {\n  default = \"b\"\n}\nvariable \"EMPTY\" {}\ntarget \"t\" {\n  tags = [\"${A}\", \"e${EMPTY}\"]\n  cache-to = [{ type = \"registry\", ref = \"r/x:cache\", mode = \"max\" }]\n  args = { X = null, Y = 2 }\n}\n";
+    let bake = Bake::parse(&in_memory("docker-bake.hcl", text), &BTreeMap::new()).unwrap();
+    let t = bake.resolve("t").unwrap();
+    assert_eq!(t.list("tags").unwrap(), vec!["b-x", "e"]);
+    // Cache entries written as objects become buildx's CSV form.
+    assert_eq!(
+        t.list("cache-to").unwrap(),
+        vec!["type=registry,mode=max,ref=r/x:cache"]
+    );
+    // A null arg is left out; numbers become their text.
+    assert_eq!(
+        t.attr("args").unwrap().value,
+        BakeValue::Map(BTreeMap::from([("Y".to_string(), "2".to_string())]))
+    );
+    // Wrong types are errors at the attribute.
+    let bake = Bake::parse(
+        &in_memory(
+            "docker-bake.hcl",
+            "target \"t\" {\n  tags = \"a\"\n  args = [\"x\"]\n}\n",
+        ),
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    let t = bake.resolve("t").unwrap();
+    assert_eq!(t.list("tags").unwrap(), vec!["a"]);
+    let err = t.map("args").unwrap_err();
+    assert_eq!(err.message, r#"attribute "args" must be a map, not a list"#);
+    assert_eq!(err.origin.range, range(2, 2, 2, 14));
+}
+
+#[test]
+fn insertion_edits_keep_the_file_valid() {
+    let dir = fixture("hcl");
+    let bake = Bake::load_folder(&dir, &BTreeMap::new()).unwrap();
+    let app = bake.resolve("app").unwrap();
+    let edit = app.insertion.attribute("output", "[\"type=docker\"]");
+    assert_eq!(edit.origin.range, range(38, 0, 38, 0));
+    assert_eq!(edit.new_text, "  output = [\"type=docker\"]\n");
+    let mut text = std::fs::read_to_string(dir.join("docker-bake.hcl")).unwrap();
+    text.insert_str(edit.origin.span.start, &edit.new_text);
+    let edited = Bake::parse(
+        &[BakeSource {
+            path: dir.join("docker-bake.hcl"),
+            text,
+        }],
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    assert_eq!(
+        edited.resolve("app").unwrap().list("output").unwrap(),
+        vec!["type=docker"]
+    );
+
+    // A one-line block gets the attribute on a line of its own.
+    let source = in_memory("docker-bake.hcl", "target \"t\" {}\n");
+    let bake = Bake::parse(&source, &BTreeMap::new()).unwrap();
+    let edit = bake
+        .resolve("t")
+        .unwrap()
+        .insertion
+        .attribute("output", "[\"type=docker\"]");
+    let mut text = source[0].text.clone();
+    text.insert_str(edit.origin.span.start, &edit.new_text);
+    assert_eq!(text, "target \"t\" {\n  output = [\"type=docker\"]\n}\n");
+
+    // JSON: first property of the target object.
+    let dir = fixture("json");
+    let bake = Bake::load_folder(&dir, &BTreeMap::new()).unwrap();
+    let edit = bake
+        .resolve("web")
+        .unwrap()
+        .insertion
+        .attribute("output", "[\"type=docker\"]");
+    assert_eq!(edit.origin.file, dir.join("docker-bake.override.json"));
+    assert_eq!(edit.origin.range, range(2, 12, 2, 12));
+    assert_eq!(edit.new_text, "\"output\": [\"type=docker\"], ");
+    let mut text = std::fs::read_to_string(dir.join("docker-bake.override.json")).unwrap();
+    text.insert_str(edit.origin.span.start, &edit.new_text);
+    let edited = Bake::parse(
+        &[
+            BakeSource {
+                path: dir.join("docker-bake.json"),
+                text: std::fs::read_to_string(dir.join("docker-bake.json")).unwrap(),
+            },
+            BakeSource {
+                path: dir.join("docker-bake.override.json"),
+                text,
+            },
+        ],
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    let web = edited.resolve("web").unwrap();
+    assert_eq!(web.list("output").unwrap(), vec!["type=docker"]);
+    assert_eq!(web.list("platforms").unwrap(), vec!["linux/arm64"]);
+}
+
+#[test]
+fn bake_target_builds_its_dockerfile_and_beats_settings() {
+    let dir = fixture("hcl");
+    let bake = Bake::load_folder(&dir, &BTreeMap::new()).unwrap();
+    let settings = BuildSettings {
+        tags: vec!["from-settings:1".into()],
+        load: true,
+        ..BuildSettings::default()
+    };
+    let builds =
+        configured_builds(&dir.join("app/Dockerfile"), &dir, Some(&bake), &settings).unwrap();
+    assert_eq!(builds.len(), 1);
+    let app = &builds[0];
+    assert_eq!(app.label, "app");
+    assert_eq!(app.bake_target.as_deref(), Some("app"));
+    assert_eq!(app.source, ConfigSource::Bake);
+    assert_eq!(app.spec.context, dir);
+    assert_eq!(app.spec.dockerfile, Some(dir.join("app/Dockerfile")));
+    assert_eq!(app.spec.target.as_deref(), Some("runtime"));
+    assert_eq!(app.spec.tags, vec!["127.0.0.1:5000/app:override"]);
+    assert!(!app.spec.load, "settings do not apply to bake targets");
+    assert_eq!(app.spec.platforms, vec!["linux/amd64"]);
+    assert_eq!(
+        app.spec.cache_to,
+        vec![CacheSpec::parse("--cache-to", "type=registry,ref=127.0.0.1:5000/app:cache").unwrap()]
+    );
+    assert_eq!(
+        app.spec.cache_from,
+        vec![
+            CacheSpec::parse("--cache-from", "type=registry,ref=127.0.0.1:5000/app:cache").unwrap()
+        ]
+    );
+    assert_eq!(app.spec.build_args["MODE"], "release");
+    assert_eq!(
+        app.spec.labels["org.opencontainers.image.vendor"],
+        "example"
+    );
+    assert_eq!(app.origin("cache-to").unwrap().range, range(36, 2, 36, 56));
+    assert_eq!(app.origin("target").unwrap().range, range(31, 2, 31, 20));
+    assert_eq!(
+        app.origins.keys().cloned().collect::<Vec<_>>(),
+        vec![
+            "args",
+            "cache-from",
+            "cache-to",
+            "context",
+            "dockerfile",
+            "labels",
+            "platforms",
+            "tags",
+            "target"
+        ]
+    );
+
+    // tools: `output = ["type=docker"]` is --load; context/Dockerfile default.
+    let tools =
+        &configured_builds(&dir.join("tools/Dockerfile"), &dir, Some(&bake), &settings).unwrap()[0];
+    assert_eq!(tools.label, "tools");
+    assert_eq!(tools.spec.context, dir.join("tools"));
+    assert_eq!(tools.spec.dockerfile, None);
+    assert!(tools.spec.load);
+    assert!(tools.spec.outputs.is_empty());
+    assert!(tools.spec.no_cache);
+    assert_eq!(tools.spec.platforms, vec!["linux/amd64", "linux/arm64"]);
+
+    // `base` and `_common` are templates (inherited, in no group): the
+    // folder's own Dockerfile falls back to the settings.
+    let root =
+        &configured_builds(&dir.join("Dockerfile"), &dir, Some(&bake), &settings).unwrap()[0];
+    assert_eq!(root.source, ConfigSource::Settings);
+    assert_eq!(root.bake_target, None);
+    assert_eq!(root.spec.tags, vec!["from-settings:1"]);
+    assert!(root.spec.load);
+    assert!(root.origins.is_empty());
+
+    // The build command's bakeTarget, templates included.
+    let base = bake_target_spec(&bake, "base").unwrap();
+    assert_eq!(base.spec.dockerfile, None);
+    assert_eq!(base.spec.build_args["MODE"], "common");
+    let err = bake_target_spec(&bake, "nope").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            r#"{}:1:1: failed to find target "nope""#,
+            dir.join("docker-bake.hcl").display()
+        )
+    );
+}
+
+#[test]
+fn settings_then_defaults() {
+    let ws = Path::new("/ws");
+    let section = serde_json::json!({
+        "buildOnSave": true,
+        "build": {
+            "context": "sub/..",
+            "tags": ["a:1", "b:2"],
+            "platforms": ["linux/amd64,linux/arm64", "linux/arm/v7"],
+            "args": {"X": "1"},
+            "outputs": ["type=local,dest=out"],
+            "cacheTo": ["type=inline"],
+            "cacheFrom": ["r/x:cache"],
+            "load": true
+        }
+    });
+    let settings = BuildSettings::from_section(&section).unwrap();
+    let b = configured_builds(&ws.join("sub/Dockerfile"), ws, None, &settings).unwrap();
+    assert_eq!(b.len(), 1);
+    let s = &b[0].spec;
+    assert_eq!(b[0].label, "sub/Dockerfile");
+    assert_eq!(s.context, PathBuf::from("/ws"));
+    assert_eq!(s.dockerfile, Some(PathBuf::from("/ws/sub/Dockerfile")));
+    assert_eq!(s.tags, vec!["a:1", "b:2"]);
+    assert_eq!(
+        s.platforms,
+        vec!["linux/amd64", "linux/arm64", "linux/arm/v7"]
+    );
+    assert_eq!(s.build_args["X"], "1");
+    assert_eq!(
+        s.outputs,
+        vec![OutputSpec::parse("type=local,dest=out").unwrap()]
+    );
+    assert_eq!(s.cache_to[0].kind, "inline");
+    assert_eq!(s.cache_from[0].attrs["ref"], "r/x:cache");
+    assert!(s.load);
+
+    // Defaults: the Dockerfile's folder is the context.
+    let none = BuildSettings::from_section(&serde_json::json!({})).unwrap();
+    assert_eq!(none, BuildSettings::default());
+    let d = &configured_builds(&ws.join("sub/Dockerfile"), ws, None, &none).unwrap()[0];
+    assert_eq!(d.spec.context, PathBuf::from("/ws/sub"));
+    assert_eq!(d.spec.dockerfile, None);
+    assert!(!d.spec.load);
+    let d = &configured_builds(&ws.join("sub/App.Dockerfile"), ws, None, &none).unwrap()[0];
+    assert_eq!(
+        d.spec.dockerfile,
+        Some(PathBuf::from("/ws/sub/App.Dockerfile"))
+    );
+    assert_eq!(d.label, "sub/App.Dockerfile");
+    // An empty bake definition changes nothing.
+    let d2 = configured_builds(
+        &ws.join("sub/App.Dockerfile"),
+        ws,
+        Some(&Bake::default()),
+        &none,
+    )
+    .unwrap();
+    assert_eq!(&d2[0], d);
+}
+
+#[test]
+fn invalid_settings_name_the_setting() {
+    let bad = BuildSettings {
+        platforms: vec!["amd64".into()],
+        ..BuildSettings::default()
+    };
+    let err =
+        configured_builds(Path::new("/ws/Dockerfile"), Path::new("/ws"), None, &bad).unwrap_err();
+    assert!(matches!(
+        err,
+        ConfigError::Setting {
+            setting: "platforms",
+            ..
+        }
+    ));
+    assert_eq!(
+        err.to_string(),
+        r#"buildkit.build.platforms: invalid --platform value "amd64": "amd64" is not of the form os/arch[/variant]"#
+    );
+    let err =
+        BuildSettings::from_section(&serde_json::json!({"build": {"tags": "a:1"}})).unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "buildkit.build settings: invalid type: string \"a:1\", expected a sequence"
+        ),
+        "{err}"
+    );
+}
