@@ -23,6 +23,9 @@ pub const CREATE_BUILDER: &str = "buildkit.createBuilder";
 pub const BOOTSTRAP_BUILDER: &str = "buildkit.bootstrapBuilder";
 pub const STOP_BUILDER: &str = "buildkit.stopBuilder";
 pub const REMOVE_BUILDER: &str = "buildkit.removeBuilder";
+/// Quick fix: `buildkit.build.load` counts as true (result: the setting for
+/// the client to persist, as `ignoreRuleEverywhere`).
+pub const ENABLE_LOAD: &str = "buildkit.enableLoad";
 
 /// Builds from the editor (issue 7, `lsp::builds::run`): run a build with
 /// progress and answer with its result; cancel running builds.
@@ -43,6 +46,7 @@ const ALL: &[&str] = &[
     BOOTSTRAP_BUILDER,
     STOP_BUILDER,
     REMOVE_BUILDER,
+    ENABLE_LOAD,
 ];
 
 pub fn names() -> Vec<String> {

@@ -9,6 +9,7 @@ use ls_types::Uri;
 use tower_lsp_server::Client;
 
 use super::analysis;
+use super::builds::selection::findings;
 use super::session::Session;
 
 /// Schedules diagnostics for `uri` at its current generation. `immediate`
@@ -49,7 +50,12 @@ pub fn schedule(session: &Arc<Session>, client: &Client, uri: Uri, immediate: bo
         // keystroke path.
         let ignore = session.ignores.for_document(&uri).await;
         let started = std::time::Instant::now();
-        let mut diagnostics = analysis::diagnostics(&doc, &settings, ignore, enc);
+        // Bake files are not Dockerfiles: only their capability findings.
+        let mut diagnostics = match findings::is_bake_uri(&uri) {
+            true => Vec::new(),
+            false => analysis::diagnostics(&doc, &settings, ignore, enc),
+        };
+        diagnostics.extend(findings::diagnostics(&session, &client, &uri, &doc, enc).await);
         diagnostics.extend(
             session
                 .builds

@@ -63,6 +63,8 @@ pub struct Settings {
     pub log_level: LogLevel,
     /// `buildkit.buildOnSave`: a save builds the document's last target.
     pub build_on_save: bool,
+    /// `buildkit.build.*`: what a Dockerfile without a bake target builds with.
+    pub build: crate::build::config::BuildSettings,
 }
 
 impl Default for Settings {
@@ -74,6 +76,7 @@ impl Default for Settings {
             debounce_ms: DEFAULT_DEBOUNCE_MS,
             log_level: LogLevel::Info,
             build_on_save: false,
+            build: Default::default(),
         }
     }
 }
@@ -117,6 +120,10 @@ impl Settings {
                     None => ignored.push(format!(
                         "buildkit.buildOnSave: expected true or false, got {value}"
                     )),
+                },
+                "build" => match crate::build::config::BuildSettings::from_build_object(value) {
+                    Ok(b) => s.build = b,
+                    Err(e) => ignored.push(format!("{e}; the build settings keep their defaults")),
                 },
                 k if HANDLED_ELSEWHERE.contains(&k) => {}
                 other => ignored.push(format!("buildkit.{other}: unknown setting, ignored")),

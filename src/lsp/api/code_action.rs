@@ -1,6 +1,7 @@
 //! `textDocument/codeAction`: the checks' mechanical fixes as quick fixes,
-//! "ignore this rule in this file" (adds or extends `# check=skip=`), and
-//! "ignore everywhere" (the `buildkit.ignoreRuleEverywhere` command).
+//! "ignore this rule in this file" (adds or extends `# check=skip=`),
+//! "ignore everywhere" (the `buildkit.ignoreRuleEverywhere` command), and the
+//! builder capability fixes (`lsp::builds::selection::fixes`).
 
 use std::collections::HashMap;
 
@@ -10,6 +11,7 @@ use ls_types::{
 };
 
 use crate::dockerfile::{Dockerfile, PieceKind, Span};
+use crate::lsp::builds::selection::{findings, fixes};
 use crate::lsp::commands;
 use crate::lsp::diagnostic_conv::{findings, to_diagnostic};
 use crate::lsp::position::range_to_lsp;
@@ -17,13 +19,17 @@ use crate::lsp::session::Session;
 
 pub fn handle(session: &Session, params: CodeActionParams) -> Vec<CodeActionOrCommand> {
     let uri = params.text_document.uri;
+    let enc = session.state().features.encoding;
+    // Capability fixes first: switching builders fixes the most at once.
+    let mut out = fixes::actions(session, &uri, params.range, enc);
+    if findings::is_bake_uri(&uri) {
+        return out; // not a Dockerfile: no check fixes
+    }
     let Some(snap) = session.snapshot(&uri) else {
-        return Vec::new();
+        return out;
     };
-    let enc = snap.features.encoding;
     let df = &snap.df;
     let wanted = snap.doc.byte_range(params.range, enc);
-    let mut out = Vec::new();
     let mut ignored_rules: Vec<&str> = Vec::new();
     // Cache only: a code action must not wait on the disk.
     let all = findings(df, &snap.settings, session.ignores.cached_for(&uri));

@@ -9,6 +9,7 @@ use ls_types::{
 };
 
 use crate::lsp::analysis;
+use crate::lsp::builds::selection::findings;
 use crate::lsp::session::Session;
 
 pub async fn handle(
@@ -51,7 +52,12 @@ pub async fn handle(
         .ignores
         .for_document(&params.text_document.uri)
         .await;
-    let mut items = analysis::diagnostics(&doc, &settings, ignore, enc);
+    let doc_uri = &params.text_document.uri;
+    let mut items = match findings::is_bake_uri(doc_uri) {
+        true => Vec::new(),
+        false => analysis::diagnostics(&doc, &settings, ignore, enc),
+    };
+    items.extend(findings::diagnostics_pulled(session, doc_uri, &doc, enc).await);
     let uri = params.text_document.uri.as_str();
     items.extend(session.builds.failure_diagnostics(uri, doc.text(), enc));
     full(Some(result_id), items)

@@ -85,6 +85,7 @@ pub async fn handle(
         commands::BOOTSTRAP_BUILDER => selection::bootstrap_builder(session, client, args).await,
         commands::STOP_BUILDER => selection::stop_builder(session, client, args).await,
         commands::REMOVE_BUILDER => selection::remove_builder(session, client, args).await,
+        commands::ENABLE_LOAD => selection::enable_load(session, client),
         commands::BUILD => run::build_command(session, client, &params.command, &params.arguments)
             .await
             .map(Some),

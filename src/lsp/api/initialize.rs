@@ -47,6 +47,7 @@ pub fn handle(
         .and_then(|b| b.as_str())
         .filter(|b| !b.is_empty())
         .map(str::to_string);
+    state.builders.folders = crate::lsp::builds::selection::folders(&params.workspace_folders);
     InitializeResult {
         capabilities,
         server_info: Some(ServerInfo {

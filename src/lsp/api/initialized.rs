@@ -30,13 +30,18 @@ pub async fn handle(session: &Arc<Session>, client: &Client) {
 
 async fn register_watchers(client: &Client) {
     let options = DidChangeWatchedFilesRegistrationOptions {
-        watchers: ["**/.dockerignore", "**/*.dockerignore"]
-            .into_iter()
-            .map(|g| FileSystemWatcher {
-                glob_pattern: GlobPattern::String(g.to_string()),
-                kind: None,
-            })
-            .collect(),
+        // Bake files too: they decide what a Dockerfile builds (issue 7).
+        watchers: [
+            "**/.dockerignore",
+            "**/*.dockerignore",
+            "**/docker-bake*.{hcl,json}",
+        ]
+        .into_iter()
+        .map(|g| FileSystemWatcher {
+            glob_pattern: GlobPattern::String(g.to_string()),
+            kind: None,
+        })
+        .collect(),
     };
     let register_options = match serde_json::to_value(options) {
         Ok(v) => Some(v),

@@ -11,6 +11,7 @@
 
 pub mod commands;
 pub mod findings;
+pub mod fixes;
 pub mod lenses;
 pub mod watch;
 
@@ -146,6 +147,16 @@ pub struct BuilderState {
     pub wake: Arc<Notify>,
     /// The watch task runs (started once, after `initialized`).
     pub watching: bool,
+    /// The workspace folders (`initialize`), where bake files are looked for.
+    pub folders: Vec<std::path::PathBuf>,
+    /// `buildkit.enableLoad` ran: `buildkit.build.load` counts as true until
+    /// the client sends settings with it.
+    pub load_override: bool,
+    /// Bake files and Dockerfiles read from disk, by path (`None`: missing).
+    pub disk: HashMap<std::path::PathBuf, Option<Arc<str>>>,
+    /// The generation of each open bake document last checked, to notice
+    /// edits that change what its folder's Dockerfiles build.
+    pub bake_generations: HashMap<String, u64>,
     /// Bumped on every selection change, so a status poll that started
     /// before it does not overwrite the new builder's state.
     pub selection_epoch: u64,
@@ -256,6 +267,16 @@ pub fn read_store(env: &Env) -> Result<(Vec<NodeGroup>, String), BuilderError> {
     let groups = builder::selection::all_builders(&mut txn, env)?;
     let global = builder::selection::current_builder(&mut txn, env)?.name;
     Ok((groups, global))
+}
+
+/// The local paths of the workspace folders (`initialize`'s
+/// `workspaceFolders`; clients without them get the Dockerfile's folder).
+pub fn folders(folders: &Option<Vec<ls_types::WorkspaceFolder>>) -> Vec<std::path::PathBuf> {
+    folders
+        .iter()
+        .flatten()
+        .filter_map(|f| crate::lsp::ignore_files::uri_path(&f.uri))
+        .collect()
 }
 
 /// Names compare as buildx compares them: case-insensitively.

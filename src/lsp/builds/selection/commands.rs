@@ -395,6 +395,21 @@ pub async fn remove_builder(
     Ok(Some(json!({"name": group.name, "status": "removed"})))
 }
 
+/// `buildkit.enableLoad []`: builds from settings load their image into
+/// Docker from now on; the result is the setting for the client to keep.
+pub fn enable_load(session: &Arc<Session>, client: &Client) -> Result<Option<Value>, LspError> {
+    {
+        let mut state = session.state();
+        state.builders.load_override = true;
+        state.settings_epoch += 1;
+    }
+    crate::lsp::diagnostics::schedule_all(session, client);
+    notify_lenses(session, client);
+    Ok(Some(
+        json!({"setting": "buildkit.build.load", "value": true}),
+    ))
+}
+
 /// Starts a builder's nodes with work-done progress (docker-container: the
 /// driver's own steps as messages).
 async fn bootstrap_with_progress(

@@ -1,36 +1,490 @@
-//! Capability diagnostics: the build a Dockerfile is configured with (bake
-//! file, `buildkit.build.*` settings, defaults) checked against the selected
-//! builder's driver features, published with the document's other
-//! diagnostics; and, on open bake files, the same findings at the attribute.
+//! Capability diagnostics: the builds a Dockerfile is configured with (bake
+//! files of its workspace folder, else `buildkit.build.*`, else defaults;
+//! `build::config`) checked against the selected builder's driver features
+//! and platforms (`build::capability`), published with the document's other
+//! diagnostics; on open bake files the same findings at the attribute, each
+//! side linking the other through `relatedInformation`.
+//!
+//! Bake files are read from the open document when it is open (unsaved
+//! edits count), else from disk, asynchronously, cached by path until a
+//! watched-file event says it changed. Code actions and lenses use the cache
+//! only (no disk access on the request path).
 
-use ls_types::{CodeLens, Uri};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use ls_types::{
+    CodeLens, Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location,
+    NumberOrString, Range, Uri,
+};
+use serde_json::json;
+use tower_lsp_server::Client;
+
+use crate::build::bake::{is_bake_file, Bake, BakeSource, BAKE_FILE_NAMES};
+use crate::build::capability::{self, CapabilityFinding, Severity};
+use crate::build::config::{self, ConfigSource, ConfiguredBuild};
+use crate::dockerfile::{Dockerfile, Model, Span};
+use crate::lsp::document::Document;
 use crate::lsp::ignore_files::uri_path;
+use crate::lsp::position::{range_to_lsp, Encoding};
 use crate::lsp::session::Session;
-
-/// The file names `docker buildx bake` reads.
-const BAKE_FILE_NAMES: [&str; 4] = [
-    "docker-bake.json",
-    "docker-bake.hcl",
-    "docker-bake.override.json",
-    "docker-bake.override.hcl",
-];
 
 /// Whether a document is a bake file (by its file name, any languageId).
 pub fn is_bake_uri(uri: &Uri) -> bool {
-    uri_path(uri)
-        .as_deref()
-        .and_then(|p| p.file_name())
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| BAKE_FILE_NAMES.contains(&n))
+    uri_path(uri).is_some_and(|p| is_bake_file(&p))
 }
 
-/// The lenses of an open bake file.
-pub fn bake_lenses(_session: &Session, _uri: &Uri) -> Vec<CodeLens> {
-    Vec::new()
+/// The workspace folder a file belongs to: the innermost workspace folder
+/// that contains it, else its own folder.
+pub fn workspace_folder(session: &Session, file: &Path) -> PathBuf {
+    let state = session.state();
+    state
+        .builders
+        .folders
+        .iter()
+        .filter(|f| file.starts_with(f))
+        .max_by_key(|f| f.as_os_str().len())
+        .cloned()
+        .unwrap_or_else(|| file.parent().map(Path::to_path_buf).unwrap_or_default())
 }
 
-/// The tags the line-0 build of a Dockerfile would give its image.
-pub fn tags_for(_session: &Session, _uri: &Uri) -> Vec<String> {
-    Vec::new()
+/// The texts of open documents by local path.
+fn open_texts(session: &Session) -> HashMap<PathBuf, Arc<Document>> {
+    session
+        .state()
+        .documents
+        .iter()
+        .filter_map(|(k, d)| {
+            let uri: Uri = k.parse().ok()?;
+            Some((uri_path(&uri)?, Arc::clone(d)))
+        })
+        .collect()
+}
+
+/// Reads uncached files into the disk cache (missing files as `None`).
+async fn fill_cache(session: &Session, paths: &[PathBuf]) {
+    for path in paths {
+        if session.state().builders.disk.contains_key(path) {
+            continue;
+        }
+        let text = match tokio::fs::read_to_string(path).await {
+            Ok(t) => Some(Arc::<str>::from(t)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                tracing::warn!("cannot read {}: {e}", path.display());
+                None
+            }
+        };
+        session.state().builders.disk.insert(path.clone(), text);
+    }
+}
+
+/// Files changed on disk (watched-file events): forget them; if a bake
+/// file is among them, re-validate every open document and refresh lenses.
+pub fn files_changed(session: &Arc<Session>, client: &Client, uris: &[Uri]) {
+    let paths: Vec<PathBuf> = uris.iter().filter_map(uri_path).collect();
+    let bake = {
+        let mut state = session.state();
+        for p in &paths {
+            state.builders.disk.remove(p);
+        }
+        let bake = paths.iter().any(|p| is_bake_file(p));
+        if bake {
+            state.settings_epoch += 1;
+        }
+        bake
+    };
+    if bake {
+        tracing::info!("bake files changed");
+        crate::lsp::diagnostics::schedule_all(session, client);
+        if session.state().features.code_lens_refresh {
+            super::watch::refresh_lenses(client);
+        }
+    }
+}
+
+/// The text of a file: the open document, else the disk cache.
+fn text_of(
+    session: &Session,
+    open: &HashMap<PathBuf, Arc<Document>>,
+    path: &Path,
+) -> Option<Arc<str>> {
+    if let Some(d) = open.get(path) {
+        return Some(Arc::from(d.text()));
+    }
+    session.state().builders.disk.get(path).cloned().flatten()
+}
+
+/// The bake definition of a folder from cached texts (`None`: no bake
+/// file, or one that does not parse; the error is logged).
+fn bake_of(
+    session: &Session,
+    open: &HashMap<PathBuf, Arc<Document>>,
+    folder: &Path,
+) -> Option<Bake> {
+    let sources: Vec<BakeSource> = BAKE_FILE_NAMES
+        .iter()
+        .map(|n| folder.join(n))
+        .filter_map(|path| {
+            let text = text_of(session, open, &path)?;
+            Some(BakeSource {
+                path,
+                text: text.to_string(),
+            })
+        })
+        .collect();
+    if sources.is_empty() {
+        return None;
+    }
+    match Bake::parse(&sources, &process_env()) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            tracing::warn!("bake files of {}: {e}", folder.display());
+            None
+        }
+    }
+}
+
+/// The environment, which overrides bake variable defaults as for buildx.
+fn process_env() -> BTreeMap<String, String> {
+    std::env::vars().collect()
+}
+
+/// The builds configured for a Dockerfile, from cached texts only.
+fn builds_cached(
+    session: &Session,
+    open: &HashMap<PathBuf, Arc<Document>>,
+    dockerfile: &Path,
+    folder: &Path,
+) -> Result<Vec<ConfiguredBuild>, config::ConfigError> {
+    let bake = bake_of(session, open, folder);
+    let (mut settings, load_override) = {
+        let state = session.state();
+        (state.settings().build, state.builders.load_override)
+    };
+    settings.load |= load_override;
+    config::configured_builds(dockerfile, folder, bake.as_ref(), &settings)
+}
+
+fn bake_paths(folder: &Path) -> Vec<PathBuf> {
+    BAKE_FILE_NAMES.iter().map(|n| folder.join(n)).collect()
+}
+
+/// The builds configured for the Dockerfile at `uri` (reads the folder's
+/// bake files if not cached yet). For builds and the line-0 lens.
+pub async fn configured_builds(
+    session: &Session,
+    uri: &Uri,
+) -> Result<Vec<ConfiguredBuild>, config::ConfigError> {
+    let Some(path) = uri_path(uri) else {
+        return Ok(Vec::new());
+    };
+    let folder = workspace_folder(session, &path);
+    fill_cache(session, &bake_paths(&folder)).await;
+    builds_cached(session, &open_texts(session), &path, &folder)
+}
+
+/// The bake definition of the folder of an open bake file, from cache.
+pub fn bake_for(session: &Session, bake_file: &Path) -> Option<Bake> {
+    let folder = bake_file.parent()?;
+    bake_of(session, &open_texts(session), folder)
+}
+
+/// A finding with the build it is about.
+pub struct Found {
+    pub build: ConfiguredBuild,
+    pub finding: CapabilityFinding,
+}
+
+/// The capability findings of a parsed Dockerfile, from cached state.
+/// `folder` is where the bake files are.
+pub fn dockerfile_findings(
+    session: &Session,
+    path: &Path,
+    folder: &Path,
+    df: &Dockerfile,
+) -> Vec<Found> {
+    let Some((features, platforms)) = builder_features(session) else {
+        return Vec::new();
+    };
+    let builds = match builds_cached(session, &open_texts(session), path, folder) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::debug!("no build configuration for {}: {e}", path.display());
+            return Vec::new();
+        }
+    };
+    let model = Model::build(df);
+    let mut out = Vec::new();
+    for build in builds {
+        for finding in capability::findings(&build, &model, &features, &platforms) {
+            out.push(Found {
+                build: build.clone(),
+                finding,
+            });
+        }
+    }
+    out
+}
+
+/// The selected builder's features and platforms, if known.
+fn builder_features(session: &Session) -> Option<(crate::driver::Features, Vec<String>)> {
+    let state = session.state();
+    let current = state.builders.current.as_ref()?;
+    let features = current.features?;
+    let platforms = state
+        .builders
+        .statuses
+        .get(&current.name)
+        .map(|s| s.platforms.clone())
+        .unwrap_or_default();
+    Some((features, platforms))
+}
+
+/// The capability diagnostics of an open document: a Dockerfile's, or a
+/// bake file's at its attributes. Reads what is not cached yet.
+/// A changed bake file re-validates the open Dockerfiles of its folder.
+pub async fn diagnostics(
+    session: &Arc<Session>,
+    client: &Client,
+    uri: &Uri,
+    doc: &Document,
+    enc: Encoding,
+) -> Vec<Diagnostic> {
+    if is_bake_uri(uri) {
+        let seen = session
+            .state()
+            .builders
+            .bake_generations
+            .insert(uri.as_str().to_string(), doc.generation());
+        if seen.is_some_and(|g| g != doc.generation()) {
+            bake_changed(session, client);
+        }
+    }
+    diagnostics_pulled(session, uri, doc, enc).await
+}
+
+/// Bake files changed: everything configured from them reads again.
+pub fn bake_changed(session: &Arc<Session>, client: &Client) {
+    // No epoch bump: this runs inside the bake file's own diagnostics task,
+    // whose result must stay current; the Dockerfiles are re-scheduled.
+    let uris: Vec<Uri> = {
+        let state = session.state();
+        state
+            .documents
+            .keys()
+            .filter_map(|k| k.parse::<Uri>().ok())
+            .filter(|u| !is_bake_uri(u))
+            .collect()
+    };
+    for u in uris {
+        crate::lsp::diagnostics::schedule(session, client, u, true);
+    }
+    if session.state().features.code_lens_refresh {
+        super::watch::refresh_lenses(client);
+    }
+}
+
+/// [`diagnostics`] for pull requests (nothing else is re-validated).
+pub async fn diagnostics_pulled(
+    session: &Session,
+    uri: &Uri,
+    doc: &Document,
+    enc: Encoding,
+) -> Vec<Diagnostic> {
+    let Some(path) = uri_path(uri) else {
+        return Vec::new();
+    };
+    if is_bake_file(&path) {
+        return bake_diagnostics(session, &path, enc).await;
+    }
+    let folder = workspace_folder(session, &path);
+    fill_cache(session, &bake_paths(&folder)).await;
+    let Some(df) = doc.parse_transient() else {
+        return Vec::new();
+    };
+    dockerfile_findings(session, &path, &folder, &df)
+        .iter()
+        .map(|f| dockerfile_diagnostic(f, &df, enc))
+        .collect()
+}
+
+/// Where a finding shows in the Dockerfile: its span, or all of line 0 for
+/// the empty span at the start (a build without a target stage).
+fn dockerfile_range(df: &Dockerfile, span: Span, enc: Encoding) -> Range {
+    if span.start == 0 && span.end == 0 {
+        let end = df.source.find('\n').unwrap_or(df.source.len());
+        let end = df.source[..end].trim_end_matches('\r').len();
+        return range_to_lsp(df.range_in(Span::new(0, end), enc));
+    }
+    range_to_lsp(df.range_in(span, enc))
+}
+
+fn severity(s: Severity) -> DiagnosticSeverity {
+    match s {
+        Severity::Error => DiagnosticSeverity::ERROR,
+        Severity::Warning => DiagnosticSeverity::WARNING,
+    }
+}
+
+/// The message, naming the bake target when several builds share a file.
+fn message(f: &Found) -> String {
+    match (&f.build.source, &f.build.bake_target) {
+        (ConfigSource::Bake, Some(t)) => format!("{} (bake target \"{t}\")", f.finding.message),
+        _ => f.finding.message.clone(),
+    }
+}
+
+fn base_diagnostic(f: &Found, range: Range) -> Diagnostic {
+    Diagnostic {
+        range,
+        severity: Some(severity(f.finding.severity)),
+        code: Some(NumberOrString::String(f.finding.code.as_str().to_string())),
+        source: Some("buildkit-lsp".to_string()),
+        message: message(f),
+        data: Some(json!({"builder": true})),
+        ..Diagnostic::default()
+    }
+}
+
+/// A finding on the Dockerfile, linking the bake attribute that asks for it.
+pub fn dockerfile_diagnostic(f: &Found, df: &Dockerfile, enc: Encoding) -> Diagnostic {
+    let mut d = base_diagnostic(f, dockerfile_range(df, f.finding.dockerfile_range, enc));
+    if let Some(origin) = &f.finding.bake_origin {
+        if let Some(uri) = Uri::from_file_path(&origin.file) {
+            d.related_information = Some(vec![DiagnosticRelatedInformation {
+                location: Location::new(uri, range_to_lsp(origin.range)),
+                message: format!(
+                    "set in {}",
+                    origin
+                        .file
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                ),
+            }]);
+        }
+    }
+    d
+}
+
+/// The findings of an open bake file: every buildable target's build
+/// checked, shown at the attribute (or target block) in this file.
+async fn bake_diagnostics(session: &Session, bake_file: &Path, enc: Encoding) -> Vec<Diagnostic> {
+    let Some(folder) = bake_file.parent() else {
+        return Vec::new();
+    };
+    fill_cache(session, &bake_paths(folder)).await;
+    let open = open_texts(session);
+    if let Some(bake) = bake_of(session, &open, folder) {
+        fill_cache(session, &target_dockerfiles(&bake)).await;
+    }
+    bake_found(session, bake_file, enc)
+        .into_iter()
+        .map(|(_, d)| d)
+        .collect()
+}
+
+/// The Dockerfiles the targets of a bake definition build.
+fn target_dockerfiles(bake: &Bake) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    for name in bake.target_names() {
+        if let Ok(path) = bake.resolve(&name).and_then(|t| t.dockerfile_path()) {
+            if !out.contains(&path) {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// The findings shown on an open bake file, with their diagnostics, from
+/// cached texts only (for code actions too).
+pub fn bake_found(session: &Session, bake_file: &Path, enc: Encoding) -> Vec<(Found, Diagnostic)> {
+    let Some(folder) = bake_file.parent() else {
+        return Vec::new();
+    };
+    let open = open_texts(session);
+    let Some(bake) = bake_of(session, &open, folder) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for path in target_dockerfiles(&bake) {
+        let Some(text) = text_of(session, &open, &path) else {
+            continue;
+        };
+        let df = crate::dockerfile::parse(&text);
+        for f in dockerfile_findings(session, &path, folder, &df) {
+            if let Some(d) = bake_diagnostic(&f, bake_file, &path, &df, enc) {
+                out.push((f, d));
+            }
+        }
+    }
+    out
+}
+
+/// A finding at its bake attribute in `bake_file`, linking the Dockerfile.
+pub fn bake_diagnostic(
+    f: &Found,
+    bake_file: &Path,
+    dockerfile: &Path,
+    df: &Dockerfile,
+    enc: Encoding,
+) -> Option<Diagnostic> {
+    let origin = f
+        .finding
+        .bake_origin
+        .as_ref()
+        .or(f.build.block.as_ref())
+        .filter(|o| o.file == bake_file)?;
+    let mut d = base_diagnostic(f, range_to_lsp(origin.range));
+    let uri = Uri::from_file_path(dockerfile)?;
+    d.related_information = Some(vec![DiagnosticRelatedInformation {
+        location: Location::new(uri, dockerfile_range(df, f.finding.dockerfile_range, enc)),
+        message: "the Dockerfile this target builds".to_string(),
+    }]);
+    Some(d)
+}
+
+/// `▶ Bake target <name>` on each target block of an open bake file.
+pub fn bake_lenses(session: &Session, uri: &Uri) -> Vec<CodeLens> {
+    let Some(path) = uri_path(uri) else {
+        return Vec::new();
+    };
+    let Some(bake) = bake_for(session, &path) else {
+        return Vec::new();
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for block in bake.target_blocks_in(&path) {
+        // A target written twice in one file gets one lens, on the first.
+        if seen.contains(&block.name.as_str()) {
+            continue;
+        }
+        seen.push(&block.name);
+        out.push(super::lenses::lens(
+            range_to_lsp(block.name_origin.range),
+            format!("▶ Bake target {}", block.name),
+            super::lenses::BUILD,
+            json!([{"uri": uri.as_str(), "bakeTarget": block.name}]),
+        ));
+    }
+    out
+}
+
+/// The tags the line-0 build of a Dockerfile gives its image (cache only):
+/// those of the build without a target stage, else the first build's.
+pub fn tags_for(session: &Session, uri: &Uri) -> Vec<String> {
+    let Some(path) = uri_path(uri) else {
+        return Vec::new();
+    };
+    let folder = workspace_folder(session, &path);
+    let builds = builds_cached(session, &open_texts(session), &path, &folder).unwrap_or_default();
+    builds
+        .iter()
+        .find(|b| b.spec.target.is_none())
+        .or(builds.first())
+        .map(|b| b.spec.tags.clone())
+        .unwrap_or_default()
 }

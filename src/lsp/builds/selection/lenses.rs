@@ -14,7 +14,7 @@ use crate::lsp::position::range_to_lsp;
 use crate::lsp::session::Session;
 
 /// The build command (`lsp::builds::run`).
-const BUILD: &str = "buildkit.build";
+pub const BUILD: &str = "buildkit.build";
 
 /// The lenses of an open document (none for unopened or unanalysed ones).
 pub fn lenses(session: &Session, uri: &Uri) -> Vec<CodeLens> {
