@@ -304,7 +304,6 @@ fn reconcile_deployment(st: &mut State, ns: &str, name: &str) -> Vec<Follow> {
             st.insert_new("replicasets", ns, rs);
             st.record_event(
                 &dep,
-                "Deployment",
                 "Normal",
                 "ScalingReplicaSet",
                 &format!("Scaled up replica set {rs_name} from 0 to {replicas}"),
@@ -324,7 +323,6 @@ fn reconcile_deployment(st: &mut State, ns: &str, name: &str) -> Vec<Follow> {
                 let dir = if replicas > had { "up" } else { "down" };
                 st.record_event(
                     &dep,
-                    "Deployment",
                     "Normal",
                     "ScalingReplicaSet",
                     &format!("Scaled {dir} replica set {rs_name} from {had} to {replicas}"),
@@ -344,7 +342,6 @@ fn reconcile_deployment(st: &mut State, ns: &str, name: &str) -> Vec<Follow> {
             st.replace("replicasets", ns, old);
             st.record_event(
                 &dep,
-                "Deployment",
                 "Normal",
                 "ScalingReplicaSet",
                 &format!("Scaled down replica set {old_name} from {had} to 0"),
@@ -387,7 +384,6 @@ fn reconcile_replicaset(st: &mut State, ns: &str, name: &str) -> Vec<Follow> {
         let stored = st.insert_new("pods", ns, pod);
         st.record_event(
             &rs,
-            "ReplicaSet",
             "Normal",
             "SuccessfulCreate",
             &format!("Created pod: {pod_name}"),
@@ -416,7 +412,6 @@ fn reconcile_replicaset(st: &mut State, ns: &str, name: &str) -> Vec<Follow> {
             st.remove("pods", ns, &pod_name);
             st.record_event(
                 &rs,
-                "ReplicaSet",
                 "Normal",
                 "SuccessfulDelete",
                 &format!("Deleted pod: {pod_name}"),
@@ -631,7 +626,6 @@ fn reconcile_statefulset(st: &mut State, ns: &str, name: &str) -> Vec<Follow> {
             st.insert_new("persistentvolumeclaims", ns, pvc);
             st.record_event(
                 &sts,
-                "StatefulSet",
                 "Normal",
                 "SuccessfulCreate",
                 &format!("create Claim {claim} Pod {pod_name} in StatefulSet {name} success"),
@@ -667,7 +661,6 @@ fn reconcile_statefulset(st: &mut State, ns: &str, name: &str) -> Vec<Follow> {
         st.insert_new("pods", ns, new_pod(meta, spec));
         st.record_event(
             &sts,
-            "StatefulSet",
             "Normal",
             "SuccessfulCreate",
             &format!("create Pod {pod_name} in StatefulSet {name} successful"),
@@ -687,7 +680,6 @@ fn reconcile_statefulset(st: &mut State, ns: &str, name: &str) -> Vec<Follow> {
             st.remove("pods", ns, &pod_name);
             st.record_event(
                 &sts,
-                "StatefulSet",
                 "Normal",
                 "SuccessfulDelete",
                 &format!("delete Pod {pod_name} in StatefulSet {name} successful"),
@@ -845,7 +837,6 @@ fn schedule_pod(st: &mut State, ns: &str, name: &str) -> Vec<Follow> {
     let pod = st.replace("pods", ns, pod);
     st.record_event(
         &pod,
-        "Pod",
         "Normal",
         "Scheduled",
         &format!("Successfully assigned {ns}/{name} to {NODE_NAME}"),
@@ -862,7 +853,6 @@ fn schedule_pod(st: &mut State, ns: &str, name: &str) -> Vec<Follow> {
         let field = format!("spec.containers{{{cname}}}");
         st.record_event(
             &pod,
-            "Pod",
             "Normal",
             "Pulling",
             &format!("Pulling image \"{image}\""),
@@ -872,22 +862,13 @@ fn schedule_pod(st: &mut State, ns: &str, name: &str) -> Vec<Follow> {
         if let Readiness::Never { reason, message } = &readiness {
             st.record_event(
                 &pod,
-                "Pod",
                 "Warning",
                 "Failed",
                 &format!("Error: {reason}"),
                 "kubelet",
                 Some(&field),
             );
-            st.record_event(
-                &pod,
-                "Pod",
-                "Normal",
-                "BackOff",
-                message,
-                "kubelet",
-                Some(&field),
-            );
+            st.record_event(&pod, "Normal", "BackOff", message, "kubelet", Some(&field));
         }
     }
     match readiness {
@@ -957,7 +938,7 @@ fn mark_ready(st: &mut State, ns: &str, name: &str, uid: &str) -> Vec<Follow> {
             ("Created", format!("Created container: {cname}")),
             ("Started", format!("Started container {cname}")),
         ] {
-            st.record_event(&pod, "Pod", "Normal", reason, &message, "kubelet", Some(&field));
+            st.record_event(&pod, "Normal", reason, &message, "kubelet", Some(&field));
         }
     }
     match controller_of(st, &pod) {

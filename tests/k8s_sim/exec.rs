@@ -27,7 +27,6 @@ const STDIN: u8 = 0;
 const STDOUT: u8 = 1;
 const STDERR: u8 = 2;
 const STATUS: u8 = 3;
-const RESIZE: u8 = 4;
 const CLOSE: u8 = 255;
 
 /// The subprotocols served, newest first.
@@ -377,17 +376,17 @@ async fn session(
                 Ok(Message::Close(_)) | Err(_) => break,
                 Ok(_) => continue,
             };
-            match data.first() {
-                Some(&STDIN) => {
-                    if up_write.write_all(&data[1..]).await.is_err() {
-                        break;
-                    }
-                }
+            let delivered = match data.first() {
+                Some(&STDIN) => up_write.write_all(&data[1..]).await.is_ok(),
                 Some(&CLOSE) if v5 && data.get(1) == Some(&STDIN) => {
                     let _ = up_write.shutdown().await;
+                    true
                 }
-                Some(&RESIZE) => {}
-                _ => {}
+                // resize (4) and anything else: nothing to do without a TTY
+                _ => true,
+            };
+            if !delivered {
+                break;
             }
         }
         let _ = up_write.shutdown().await;

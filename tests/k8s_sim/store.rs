@@ -411,11 +411,10 @@ impl State {
             .collect()
     }
 
-    /// Records a core/v1 event about `object` (`kind` `Pod`, …).
+    /// Records a core/v1 event about a stored `object` (its `kind` names it).
     pub fn record_event(
         &mut self,
         object: &Value,
-        kind: &str,
         event_type: &str,
         reason: &str,
         message: &str,
@@ -432,7 +431,7 @@ impl State {
         let event_name = format!("{name}.{:x}", unique_nanos());
         let now = now_rfc3339();
         let mut involved = json!({
-            "kind": kind,
+            "kind": object["kind"],
             "namespace": namespace,
             "name": name,
             "uid": object["metadata"]["uid"],

@@ -91,7 +91,7 @@ fn map_causes(obj: &Value, path: &str, field: &str, values_are_labels: bool) -> 
             out.push(Cause {
                 reason: "FieldValueInvalid",
                 message: format!("Invalid value: \"{v}\": {LABEL_VALUE_WHY}"),
-                field: format!("{field}"),
+                field: field.to_string(),
             });
         }
     }
