@@ -565,3 +565,42 @@ fn invalid_settings_name_the_setting() {
         "{err}"
     );
 }
+
+#[test]
+fn merges_like_buildx_and_knows_its_builtin_variables() {
+    let text = r#"target "parent" {
+  cache-from = ["r/a:cache", "r/b:cache"]
+  tags = ["p:1"]
+  platforms = ["linux/amd64"]
+}
+target "child" {
+  inherits = ["parent"]
+  context = BAKE_CMD_CONTEXT
+  dockerfile = "cwd://docker/Child.Dockerfile"
+  cache-from = ["r/b:cache", "r/c:cache"]
+  tags = ["c:1"]
+  args = { PLATFORM = BAKE_LOCAL_PLATFORM }
+}
+"#;
+    let bake = Bake::parse(&in_memory("docker-bake.hcl", text), &BTreeMap::new()).unwrap();
+    let child = bake.resolve("child").unwrap();
+    // cache-from appends without repeats; tags are replaced; platforms inherited.
+    assert_eq!(
+        child.list("cache-from").unwrap(),
+        vec!["r/a:cache", "r/b:cache", "r/c:cache"]
+    );
+    assert_eq!(child.list("tags").unwrap(), vec!["c:1"]);
+    assert_eq!(child.list("platforms").unwrap(), vec!["linux/amd64"]);
+    // cwd:// is the bake file's folder, for the context and the Dockerfile.
+    assert_eq!(child.context_dir().unwrap(), PathBuf::from("/ws"));
+    assert_eq!(
+        child.dockerfile_path().unwrap(),
+        PathBuf::from("/ws/docker/Child.Dockerfile")
+    );
+    let expected = match std::env::consts::ARCH {
+        "x86_64" => "linux/amd64",
+        "aarch64" => "linux/arm64",
+        other => panic!("add the platform of {other} to this test"),
+    };
+    assert_eq!(child.map("args").unwrap()["PLATFORM"], expected);
+}

@@ -287,15 +287,20 @@ impl ResolvedTarget {
     /// folder.
     pub fn context_dir(&self) -> Result<PathBuf, BakeError> {
         let context = self.string("context")?.unwrap_or_else(|| ".".to_string());
+        // `cwd://` (BAKE_CMD_CONTEXT) is the folder bake runs in: ours.
+        let context = context.strip_prefix("cwd://").unwrap_or(&context);
         Ok(normalize(&self.base_dir.join(context)))
     }
 
     /// The Dockerfile: `dockerfile` (default `Dockerfile`) against the
-    /// context, as buildx joins them.
+    /// context, as buildx joins them; `cwd://` against the bake folder.
     pub fn dockerfile_path(&self) -> Result<PathBuf, BakeError> {
         let dockerfile = self
             .string("dockerfile")?
             .unwrap_or_else(|| "Dockerfile".to_string());
+        if let Some(local) = dockerfile.strip_prefix("cwd://") {
+            return Ok(normalize(&self.base_dir.join(local)));
+        }
         Ok(normalize(&self.context_dir()?.join(dockerfile)))
     }
 }
@@ -561,23 +566,34 @@ impl Bake {
     }
 }
 
-/// A later attribute overrides an earlier one; maps (`args`, `labels`) merge
-/// key by key, the later key winning.
+/// A later attribute overrides an earlier one, as buildx's `Target.Merge`:
+/// maps (`args`, `labels`) merge key by key, the later key winning, and
+/// `cache-from` lists append without repeats; other lists are replaced.
 fn merge_attr(into: &mut BTreeMap<String, BakeAttr>, key: &str, attr: BakeAttr) {
-    if let (Some(old), BakeValue::Map(new)) = (into.get(key), &attr.value) {
-        if let BakeValue::Map(old_map) = &old.value {
-            let mut merged = old_map.clone();
+    let merged = match (into.get(key).map(|a| &a.value), &attr.value) {
+        (Some(BakeValue::Map(old)), BakeValue::Map(new)) => {
+            let mut merged = old.clone();
             merged.extend(new.iter().map(|(k, v)| (k.clone(), v.clone())));
-            into.insert(
-                key.to_string(),
-                BakeAttr {
-                    value: BakeValue::Map(merged),
-                    origin: attr.origin,
-                },
-            );
-            return;
+            Some(BakeValue::Map(merged))
         }
-    }
+        (Some(BakeValue::List(old)), BakeValue::List(new)) if key == "cache-from" => {
+            let mut merged = old.clone();
+            for item in new {
+                if !merged.contains(item) {
+                    merged.push(item.clone());
+                }
+            }
+            Some(BakeValue::List(merged))
+        }
+        _ => None,
+    };
+    let attr = match merged {
+        Some(value) => BakeAttr {
+            value,
+            origin: attr.origin,
+        },
+        None => attr,
+    };
     into.insert(key.to_string(), attr);
 }
 
@@ -1056,7 +1072,14 @@ fn evaluate_variables(
             }
         }
     }
-    let mut values: BTreeMap<String, hcl::Value> = BTreeMap::new();
+    let mut values: BTreeMap<String, hcl::Value> = BTreeMap::from([
+        // buildx's built-in variables of a local invocation.
+        ("BAKE_CMD_CONTEXT".to_string(), hcl::Value::from("cwd://")),
+        (
+            "BAKE_LOCAL_PLATFORM".to_string(),
+            hcl::Value::from(local_platform()),
+        ),
+    ]);
     let mut pending: Vec<usize> = (0..decls.len()).collect();
     let mut last_errors: HashMap<usize, String> = HashMap::new();
     while !pending.is_empty() {
@@ -1121,4 +1144,17 @@ fn typed_like(default: &hcl::Value, s: &str) -> Result<hcl::Value, String> {
             .map_err(|_| format!("failed to parse {s:?} as number")),
         _ => Ok(hcl::Value::String(s.to_string())),
     }
+}
+
+/// This machine's platform as BuildKit names it (`linux/amd64`).
+pub fn local_platform() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        "arm" => "arm",
+        other => other,
+    };
+    format!("{}/{arch}", std::env::consts::OS)
 }
