@@ -19,9 +19,9 @@
 --   fail/Dockerfile  2 RUN exit 3
 -- Expected by hand: the buildx store is isolated (DOCKER_CONFIG in a temp
 -- folder), so the only builder is the docker context's `default` (docker,
--- running); the docker driver cannot export a registry cache, so
--- BuilderCacheExport is reported on line 0 (FROM of stage `build`, the
--- "cache" target); the build prints `built <nonce> 42`; the failing build
+-- running); the docker driver cannot export a registry cache, and buildx
+-- refuses such a build, so BuilderCacheExport is an error on line 0 (FROM of
+-- stage `build`, the "cache" target); the build prints `built <nonce> 42`; the failing build
 -- puts BuildFailed on `RUN exit 3` (line 2, columns 0-10).
 
 local H = dofile(vim.fn.getcwd() .. '/tests/e2e/nvim/helpers.lua')
@@ -200,7 +200,9 @@ local function main()
   end)
   local warning = find_diagnostic(bufnr, 'BuilderCacheExport')
   log('capability warning: %d:%d %s', warning.lnum, warning.col, warning.message)
-  eq({ warning.lnum, warning.severity, warning.source }, { 0, vim.diagnostic.severity.WARN, 'buildkit-lsp' }, 'BuilderCacheExport line, severity, source')
+  -- An error: buildx refuses such a build on the docker driver.
+  eq({ warning.lnum, warning.severity, warning.source }, { 0, vim.diagnostic.severity.ERROR, 'buildkit-lsp' }, 'BuilderCacheExport line, severity, source')
+  contains(warning.message, 'bake target "cache"', 'BuilderCacheExport names the bake target')
   contains(warning.message, 'not supported for the docker driver', 'BuilderCacheExport message')
 
   -- Lenses: protocol titles on line 0 (stage build) and line 4 (stage final).
@@ -255,6 +257,7 @@ local function main()
     return table.concat(vim.api.nvim_buf_get_lines(builds.log_buffer(), 0, -1, false), '\n')
   end)
   local result = builds.last_result
+  local built_tags = result.tags
   local log_lines = vim.api.nvim_buf_get_lines(builds.log_buffer(), 0, -1, false)
   local log_text = table.concat(log_lines, '\n')
   log('build ended after %.0f ms: %s', (vim.loop.hrtime() - t) / 1e6, vim.inspect(result))
@@ -368,6 +371,16 @@ local function main()
     return restarted ~= nil and restarted.id ~= client.id and restarted.initialized == true
   end)
   eq(restarted.config.init_options, { builder = 'default' }, 'init_options of the restarted client')
+
+  -- Last, so everything above is checked first: the lens promised the bake
+  -- target's tag, so the build must give the image that tag.
+  eq(build_title, '▶ Build (buildkit-lsp-e2e:dev)', 'the ▶ Build lens title (bake target "app" tags)')
+  if not vim.deep_equal(built_tags, { 'buildkit-lsp-e2e:dev' }) then
+    fail(
+      'server feature missing: the ▶ Build lens promises tag buildkit-lsp-e2e:dev (bake target "app"), but the build result has tags %s: buildkit.build does not apply the bake configuration',
+      vim.inspect(built_tags)
+    )
+  end
 
   log('PASS nvim builds e2e in %.0f ms', (vim.loop.hrtime() - t0) / 1e6)
 end

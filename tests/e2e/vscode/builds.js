@@ -14,8 +14,8 @@
 // Steps and expected values (by hand from the protocol): the status bar shows
 // `⚒ default (docker)`; its quick pick offers `default` with
 // `docker, running — selected, buildx default`; after choosing it the docker
-// driver's missing cache export shows as a warning squiggle and a Problems
-// entry BuilderCacheExport on line 1; the "▶ Build" lens shows the progress
+// driver's missing cache export (a build buildx refuses) shows as an error
+// squiggle and a Problems entry BuilderCacheExport on line 1; the "▶ Build" lens shows the progress
 // `Building … on default (docker)` in the status bar (cancellable in the
 // notification), the "BuildKit" output channel gets the RUN output and ends
 // with `Built … on default (docker) …`, the server's message says `Built …
@@ -131,8 +131,9 @@ async function main() {
     await page.screenshot({ path: path.join(outDir, 'vscode-builds-picker.png') });
     await pickRow.first().click();
 
-    // The capability warning: squiggle and Problems entry on line 1.
-    await page.waitForSelector('.monaco-editor .squiggly-warning', { timeout: 30000 });
+    // The capability finding: squiggle and Problems entry on line 1; an
+    // error, since buildx refuses such a build on the docker driver.
+    await page.waitForSelector('.monaco-editor .squiggly-error', { timeout: 30000 });
     await page.keyboard.press('Control+Shift+M');
     const panel = page.locator('.markers-panel');
     await panel.waitFor({ timeout: 20000 });
@@ -156,7 +157,8 @@ async function main() {
 
     // Click the "▶ Build" lens: progress in the status bar, cancellable.
     requireCommands(trace, BUILD_COMMANDS);
-    const buildLens = page.locator('.monaco-editor .codelens-decoration a', { hasText: /^▶ Build( \(.*\))?$/ });
+    // The tag comes from the bake file's default target "app".
+    const buildLens = page.locator('.monaco-editor .codelens-decoration a', { hasText: /^▶ Build \(buildkit-lsp-e2e:dev\)$/ });
     await buildLens.first().waitFor({ timeout: 30000 });
     const lensTitles = await page.locator('.monaco-editor .codelens-decoration a').allInnerTexts();
     log(`lenses: ${JSON.stringify(lensTitles)}`);
@@ -247,6 +249,12 @@ async function main() {
       (s) => /"initializationOptions": \{\s*"builder": "default"\s*\}/.test(s),
       'initializationOptions.builder after the restart',
       30000,
+    );
+    // Last, so everything above is checked first: the lens promised the bake
+    // target's tag, so the build must give the image that tag.
+    assert.ok(
+      /buildkit-lsp-e2e:dev/.test(doneText),
+      `server feature missing: the "▶ Build (buildkit-lsp-e2e:dev)" lens promises the bake target's tag, but the result says ${JSON.stringify(doneText.split('\n')[0])}: buildkit.build does not apply the bake configuration`,
     );
     log(`PASS vscode builds e2e in ${Date.now() - started} ms; screenshots in ${outDir}`);
   });
