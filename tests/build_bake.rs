@@ -604,3 +604,19 @@ target "child" {
     };
     assert_eq!(child.map("args").unwrap()["PLATFORM"], expected);
 }
+
+#[test]
+fn a_broken_target_hides_only_when_nothing_else_builds_the_dockerfile() {
+    let text = "target \"good\" {\n  tags = [\"g:1\"]\n}\ntarget \"broken\" {\n  inherits = [\"nowhere\"]\n  dockerfile = \"Other.Dockerfile\"\n}\n";
+    let bake = Bake::parse(&in_memory("docker-bake.hcl", text), &BTreeMap::new()).unwrap();
+    let ws = Path::new("/ws");
+    let none = BuildSettings::default();
+    let builds = configured_builds(&ws.join("Dockerfile"), ws, Some(&bake), &none).unwrap();
+    assert_eq!(builds.len(), 1);
+    assert_eq!(builds[0].spec.tags, vec!["g:1"]);
+    let err = configured_builds(&ws.join("Other.Dockerfile"), ws, Some(&bake), &none).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "/ws/docker-bake.hcl:5:3: inherits unknown target \"nowhere\""
+    );
+}

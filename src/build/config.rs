@@ -10,6 +10,8 @@
 //!   as parents (named in another target's `inherits`, in no group) are left
 //!   out, as they are templates rather than builds. The settings do not apply
 //!   to bake targets.
+//!   A target that fails to resolve (cycle, unknown parent, bad value) is
+//!   an error only when no other target builds the Dockerfile.
 //! - Any other Dockerfile gets one build from the settings: context =
 //!   `buildkit.build.context` against the workspace folder, else the
 //!   Dockerfile's folder; `dockerfile` set when it is not
@@ -137,14 +139,30 @@ pub fn configured_builds(
     let dockerfile = normalize(dockerfile);
     if let Some(bake) = bake.filter(|b| !b.is_empty()) {
         let mut builds = Vec::new();
+        let mut first_error = None;
         for name in buildable_targets(bake) {
-            let target = bake.resolve(&name)?;
-            if target.dockerfile_path()? == dockerfile {
-                builds.push(from_target(&target)?);
+            let built = bake.resolve(&name).and_then(|target| {
+                match target.dockerfile_path()? == dockerfile {
+                    true => from_target(&target).map(Some),
+                    false => Ok(None),
+                }
+            });
+            match built {
+                Ok(Some(build)) => builds.push(build),
+                Ok(None) => {}
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
             }
         }
         if !builds.is_empty() {
+            // A broken target elsewhere does not hide the ones that work.
             return Ok(builds);
+        }
+        if let Some(e) = first_error {
+            // The broken target may be the one meant for this Dockerfile:
+            // say so rather than fall back to the settings.
+            return Err(e.into());
         }
     }
     Ok(vec![from_settings(&dockerfile, workspace, settings)?])
