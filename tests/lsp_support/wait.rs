@@ -14,7 +14,7 @@ impl Lsp {
             inbox
                 .responses
                 .iter()
-                .find(|r| r["id"] == Value::from(id))
+                .find(|r| r["id"] == id)
                 .cloned()
         })
     }

@@ -74,8 +74,8 @@ impl Tracker {
         }
         let total = self.steps.len();
         let done = self.steps.values().filter(|s| s.done).count();
-        if total > 0 {
-            self.percentage = self.percentage.max((done * 100 / total) as u32);
+        if let Some(pct) = (done * 100).checked_div(total) {
+            self.percentage = self.percentage.max(pct as u32);
         }
         let shown = self.current.as_ref().or(self.last_done.as_ref());
         let name = shown
