@@ -79,6 +79,15 @@ impl Home {
 
     /// A server on this store, initialized like VS Code.
     fn server(&self, init_options: Value) -> Lsp {
+        self.server_in(init_options, None)
+    }
+
+    /// A server with `folder` as its workspace folder.
+    fn server_in(&self, init_options: Value, folder: Option<&Path>) -> Lsp {
+        let folders = match folder {
+            Some(f) => json!([{"uri": file_uri(f), "name": "work"}]),
+            None => Value::Null,
+        };
         let mut lsp = Lsp::spawn_env(&[], &self.envs());
         let mut options = json!({"buildkit": {"diagnostics": {"debounceMs": 0}}});
         if let (Some(o), Some(extra)) = (options.as_object_mut(), init_options.as_object()) {
@@ -89,7 +98,7 @@ impl Home {
         lsp.request(
             "initialize",
             json!({"processId": null, "rootUri": null, "capabilities": full_capabilities(),
-                   "initializationOptions": options}),
+                   "initializationOptions": options, "workspaceFolders": folders}),
         );
         lsp.notify("initialized", json!({}));
         lsp
@@ -427,4 +436,257 @@ fn unreachable_builder_is_reported_once_and_hover_still_answers() {
         .filter(|p| p["name"] == "far" && p["reachable"] == false)
         .count();
     assert_eq!(downs, 1);
+}
+
+const BAKE: &str = "target \"app\" {\n  tags = [\"app:dev\"]\n  cache-to = [\"type=registry,ref=127.0.0.1:5000/cache\"]\n}\n";
+const SIMPLE: &str = "FROM busybox:test\nRUN echo hi\n";
+
+/// A workspace with a Dockerfile and a bake file whose target builds it.
+fn bake_workspace() -> (tempfile::TempDir, String, String) {
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("Dockerfile"), SIMPLE).unwrap();
+    std::fs::write(work.path().join("docker-bake.hcl"), BAKE).unwrap();
+    let df = file_uri(&work.path().join("Dockerfile"));
+    let bake = file_uri(&work.path().join("docker-bake.hcl"));
+    (work, df, bake)
+}
+
+/// The builder findings (codes `Builder*`) of the latest publish for `uri`.
+fn builder_findings(lsp: &Lsp, uri: &str, pred: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let end = Instant::now() + Duration::from_secs(15);
+    loop {
+        let latest = lsp
+            .notifications("textDocument/publishDiagnostics")
+            .into_iter()
+            .filter(|p| p["uri"] == uri)
+            .last();
+        if let Some(p) = latest {
+            let found: Vec<Value> = p["diagnostics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| d["code"].as_str().is_some_and(|c| c.starts_with("Builder")))
+                .cloned()
+                .collect();
+            if pred(&found) {
+                return found;
+            }
+        }
+        assert!(Instant::now() < end, "no matching diagnostics for {uri}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn codes(found: &[Value]) -> Vec<&str> {
+    found.iter().map(|d| d["code"].as_str().unwrap()).collect()
+}
+
+const CACHE_MESSAGE: &str = "Cache export (type=registry) is not supported for the docker driver: only inline cache. Switch to a docker-container, kubernetes or remote builder. (bake target \"app\")";
+
+#[test]
+fn bake_cache_export_is_flagged_on_docker_and_not_after_switching_to_docker_container() {
+    let Some(engine) = support::docker_or_skip("bake_cache_export") else {
+        return;
+    };
+    let home = Home::new(&engine);
+    home.container_builder("dc1");
+    let (work, df, bake) = bake_workspace();
+    let mut lsp = home.server_in(json!({}), Some(work.path()));
+    lsp.notification_where("buildkit/builderChanged", 0, |p| p["name"] == "default");
+    lsp.open(&df, SIMPLE);
+    lsp.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": bake, "languageId": "hcl", "version": 1, "text": BAKE}}),
+    );
+    let on_df = builder_findings(&lsp, &df, |f| !f.is_empty());
+    assert_eq!(codes(&on_df), ["BuilderCacheExport"]);
+    let d = &on_df[0];
+    assert_eq!(d["range"], range(0, 0, 0, 17)); // the FROM line
+    assert_eq!(d["severity"], 1);
+    assert_eq!(d["source"], "buildkit-lsp");
+    assert_eq!(d["message"], CACHE_MESSAGE);
+    // `cache-to = [...]` on line 2 of the bake file.
+    assert_eq!(
+        d["relatedInformation"],
+        json!([{"location": {"uri": bake, "range": range(2, 2, 2, 55)}, "message": "set in docker-bake.hcl"}])
+    );
+    let on_bake = builder_findings(&lsp, &bake, |f| !f.is_empty());
+    assert_eq!(codes(&on_bake), ["BuilderCacheExport"]);
+    assert_eq!(on_bake[0]["range"], range(2, 2, 2, 55));
+    assert_eq!(on_bake[0]["message"], CACHE_MESSAGE);
+    assert_eq!(
+        on_bake[0]["relatedInformation"],
+        json!([{"location": {"uri": df, "range": range(0, 0, 0, 17)}, "message": "the Dockerfile this target builds"}])
+    );
+    // A bake file is not a Dockerfile: no parse errors or checks on it.
+    let all_on_bake = lsp
+        .notifications("textDocument/publishDiagnostics")
+        .into_iter()
+        .filter(|p| p["uri"] == bake)
+        .last()
+        .unwrap();
+    assert_eq!(all_on_bake["diagnostics"].as_array().unwrap().len(), 1);
+
+    command(&mut lsp, "buildkit.useBuilder", json!(["dc1"]));
+    // Both documents re-validated at once: no cache finding, and the
+    // docker-container driver's no-output warning instead.
+    let on_df = builder_findings(&lsp, &df, |f| codes(f) != ["BuilderCacheExport"]);
+    assert_eq!(codes(&on_df), ["BuilderLoadMissing"]);
+    assert_eq!(on_df[0]["severity"], 2);
+    assert_eq!(
+        on_df[0]["message"],
+        "No output specified with docker-container driver. Build result will only remain in the build cache. To push result image into registry use --push or to load image into docker use --load (bake target \"app\")"
+    );
+    let on_bake = builder_findings(&lsp, &bake, |f| codes(f) != ["BuilderCacheExport"]);
+    assert_eq!(codes(&on_bake), ["BuilderLoadMissing"]);
+    // On the target block (there is no output attribute to point at).
+    assert_eq!(on_bake[0]["range"], range(0, 0, 3, 1));
+}
+
+#[test]
+fn bake_file_lenses_and_tags_on_the_build_lens() {
+    let Some(engine) = support::docker_or_skip("bake_lenses") else {
+        return;
+    };
+    let home = Home::new(&engine);
+    let (work, df, bake) = bake_workspace();
+    let mut lsp = home.server_in(json!({}), Some(work.path()));
+    lsp.open(&df, SIMPLE);
+    lsp.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": bake, "languageId": "hcl", "version": 1, "text": BAKE}}),
+    );
+    builder_findings(&lsp, &bake, |f| !f.is_empty());
+    let lenses = lsp.request(
+        "textDocument/codeLens",
+        json!({"textDocument": {"uri": bake}}),
+    );
+    assert_eq!(
+        lens_summary(&lenses),
+        vec![(
+            range(0, 7, 0, 12),
+            "▶ Bake target app".to_string(),
+            "buildkit.build".to_string(),
+            json!([{"uri": bake, "bakeTarget": "app"}])
+        )]
+    );
+    let lenses = lsp.request(
+        "textDocument/codeLens",
+        json!({"textDocument": {"uri": df}}),
+    );
+    assert_eq!(lenses[0]["command"]["title"], "▶ Build (app:dev)");
+}
+
+fn code_actions(lsp: &mut Lsp, uri: &str, r: Value) -> Vec<Value> {
+    let actions = lsp.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": r, "context": {"diagnostics": []}}),
+    );
+    actions.as_array().unwrap().clone()
+}
+
+fn titled<'a>(actions: &'a [Value], title: &str) -> &'a Value {
+    actions
+        .iter()
+        .find(|a| a["title"] == title)
+        .unwrap_or_else(|| panic!("no action {title:?} in {actions:?}"))
+}
+
+#[test]
+fn capability_quick_fixes_switch_create_inline_and_load() {
+    let Some(engine) = support::docker_or_skip("quick_fixes") else {
+        return;
+    };
+    let home = Home::new(&engine);
+    home.container_builder("dc1");
+    let (work, df, bake) = bake_workspace();
+    let mut lsp = home.server_in(json!({}), Some(work.path()));
+    lsp.notification_where("buildkit/builderChanged", 0, |p| p["name"] == "default");
+    // listBuilders fills the builder list the fixes offer.
+    command(&mut lsp, "buildkit.listBuilders", json!([]));
+    lsp.open(&df, SIMPLE);
+    builder_findings(&lsp, &df, |f| !f.is_empty());
+    let actions = code_actions(&mut lsp, &df, range(0, 3, 0, 3));
+    let switch = titled(&actions, "Switch to builder dc1 (docker-container)");
+    assert_eq!(
+        switch["command"],
+        json!({"title": "Switch to builder dc1 (docker-container)", "command": "buildkit.useBuilder", "arguments": ["dc1"]})
+    );
+    assert_eq!(switch["diagnostics"][0]["code"], "BuilderCacheExport");
+    let create = titled(&actions, "Create a docker-container builder and use it");
+    assert_eq!(create["command"]["command"], "buildkit.createBuilder");
+    assert_eq!(create["command"]["arguments"], json!([{"use": true}]));
+    let inline = titled(
+        &actions,
+        "Export the cache inline (cache-to = [\"type=inline\"])",
+    );
+    assert_eq!(
+        inline["edit"]["changes"][bake.as_str()],
+        json!([{"range": range(2, 2, 2, 55), "newText": "cache-to = [\"type=inline\"]"}])
+    );
+
+    // On docker-container: the bake target gets the load fix as an edit.
+    command(&mut lsp, "buildkit.useBuilder", json!(["dc1"]));
+    builder_findings(&lsp, &df, |f| codes(f) == ["BuilderLoadMissing"]);
+    let actions = code_actions(&mut lsp, &df, range(0, 0, 0, 0));
+    let load = titled(
+        &actions,
+        "Load the image into Docker: add output type=docker to bake target \"app\"",
+    );
+    let edits = load["edit"]["changes"][bake.as_str()].as_array().unwrap();
+    assert_eq!(edits.len(), 1);
+    let applied = apply(BAKE, &edits[0]);
+    assert_eq!(
+        applied,
+        "target \"app\" {\n  tags = [\"app:dev\"]\n  cache-to = [\"type=registry,ref=127.0.0.1:5000/cache\"]\n  output = [\"type=docker\"]\n}\n"
+    );
+    // The default docker builder (automatic load) is offered too.
+    titled(&actions, "Switch to builder default (docker)");
+}
+
+#[test]
+fn load_fix_for_settings_builds_is_the_enable_load_command() {
+    let Some(engine) = support::docker_or_skip("enable_load") else {
+        return;
+    };
+    let home = Home::new(&engine);
+    home.container_builder("dc1");
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("Dockerfile"), SIMPLE).unwrap();
+    let df = file_uri(&work.path().join("Dockerfile"));
+    let mut lsp = home.server_in(json!({"builder": "dc1"}), Some(work.path()));
+    lsp.open(&df, SIMPLE);
+    let found = builder_findings(&lsp, &df, |f| !f.is_empty());
+    assert_eq!(codes(&found), ["BuilderLoadMissing"]);
+    assert_eq!(
+        found[0]["message"],
+        "No output specified with docker-container driver. Build result will only remain in the build cache. To push result image into registry use --push or to load image into docker use --load"
+    );
+    let actions = code_actions(&mut lsp, &df, range(0, 0, 0, 0));
+    let load = titled(
+        &actions,
+        "Load the image into Docker (set buildkit.build.load)",
+    );
+    assert_eq!(load["command"]["command"], "buildkit.enableLoad");
+    let r = command(&mut lsp, "buildkit.enableLoad", json!([]));
+    assert_eq!(r, json!({"setting": "buildkit.build.load", "value": true}));
+    builder_findings(&lsp, &df, |f| f.is_empty());
+}
+
+/// Applies one LSP text edit (single-line or multi-line range) to `text`.
+fn apply(text: &str, edit: &Value) -> String {
+    let offset = |p: &Value| {
+        let line = p["line"].as_u64().unwrap() as usize;
+        let ch = p["character"].as_u64().unwrap() as usize;
+        let start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+        start + ch
+    };
+    let a = offset(&edit["range"]["start"]);
+    let b = offset(&edit["range"]["end"]);
+    format!(
+        "{}{}{}",
+        &text[..a],
+        edit["newText"].as_str().unwrap(),
+        &text[b..]
+    )
 }

@@ -52,7 +52,18 @@ pub fn actions(
     };
     let mut out = Vec::new();
     for (f, d) in found.iter().filter(|(_, d)| touches(d.range, range)) {
-        for fix in &f.finding.fixes {
+        let mut fixes = f.finding.fixes.clone();
+        // Every table-backed finding can be fixed by a builder that has the
+        // feature (e.g. the docker driver's automatic load).
+        if let Some(feature) = f.finding.code.feature() {
+            if !fixes
+                .iter()
+                .any(|x| matches!(x, CapabilityFix::SwitchBuilder { .. }))
+            {
+                fixes.insert(0, CapabilityFix::SwitchBuilder { feature });
+            }
+        }
+        for fix in &fixes {
             fix_actions(session, f, fix, d, &mut out);
         }
     }
