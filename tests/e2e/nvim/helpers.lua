@@ -19,6 +19,12 @@ function H.log(fmt, ...)
   io.stderr:write(line .. '\n')
 end
 
+-- Notifications (the plugin's and the server's window/showMessage) go to the
+-- test log, one line each: headless Neovim would print them without a newline.
+vim.notify = function(message, level)
+  H.log('notify[%s]: %s', tostring(level), tostring(message))
+end
+
 function H.fail(fmt, ...)
   error(string.format(fmt, ...), 0)
 end

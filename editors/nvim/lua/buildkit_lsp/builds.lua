@@ -175,18 +175,30 @@ function M.select_builder(bufnr, on_done)
   end)
 end
 
---- buildkit/builderChanged: vim.g.buildkit_builder for statuslines and a message.
-function M.on_builder_changed(_, params)
+-- The last builderChanged per client: (name, driver, reachable).
+local last_builder = {}
+
+--- buildkit/builderChanged: vim.g.buildkit_builder for statuslines, and a
+--- message when the builder changes or stops/starts answering (not for the
+--- first report after start, nor for repeats).
+function M.on_builder_changed(_, params, ctx)
   if type(params) ~= 'table' or type(params.name) ~= 'string' then
     return
   end
-  vim.g.buildkit_builder = string.format('%s (%s)', params.name, params.driver or 'unknown')
+  local label = string.format('%s (%s)', params.name, params.driver or 'unknown')
+  vim.g.buildkit_builder = label
   vim.g.buildkit_builder_status = params.status
-  if params.reachable == false then
-    local why = type(params.message) == 'string' and (': ' .. params.message) or ''
-    notify(string.format('builder %s does not answer%s', vim.g.buildkit_builder, why), vim.log.levels.WARN)
-  else
-    notify(string.format('builder %s, %s', vim.g.buildkit_builder, params.status or 'unknown'))
+  local key = ctx and ctx.client_id or 0
+  local before = last_builder[key]
+  local reachable = params.reachable ~= false
+  last_builder[key] = { label = label, reachable = reachable }
+  if not reachable then
+    if not before or before.reachable or before.label ~= label then
+      local why = type(params.message) == 'string' and (': ' .. params.message) or ''
+      notify(string.format('builder %s does not answer%s', label, why), vim.log.levels.WARN)
+    end
+  elseif before and (not before.reachable or before.label ~= label) then
+    notify(string.format('builder %s, %s', label, params.status or 'unknown'))
   end
 end
 
