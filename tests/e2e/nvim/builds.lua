@@ -372,6 +372,30 @@ local function main()
   end)
   eq(restarted.config.init_options, { builder = 'default' }, 'init_options of the restarted client')
 
+  -- The bake file gets the server too (any filetype): a lens per target
+  -- block (lines 7 and 12) and the same finding on the cache-to attribute
+  -- (line 15, after its two-space indent).
+  vim.cmd('edit ' .. vim.fn.fnameescape(ws .. '/docker-bake.hcl'))
+  local bake_buf = vim.api.nvim_get_current_buf()
+  wait_for(10000, 'the client on docker-bake.hcl', function()
+    return plugin.get_client(bake_buf) ~= nil
+  end)
+  wait_for_lenses(bake_buf, 'the bake target lenses', function(l)
+    return #l >= 2
+  end)
+  eq(lens_titles(bake_buf), { { 7, '▶ Bake target app' }, { 12, '▶ Bake target cache' } }, 'bake file lenses')
+  wait_for(20000, 'BuilderCacheExport on the bake file', function()
+    return find_diagnostic(bake_buf, 'BuilderCacheExport') ~= nil
+  end, function()
+    return diagnostics_text(bake_buf)
+  end)
+  local on_attribute = find_diagnostic(bake_buf, 'BuilderCacheExport')
+  eq({ on_attribute.lnum, on_attribute.col, on_attribute.severity }, { 15, 2, vim.diagnostic.severity.ERROR }, 'BuilderCacheExport on cache-to in the bake file')
+  local related = on_attribute.user_data and on_attribute.user_data.lsp and on_attribute.user_data.lsp.relatedInformation
+  if type(related) ~= 'table' or #related == 0 or not tostring(related[1].location.uri):find('/Dockerfile$') then
+    fail('the bake file finding links the Dockerfile in relatedInformation: %s', vim.inspect(related))
+  end
+
   -- Last, so everything above is checked first: the lens promised the bake
   -- target's tag, so the build must give the image that tag.
   eq(build_title, '▶ Build (buildkit-lsp-e2e:dev)', 'the ▶ Build lens title (bake target "app" tags)')
