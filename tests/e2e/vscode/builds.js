@@ -22,8 +22,10 @@
 // on default …`; fail/Dockerfile's lens ends in a
 // BuildFailed error at [Ln 3, Col 1] with exit code 3; a restarted server
 // gets the remembered builder as initializationOptions.builder.
+// The bake file shows `▶ Bake target app|cache` lenses and BuilderCacheExport
+// at [Ln 16, Col 3] (its cache-to attribute).
 // Screenshots in TEST_OUTPUT: vscode-builds-picker, -warning, -progress,
-// -done, -failed (vscode-builds-failure.png on error).
+// -done, -failed, -bake (vscode-builds-failure.png on error).
 'use strict';
 
 const assert = require('node:assert');
@@ -250,6 +252,21 @@ async function main() {
       'initializationOptions.builder after the restart',
       30000,
     );
+    // The bake file is in the document selector (language hcl or plain
+    // text): a lens per target block and the finding on its cache-to
+    // attribute (line 16, column 3).
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^docker-bake\.hcl$/ }).first().click();
+    await page.locator('.monaco-editor .view-lines', { hasText: 'cache-to' }).first().waitFor({ timeout: 20000 });
+    const bakeLens = page.locator('.monaco-editor .codelens-decoration a', { hasText: '▶ Bake target cache' });
+    await bakeLens.first().waitFor({ timeout: 30000 });
+    const bakeLenses = await page.locator('.monaco-editor .codelens-decoration a').allInnerTexts();
+    assert.deepStrictEqual(bakeLenses, ['▶ Bake target app', '▶ Bake target cache'], 'bake file lenses');
+    await page.keyboard.press('Control+Shift+M');
+    const bakeFinding = panel.locator('.monaco-list-row', { hasText: /BuilderCacheExport[\s\S]*\[Ln 16, Col 3\]/ });
+    await bakeFinding.first().waitFor({ timeout: 30000 });
+    log(`bake file: lenses ${JSON.stringify(bakeLenses)}; Problems entry ${JSON.stringify(await bakeFinding.first().innerText())}`);
+    await page.screenshot({ path: path.join(outDir, 'vscode-builds-bake.png') });
+
     // Last, so everything above is checked first: the lens promised the bake
     // target's tag, so the build must give the image that tag.
     assert.ok(
