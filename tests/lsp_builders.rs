@@ -690,3 +690,117 @@ fn apply(text: &str, edit: &Value) -> String {
         &text[b..]
     )
 }
+
+const IMAGE: &str = "buildkit-relay:test";
+
+/// Builds the stand-in BuildKit image (`scripts/buildkit-test-image`) with
+/// the docker driver; cached by the engine after the first time.
+fn build_test_image(engine: &support::DockerEndpoint) {
+    use buildkit_lsp::build::BuildSpec;
+    use buildkit_lsp::buildkit::Client;
+    use buildkit_lsp::driver::docker::{DockerDriver, DockerEndpoint};
+    use buildkit_lsp::driver::Driver;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ep = DockerEndpoint::parse(&engine.docker_host()).unwrap();
+        let driver = DockerDriver::connect_to(ep).await.unwrap();
+        let client = Client::connect(std::sync::Arc::new(driver) as std::sync::Arc<dyn Driver>)
+            .await
+            .unwrap();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/buildkit-test-image");
+        let mut spec = BuildSpec::new(&dir);
+        spec.tags = vec![IMAGE.to_string()];
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        client
+            .build(&spec, tx)
+            .await
+            .expect("the stand-in image builds");
+    });
+}
+
+/// Removes a test builder's container and volume whatever happened.
+struct RemoveContainer(String);
+
+impl Drop for RemoveContainer {
+    fn drop(&mut self) {
+        let container = format!("buildx_buildkit_{}", self.0);
+        let volume = format!("{container}_state");
+        let _ = Command::new("docker")
+            .args(["rm", "-f", &container])
+            .output();
+        let _ = Command::new("docker")
+            .args(["volume", "rm", "-f", &volume])
+            .output();
+    }
+}
+
+#[test]
+fn create_builder_bootstraps_with_progress_and_remove_builder_falls_back() {
+    let Some(engine) = support::docker_or_skip("create_builder") else {
+        return;
+    };
+    build_test_image(&engine);
+    let relay = support::relay::Relay::tcp(&engine, support::relay::RelayTls::None);
+    let relay_addr = relay.endpoint().trim_start_matches("tcp://").to_string();
+    let home = Home::new(&engine);
+    let name = support::unique_name("made").replace('-', "_");
+    let _cleanup = RemoveContainer(format!("{name}0"));
+    let mut lsp = home.server(json!({}));
+    let r = command(
+        &mut lsp,
+        "buildkit.createBuilder",
+        json!([{"name": name, "use": true, "driverOpts": {
+            "image": IMAGE, "network": "host", "privileged": "false",
+            "env.BUILDKIT_RELAY": relay_addr}}]),
+    );
+    assert_eq!(r, json!({"name": name, "driver": "docker-container"}));
+    // Work-done progress: the token is created first, then begin … end.
+    let created = lsp.wait_server_request("window/workDoneProgress/create");
+    let token = created["token"].clone();
+    let progress: Vec<Value> = lsp
+        .notifications("$/progress")
+        .into_iter()
+        .filter(|p| p["token"] == token)
+        .map(|p| p["value"].clone())
+        .collect();
+    assert_eq!(
+        progress.first().unwrap(),
+        &json!({"kind": "begin", "cancellable": false,
+                "title": format!("Starting builder {name} (docker-container)")})
+    );
+    assert_eq!(
+        progress.last().unwrap(),
+        &json!({"kind": "end", "message": "running"})
+    );
+    // The driver's steps in between, e.g. "[made…0] creating container …".
+    assert!(
+        progress.iter().any(|p| p["kind"] == "report"
+            && p["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(&format!("[{name}0] creating container")))),
+        "{progress:?}"
+    );
+    let rows = command(&mut lsp, "buildkit.listBuilders", json!([]));
+    assert_eq!(by_name(&rows, &name)["status"], "running");
+    assert_eq!(by_name(&rows, &name)["selected"], true);
+    // `use` selects for the workspace only.
+    let current = home.current_file().unwrap_or_default();
+    assert!(!current.contains(&name), "{current}");
+
+    let r = command(&mut lsp, "buildkit.stopBuilder", json!([]));
+    assert_eq!(r, json!({"name": name, "status": "stopped"}));
+    let r = command(&mut lsp, "buildkit.removeBuilder", json!([name]));
+    assert_eq!(r, json!({"name": name, "status": "removed"}));
+    let rows = command(&mut lsp, "buildkit.listBuilders", json!([]));
+    let names: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["default"]);
+    assert_eq!(by_name(&rows, "default")["selected"], true);
+    lsp.notification_where("buildkit/builderChanged", 0, |p| {
+        p["name"] == "default" && p["status"] == "running"
+    });
+}
