@@ -1345,3 +1345,425 @@ async fn kube_exec_of_dial_stdio_reaches_the_engines_buildkit() {
         .expect("a status on channel 3");
     assert_eq!(status.status.as_deref(), Some("Success"));
 }
+
+/// Deterministic bytes that no framing bug would reproduce by accident.
+fn pattern(len: usize) -> Vec<u8> {
+    let mut x: u32 = 0x9e37_79b9;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+/// Sends `data` through an exec (v5: stdin EOF as `[255, 0]`) to an echo
+/// target and returns what came back, the statuses, and the time taken.
+async fn echo_through_exec(
+    sim: &K8sSim,
+    pod: &str,
+    data: &[u8],
+) -> (Vec<u8>, Vec<Value>, Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let ws = ws_connect(
+        sim,
+        &exec_path(pod, &["buildctl", "dial-stdio"]),
+        "v5.channel.k8s.io",
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let (io, status) = exec_stream(ws);
+    let (mut rd, mut wr) = tokio::io::split(io);
+    let payload = data.to_vec();
+    let writer = tokio::spawn(async move {
+        wr.write_all(&payload).await.unwrap();
+        wr.shutdown().await.unwrap();
+    });
+    let mut back = Vec::new();
+    tokio::time::timeout(Duration::from_secs(60), rd.read_to_end(&mut back))
+        .await
+        .expect("the echo comes back in time")
+        .unwrap();
+    writer.await.unwrap();
+    let elapsed = started.elapsed();
+    let statuses = tokio::time::timeout(Duration::from_secs(10), status)
+        .await
+        .expect("a status")
+        .unwrap();
+    (back, statuses, elapsed)
+}
+
+async fn echo_server_tcp() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                let (mut r, mut w) = s.into_split();
+                let _ = tokio::io::copy(&mut r, &mut w).await;
+                let _ = w.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_bridges_bytes_unchanged_to_a_tcp_target() {
+    let addr = echo_server_tcp().await;
+    let sim = K8sSim::start(SimOptions {
+        buildkit: k8s_sim::BuildkitTarget::Tcp(addr),
+        ..SimOptions::new()
+    })
+    .await;
+    let pod = running_pod(&sim, "echo").await;
+    let data = pattern(8 << 20);
+    let (back, statuses, elapsed) = echo_through_exec(&sim, &pod, &data).await;
+    assert_eq!(back.len(), data.len());
+    assert!(back == data, "the echo differs from what was sent");
+    assert_eq!(statuses, [json!({"metadata": {}, "status": "Success"})]);
+    eprintln!(
+        "8 MiB each way through the simulated exec in {:?} ({:.0} MiB/s per direction)",
+        elapsed,
+        8.0 / elapsed.as_secs_f64()
+    );
+}
+
+#[tokio::test]
+async fn exec_bridges_to_a_unix_socket_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("buildkitd.sock");
+    let listener = tokio::net::UnixListener::bind(&path).unwrap();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                let (mut r, mut w) = s.into_split();
+                let _ = tokio::io::copy(&mut r, &mut w).await;
+                let _ = w.shutdown().await;
+            });
+        }
+    });
+    let sim = K8sSim::start(SimOptions {
+        buildkit: k8s_sim::BuildkitTarget::Unix(path),
+        ..SimOptions::new()
+    })
+    .await;
+    let pod = running_pod(&sim, "unix").await;
+    let data = pattern(100_000);
+    let (back, statuses, _) = echo_through_exec(&sim, &pod, &data).await;
+    assert!(back == data);
+    assert_eq!(statuses.len(), 1);
+}
+
+#[tokio::test]
+async fn exec_to_an_unreachable_target_exits_1_with_the_dial_error_on_stderr() {
+    // a port nothing listens on: bound, then closed
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let sim = K8sSim::start(SimOptions {
+        buildkit: k8s_sim::BuildkitTarget::Tcp(addr),
+        ..SimOptions::new()
+    })
+    .await;
+    let pod = running_pod(&sim, "down").await;
+    let mut ws = ws_connect(
+        &sim,
+        &exec_path(&pod, &["buildctl", "dial-stdio"]),
+        "v4.channel.k8s.io",
+    )
+    .await;
+    let mut frames = Vec::new();
+    while let Some(Ok(m)) = ws.next().await {
+        if let Message::Binary(b) = m {
+            frames.push(b.to_vec());
+        }
+    }
+    assert_eq!(frames.len(), 3, "{frames:?}");
+    assert_eq!(frames[1][0], 2);
+    let stderr = String::from_utf8_lossy(&frames[1][1..]).to_string();
+    assert!(
+        stderr.starts_with("error: failed to dial buildkitd: "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("refused"), "{stderr}");
+    let status: Value = serde_json::from_slice(&frames[2][1..]).unwrap();
+    assert_eq!(
+        status["message"],
+        "command terminated with non-zero exit code: error executing command [buildctl dial-stdio], exit code 1"
+    );
+}
+
+#[tokio::test]
+async fn kube_patches_merge_as_the_api_server_does() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::{Patch, PatchParams, PostParams};
+    let sim = plain_sim().await;
+    sim.set_readiness(Readiness::After(Duration::from_millis(10)));
+    let dir = tempfile::tempdir().unwrap();
+    let client = kube::Client::try_from(kube_client_for(&sim, dir.path())).unwrap();
+
+    let cms: kube::Api<ConfigMap> = kube::Api::default_namespaced(client.clone());
+    let cm: ConfigMap = serde_json::from_value(configmap("p", json!({}))).unwrap();
+    cms.create(&PostParams::default(), &cm).await.unwrap();
+    let merged = cms
+        .patch(
+            "p",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"b": "2"}})),
+        )
+        .await
+        .expect("merge patch");
+    let data = merged.data.unwrap();
+    assert_eq!(
+        data.get("buildkitd.toml").map(String::as_str),
+        Some("debug = true\n")
+    );
+    assert_eq!(data.get("b").map(String::as_str), Some("2"));
+    // server-side apply creates what is missing, and needs a field manager
+    let applied = cms
+        .patch(
+            "applied",
+            &PatchParams::apply("k8s-sim-test"),
+            &Patch::Apply(configmap("applied", json!({"via": "apply"}))),
+        )
+        .await
+        .expect("apply");
+    assert_eq!(applied.metadata.labels.unwrap()["via"], "apply");
+    match cms
+        .patch(
+            "p",
+            &PatchParams::default(),
+            &Patch::Apply(configmap("p", json!({}))),
+        )
+        .await
+    {
+        Err(kube::Error::Api(s)) => {
+            assert_eq!(s.code, 422);
+            assert!(
+                s.message.contains("fieldManager: Required value"),
+                "{}",
+                s.message
+            );
+        }
+        other => panic!("expected 422, got {other:?}"),
+    }
+
+    // a strategic patch of the template rolls the pods to a new ReplicaSet
+    let deps: kube::Api<Deployment> = kube::Api::default_namespaced(client);
+    let mut d = deployment("roll", 1);
+    d["spec"]["template"]["spec"]["containers"][0]["args"] = json!(["--debug"]);
+    deps.create(&PostParams::default(), &serde_json::from_value(d).unwrap())
+        .await
+        .unwrap();
+    let first_pod = wait_for("the first pod", 10, || {
+        sim.objects("pods")
+            .pop()
+            .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
+    })
+    .await;
+    let patched = deps
+        .patch(
+            "roll",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [
+                {"name": "buildkitd", "image": "moby/buildkit:v0.20.0"}
+            ]}}}})),
+        )
+        .await
+        .expect("strategic patch");
+    assert_eq!(patched.metadata.generation, Some(2));
+    let c = &patched.spec.unwrap().template.spec.unwrap().containers[0];
+    assert_eq!(c.image.as_deref(), Some("moby/buildkit:v0.20.0"));
+    assert_eq!(
+        c.args.as_deref(),
+        Some(&["--debug".to_string()][..]),
+        "merged by name, not replaced"
+    );
+    let pods = wait_for("the rolled pod", 10, || {
+        let pods = sim.objects("pods");
+        (pods.len() == 1 && pods[0]["metadata"]["name"] != json!(first_pod)).then_some(pods)
+    })
+    .await;
+    assert_eq!(
+        pods[0]["spec"]["containers"][0]["image"],
+        "moby/buildkit:v0.20.0"
+    );
+    let rs = sim.objects("replicasets");
+    assert_eq!(rs.len(), 2);
+    let replicas: Vec<i64> = rs
+        .iter()
+        .map(|r| r["spec"]["replicas"].as_i64().unwrap())
+        .collect();
+    assert!(
+        replicas.contains(&0) && replicas.contains(&1),
+        "{replicas:?}"
+    );
+    wait_for("observedGeneration 2", 10, || {
+        (sim.objects("deployments")[0]["status"]["observedGeneration"] == 2).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn kube_watch_sees_a_deployment_become_ready() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use kube::api::{PostParams, WatchEvent, WatchParams};
+    let sim = plain_sim().await;
+    sim.set_readiness(Readiness::After(Duration::from_millis(50)));
+    let dir = tempfile::tempdir().unwrap();
+    let client = kube::Client::try_from(kube_client_for(&sim, dir.path())).unwrap();
+    let deps: kube::Api<Deployment> = kube::Api::default_namespaced(client);
+    let wp = WatchParams::default().fields("metadata.name=w").timeout(20);
+    let mut events = deps.watch(&wp, "0").await.expect("watch").boxed();
+    deps.create(
+        &PostParams::default(),
+        &serde_json::from_value(deployment("w", 1)).unwrap(),
+    )
+    .await
+    .unwrap();
+    let mut kinds = Vec::new();
+    let ready = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(ev) = events.next().await {
+            match ev.expect("a watch event") {
+                WatchEvent::Added(d) => kinds.push(("ADDED", d.metadata.name)),
+                WatchEvent::Modified(d) => {
+                    kinds.push(("MODIFIED", d.metadata.name.clone()));
+                    if d.status.and_then(|s| s.ready_replicas) == Some(1) {
+                        return true;
+                    }
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        false
+    })
+    .await
+    .expect("ready in time");
+    assert!(ready);
+    assert_eq!(kinds[0], ("ADDED", Some("w".to_string())));
+    assert!(kinds.iter().all(|(_, n)| n.as_deref() == Some("w")));
+}
+
+#[tokio::test]
+async fn delete_propagation_foreground_orphan_and_pod_replacement() {
+    let sim = plain_sim().await;
+    sim.set_readiness(Readiness::After(Duration::from_millis(10)));
+    let path = format!("/apis/apps/v1/namespaces/{NS}/deployments");
+    api(&sim, "POST", &path, Some(deployment("orphan", 1))).await;
+    wait_for("a pod", 10, || {
+        (sim.objects("pods").len() == 1).then_some(())
+    })
+    .await;
+    let (s, answer) = api(
+        &sim,
+        "DELETE",
+        &format!("{path}/orphan"),
+        Some(json!({"propagationPolicy": "Orphan"})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(answer["kind"], "Deployment");
+    assert!(answer["metadata"]["deletionTimestamp"].is_string());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let rs = sim.objects("replicasets");
+    assert_eq!(rs.len(), 1, "the ReplicaSet stays");
+    assert!(rs[0]["metadata"].get("ownerReferences").is_none());
+    assert_eq!(sim.objects("pods").len(), 1);
+
+    api(&sim, "POST", &path, Some(deployment("fg", 1))).await;
+    wait_for("its pod", 10, || {
+        (sim.objects("pods").len() == 2).then_some(())
+    })
+    .await;
+    let (s, answer) = api(
+        &sim,
+        "DELETE",
+        &format!("{path}/fg?propagationPolicy=Foreground"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        answer["metadata"]["finalizers"],
+        json!(["foregroundDeletion"])
+    );
+    assert_eq!(sim.objects("pods").len(), 1, "fg's pod went with it");
+    assert_eq!(sim.objects("deployments").len(), 0);
+
+    let (s, v) = api(
+        &sim,
+        "DELETE",
+        &format!("{path}/x?propagationPolicy=Sometimes"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 422);
+    assert!(v["message"]
+        .as_str()
+        .unwrap()
+        .contains("Unsupported value: \"Sometimes\""));
+
+    // a pod of a ReplicaSet is replaced; pods answer with the object
+    let rs_name = sim.objects("replicasets")[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // the orphaned ReplicaSet still controls its pod
+    let old = sim.objects("pods")[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, answer) = api(
+        &sim,
+        "DELETE",
+        &format!("/api/v1/namespaces/{NS}/pods/{old}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(answer["kind"], "Pod");
+    assert_eq!(answer["metadata"]["deletionGracePeriodSeconds"], 30);
+    let new = wait_for("a replacement", 10, || {
+        let pods = sim.objects("pods");
+        pods.first()
+            .filter(|p| p["metadata"]["name"] != json!(old))
+            .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
+    })
+    .await;
+    assert!(new.starts_with(&format!("{rs_name}-")), "{new}");
+}
+
+#[tokio::test]
+async fn scale_subresource_reads_and_sets_replicas() {
+    let sim = plain_sim().await;
+    sim.set_readiness(Readiness::After(Duration::from_millis(10)));
+    let path = format!("/apis/apps/v1/namespaces/{NS}/deployments");
+    api(&sim, "POST", &path, Some(deployment("sc", 1))).await;
+    let (s, scale) = api(&sim, "GET", &format!("{path}/sc/scale"), None).await;
+    assert_eq!(s, 200);
+    assert_eq!(scale["kind"], "Scale");
+    assert_eq!(scale["apiVersion"], "autoscaling/v1");
+    assert_eq!(scale["spec"], json!({"replicas": 1}));
+    assert_eq!(scale["status"]["selector"], "app=sc");
+    let (s, scale) = api(
+        &sim,
+        "PUT",
+        &format!("{path}/sc/scale"),
+        Some(json!({"apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": {"name": "sc"}, "spec": {"replicas": 3}})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(scale["spec"]["replicas"], 3);
+    wait_for("3 ready", 10, || {
+        (sim.objects("deployments")[0]["status"]["readyReplicas"] == 3).then_some(())
+    })
+    .await;
+    assert_eq!(sim.objects("pods").len(), 3);
+}
