@@ -620,3 +620,44 @@ fn a_broken_target_hides_only_when_nothing_else_builds_the_dockerfile() {
         "/ws/docker-bake.hcl:5:3: inherits unknown target \"nowhere\""
     );
 }
+
+/// A figure for docs/bake.md, not a check: parsing a 200-target bake file
+/// (each inheriting a common parent, with variables) and resolving the
+/// builds of one Dockerfile. Run with
+/// `cargo test --test build_bake -- --ignored --nocapture parse_time`.
+#[test]
+#[ignore]
+fn parse_time_of_a_large_bake_file() {
+    let mut text = String::from(
+        "variable \"TAG\" {\n  default = \"dev\"\n}\ntarget \"_common\" {\n  args = { A = \"1\" }\n  platforms = [\"linux/amd64\"]\n}\n",
+    );
+    for i in 0..200 {
+        text.push_str(&format!(
+            "target \"t{i}\" {{\n  inherits = [\"_common\"]\n  context = \"svc{i}\"\n  tags = [\"r/t{i}:${{TAG}}\"]\n  cache-to = [\"type=registry,ref=r/t{i}:cache\"]\n}}\n"
+        ));
+    }
+    let sources = in_memory("docker-bake.hcl", &text);
+    let runs = 20;
+    let start = std::time::Instant::now();
+    let mut bake = Bake::default();
+    for _ in 0..runs {
+        bake = Bake::parse(&sources, &BTreeMap::new()).unwrap();
+    }
+    let parse = start.elapsed() / runs;
+    let start = std::time::Instant::now();
+    for _ in 0..runs {
+        let builds = configured_builds(
+            Path::new("/ws/svc7/Dockerfile"),
+            Path::new("/ws"),
+            Some(&bake),
+            &BuildSettings::default(),
+        )
+        .unwrap();
+        assert_eq!(builds.len(), 1);
+    }
+    let resolve = start.elapsed() / runs;
+    println!(
+        "bake file of {} bytes, 201 targets: parse {parse:?}, builds of one Dockerfile {resolve:?}",
+        text.len()
+    );
+}
