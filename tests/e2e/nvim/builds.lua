@@ -396,6 +396,17 @@ local function main()
     fail('the bake file finding links the Dockerfile in relatedInformation: %s', vim.inspect(related))
   end
 
+  -- ▶ Bake target app builds the bake target: its tag.
+  builds.last_result = nil
+  run_lens(7, function(label)
+    return label == '▶ Bake target app'
+  end)
+  wait_for(90000, 'the bake target build to end', function()
+    return builds.last_result ~= nil
+  end)
+  log('bake target build: %s', vim.inspect(builds.last_result))
+  eq({ builds.last_result.ok, builds.last_result.tags }, { true, { 'buildkit-lsp-e2e:dev' } }, 'bake target app build: ok, tags')
+
   -- Last, so everything above is checked first: the lens promised the bake
   -- target's tag, so the build must give the image that tag.
   eq(build_title, '▶ Build (buildkit-lsp-e2e:dev)', 'the ▶ Build lens title (bake target "app" tags)')

@@ -267,6 +267,13 @@ async function main() {
     log(`bake file: lenses ${JSON.stringify(bakeLenses)}; Problems entry ${JSON.stringify(await bakeFinding.first().innerText())}`);
     await page.screenshot({ path: path.join(outDir, 'vscode-builds-bake.png') });
 
+    // ▶ Bake target app builds the bake target (through the middleware, with
+    // bakeTarget): the server's message names its tag.
+    await page.locator('.monaco-editor .codelens-decoration a', { hasText: '▶ Bake target app' }).first().click();
+    const bakeDone = page.locator('.notification-list-item', { hasText: /Built \S+ on default .*tagged buildkit-lsp-e2e:dev/ });
+    await bakeDone.first().waitFor({ timeout: 120000 });
+    log(`bake target build: ${JSON.stringify((await bakeDone.first().innerText()).split('\n')[0])}`);
+
     // Last, so everything above is checked first: the lens promised the bake
     // target's tag, so the build must give the image that tag.
     assert.ok(
