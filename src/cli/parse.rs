@@ -63,7 +63,7 @@ pub fn to_json(df: &Dockerfile) -> Value {
 
 fn instruction(df: &Dockerfile, ins: &Instruction) -> Value {
     let keyword = if ins.kind == crate::dockerfile::InstructionKind::Unknown {
-        ins.keyword.to_uppercase()
+        ins.keyword.as_str().to_uppercase()
     } else {
         ins.kind.as_str().to_string()
     };

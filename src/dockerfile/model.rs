@@ -14,7 +14,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::syntax::{Dockerfile, InstructionKind, VarRef, Word};
+use super::syntax::{CompactString, Dockerfile, InstructionKind, VarRef, Word};
 use super::text::Span;
 
 /// The ARGs BuildKit defines automatically (its `defaultArgs`): usable in
@@ -66,7 +66,7 @@ pub struct Stage {
     /// The base image expression as written (`golang:${GO}`, or a stage name).
     pub base: Word,
     /// The `--platform` value and its span, when given.
-    pub platform: Option<(String, Span)>,
+    pub platform: Option<(CompactString, Span)>,
     /// Index of the FROM in [`Dockerfile::instructions`].
     pub from_instruction: usize,
     /// Indexes of all the stage's instructions, FROM first.
@@ -80,7 +80,9 @@ pub struct Stage {
 impl Stage {
     /// The name lower-cased, as BuildKit compares stage names.
     pub fn normalized_name(&self) -> Option<String> {
-        self.name.as_ref().map(|n| n.value.to_ascii_lowercase())
+        self.name
+            .as_ref()
+            .map(|n| n.value.as_str().to_ascii_lowercase())
     }
 }
 
@@ -96,7 +98,7 @@ pub enum DefKind {
 /// One variable definition (one name of an ARG/ENV instruction).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VarDef {
-    pub name: String,
+    pub name: CompactString,
     pub kind: DefKind,
     /// `None` for global ARGs.
     pub stage: Option<usize>,
@@ -104,7 +106,7 @@ pub struct VarDef {
     pub instruction: usize,
     pub name_span: Span,
     /// The raw value (quotes kept), if written.
-    pub value: Option<String>,
+    pub value: Option<CompactString>,
     pub value_span: Option<Span>,
     /// For a stage `ARG NAME` that redeclares a global ARG: that definition.
     pub global: Option<usize>,
@@ -149,7 +151,7 @@ pub enum StageRefKind {
 pub struct StageRef {
     pub instruction: usize,
     pub kind: StageRefKind,
-    pub value: String,
+    pub value: CompactString,
     pub span: Span,
     pub target: Option<usize>,
 }
@@ -215,8 +217,8 @@ fn build(df: &Dockerfile) -> Model {
     };
     // Lower-cased stage name → first stage with it; global ARG name → last
     // definition. Hash maps keep huge files linear.
-    let mut stage_names: HashMap<String, usize> = HashMap::new();
-    let mut globals: HashMap<String, usize> = HashMap::new();
+    let mut stage_names: HashMap<CompactString, usize> = HashMap::new();
+    let mut globals: HashMap<&str, usize> = HashMap::new();
     // Stages and definitions.
     for (i, ins) in df.instructions.iter().enumerate() {
         if ins.kind == InstructionKind::From {
@@ -225,7 +227,7 @@ fn build(df: &Dockerfile) -> Model {
                 Some(fc) => (fc.image.clone(), fc.stage_name.clone()),
                 None => (
                     Word {
-                        value: String::new(),
+                        value: CompactString::default(),
                         span: ins.rest_span,
                     },
                     None,
@@ -275,12 +277,12 @@ fn build(df: &Dockerfile) -> Model {
         };
         for kv in &ins.key_values {
             let global = if kind == DefKind::Arg {
-                globals.get(&kv.key).copied()
+                globals.get(kv.key.as_str()).copied()
             } else {
                 None
             };
             if kind == DefKind::GlobalArg {
-                globals.insert(kv.key.clone(), m.definitions.len());
+                globals.insert(kv.key.as_str(), m.definitions.len());
                 m.global_args.push(m.definitions.len());
             }
             m.definitions.push(VarDef {
@@ -336,7 +338,7 @@ fn build(df: &Dockerfile) -> Model {
                 return (n < current).then_some(n);
             }
             stage_names
-                .get(&value.to_ascii_lowercase())
+                .get(value.to_ascii_lowercase().as_str())
                 .copied()
                 .filter(|&s| s < current)
         };

@@ -135,7 +135,7 @@ impl Logical {
 
     fn word(&self, a: usize, b: usize) -> Word {
         Word {
-            value: self.text[a..b].to_string(),
+            value: CompactString::new(&self.text[a..b]),
             span: self.span(a, b),
         }
     }
@@ -335,8 +335,8 @@ impl<'a> Parser<'a> {
             }
         }
         DirectiveLine::Directive(Directive {
-            name: lname,
-            value: value.to_string(),
+            name: CompactString::new(&lname),
+            value: CompactString::new(value),
             span: line_span,
             name_span: Span::new(name_start, name_start + name_len),
             value_span,
@@ -427,7 +427,7 @@ impl<'a> Parser<'a> {
                 }
                 let body_start = body_start.min(body_end);
                 doc.body_span = Span::new(body_start, body_end);
-                doc.body = src[body_start..body_end].to_string();
+                doc.body = CompactString::new(&src[body_start..body_end]);
                 if !terminated {
                     self.error(doc.span, "unterminated heredoc");
                 }
@@ -448,7 +448,7 @@ impl<'a> Parser<'a> {
         // indentation of a continuation line after a lone escape).
         let from = from + trim_start_len(&text[from..]);
         let kw_end = text[from..].find(is_re_ws).map_or(text.len(), |i| from + i);
-        let keyword = text[from..kw_end].to_string();
+        let keyword = CompactString::new(&text[from..kw_end]);
         let kind = InstructionKind::from_keyword(&keyword);
         let keyword_span = l.span(from, kw_end);
         let after_kw =
@@ -458,7 +458,7 @@ impl<'a> Parser<'a> {
         // strings.TrimSpace(args)
         let rest_a = rest_from + trim_start_len(&text[rest_from..]);
         let rest_b = rest_a + text[rest_a..].trim_end_matches(is_space).len();
-        let rest = text[rest_a..rest_b].to_string();
+        let rest = CompactString::new(&text[rest_a..rest_b]);
         let rest_span = l.span(rest_a, rest_b);
         let full_span = l.span(from, text.len().max(from));
 
@@ -526,15 +526,15 @@ impl<'a> Parser<'a> {
                         Some(eq) => {
                             var_ranges.push((a + eq + 1, b));
                             KeyValue {
-                                key: w[..eq].to_string(),
+                                key: CompactString::new(&w[..eq]),
                                 key_span: l.span(a, a + eq),
-                                value: Some(w[eq + 1..].to_string()),
+                                value: Some(CompactString::new(&w[eq + 1..])),
                                 value_span: Some(l.span(a + eq + 1, b)),
                                 span: l.span(a, b),
                             }
                         }
                         None => KeyValue {
-                            key: w.to_string(),
+                            key: CompactString::new(w),
                             key_span: l.span(a, b),
                             value: None,
                             value_span: None,
@@ -650,8 +650,8 @@ impl<'a> Parser<'a> {
             // `=` (BuildKit's strings.Cut); spans from the raw text.
             let body = word.get(2..).unwrap_or("");
             let (name, value) = match body.split_once('=') {
-                Some((n, v)) => (n.to_string(), Some(v.to_string())),
-                None => (body.to_string(), None),
+                Some((n, v)) => (CompactString::new(n), Some(CompactString::new(v))),
+                None => (CompactString::new(body), None),
             };
             let name_end = raw_eq.unwrap_or(j);
             let value_span = match (raw_eq, &value) {
@@ -746,9 +746,9 @@ impl<'a> Parser<'a> {
             ins.args.push(l.word(val_a, b));
             vars.push((val_a, b));
             ins.key_values.push(KeyValue {
-                key: text[a..key_end].to_string(),
+                key: CompactString::new(&text[a..key_end]),
                 key_span: l.span(a, key_end),
-                value: Some(text[val_a..b].to_string()),
+                value: Some(CompactString::new(&text[val_a..b])),
                 value_span: Some(l.span(val_a, b)),
                 span: l.span(a, b),
             });
@@ -766,9 +766,9 @@ impl<'a> Parser<'a> {
                 continue;
             };
             let kv = KeyValue {
-                key: w[..eq].to_string(),
+                key: CompactString::new(&w[..eq]),
                 key_span: l.span(wa, wa + eq),
-                value: Some(w[eq + 1..].to_string()),
+                value: Some(CompactString::new(&w[eq + 1..])),
                 value_span: Some(l.span(wa + eq + 1, wb)),
                 span: l.span(wa, wb),
             };
@@ -1104,9 +1104,9 @@ fn heredoc_words(l: &Logical) -> Vec<(usize, usize, Heredoc)> {
             a,
             b,
             Heredoc {
-                name,
+                name: CompactString::from(name),
                 span: Span::default(),
-                body: String::new(),
+                body: CompactString::default(),
                 body_span: Span::default(),
                 terminator_span: None,
                 expand,
@@ -1130,7 +1130,7 @@ enum JsonError {
 /// Parses `s` as a JSON array (Go's `json.Unmarshal` into `[]any`): returns
 /// the string elements with their byte ranges in `s` (quotes included), or
 /// whether it was invalid JSON or valid JSON with non-string elements.
-fn parse_json_array(s: &str) -> Result<Vec<(String, usize, usize)>, JsonError> {
+fn parse_json_array(s: &str) -> Result<Vec<(CompactString, usize, usize)>, JsonError> {
     let b = s.as_bytes();
     let mut p = skip_json_ws(b, 0);
     if b.get(p) != Some(&b'[') {
@@ -1182,9 +1182,17 @@ fn skip_json_ws(b: &[u8], mut p: usize) -> usize {
 
 /// A JSON string starting at `p` (the opening quote): its value and the
 /// offset after the closing quote.
-fn json_string(s: &str, p: usize) -> Option<(String, usize)> {
+fn json_string(s: &str, p: usize) -> Option<(CompactString, usize)> {
     let b = s.as_bytes();
-    let mut out = String::new();
+    // Fast path: no escapes, so the value is the text between the quotes.
+    let plain = b
+        .get(p + 1..)?
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+    if b[p + 1 + plain] == b'"' {
+        return Some((CompactString::new(&s[p + 1..p + 1 + plain]), p + plain + 2));
+    }
+    let mut out = CompactString::default();
     let mut i = p + 1;
     loop {
         let c = *b.get(i)?;
@@ -1363,7 +1371,7 @@ fn scan_source_vars(
             braced: r.braced,
             operator: r.operator,
             operand: r.operand.map(|(oa, ob)| Word {
-                value: src[oa..ob].to_string(),
+                value: CompactString::new(&src[oa..ob]),
                 span: Span::new(oa, ob),
             }),
         });
@@ -1371,12 +1379,12 @@ fn scan_source_vars(
 }
 
 struct RawRef {
-    name: String,
+    name: CompactString,
     name_range: (usize, usize),
     start: usize,
     end: usize,
     braced: bool,
-    operator: Option<String>,
+    operator: Option<CompactString>,
     operand: Option<(usize, usize)>,
 }
 
@@ -1482,7 +1490,7 @@ fn scan_dollar(
         }
         if j > i + 1 {
             out.push(RawRef {
-                name: text[i + 1..j].to_string(),
+                name: CompactString::new(&text[i + 1..j]),
                 name_range: (i + 1, j),
                 start: i,
                 end: j,
@@ -1526,14 +1534,14 @@ fn scan_dollar(
             .unwrap_or(0);
         let op = &rest[..op_len];
         (
-            (!op.is_empty()).then(|| op.to_string()),
+            (!op.is_empty()).then(|| CompactString::new(op)),
             Some((j + op_len, body_end)),
         )
     } else {
         (None, None)
     };
     out.push(RawRef {
-        name: text[name_start..j].to_string(),
+        name: CompactString::new(&text[name_start..j]),
         name_range: (name_start, j),
         start: i,
         end,

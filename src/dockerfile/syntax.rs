@@ -11,6 +11,11 @@
 
 use serde::Serialize;
 
+/// The text type of syntax nodes: strings of up to 24 bytes (almost every
+/// word, flag, key and variable name) live inline without a heap
+/// allocation; it derefs to `str`.
+pub use compact_str::CompactString;
+
 use super::text::{LineIndex, PositionEncoding, Range, Span};
 
 /// A parsed Dockerfile. Holds its source so spans can always be sliced.
@@ -91,8 +96,8 @@ pub enum PieceKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Directive {
     /// Lower-cased: `syntax`, `escape` or `check`.
-    pub name: String,
-    pub value: String,
+    pub name: CompactString,
+    pub value: CompactString,
     /// The whole line without its line break.
     pub span: Span,
     pub name_span: Span,
@@ -256,7 +261,7 @@ pub enum ArgForm {
 pub struct Instruction {
     pub kind: InstructionKind,
     /// The keyword as written (any case).
-    pub keyword: String,
+    pub keyword: CompactString,
     pub keyword_span: Span,
     /// From the keyword to the end of the instruction, including continuation
     /// lines and heredoc bodies with their terminators, without the final
@@ -266,7 +271,7 @@ pub struct Instruction {
     pub line_span: Span,
     pub flags: Vec<Flag>,
     /// The text after the keyword and flags, trimmed (logical text).
-    pub rest: String,
+    pub rest: CompactString,
     /// Span of that text in the source (empty at the line end when absent).
     pub rest_span: Span,
     pub form: ArgForm,
@@ -317,9 +322,9 @@ pub struct Flag {
     /// The whole `--name=value` in the source.
     pub span: Span,
     /// Without the leading `--`.
-    pub name: String,
+    pub name: CompactString,
     pub name_span: Span,
-    pub value: Option<String>,
+    pub value: Option<CompactString>,
     /// Span of the value after `=` (may be empty for `--from=`).
     pub value_span: Option<Span>,
 }
@@ -358,9 +363,9 @@ impl Flag {
             };
             let key_span = Span::new(at(start), at(start + key.len()));
             out.push(FlagOption {
-                key: key.to_string(),
+                key: CompactString::new(key),
                 key_span,
-                value: val.map(str::to_string),
+                value: val.map(CompactString::new),
                 value_span: val.map(|v| Span::new(at(end - v.len()), at(end))),
                 span: Span::new(at(start), at(end)),
             });
@@ -373,9 +378,9 @@ impl Flag {
 /// One `key[=value]` item of a CSV flag value (`--mount=type=cache,target=/x`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FlagOption {
-    pub key: String,
+    pub key: CompactString,
     pub key_span: Span,
-    pub value: Option<String>,
+    pub value: Option<CompactString>,
     pub value_span: Option<Span>,
     pub span: Span,
 }
@@ -384,7 +389,7 @@ pub struct FlagOption {
 /// line continuation has a span covering the continuation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Word {
-    pub value: String,
+    pub value: CompactString,
     pub span: Span,
 }
 
@@ -392,10 +397,10 @@ pub struct Word {
 /// is raw: quotes kept, as BuildKit's parser keeps them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyValue {
-    pub key: String,
+    pub key: CompactString,
     pub key_span: Span,
     /// `None` for `ARG name` without a default.
-    pub value: Option<String>,
+    pub value: Option<CompactString>,
     pub value_span: Option<Span>,
     /// The whole pair.
     pub span: Span,
@@ -451,12 +456,12 @@ pub struct FromClause {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Heredoc {
     /// The delimiter with quotes removed.
-    pub name: String,
+    pub name: CompactString,
     /// The whole `<<…` word on the instruction line.
     pub span: Span,
     /// The body as BuildKit stores it: every line with its line break, tabs
     /// not yet stripped.
-    pub body: String,
+    pub body: CompactString,
     pub body_span: Span,
     /// The terminator line, or `None` when the heredoc runs to end of file.
     pub terminator_span: Option<Span>,
@@ -472,7 +477,7 @@ impl Heredoc {
     /// The body with leading tabs removed from each line when `<<-` was used.
     pub fn effective_body(&self) -> String {
         if !self.strip_tabs {
-            return self.body.clone();
+            return self.body.to_string();
         }
         self.body
             .split_inclusive('\n')
@@ -484,13 +489,13 @@ impl Heredoc {
 /// A variable reference: `$A`, `${A}`, `${A:-default}`, `${A:+x}`, `${A?err}`…
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VarRef {
-    pub name: String,
+    pub name: CompactString,
     pub name_span: Span,
     /// The whole reference, `$` to `}`.
     pub span: Span,
     pub braced: bool,
     /// The modifier operator, e.g. `:-`, `-`, `:+`, `+`, `:?`, `?`, `#`, `%`.
-    pub operator: Option<String>,
+    pub operator: Option<CompactString>,
     /// The word after the operator (raw), e.g. the default value.
     pub operand: Option<Word>,
 }

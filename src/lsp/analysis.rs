@@ -48,8 +48,8 @@ pub fn stages(model: &Model) -> Vec<Stage> {
             index: s.index,
             from: s.from_instruction,
             end: s.instructions.last().map_or(s.from_instruction, |i| i + 1),
-            name: s.name.as_ref().map(|w| (w.value.clone(), w.span)),
-            image: Some((s.base.value.clone(), s.base.span)),
+            name: s.name.as_ref().map(|w| (w.value.to_string(), w.span)),
+            image: Some((s.base.value.to_string(), s.base.span)),
         })
         .collect()
 }
@@ -228,9 +228,9 @@ pub fn var_info(model: &Model, offset: usize) -> Option<(Span, VarInfo<'_>)> {
                 value_from: from,
             }
         }
-        Resolution::Automatic => VarInfo::Automatic(r.var.name.clone()),
-        Resolution::Builtin => VarInfo::Builtin(r.var.name.clone()),
-        Resolution::Undefined => VarInfo::Undefined(r.var.name.clone()),
+        Resolution::Automatic => VarInfo::Automatic(r.var.name.to_string()),
+        Resolution::Builtin => VarInfo::Builtin(r.var.name.to_string()),
+        Resolution::Undefined => VarInfo::Undefined(r.var.name.to_string()),
     };
     Some((r.var.name_span, info))
 }
@@ -258,7 +258,7 @@ pub fn visible_vars(model: &Model, stage: Option<usize>, offset: usize) -> Vec<(
             None => format!("{kw} {}", d.name),
         };
         out.retain(|(n, _)| n != &d.name);
-        out.push((d.name.clone(), detail));
+        out.push((d.name.to_string(), detail));
     }
     for a in AUTOMATIC_PLATFORM_ARGS.iter().chain(BUILTIN_ARGS.iter()) {
         if a.chars().any(|c| c.is_ascii_lowercase()) || out.iter().any(|(n, _)| n == a) {

@@ -197,7 +197,7 @@ pub fn complete(snap: &Snapshot, offset: usize) -> Vec<CompletionItem> {
 
     // Which instruction the cursor is in: the parsed one, or the line's first word.
     let keyword = match ins {
-        Some(i) => i.keyword.clone(),
+        Some(i) => i.keyword.to_string(),
         None => prefix.split_whitespace().next().unwrap_or("").to_string(),
     };
     let kind = InstructionKind::from_keyword(&keyword);

@@ -56,7 +56,7 @@ fn instruction_symbol(snap: &Snapshot, ins: &Instruction) -> DocumentSymbol {
     let first_line = ins.rest.lines().next().unwrap_or("").trim();
     let detail = (!first_line.is_empty()).then(|| truncate(first_line, 60));
     symbol(
-        ins.keyword.to_ascii_uppercase(),
+        ins.keyword.as_str().to_ascii_uppercase(),
         detail,
         kind,
         range_to_lsp(snap.df.range_in(ins.span, enc)),

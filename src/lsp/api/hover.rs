@@ -66,7 +66,7 @@ pub fn hover_at(df: &Dockerfile, model: &Model, offset: usize) -> Option<(String
             let kind = options
                 .iter()
                 .find(|o| o.key == "type")
-                .and_then(|o| o.value.clone())
+                .and_then(|o| o.value.as_deref().map(str::to_string))
                 .unwrap_or_else(|| "bind".to_string());
             let mount = docs::mount(&kind)?;
             for o in &options {

@@ -16,7 +16,7 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
         if let Some(name) = &from.stage_name {
             // BuildKit checks the name only in the `FROM img AS name` shape.
             if !is_lowercase(&name.value) {
-                let lower = name.value.to_lowercase();
+                let lower = name.value.as_str().to_lowercase();
                 cx.report(
                     &STAGE_NAME_CASING,
                     at,
@@ -37,9 +37,9 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
             // A mixed-case FROM is ConsistentInstructionCasing's business.
             // The case tests come first so a matching AS builds no string.
             let wanted = if is_lowercase(kw) {
-                (!is_lowercase(&as_kw.value)).then(|| as_kw.value.to_lowercase())
+                (!is_lowercase(&as_kw.value)).then(|| as_kw.value.as_str().to_lowercase())
             } else if is_uppercase(kw) {
-                (!is_uppercase(&as_kw.value)).then(|| as_kw.value.to_uppercase())
+                (!is_uppercase(&as_kw.value)).then(|| as_kw.value.as_str().to_uppercase())
             } else {
                 None
             };
@@ -123,9 +123,9 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
             continue;
         }
         let (wanted, casing) = if majority_lower {
-            (kw.to_lowercase(), "lowercase")
+            (kw.as_str().to_lowercase(), "lowercase")
         } else {
-            (kw.to_uppercase(), "uppercase")
+            (kw.as_str().to_uppercase(), "uppercase")
         };
         if *kw != wanted {
             cx.report(

@@ -8,7 +8,7 @@ use crate::dockerfile::checks::{
     Cx, Edit, Fix, FROM_PLATFORM_FLAG_CONST_DISALLOWED, INVALID_DEFAULT_ARG_IN_FROM,
     REDUNDANT_TARGET_PLATFORM, UNDEFINED_ARG_IN_FROM,
 };
-use crate::dockerfile::syntax::Instruction;
+use crate::dockerfile::syntax::{CompactString, Instruction};
 use crate::dockerfile::text::Span;
 
 pub(super) fn check(cx: &mut Cx, model: &Model) {
@@ -17,8 +17,8 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
     let mut keys: Vec<&str> = model
         .meta_names
         .iter()
-        .map(String::as_str)
-        .chain(model.global_env.keys().map(String::as_str))
+        .map(CompactString::as_str)
+        .chain(model.global_env.keys().map(CompactString::as_str))
         .collect();
     keys.sort_unstable();
     keys.dedup();

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use super::expand::{expand, Expansion};
 use super::Cx;
-use crate::dockerfile::syntax::{Dockerfile, Instruction, InstructionKind};
+use crate::dockerfile::syntax::{CompactString, Dockerfile, Instruction, InstructionKind};
 
 pub(super) fn run_all(cx: &mut Cx) {
     let model = Model::build(cx.df);
@@ -39,7 +39,7 @@ pub(super) struct StageView<'a> {
     pub from_idx: usize,
     pub from: &'a Instruction,
     /// The stage name, lower-cased as BuildKit stores it.
-    pub name: Option<String>,
+    pub name: Option<CompactString>,
     pub commands: Vec<usize>,
     /// The earlier stage this one is built on (`FROM <stage>`).
     pub parent: Option<usize>,
@@ -50,9 +50,9 @@ pub(super) struct StageView<'a> {
 /// What the rules share: stages, global ARGs and their default values.
 pub(super) struct Model<'a> {
     /// Names declared by those ARGs.
-    pub meta_names: Vec<String>,
+    pub meta_names: Vec<CompactString>,
     /// Global values: the predefined platform ARGs, then meta ARG defaults.
-    pub global_env: HashMap<String, String>,
+    pub global_env: HashMap<CompactString, String>,
     pub stages: Vec<StageView<'a>>,
 }
 
@@ -85,15 +85,15 @@ impl<'a> Model<'a> {
             }
         }
 
-        let mut global_env: HashMap<String, String> = PREDEFINED_ARGS
+        let mut global_env: HashMap<CompactString, String> = PREDEFINED_ARGS
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (CompactString::new(k), v.to_string()))
             .collect();
         let target = stages
             .last()
-            .and_then(|s| s.name.clone())
+            .and_then(|s| s.name.as_ref().map(|n| n.to_string()))
             .unwrap_or_else(|| "default".to_string());
-        global_env.insert("TARGETSTAGE".to_string(), target);
+        global_env.insert(CompactString::new("TARGETSTAGE"), target);
         let mut meta_names = Vec::new();
         for &i in &meta_args {
             for kv in &df.instructions[i].key_values {
@@ -110,7 +110,7 @@ impl<'a> Model<'a> {
 
         // Which earlier stage each FROM names (stage names match
         // case-insensitively, and only stages defined before).
-        let mut by_name: HashMap<String, usize> = HashMap::new();
+        let mut by_name: HashMap<CompactString, usize> = HashMap::new();
         for (s, stage) in stages.iter_mut().enumerate() {
             let from: &'a Instruction = stage.from;
             let raw = from
@@ -122,7 +122,7 @@ impl<'a> Model<'a> {
                 .map(|e| e.result)
                 .unwrap_or_else(|| raw.to_string())
                 .to_lowercase();
-            stage.parent = by_name.get(&base).copied();
+            stage.parent = by_name.get(base.as_str()).copied();
             stage.base = base;
             if let Some(name) = stage.name.clone() {
                 // The latest stage of that name wins for later references.
@@ -140,7 +140,7 @@ impl<'a> Model<'a> {
 /// Expands a FROM word against the global ARGs.
 pub(super) fn expand_global(
     df: &Dockerfile,
-    env: &HashMap<String, String>,
+    env: &HashMap<CompactString, String>,
     word: &str,
 ) -> Option<Expansion> {
     expand(word, df.escape, &|k| env.get(k).cloned()).ok()

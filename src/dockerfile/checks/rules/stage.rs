@@ -15,7 +15,9 @@ use crate::dockerfile::checks::{
     MAINTAINER_DEPRECATED, MULTIPLE_INSTRUCTIONS_DISALLOWED, NO_EMPTY_CONTINUATION,
     SECRETS_USED_IN_ARG_OR_ENV, UNDEFINED_VAR, WORKDIR_RELATIVE_PATH,
 };
-use crate::dockerfile::syntax::{ArgForm, Instruction, InstructionKind, KeyValue, VarRef};
+use crate::dockerfile::syntax::{
+    ArgForm, CompactString, Instruction, InstructionKind, KeyValue, VarRef,
+};
 use crate::dockerfile::text::Span;
 
 /// ARGs BuildKit never treats as undefined (SBOM scanner switches).
@@ -34,9 +36,9 @@ const CLONE_BUDGET: usize = 1 << 20;
 #[derive(Debug, Clone, Default)]
 struct Scope {
     /// ENV and valued ARGs (values expanded where possible).
-    env: HashMap<String, String>,
+    env: HashMap<CompactString, String>,
     /// ARG names declared in this stage (not inherited).
-    args: HashSet<String>,
+    args: HashSet<CompactString>,
     shell_set: bool,
     workdir_set: bool,
     /// The stage chain ends in an image from a registry, whose ENV is unknown.
@@ -122,7 +124,7 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
                     if let Some(path) = ins.args.first() {
                         let expanded = expand(&path.value, df.escape, &scope.lookup())
                             .map(|e| e.result)
-                            .unwrap_or_else(|_| path.value.clone());
+                            .unwrap_or_else(|_| path.value.to_string());
                         if !scope.workdir_set && !is_absolute(&expanded) {
                             cx.report(
                                 &WORKDIR_RELATIVE_PATH,
@@ -168,7 +170,7 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
                             undefined_vars(cx, at, &scope, refs);
                             let v = expand(raw, df.escape, &scope.lookup())
                                 .map(|e| e.result)
-                                .unwrap_or_else(|_| raw.clone());
+                                .unwrap_or_else(|_| raw.to_string());
                             scope.env.insert(kv.key.clone(), v);
                         } else if let Some(v) = model.global_env.get(&kv.key) {
                             if model.meta_names.contains(&kv.key)
@@ -242,7 +244,7 @@ fn undefined_message(scope: &Scope, name: &str) -> Option<String> {
             scope
                 .env
                 .keys()
-                .map(String::as_str)
+                .map(CompactString::as_str)
                 .chain(path.iter().copied()),
             true,
         )
@@ -439,7 +441,7 @@ fn expose(cx: &mut Cx, idx: usize, ins: &Instruction, scope: &Scope) {
     for word in &ins.args {
         let literal = !word.value.contains('$');
         let expanded = if literal {
-            word.value.clone()
+            word.value.to_string()
         } else {
             match expand(&word.value, df.escape, &scope.lookup()) {
                 Ok(e) => e.result,
@@ -530,7 +532,7 @@ fn copy_ignored(cx: &mut Cx, at: Option<usize>, ins: &Instruction, scope: &Scope
     for src in sources {
         let value = expand(&src.value, df.escape, &scope.lookup())
             .map(|e| e.result)
-            .unwrap_or_else(|_| src.value.clone());
+            .unwrap_or_else(|_| src.value.to_string());
         if value.contains("://") || value.starts_with("git@") {
             continue;
         }
@@ -617,12 +619,12 @@ fn definition_descriptions(cx: &mut Cx, model: &Model) {
     };
     for st in &model.stages {
         if let Some(name) = &st.name {
-            check(cx, st.from_idx, "FROM", vec![name.clone()]);
+            check(cx, st.from_idx, "FROM", vec![name.to_string()]);
         }
     }
     for (idx, ins) in df.instructions.iter().enumerate() {
         if ins.kind == InstructionKind::Arg && !cx.prev_comments[idx].is_empty() {
-            let keys = ins.key_values.iter().map(|kv| kv.key.clone()).collect();
+            let keys = ins.key_values.iter().map(|kv| kv.key.to_string()).collect();
             check(cx, idx, "ARG", keys);
         }
     }
