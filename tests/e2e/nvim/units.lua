@@ -1,0 +1,105 @@
+-- Unit tests of editors/nvim/lua/buildkit_lsp/builds.lua that need no server:
+-- result summaries, builder labels, bake file names, the log buffer, the
+-- progress throttle and the remembered builders. Run headless by
+-- scripts/test-editors on both Neovim versions; log TEST_OUTPUT/nvim-units.log.
+-- Expected strings are written by hand from the protocol's result shapes.
+
+local H = dofile(vim.fn.getcwd() .. '/tests/e2e/nvim/helpers.lua')
+local eq, fail = H.eq, H.fail
+
+local function main()
+  local builds = require('buildkit_lsp.builds')
+
+  -- Summaries: the same words as the VS Code extension (test/builds.test.js).
+  local ok = {
+    ok = true,
+    target = 'final',
+    builder = 'default',
+    driver = 'docker',
+    imageId = 'sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+    digest = vim.NIL,
+    tags = { 'app:dev', 'app:latest' },
+    durationMs = 4249,
+    cachedSteps = 3,
+    totalSteps = 7,
+    error = vim.NIL,
+    cancelled = false,
+  }
+  eq(
+    builds.build_summary(ok),
+    'Built final on default (docker) in 4.2 s, 3/7 steps cached: image 0123456789ab, tags app:dev, app:latest',
+    'summary of a successful build'
+  )
+  local same = vim.tbl_extend('force', ok, { tags = {}, digest = ok.imageId })
+  eq(builds.build_summary(same), 'Built final on default (docker) in 4.2 s, 3/7 steps cached: image 0123456789ab', 'digest equal to the image id is not repeated')
+  local failed = vim.tbl_extend('force', ok, {
+    ok = false,
+    target = vim.NIL,
+    durationMs = 900,
+    error = 'process "/bin/sh -c exit 3" did not complete successfully: exit code: 3',
+  })
+  eq(
+    builds.build_summary(failed),
+    'Build of Dockerfile on default (docker) failed after 0.9 s: process "/bin/sh -c exit 3" did not complete successfully: exit code: 3',
+    'summary of a failed build without target'
+  )
+  local cancelled = vim.tbl_extend('force', ok, { ok = false, cancelled = true, durationMs = 1500 })
+  eq(builds.build_summary(cancelled), 'Build of final on default (docker) cancelled after 1.5 s', 'summary of a cancelled build')
+
+  -- Builder labels as the server's showMessageRequest titles, * = selected.
+  eq(builds.builder_label({ name = 'ci', driver = 'docker-container', status = 'inactive', selected = true }), 'ci (docker-container, inactive) *', 'selected builder label')
+  eq(builds.builder_label({ name = 'x' }), 'x (unknown, unknown)', 'label of a builder without driver and status')
+
+  -- Bake files by buildx's default names only.
+  for name, expected in pairs({
+    ['/w/docker-bake.hcl'] = true,
+    ['/w/docker-bake.override.json'] = true,
+    ['/w/docker-bake.yaml'] = false,
+    ['/w/my-docker-bake.hcl'] = false,
+    ['/w/Dockerfile'] = false,
+  }) do
+    eq(builds.is_bake_file(name), expected, 'is_bake_file(' .. name .. ')')
+  end
+
+  -- The log buffer: complete lines appended, the first replaces the empty line.
+  local log = builds.log_buffer()
+  eq(vim.api.nvim_buf_get_name(log), 'buildkit://build-log', 'log buffer name')
+  eq({ vim.bo[log].buftype, vim.bo[log].modifiable, vim.bo[log].swapfile }, { 'nofile', false, false }, 'log buffer options')
+  builds.on_build_log(nil, { buildId = 'b1', uri = 'file:///w/Dockerfile', target = vim.NIL, builder = 'default', text = '#1 [1/2] FROM busybox\n#1 DONE 0.1s\n' })
+  builds.on_build_log(nil, { buildId = 'b1', uri = 'file:///w/Dockerfile', target = vim.NIL, builder = 'default', text = '#2 [2/2] RUN true\n' })
+  eq(vim.api.nvim_buf_get_lines(log, 0, -1, false), { '#1 [1/2] FROM busybox', '#1 DONE 0.1s', '#2 [2/2] RUN true' }, 'log buffer lines')
+  eq(builds.log_builds.b1, { uri = 'file:///w/Dockerfile', target = vim.NIL }, 'the build whose log is open')
+  eq(builds.log_buffer(), log, 'one log buffer')
+
+  -- Progress: begin and end always shown, reports at most every interval.
+  builds.progress_interval_ms = 60000
+  local handler = builds.progress_handler(nil)
+  local ctx = { client_id = 1 }
+  handler(nil, { token = 't', value = { kind = 'begin', title = 'Building final on default (docker)', percentage = 0 } }, ctx)
+  handler(nil, { token = 't', value = { kind = 'report', message = '[1/7] FROM busybox', percentage = 14 } }, ctx)
+  handler(nil, { token = 't', value = { kind = 'end', message = 'done in 4.2 s (3 cached)' } }, ctx)
+  eq(builds.progress_seen, {
+    'Building final on default (docker) (0%)',
+    'Building final on default (docker): done in 4.2 s (3 cached)',
+  }, 'progress lines shown within one interval')
+
+  -- Remembered builders: one JSON object keyed by root.
+  local state = vim.fn.tempname() .. '.json'
+  builds.state_file = function()
+    return state
+  end
+  eq(builds.remembered_builder('/w'), nil, 'no state file yet')
+  builds.remember_builder('/w', 'ci')
+  builds.remember_builder('/other', 'default')
+  eq(vim.json.decode(table.concat(vim.fn.readfile(state), '\n')), { ['/w'] = 'ci', ['/other'] = 'default' }, 'state file')
+  eq(builds.remembered_builder('/w'), 'ci', 'remembered builder')
+  vim.fn.writefile({ 'not json' }, state)
+  eq(builds.remembered_builder('/w'), nil, 'a damaged state file remembers nothing')
+  if vim.fn.exists(':BuildkitSelectBuilder') ~= 0 then
+    fail('user commands exist before setup()')
+  end
+
+  H.log('PASS nvim units')
+end
+
+H.run('nvim-units.log', main)
