@@ -141,7 +141,11 @@ fn target_and_full_builds_stream_progress_and_log_and_answer_with_the_image() {
     );
     let ctx = support::TempContext::new().file("Dockerfile", &dockerfile);
     let home = tempfile::tempdir().unwrap();
-    let mut lsp = start(home.path(), json!({"diagnostics": {"debounceMs": 0}}));
+    let tag = format!("lsp-build-run:{n}");
+    let mut lsp = start(
+        home.path(),
+        json!({"diagnostics": {"debounceMs": 0}, "build": {"tags": [tag]}}),
+    );
     let uri = uri_of(&ctx.path().join("Dockerfile"));
     lsp.open(&uri, &dockerfile);
 
@@ -163,9 +167,18 @@ fn target_and_full_builds_stream_progress_and_log_and_answer_with_the_image() {
     assert_eq!(full["target"], Value::Null);
     assert_eq!(full["builder"], "default");
     assert_eq!(full["driver"], "docker");
-    assert_eq!(full["tags"], json!([]));
+    assert_eq!(full["tags"], json!([tag]));
     let image = full["imageId"].as_str().unwrap_or_default();
     assert!(image.starts_with("sha256:") && image.len() == 71, "{full}");
+    // The engine has the image under the tag of the settings.
+    let inspect = std::process::Command::new("docker")
+        .args(["image", "inspect", "--format", "{{.Id}}", &tag])
+        .output()
+        .expect("docker image inspect runs");
+    assert_eq!(String::from_utf8_lossy(&inspect.stdout).trim(), image);
+    let _ = std::process::Command::new("docker")
+        .args(["image", "rm", &tag])
+        .output();
     let total = full["totalSteps"].as_u64().unwrap();
     let cached = full["cachedSteps"].as_u64().unwrap();
     // FROM, the base RUN, COPY, the final RUN at least; the base RUN cached.
@@ -483,4 +496,42 @@ fn three_rapid_saves_run_one_build_to_completion() {
         .collect();
     assert_eq!(ends.len(), 1, "{ends:?}");
     assert!(log_of(&lsp, &ids[0]).contains(&format!(" saved-42-{n}\n")));
+}
+
+#[test]
+fn bake_target_builds_with_the_bake_files_configuration() {
+    if support::docker_or_skip("bake_target_builds").is_none() {
+        return;
+    }
+    let n = nonce();
+    let dockerfile = format!(
+        "FROM busybox:test AS base\nRUN echo baked-$((2*21))-{n}\nFROM base\nRUN echo never-$((1+1))-{n}\n"
+    );
+    let bake = format!(
+        "target \"app\" {{\n  dockerfile = \"Dockerfile\"\n  target = \"base\"\n  tags = [\"lsp-bake:{n}\"]\n}}\n"
+    );
+    let ctx = support::TempContext::new()
+        .file("Dockerfile", &dockerfile)
+        .file("docker-bake.hcl", &bake);
+    let home = tempfile::tempdir().unwrap();
+    let mut lsp = start(home.path(), json!({"diagnostics": {"debounceMs": 0}}));
+    let bake_uri = uri_of(&ctx.path().join("docker-bake.hcl"));
+    let id = send_build(&mut lsp, json!({"uri": bake_uri, "bakeTarget": "app"}));
+    let r = build_result(&lsp, id, BUILD_LIMIT);
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["target"], "app");
+    assert_eq!(r["tags"], json!([format!("lsp-bake:{n}")]));
+    let log = log_of(&lsp, r["buildId"].as_str().unwrap());
+    assert!(log.contains(&format!(" baked-42-{n}\n")), "{log}");
+    assert!(!log.contains("never-"), "{log}");
+    let _ = std::process::Command::new("docker")
+        .args(["image", "rm", &format!("lsp-bake:{n}")])
+        .output();
+
+    let err = lsp.request_error(
+        "workspace/executeCommand",
+        json!({"command": "buildkit.build", "arguments": [{"uri": bake_uri, "bakeTarget": "nope"}]}),
+    );
+    assert_eq!(err["code"], -32602);
+    assert!(err["message"].as_str().unwrap().contains("nope"), "{err}");
 }

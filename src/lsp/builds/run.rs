@@ -182,11 +182,24 @@ fn one_arg<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// What a build request names.
+#[derive(Debug, Clone, PartialEq)]
+enum What {
+    /// The Dockerfile at the URI, optionally one stage.
+    Dockerfile(Option<String>),
+    /// A target of the bake file at the URI.
+    BakeTarget(String),
+}
+
 /// Everything a build needs, prepared before it is spawned.
 struct Job {
     id: String,
+    /// The document the build was asked for (a Dockerfile or a bake file).
     uri: Uri,
+    /// The stage or bake target, which with `uri` identifies the build.
     target: Option<String>,
+    /// The Dockerfile built, where a failure's diagnostic goes.
+    dockerfile: Option<Uri>,
     spec: BuildSpec,
     builder: String,
     driver: String,
@@ -206,13 +219,11 @@ pub async fn build_command(
         args,
         r#"expected [{"uri": "file:///…/Dockerfile", "target"?: "stage"}]"#,
     )?;
-    if args.bake_target.is_some() {
-        return Err(LspError::CommandArguments {
-            command: command.to_string(),
-            reason: "bakeTarget is not supported by this server yet; build the Dockerfile with uri and target".into(),
-        });
-    }
-    let job = prepare(session, command, args.uri, args.target).await?;
+    let what = match args.bake_target.filter(|t| !t.is_empty()) {
+        Some(name) => What::BakeTarget(name),
+        None => What::Dockerfile(args.target.filter(|t| !t.is_empty())),
+    };
+    let job = prepare(session, command, args.uri, what).await?;
     // The request may be cancelled ($/cancelRequest): then so is the build.
     let guard = job.cancel.clone().drop_guard();
     let task = tokio::spawn(drive(Arc::clone(session), client.clone(), job));
@@ -295,7 +306,7 @@ pub fn on_save(session: &Arc<Session>, client: &Client, uri: Uri) {
             }
             inner.last_target.get(uri.as_str()).cloned().flatten()
         };
-        match prepare(&session, "buildOnSave", uri, target).await {
+        match prepare(&session, "buildOnSave", uri, What::Dockerfile(target)).await {
             Ok(job) => {
                 drive(session, client, job).await;
             }
@@ -314,23 +325,30 @@ fn is_dockerfile(uri: &Uri, language_id: &str) -> bool {
     language_id == "dockerfile" && !name.starts_with("docker-bake")
 }
 
-/// Resolves the builder and the spec, and registers the build (cancelling a
-/// running build of the same document and target).
+/// Resolves the build configuration and the builder, and registers the
+/// build (cancelling a running build of the same document and target).
 async fn prepare(
     session: &Arc<Session>,
     command: &str,
     uri: Uri,
-    target: Option<String>,
+    what: What,
 ) -> Result<Job, LspError> {
-    let path =
-        uri.to_file_path()
-            .map(|p| p.into_owned())
-            .ok_or_else(|| LspError::CommandArguments {
-                command: command.to_string(),
-                reason: format!("{} is not a file: URI", uri.as_str()),
-            })?;
-    let target = target.filter(|t| !t.is_empty());
-    let spec = spec_for(&path, target.clone());
+    let bad = |reason: String| LspError::CommandArguments {
+        command: command.to_string(),
+        reason,
+    };
+    let path = uri
+        .to_file_path()
+        .map(|p| p.into_owned())
+        .ok_or_else(|| bad(format!("{} is not a file: URI", uri.as_str())))?;
+    let (spec, target) = configure(session, &uri, &path, &what).await.map_err(bad)?;
+    let dockerfile = match what {
+        // The configured builds of a Dockerfile all build that document.
+        What::Dockerfile(_) => Some(uri.clone()),
+        What::BakeTarget(_) => std::path::absolute(spec.dockerfile_path())
+            .ok()
+            .and_then(Uri::from_file_path),
+    };
     let current = crate::lsp::builds::selection::current(session).await?;
     let n = session.builds.next_id.fetch_add(1, Ordering::Relaxed) + 1;
     let id = format!("build-{}-{n}", std::process::id());
@@ -350,19 +368,66 @@ async fn prepare(
             tracing::info!("build {} replaced by {id}: cancelled", old.id);
             old.cancel.cancel();
         }
-        inner
-            .last_target
-            .insert(uri.as_str().to_string(), target.clone());
+        if let What::Dockerfile(stage) = &what {
+            inner
+                .last_target
+                .insert(uri.as_str().to_string(), stage.clone());
+        }
     }
     Ok(Job {
         id,
         uri,
         target,
+        dockerfile,
         spec,
         builder: current.name,
         driver: current.driver,
         cancel,
     })
+}
+
+/// The spec of a request and the target that names the build: a bake
+/// target's own configuration; for a Dockerfile, the configured build of
+/// that stage (bake file of the workspace folder > `buildkit.build.*` >
+/// defaults), with the stage asked for.
+async fn configure(
+    session: &Session,
+    uri: &Uri,
+    path: &Path,
+    what: &What,
+) -> Result<(BuildSpec, Option<String>), String> {
+    use crate::build::bake::Bake;
+    use crate::build::config;
+    use crate::lsp::builds::selection::findings;
+    match what {
+        What::BakeTarget(name) => {
+            let bake = match findings::bake_for(session, path) {
+                Some(b) => b,
+                None => {
+                    let folder = path.parent().unwrap_or(Path::new("/"));
+                    Bake::load_folder(folder, &std::env::vars().collect())
+                        .map_err(|e| e.to_string())?
+                }
+            };
+            let build = config::bake_target_spec(&bake, name).map_err(|e| e.to_string())?;
+            Ok((build.spec, Some(name.clone())))
+        }
+        What::Dockerfile(stage) => {
+            let builds = findings::configured_builds(session, uri)
+                .await
+                .map_err(|e| e.to_string())?;
+            let chosen = builds
+                .iter()
+                .find(|b| b.spec.target == *stage)
+                .or(builds.first())
+                .map(|b| b.spec.clone());
+            let mut spec = chosen.unwrap_or_else(|| spec_for(path, None));
+            if stage.is_some() {
+                spec.target = stage.clone();
+            }
+            Ok((spec, stage.clone()))
+        }
+    }
 }
 
 /// What to build for a Dockerfile: its folder as the context.
@@ -628,7 +693,10 @@ impl Outcome {
 /// Keeps the failure's diagnostic, or clears the target's after a success,
 /// and re-publishes the document's diagnostics when they changed.
 async fn record_failure(session: &Arc<Session>, client: &Client, job: &Job, outcome: &Outcome) {
-    let uri = job.uri.as_str().to_string();
+    let Some(dockerfile) = &job.dockerfile else {
+        return;
+    };
+    let uri = dockerfile.as_str().to_string();
     let changed = match (&outcome.report, &outcome.error) {
         (Some(_), _) => {
             let mut inner = session.builds.inner();
@@ -638,7 +706,7 @@ async fn record_failure(session: &Arc<Session>, client: &Client, job: &Job, outc
             before != list.len()
         }
         (None, Some(BuilderError::Build(BuildkitError::Solve(f)))) => {
-            let Some(doc) = session.document(&job.uri) else {
+            let Some(doc) = session.document(dockerfile) else {
                 return;
             };
             // BuildKit's lines are those of the file it built (the saved
@@ -666,7 +734,7 @@ async fn record_failure(session: &Arc<Session>, client: &Client, job: &Job, outc
     };
     if changed {
         session.builds.epoch.fetch_add(1, Ordering::Relaxed);
-        diagnostics::schedule(session, client, job.uri.clone(), true);
+        diagnostics::schedule(session, client, dockerfile.clone(), true);
     }
 }
 
