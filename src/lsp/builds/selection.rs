@@ -52,11 +52,6 @@ impl CurrentBuilder {
             group,
         }
     }
-
-    /// The driver kind, if this build knows it.
-    pub fn kind(&self) -> Option<DriverKind> {
-        self.features.map(|f| f.kind)
-    }
 }
 
 /// The last known status of one builder, as `buildx ls` words it.
