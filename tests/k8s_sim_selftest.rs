@@ -1767,3 +1767,44 @@ async fn scale_subresource_reads_and_sets_replicas() {
     .await;
     assert_eq!(sim.objects("pods").len(), 3);
 }
+
+#[tokio::test]
+async fn updates_may_not_change_immutable_fields() {
+    let sim = plain_sim().await;
+    let path = format!("/apis/apps/v1/namespaces/{NS}/deployments");
+    let (_, mut created) = api(&sim, "POST", &path, Some(deployment("imm", 1))).await;
+    // the controllers write the status meanwhile: update unconditionally
+    created["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("resourceVersion");
+    let mut changed = created.clone();
+    changed["spec"]["selector"]["matchLabels"]["extra"] = json!("x");
+    changed["spec"]["template"]["metadata"]["labels"]["extra"] = json!("x");
+    let (s, v) = api(&sim, "PUT", &format!("{path}/imm"), Some(changed)).await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["details"]["causes"][0]["field"], "spec.selector");
+    assert!(v["message"]
+        .as_str()
+        .unwrap()
+        .ends_with("field is immutable"));
+    // replicas may change, and bump the generation
+    let mut scaled = created.clone();
+    scaled["spec"]["replicas"] = json!(2);
+    let (s, v) = api(&sim, "PUT", &format!("{path}/imm"), Some(scaled)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["metadata"]["generation"], 2);
+
+    let cms = format!("/api/v1/namespaces/{NS}/configmaps");
+    let mut cm = configmap("frozen", json!({}));
+    cm["immutable"] = json!(true);
+    let (_, created) = api(&sim, "POST", &cms, Some(cm)).await;
+    let mut edited = created;
+    edited["data"]["buildkitd.toml"] = json!("debug = false\n");
+    let (s, v) = api(&sim, "PUT", &format!("{cms}/frozen"), Some(edited)).await;
+    assert_eq!(s, 422);
+    assert_eq!(
+        v["message"],
+        "ConfigMap \"frozen\" is invalid: data: Forbidden: field is immutable when `immutable` is set"
+    );
+}

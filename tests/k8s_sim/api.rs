@@ -899,12 +899,13 @@ fn update(
             n["status"] = body["status"].clone();
             n
         } else {
-            let causes = validate::object(rt, &body);
+            let mut causes = validate::object(rt, &body);
+            let mut n = body.clone();
+            validate::apply_defaults(rt, &mut n);
+            causes.extend(validate::update(rt, &current, &n));
             if !causes.is_empty() {
                 return (Err(ApiError::invalid(rt, name, causes)), Vec::new());
             }
-            let mut n = body.clone();
-            validate::apply_defaults(rt, &mut n);
             // Status and server-owned metadata stay as stored.
             if current.get("status").is_some() {
                 n["status"] = current["status"].clone();

@@ -575,3 +575,63 @@ pub fn initial_status(rt: &ResourceType, obj: &mut Value) {
         _ => {}
     }
 }
+
+/// What an update may not change: a workload's selector, a StatefulSet's
+/// spec outside the fields the API server lets change, the data of an
+/// immutable ConfigMap.
+pub fn update(rt: &ResourceType, current: &Value, next: &Value) -> Vec<Cause> {
+    let mut out = Vec::new();
+    match rt.plural {
+        "deployments" | "replicasets" => {
+            if current["spec"]["selector"] != next["spec"]["selector"] {
+                out.push(Cause {
+                    reason: "FieldValueInvalid",
+                    message: format!(
+                        "Invalid value: {}: field is immutable",
+                        next["spec"]["selector"]
+                    ),
+                    field: "spec.selector".into(),
+                });
+            }
+        }
+        "statefulsets" => {
+            let mutable = [
+                "replicas",
+                "ordinals",
+                "template",
+                "updateStrategy",
+                "persistentVolumeClaimRetentionPolicy",
+                "minReadySeconds",
+            ];
+            let strip = |spec: &Value| {
+                let mut s = spec.clone();
+                if let Some(m) = s.as_object_mut() {
+                    for k in mutable {
+                        m.remove(k);
+                    }
+                }
+                s
+            };
+            if strip(&current["spec"]) != strip(&next["spec"]) {
+                out.push(Cause {
+                    reason: "FieldValueForbidden",
+                    message: "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden".into(),
+                    field: "spec".into(),
+                });
+            }
+        }
+        "configmaps" if current["immutable"] == json!(true) => {
+            for section in ["data", "binaryData"] {
+                if current[section] != next[section] {
+                    out.push(Cause {
+                        reason: "FieldValueForbidden",
+                        message: "Forbidden: field is immutable when `immutable` is set".into(),
+                        field: section.into(),
+                    });
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
