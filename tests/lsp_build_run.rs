@@ -391,13 +391,17 @@ fn progress_cancel_stops_the_run_step_on_the_daemon_and_hover_answers_meanwhile(
     let r = build_result(&lsp, id, Duration::from_secs(5));
     let took = cancelled_at.elapsed();
     assert!(took < Duration::from_secs(2), "cancel took {took:?}");
+    let gone = wait_until(Duration::from_secs(2), || processes("sleep 67") == 0);
+    // Figures for docs/lsp-builds.md (`--nocapture`).
+    eprintln!(
+        "figure: hover during a build {hover_ms} ms; cancel -> result {} ms; -> RUN process gone {} ms",
+        took.as_millis(),
+        cancelled_at.elapsed().as_millis()
+    );
     assert_eq!(r["ok"], false);
     assert_eq!(r["cancelled"], true);
     assert_eq!(r["error"], "the build was cancelled");
-    assert!(
-        wait_until(Duration::from_secs(2), || processes("sleep 67") == 0),
-        "the RUN step still runs after the cancel"
-    );
+    assert!(gone, "the RUN step still runs after the cancel");
     let values = progress_of(&lsp, &token);
     assert_eq!(
         values.last().unwrap(),
@@ -534,4 +538,132 @@ fn bake_target_builds_with_the_bake_files_configuration() {
     );
     assert_eq!(err["code"], -32602);
     assert!(err["message"].as_str().unwrap().contains("nope"), "{err}");
+}
+
+/// The stand-in BuildKit image of `tests/docker_container_driver.rs`
+/// (`scripts/buildkit-test-image`), built with the docker driver.
+const CONTAINER_IMAGE: &str = "buildkit-relay:test";
+
+fn build_container_image() {
+    use buildkit_lsp::buildkit::Client;
+    use buildkit_lsp::driver::docker::DockerDriver;
+    use buildkit_lsp::driver::Driver;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let driver = DockerDriver::from_env().await.unwrap();
+        let client = Client::connect(std::sync::Arc::new(driver) as std::sync::Arc<dyn Driver>)
+            .await
+            .unwrap();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/buildkit-test-image");
+        let mut spec = buildkit_lsp::build::BuildSpec::new(&dir);
+        spec.tags = vec![CONTAINER_IMAGE.to_string()];
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        client
+            .build(&spec, tx)
+            .await
+            .expect("the stand-in image builds");
+    });
+}
+
+/// Removes a builder's container and volume whatever happened.
+struct RemoveContainer(String);
+
+impl Drop for RemoveContainer {
+    fn drop(&mut self) {
+        let container = format!("buildx_buildkit_{}", self.0);
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "-f", "-v", &container])
+            .output();
+        let _ = std::process::Command::new("docker")
+            .args(["volume", "rm", "-f", &format!("{container}_state")])
+            .output();
+    }
+}
+
+#[test]
+fn docker_container_builder_builds_warns_without_output_and_cancels() {
+    let Some(engine) = support::docker_or_skip("docker_container_builder_builds") else {
+        return;
+    };
+    build_container_image();
+    let relay = support::relay::Relay::tcp(&engine, support::relay::RelayTls::None);
+    let relay_addr = relay.endpoint().trim_start_matches("tcp://").to_string();
+    let home = tempfile::tempdir().unwrap();
+    let name = support::unique_name("lspdc").replace('-', "_");
+    let _cleanup = RemoveContainer(format!("{name}0"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_buildkit-lsp"))
+        .args([
+            "builder",
+            "create",
+            "--name",
+            &name,
+            "--driver",
+            "docker-container",
+            "--driver-opt",
+            &format!("image={CONTAINER_IMAGE}"),
+            "--driver-opt",
+            "network=host",
+            "--driver-opt",
+            &format!("env.BUILDKIT_RELAY={relay_addr}"),
+            "--driver-opt",
+            "privileged=false",
+            "--bootstrap",
+        ])
+        .env("HOME", home.path())
+        .env("DOCKER_CONFIG", home.path().join("docker"))
+        .env("BUILDX_CONFIG", home.path().join("buildx"))
+        .env_remove("BUILDX_BUILDER")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "create failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let n = nonce();
+    let dockerfile = format!("FROM busybox:test\nRUN echo container-$((3*3))-{n}\n");
+    let ctx = support::TempContext::new().file("Dockerfile", &dockerfile);
+    let mut lsp = start(home.path(), json!({"diagnostics": {"debounceMs": 0}}));
+    let used = lsp.request(
+        "workspace/executeCommand",
+        json!({"command": "buildkit.useBuilder", "arguments": [name]}),
+    );
+    assert_eq!(used["driver"], "docker-container", "{used}");
+    let uri = uri_of(&ctx.path().join("Dockerfile"));
+    lsp.open(&uri, &dockerfile);
+    let id = send_build(&mut lsp, json!({"uri": uri}));
+    let r = build_result(&lsp, id, BUILD_LIMIT);
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["builder"], name.as_str());
+    assert_eq!(r["driver"], "docker-container");
+    // Nothing exported: no image id, and buildx's warning in the log.
+    assert_eq!(r["imageId"], Value::Null, "{r}");
+    let log = log_of(&lsp, r["buildId"].as_str().unwrap());
+    assert!(log.starts_with("WARNING: No output specified with docker-container driver. Build result will only remain in the build cache."), "{log}");
+    assert!(log.contains(&format!(" container-9-{n}\n")), "{log}");
+    let token = lsp.server_requests("window/workDoneProgress/create")[0]["token"].clone();
+    assert_eq!(
+        progress_of(&lsp, &token)[0]["title"],
+        format!("Building Dockerfile on {name} (docker-container)")
+    );
+
+    // Cancel through the container's dial-stdio: the step stops too.
+    let (_, id) = start_sleeping_build(&mut lsp, ctx.path(), 73);
+    let cancelled_at = Instant::now();
+    let n = lsp.request(
+        "workspace/executeCommand",
+        json!({"command": "buildkit.cancelBuild", "arguments": [{"uri": uri, "target": null}]}),
+    );
+    assert_eq!(n, json!({"cancelled": 1}));
+    let r = build_result(&lsp, id, Duration::from_secs(5));
+    assert!(cancelled_at.elapsed() < Duration::from_secs(2));
+    assert_eq!(r["cancelled"], true, "{r}");
+    assert!(
+        wait_until(Duration::from_secs(3), || processes("sleep 73") == 0),
+        "the RUN step still runs after the cancel"
+    );
 }
