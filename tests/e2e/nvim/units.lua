@@ -93,6 +93,17 @@ local function main()
   builds.remember_builder('/other', 'default')
   eq(vim.json.decode(table.concat(vim.fn.readfile(state), '\n')), { ['/w'] = 'ci', ['/other'] = 'default' }, 'state file')
   eq(builds.remembered_builder('/w'), 'ci', 'remembered builder')
+  -- Generic commands that select a builder are remembered too.
+  local fake_client = { config = { root_dir = '/w' } }
+  builds.after_command(fake_client, 'buildkit.useBuilderGlobally', { 'ci' }, { name = 'ci', driver = 'docker-container' })
+  eq(builds.remembered_builder('/w'), 'ci', 'useBuilderGlobally is remembered')
+  builds.after_command(fake_client, 'buildkit.createBuilder', { { name = 'new' } }, { name = 'new', driver = 'docker-container' })
+  eq(builds.remembered_builder('/w'), 'ci', 'createBuilder without use is not')
+  builds.after_command(fake_client, 'buildkit.createBuilder', { { name = 'new', use = true } }, { name = 'new', driver = 'docker-container' })
+  eq(builds.remembered_builder('/w'), 'new', 'createBuilder with use is')
+  builds.after_command(fake_client, 'buildkit.stopBuilder', { 'new' }, { name = 'new', status = 'stopped' })
+  eq(builds.remembered_builder('/w'), 'new', 'other commands change nothing')
+
   vim.fn.writefile({ 'not json' }, state)
   eq(builds.remembered_builder('/w'), nil, 'a damaged state file remembers nothing')
   if vim.fn.exists(':BuildkitSelectBuilder') ~= 0 then

@@ -178,6 +178,21 @@ end
 -- The last builderChanged per client: (name, driver, reachable).
 local last_builder = {}
 
+--- After a generic server command: builders selected by
+--- `buildkit.useBuilderGlobally NAME` or `buildkit.createBuilder {use=true}`
+--- are remembered for the root like :BuildkitSelectBuilder's choice.
+function M.after_command(client, command, arguments, result)
+  if type(result) ~= 'table' or type(result.name) ~= 'string' then
+    return
+  end
+  local first = type(arguments) == 'table' and arguments[1] or nil
+  local selects = command == 'buildkit.useBuilderGlobally'
+    or (command == 'buildkit.createBuilder' and type(first) == 'table' and first.use == true)
+  if selects and client.config and client.config.root_dir then
+    M.remember_builder(client.config.root_dir, result.name)
+  end
+end
+
 --- buildkit/builderChanged: vim.g.buildkit_builder for statuslines, and a
 --- message when the builder changes or stops/starts answering (not for the
 --- first report after start, nor for repeats).

@@ -231,6 +231,7 @@ function M.execute(command, arguments, bufnr)
     elseif type(result) == 'table' and type(result.setting) == 'string' and result.value ~= nil then
       remember_setting(client, result.setting, result.value)
     elseif result ~= nil and result ~= vim.NIL then
+      builds.after_command(client, command, arguments, result)
       vim.notify(type(result) == 'string' and result or vim.inspect(result), vim.log.levels.INFO)
     end
   end, bufnr)
