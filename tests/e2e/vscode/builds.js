@@ -87,8 +87,10 @@ async function runPaletteCommand(page, title) {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ timeout: 10000 });
   await input.fill(`>${title}`);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 10000 });
-  await page.keyboard.press('Enter');
+  // The row whose label is exactly the title (others match the filter too).
+  const row = page.locator('.quick-input-widget .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }) });
+  await row.first().waitFor({ timeout: 10000 });
+  await row.first().click();
 }
 
 async function main() {
@@ -147,6 +149,16 @@ async function main() {
     assert.ok(warningText.includes('buildkit-lsp'), `BuilderCacheExport source: ${warningText}`);
     assert.ok(warningText.includes('[Ln 1, Col '), `BuilderCacheExport on line 1: ${warningText}`);
     await page.screenshot({ path: path.join(outDir, 'vscode-builds-warning.png') });
+
+    // *BuildKit: Build* offers the document's build lenses (the server's
+    // targets) in a quick pick; dismissed here.
+    await runPaletteCommand(page, 'BuildKit: Build');
+    const targetRow = page.locator('.quick-input-widget .monaco-list-row', { hasText: '▶ Build stage final' });
+    await targetRow.first().waitFor({ timeout: 20000 });
+    const targets = await page.locator('.quick-input-widget .monaco-list-row').allInnerTexts();
+    assert.deepStrictEqual(targets, ['▶ Build (buildkit-lsp-e2e:dev)', '▶ Build stage build', '▶ Build stage final'], 'targets offered by BuildKit: Build');
+    await page.keyboard.press('Escape');
+    await targetRow.first().waitFor({ state: 'hidden', timeout: 10000 });
 
     // The ⚒ lens opens the extension's quick pick (the middleware takes
     // buildkit.selectBuilder from the server's showMessageRequest).
