@@ -15,7 +15,8 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use buildkit_lsp::builder::status::{query, NodeStatus};
+use buildkit_lsp::builder::status::{kubernetes_pods, query, NodeStatus};
+use buildkit_lsp::builder::{Node, NodeGroup};
 use buildkit_lsp::driver::kubernetes::{config, exec, Backoff, KubeEnv, KubernetesDriver, Options};
 use buildkit_lsp::driver::Driver;
 use k8s_sim::{Auth, K8sSim, Readiness, SimOptions};
@@ -200,8 +201,9 @@ async fn create_bootstrap_build_load_and_rm_through_the_cli() {
     // a real build with a RUN step, exported to a local directory
     let ctx = support::TempContext::new().file(
         "Dockerfile",
+        // the unique comment keeps the RUN step out of BuildKit's cache
         format!(
-            "FROM {}\nRUN echo built in a pod > /out.txt\n",
+            "FROM {}\nRUN echo built in a pod > /out.txt # {image}\n",
             support::BASE_IMAGE
         ),
     );
@@ -219,7 +221,7 @@ async fn create_bootstrap_build_load_and_rm_through_the_cli() {
         ctx.path().to_str().unwrap(),
     ]);
     eprintln!(
-        "build with a RUN step through pod exec: {:?}",
+        "build with an uncached RUN step through pod exec: {:?}",
         start.elapsed()
     );
     assert_eq!(
@@ -252,6 +254,50 @@ async fn create_bootstrap_build_load_and_rm_through_the_cli() {
     assert!(
         err.contains("exporter \"docker\" could not be found"),
         "{err}"
+    );
+
+    // inspect shows the node running with the driver's capabilities; stop
+    // leaves the pods alone, as buildx's kubernetes driver does
+    let (inspect, _) = home.ok(&["builder", "inspect", "kube"]);
+    assert!(inspect.contains("Driver:        kubernetes\n"), "{inspect}");
+    assert!(
+        inspect.contains("Status:                running\n"),
+        "{inspect}"
+    );
+    assert!(
+        inspect.contains(
+            "Driver Options:        default-load=\"true\" replicas=\"2\" timeout=\"30s\"\n"
+        ),
+        "{inspect}"
+    );
+    assert!(
+        inspect.contains(" Automatic --load:          no\n"),
+        "{inspect}"
+    );
+    assert!(
+        inspect.contains(" Docker/OCI tarball output: yes\n"),
+        "{inspect}"
+    );
+    home.ok(&["builder", "stop", "kube"]);
+    assert_eq!(sim.objects("deployments").len(), 1);
+
+    // --load with no engine to load into: refused with a clear message
+    let mut load = Command::new(env!("CARGO_BIN_EXE_buildkit-lsp"));
+    let out = load
+        .args(["build", "--builder", "kube", "--load", "-t", &tag])
+        .arg(ctx.path())
+        .current_dir(home.dir.path())
+        .env("HOME", home.dir.path())
+        .env("DOCKER_CONFIG", home.dir.path().join("docker"))
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .env("KUBECONFIG", &home.kubeconfig)
+        .env_remove("BUILDX_BUILDER")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "ERROR: --load needs a Docker Engine to load the image into, and none is reachable"
     );
 
     // rm deletes the workload (and keeps nothing in the store)
@@ -326,6 +372,26 @@ async fn three_replicas_sticky_keeps_a_context_on_one_pod_random_spreads() {
     d.bootstrap(&mut no_progress()).await.unwrap();
     let pods = d.running_pods().await.unwrap();
     assert_eq!(pods.len(), 3, "{pods:?}");
+    assert!(pods.iter().all(|p| p.starts_with("three0-")), "{pods:?}");
+    // the store's view: the node's running pods, as `ls` can show them
+    let group = NodeGroup {
+        name: "three".into(),
+        driver: "kubernetes".into(),
+        nodes: vec![Node {
+            name: "three0".into(),
+            endpoint: format!(
+                "kubernetes:///three?deployment=three0&kubeconfig={}",
+                dir.path().join("three0.kubeconfig").display()
+            ),
+            driver_opts: Some([("replicas".to_string(), "3".to_string())].into()),
+            ..Node::default()
+        }],
+        ..NodeGroup::default()
+    };
+    assert_eq!(
+        kubernetes_pods(&group).await,
+        [("three0".to_string(), Ok(pods.clone()))]
+    );
 
     let mut used = BTreeSet::new();
     for i in 0..8 {
