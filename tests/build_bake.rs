@@ -188,12 +188,24 @@ fn json_inherits_variables_and_override_file() {
     let web = bake.resolve("web").unwrap();
     assert_eq!(web.map("args").unwrap()["DEBUG"], "true");
     assert_eq!(web.list("tags").unwrap(), vec!["web:2.0"]);
-    let err = Bake::load_folder(&dir, &env(&[("DEBUG", "yes")])).unwrap_err();
+    // A bad value is an error of the variable, and of the targets using it.
+    let bake = Bake::load_folder(&dir, &env(&[("DEBUG", "yes")])).unwrap();
+    // Listed twice: the variable, and web-base's args that use it.
+    assert_eq!(bake.errors.len(), 2);
+    let err = &bake.errors[0];
     assert_eq!(err.kind, BakeErrorKind::Invalid);
     assert_eq!(err.origin.range, range(3, 4, 3, 33));
     assert_eq!(
         err.message,
         r#"variable "DEBUG": failed to parse "yes" as bool"#
+    );
+    let err = bake.resolve("web").unwrap_err();
+    assert_eq!(err.kind, BakeErrorKind::Invalid);
+    // web-base's args use DEBUG.
+    assert_eq!(err.origin.range, range(11, 6, 11, 47));
+    assert_eq!(
+        err.message,
+        r#"args: variable "DEBUG": failed to parse "yes" as bool"#
     );
 }
 
@@ -274,18 +286,54 @@ fn syntax_errors_carry_file_and_position() {
 }
 
 #[test]
-fn evaluation_errors_point_at_the_attribute() {
-    let err = Bake::parse(
-        &in_memory(
-            "docker-bake.hcl",
-            "target \"x\" {\n  tags = [\"a:${NOPE}\"]\n}\n",
-        ),
-        &BTreeMap::new(),
+fn evaluation_errors_spoil_only_the_targets_that_use_them() {
+    let text = "variable \"STAMP\" {\n  default = timestamp()\n}\ntarget \"x\" {\n  tags = [\"a:${NOPE}\"]\n}\ntarget \"y\" {\n  tags = [upper(\"a\")]\n}\ntarget \"z\" {\n  tags = [\"z:${STAMP}\"]\n}\ntarget \"ok\" {\n  tags = [\"ok:1\"]\n}\n";
+    let bake = Bake::parse(&in_memory("docker-bake.hcl", text), &BTreeMap::new()).unwrap();
+    assert_eq!(
+        bake.resolve("ok").unwrap().list("tags").unwrap(),
+        vec!["ok:1"]
+    );
+    let messages: Vec<(String, Range)> = bake
+        .errors
+        .iter()
+        .map(|e| (e.message.clone(), e.origin.range))
+        .collect();
+    assert_eq!(
+        messages,
+        vec![
+            (
+                "variable \"STAMP\": undefined function `timestamp`".to_string(),
+                range(0, 0, 2, 1)
+            ),
+            (
+                "tags: undefined variable `NOPE`".to_string(),
+                range(4, 2, 4, 22)
+            ),
+            (
+                "tags: undefined function `upper`".to_string(),
+                range(7, 2, 7, 21)
+            ),
+            (
+                "tags: variable \"STAMP\": undefined function `timestamp`".to_string(),
+                range(10, 2, 10, 23)
+            ),
+        ]
+    );
+    for (name, line) in [("x", 4), ("y", 7), ("z", 10)] {
+        let err = bake.resolve(name).unwrap_err();
+        assert_eq!(err.kind, BakeErrorKind::Eval);
+        assert_eq!(err.origin.range.start, Position::new(line, 2));
+    }
+    // The environment's value stands in for a default we cannot evaluate.
+    let bake = Bake::parse(
+        &in_memory("docker-bake.hcl", text),
+        &env(&[("STAMP", "2026")]),
     )
-    .unwrap_err();
-    assert_eq!(err.kind, BakeErrorKind::Eval);
-    assert_eq!(err.origin.range, range(1, 2, 1, 22));
-    assert!(err.message.contains("NOPE"), "{}", err.message);
+    .unwrap();
+    assert_eq!(
+        bake.resolve("z").unwrap().list("tags").unwrap(),
+        vec!["z:2026"]
+    );
 }
 
 #[test]

@@ -184,6 +184,9 @@ pub struct TargetBlock {
     /// Where a new attribute goes.
     pub insertion: Insertion,
     pub attrs: BTreeMap<String, BakeAttr>,
+    /// The first attribute that could not be evaluated (left out of
+    /// `attrs`); resolving the target returns it.
+    pub error: Option<BakeError>,
 }
 
 /// One `group "name" { targets = [...] }` block.
@@ -194,6 +197,8 @@ pub struct GroupBlock {
     pub targets: Vec<String>,
     /// The `targets` attribute, when written.
     pub targets_origin: Option<Origin>,
+    /// Why `targets` could not be read; expanding the group returns it.
+    pub error: Option<BakeError>,
 }
 
 /// The parsed and merged bake definition of one folder.
@@ -207,6 +212,11 @@ pub struct Bake {
     pub groups: Vec<GroupBlock>,
     /// The variables' final values (default, else the environment).
     pub variables: BTreeMap<String, String>,
+    /// Evaluation errors (variables, attributes). They spoil only the
+    /// targets and groups that use what failed, and are returned again when
+    /// those are resolved; the rest of the definition stays usable (a bake
+    /// file with one unsupported function still configures the others).
+    pub errors: Vec<BakeError>,
 }
 
 /// A target with its blocks merged and its `inherits` applied.
@@ -381,7 +391,7 @@ impl Bake {
             .iter()
             .map(ParsedFile::parse)
             .collect::<Result<_, _>>()?;
-        let variables = evaluate_variables(&files, env)?;
+        let (variables, var_errors) = evaluate_variables(&files, env)?;
         let ctx = context_of(&variables);
         let mut bake = Bake {
             files: sources.iter().map(|s| s.path.clone()).collect(),
@@ -389,10 +399,15 @@ impl Bake {
                 .iter()
                 .map(|(k, v)| (k.clone(), value_to_string(v)))
                 .collect(),
+            errors: var_errors.values().cloned().collect(),
             ..Bake::default()
         };
+        let eval = Evaluator {
+            ctx: &ctx,
+            var_errors: &var_errors,
+        };
         for file in &files {
-            file.collect(&ctx, &mut bake)?;
+            file.collect(&eval, &mut bake)?;
         }
         Ok(bake)
     }
@@ -469,6 +484,9 @@ impl Bake {
             });
         }
         // A later group block replaces the `targets` of an earlier one.
+        if let Some(e) = groups.iter().find_map(|g| g.error.clone()) {
+            return Err(e);
+        }
         let Some(g) = groups.iter().rev().find(|g| g.targets_origin.is_some()) else {
             return Ok(());
         };
@@ -518,6 +536,9 @@ impl Bake {
                 origin: referrer.cloned().unwrap_or_else(|| last.origin.clone()),
                 message: format!("inherits cycle: {}", chain.join(" -> ")),
             });
+        }
+        if let Some(e) = blocks.iter().find_map(|b| b.error.clone()) {
+            return Err(e);
         }
         // The target's own blocks, merged in reading order.
         let mut own: BTreeMap<String, BakeAttr> = BTreeMap::new();
@@ -736,7 +757,7 @@ impl<'a> ParsedFile<'a> {
     }
 
     /// Adds the file's targets and groups to `bake`.
-    fn collect(&self, ctx: &hcl::eval::Context<'_>, bake: &mut Bake) -> Result<(), BakeError> {
+    fn collect(&self, eval: &Evaluator<'_>, bake: &mut Bake) -> Result<(), BakeError> {
         match &self.syntax {
             Syntax::Hcl(body) => {
                 for block in body.blocks() {
@@ -752,25 +773,37 @@ impl<'a> ParsedFile<'a> {
                     })?;
                     let name_origin = self.origin_of(block.labels.first().and_then(|l| l.span()));
                     let mut attrs = BTreeMap::new();
+                    let mut error = None;
                     for attr in block.body.attributes() {
+                        let key = attr.key.as_str();
                         let attr_origin = self.origin_of(attr.span());
                         let expr = hcl::Expression::from(attr.value.clone());
-                        let value = expr.evaluate(ctx).map_err(|e| BakeError {
-                            kind: BakeErrorKind::Eval,
-                            origin: attr_origin.clone(),
-                            message: format!("{}: {e}", attr.key.as_str()),
-                        })?;
-                        let value = from_hcl_value(&value);
-                        attrs.insert(
-                            attr.key.as_str().to_string(),
-                            BakeAttr {
-                                value,
-                                origin: attr_origin,
-                            },
-                        );
+                        match expr.evaluate(eval.ctx) {
+                            Ok(value) => {
+                                attrs.insert(
+                                    key.to_string(),
+                                    BakeAttr {
+                                        value: from_hcl_value(&value),
+                                        origin: attr_origin,
+                                    },
+                                );
+                            }
+                            Err(e) => {
+                                let e = eval.error(key, attr_origin, EvalFailure::from(e));
+                                record(&mut error, e, bake);
+                            }
+                        }
                     }
                     let insertion = self.hcl_insertion(origin.span);
-                    self.push_block(kind, name, origin, name_origin, insertion, attrs, bake)?;
+                    let parts = BlockParts {
+                        name,
+                        origin,
+                        name_origin,
+                        insertion,
+                        attrs,
+                        error,
+                    };
+                    push_block(kind, parts, bake);
                 }
             }
             Syntax::Json(root) => {
@@ -789,31 +822,35 @@ impl<'a> ParsedFile<'a> {
                             });
                         };
                         let mut attrs = BTreeMap::new();
+                        let mut error = None;
                         for p in &obj.properties {
+                            let key = p.name.as_str();
                             let attr_origin = self.origin(json_span(p.range));
-                            let value = from_json(&p.value, ctx).map_err(|message| BakeError {
-                                kind: BakeErrorKind::Eval,
-                                origin: attr_origin.clone(),
-                                message: format!("{}: {message}", p.name.as_str()),
-                            })?;
-                            attrs.insert(
-                                p.name.as_str().to_string(),
-                                BakeAttr {
-                                    value: from_hcl_value(&value),
-                                    origin: attr_origin,
-                                },
-                            );
+                            match from_json(&p.value, eval.ctx) {
+                                Ok(value) => {
+                                    attrs.insert(
+                                        key.to_string(),
+                                        BakeAttr {
+                                            value: from_hcl_value(&value),
+                                            origin: attr_origin,
+                                        },
+                                    );
+                                }
+                                Err(e) => {
+                                    let e = eval.error(key, attr_origin, e);
+                                    record(&mut error, e, bake);
+                                }
+                            }
                         }
-                        let insertion = self.json_insertion(obj);
-                        self.push_block(
-                            kind,
-                            prop.name.as_str().to_string(),
+                        let parts = BlockParts {
+                            name: prop.name.as_str().to_string(),
                             origin,
                             name_origin,
-                            insertion,
+                            insertion: self.json_insertion(obj),
                             attrs,
-                            bake,
-                        )?;
+                            error,
+                        };
+                        push_block(kind, parts, bake);
                     }
                 }
             }
@@ -856,44 +893,123 @@ impl<'a> ParsedFile<'a> {
             },
         }
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
-    fn push_block(
-        &self,
-        kind: &str,
-        name: String,
-        origin: Origin,
-        name_origin: Origin,
-        insertion: Insertion,
-        mut attrs: BTreeMap<String, BakeAttr>,
-        bake: &mut Bake,
-    ) -> Result<(), BakeError> {
-        if kind == "target" {
-            bake.targets.push(TargetBlock {
-                name,
-                origin,
-                name_origin,
-                insertion,
-                attrs,
-            });
-            return Ok(());
-        }
-        let (targets, targets_origin) = match attrs.remove("targets") {
-            None => (Vec::new(), None),
-            Some(a) => match a.value {
-                BakeValue::List(l) => (l, Some(a.origin)),
-                BakeValue::Str(s) => (vec![s], Some(a.origin)),
-                BakeValue::Null => (Vec::new(), Some(a.origin)),
-                _ => return Err(wrong_type("targets", "a list of target names", &a)),
-            },
-        };
-        bake.groups.push(GroupBlock {
+/// A block of a bake file, evaluated.
+struct BlockParts {
+    name: String,
+    origin: Origin,
+    name_origin: Origin,
+    insertion: Insertion,
+    attrs: BTreeMap<String, BakeAttr>,
+    error: Option<BakeError>,
+}
+
+/// Keeps the first error of a block, and every error in the bake's list.
+fn record(first: &mut Option<BakeError>, e: BakeError, bake: &mut Bake) {
+    bake.errors.push(e.clone());
+    first.get_or_insert(e);
+}
+
+fn push_block(kind: &str, parts: BlockParts, bake: &mut Bake) {
+    let BlockParts {
+        name,
+        origin,
+        name_origin,
+        insertion,
+        mut attrs,
+        mut error,
+    } = parts;
+    if kind == "target" {
+        bake.targets.push(TargetBlock {
             name,
             origin,
-            targets,
-            targets_origin,
+            name_origin,
+            insertion,
+            attrs,
+            error,
         });
-        Ok(())
+        return;
+    }
+    let (targets, targets_origin) = match attrs.remove("targets") {
+        None => (Vec::new(), None),
+        Some(a) => match a.value {
+            BakeValue::List(l) => (l, Some(a.origin)),
+            BakeValue::Str(s) => (vec![s], Some(a.origin)),
+            BakeValue::Null => (Vec::new(), Some(a.origin)),
+            _ => {
+                let e = wrong_type("targets", "a list of target names", &a);
+                record(&mut error, e, bake);
+                (Vec::new(), Some(a.origin))
+            }
+        },
+    };
+    bake.groups.push(GroupBlock {
+        name,
+        origin,
+        targets,
+        targets_origin,
+        error,
+    });
+}
+
+/// Evaluation of attribute values: the variables, and the errors of the
+/// variables that failed (an attribute using one reports that error).
+struct Evaluator<'a> {
+    ctx: &'a hcl::eval::Context<'a>,
+    var_errors: &'a BTreeMap<String, BakeError>,
+}
+
+impl Evaluator<'_> {
+    fn error(&self, key: &str, origin: Origin, failure: EvalFailure) -> BakeError {
+        if let Some(e) = failure
+            .undefined_var
+            .as_ref()
+            .and_then(|v| self.var_errors.get(v))
+        {
+            return BakeError {
+                kind: e.kind,
+                origin,
+                message: format!("{key}: {}", e.message),
+            };
+        }
+        BakeError {
+            kind: BakeErrorKind::Eval,
+            origin,
+            message: format!("{key}: {}", failure.message),
+        }
+    }
+}
+
+/// Why an expression could not be evaluated.
+struct EvalFailure {
+    message: String,
+    /// The variable it named that is not defined.
+    undefined_var: Option<String>,
+}
+
+impl From<hcl::eval::Error> for EvalFailure {
+    fn from(e: hcl::eval::Error) -> EvalFailure {
+        let undefined_var = match e.kind() {
+            hcl::eval::ErrorKind::UndefinedVar(v) => Some(v.as_str().to_string()),
+            _ => None,
+        };
+        // Without the expression hcl-rs appends (the attribute's range
+        // already shows it, and lists span several lines).
+        let message = e.kind().to_string();
+        EvalFailure {
+            message,
+            undefined_var,
+        }
+    }
+}
+
+impl From<String> for EvalFailure {
+    fn from(message: String) -> EvalFailure {
+        EvalFailure {
+            message,
+            undefined_var: None,
+        }
     }
 }
 
@@ -958,19 +1074,22 @@ fn json_range(v: &jsonc_parser::ast::Value<'_>) -> Span {
 fn from_json(
     v: &jsonc_parser::ast::Value<'_>,
     ctx: &hcl::eval::Context<'_>,
-) -> Result<hcl::Value, String> {
+) -> Result<hcl::Value, EvalFailure> {
     use jsonc_parser::ast::Value as J;
     Ok(match v {
         J::StringLit(s) => {
-            let template: hcl::Template = s.value.parse().map_err(|e: hcl::Error| e.to_string())?;
-            hcl::Value::String(template.evaluate(ctx).map_err(|e| e.to_string())?)
+            let template: hcl::Template = s
+                .value
+                .parse()
+                .map_err(|e: hcl::Error| EvalFailure::from(e.to_string()))?;
+            hcl::Value::String(template.evaluate(ctx)?)
         }
         J::NumberLit(n) => n
             .value
             .parse::<i64>()
             .map(hcl::Value::from)
             .or_else(|_| n.value.parse::<f64>().map(hcl::Value::from))
-            .map_err(|e| e.to_string())?,
+            .map_err(|e| EvalFailure::from(e.to_string()))?,
         J::BooleanLit(b) => hcl::Value::Bool(b.value),
         J::NullKeyword(_) => hcl::Value::Null,
         J::Array(a) => hcl::Value::Array(
@@ -1059,10 +1178,11 @@ fn context_of(vars: &BTreeMap<String, hcl::Value>) -> hcl::eval::Context<'static
 /// Evaluates every variable: declarations merged across files (the last
 /// default wins), the environment overriding defaults, defaults that name
 /// other variables evaluated once those are known.
+#[allow(clippy::type_complexity)]
 fn evaluate_variables(
     files: &[ParsedFile<'_>],
     env: &BTreeMap<String, String>,
-) -> Result<BTreeMap<String, hcl::Value>, BakeError> {
+) -> Result<(BTreeMap<String, hcl::Value>, BTreeMap<String, BakeError>), BakeError> {
     let mut decls: Vec<(String, VarDecl<'_>)> = Vec::new();
     for f in files {
         for (name, decl) in f.variables()? {
@@ -1081,7 +1201,8 @@ fn evaluate_variables(
         ),
     ]);
     let mut pending: Vec<usize> = (0..decls.len()).collect();
-    let mut last_errors: HashMap<usize, String> = HashMap::new();
+    let mut last_errors: HashMap<usize, EvalFailure> = HashMap::new();
+    let mut errors: BTreeMap<String, BakeError> = BTreeMap::new();
     while !pending.is_empty() {
         let ctx = context_of(&values);
         let before = pending.len();
@@ -1090,42 +1211,57 @@ fn evaluate_variables(
             let (name, decl) = &decls[i];
             let evaluated = match &decl.default {
                 VarDefault::None => Ok(hcl::Value::String(String::new())),
-                VarDefault::Hcl(e) => e.evaluate(&ctx).map_err(|e| e.to_string()),
+                VarDefault::Hcl(e) => e.evaluate(&ctx).map_err(EvalFailure::from),
                 VarDefault::Json(v) => from_json(v, &ctx),
             };
-            match evaluated {
-                Ok(default) => {
-                    let value = match env.get(name) {
-                        Some(s) => typed_like(&default, s).map_err(|message| BakeError {
+            match (evaluated, env.get(name)) {
+                (Ok(default), Some(s)) => match typed_like(&default, s) {
+                    Ok(value) => {
+                        values.insert(name.clone(), value);
+                    }
+                    Err(message) => {
+                        let e = BakeError {
                             kind: BakeErrorKind::Invalid,
                             origin: decl.origin.clone(),
                             message: format!("variable \"{name}\": {message}"),
-                        })?,
-                        None => default,
-                    };
-                    values.insert(name.clone(), value);
+                        };
+                        errors.insert(name.clone(), e);
+                    }
+                },
+                (Ok(default), None) => {
+                    values.insert(name.clone(), default);
                 }
-                Err(e) => {
+                // The environment's value stands even when the default
+                // cannot be evaluated here (say, a function).
+                (Err(_), Some(s)) => {
+                    values.insert(name.clone(), hcl::Value::String(s.clone()));
+                }
+                (Err(e), None) => {
                     last_errors.insert(i, e);
                     still.push(i);
                 }
             }
         }
         if still.len() == before {
-            let i = still[0];
-            let (name, decl) = &decls[i];
-            return Err(BakeError {
-                kind: BakeErrorKind::Eval,
-                origin: decl.origin.clone(),
-                message: format!(
-                    "variable \"{name}\": {}",
-                    last_errors.remove(&i).unwrap_or_default()
-                ),
-            });
+            // What is left cannot be evaluated: each keeps its error.
+            for i in still {
+                let (name, decl) = &decls[i];
+                let why = last_errors
+                    .remove(&i)
+                    .map(|f| f.message)
+                    .unwrap_or_default();
+                let e = BakeError {
+                    kind: BakeErrorKind::Eval,
+                    origin: decl.origin.clone(),
+                    message: format!("variable \"{name}\": {why}"),
+                };
+                errors.insert(name.clone(), e);
+            }
+            break;
         }
         pending = still;
     }
-    Ok(values)
+    Ok((values, errors))
 }
 
 /// An environment value typed like the variable's default (buildx parses
