@@ -804,3 +804,36 @@ fn create_builder_bootstraps_with_progress_and_remove_builder_falls_back() {
         p["name"] == "default" && p["status"] == "running"
     });
 }
+
+#[test]
+fn editing_the_open_bake_file_revalidates_the_dockerfile() {
+    let Some(engine) = support::docker_or_skip("bake_edit") else {
+        return;
+    };
+    let home = Home::new(&engine);
+    let (work, df, bake) = bake_workspace();
+    let lsp = home.server_in(json!({}), Some(work.path()));
+    lsp.notification_where("buildkit/builderChanged", 0, |p| p["name"] == "default");
+    lsp.open(&df, SIMPLE);
+    lsp.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": bake, "languageId": "hcl", "version": 1, "text": BAKE}}),
+    );
+    builder_findings(&lsp, &df, |f| codes(f) == ["BuilderCacheExport"]);
+    // Unsaved edit: the cache goes inline, which the docker driver can do.
+    let inline = BAKE.replace("type=registry,ref=127.0.0.1:5000/cache", "type=inline");
+    lsp.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": bake, "version": 2}, "contentChanges": [{"text": inline}]}),
+    );
+    builder_findings(&lsp, &df, |f| f.is_empty());
+    builder_findings(&lsp, &bake, |f| f.is_empty());
+    // The file on disk still says registry; a watched-file event alone does
+    // not override the open document.
+    lsp.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": bake, "type": 2}]}),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    builder_findings(&lsp, &df, |f| f.is_empty());
+}

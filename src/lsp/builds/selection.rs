@@ -149,9 +149,10 @@ pub struct BuilderState {
     pub load_override: bool,
     /// Bake files and Dockerfiles read from disk, by path (`None`: missing).
     pub disk: HashMap<std::path::PathBuf, Option<Arc<str>>>,
-    /// The generation of each open bake document last checked, to notice
-    /// edits that change what its folder's Dockerfiles build.
-    pub bake_generations: HashMap<String, u64>,
+    /// The generation of each open document at its last capability check,
+    /// to notice edits: a bake edit changes what the Dockerfiles build, a
+    /// Dockerfile edit what the bake files' findings say.
+    pub seen_generations: HashMap<String, u64>,
     /// Bumped on every selection change, so a status poll that started
     /// before it does not overwrite the new builder's state.
     pub selection_epoch: u64,

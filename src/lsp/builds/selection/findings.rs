@@ -252,35 +252,42 @@ pub async fn diagnostics(
     doc: &Document,
     enc: Encoding,
 ) -> Vec<Diagnostic> {
-    if is_bake_uri(uri) {
-        let seen = session
-            .state()
-            .builders
-            .bake_generations
-            .insert(uri.as_str().to_string(), doc.generation());
-        if seen.is_some_and(|g| g != doc.generation()) {
-            bake_changed(session, client);
-        }
+    let seen = session
+        .state()
+        .builders
+        .seen_generations
+        .insert(uri.as_str().to_string(), doc.generation());
+    let edited = seen.is_some_and(|g| g != doc.generation());
+    let bake = is_bake_uri(uri);
+    let out = diagnostics_pulled(session, uri, doc, enc).await;
+    if edited && bake {
+        bake_changed(session, client);
+    } else if edited {
+        // The open bake files point into this Dockerfile (stages, ARGs).
+        reschedule(session, client, true);
     }
-    diagnostics_pulled(session, uri, doc, enc).await
+    out
+}
+
+/// Re-schedules the open bake files (`bake`) or the other documents.
+fn reschedule(session: &Arc<Session>, client: &Client, bake: bool) {
+    let uris: Vec<Uri> = session
+        .state()
+        .documents
+        .keys()
+        .filter_map(|k| k.parse::<Uri>().ok())
+        .filter(|u| is_bake_uri(u) == bake)
+        .collect();
+    for u in uris {
+        crate::lsp::diagnostics::schedule(session, client, u, true);
+    }
 }
 
 /// Bake files changed: everything configured from them reads again.
 pub fn bake_changed(session: &Arc<Session>, client: &Client) {
     // No epoch bump: this runs inside the bake file's own diagnostics task,
     // whose result must stay current; the Dockerfiles are re-scheduled.
-    let uris: Vec<Uri> = {
-        let state = session.state();
-        state
-            .documents
-            .keys()
-            .filter_map(|k| k.parse::<Uri>().ok())
-            .filter(|u| !is_bake_uri(u))
-            .collect()
-    };
-    for u in uris {
-        crate::lsp::diagnostics::schedule(session, client, u, true);
-    }
+    reschedule(session, client, false);
     if session.state().features.code_lens_refresh {
         super::watch::refresh_lenses(client);
     }
