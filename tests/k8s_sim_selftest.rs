@@ -1808,3 +1808,57 @@ async fn updates_may_not_change_immutable_fields() {
         "ConfigMap \"frozen\" is invalid: data: Forbidden: field is immutable when `immutable` is set"
     );
 }
+
+#[tokio::test]
+async fn deleting_the_pod_ends_its_exec_with_exit_code_137() {
+    let addr = echo_server_tcp().await;
+    let sim = K8sSim::start(SimOptions {
+        buildkit: k8s_sim::BuildkitTarget::Tcp(addr),
+        ..SimOptions::new()
+    })
+    .await;
+    let pod = running_pod(&sim, "killed").await;
+    let mut ws = ws_connect(
+        &sim,
+        &exec_path(&pod, &["buildctl", "dial-stdio"]),
+        "v5.channel.k8s.io",
+    )
+    .await;
+    ws.send(Message::binary(b"\x00ping".to_vec()))
+        .await
+        .unwrap();
+    let mut frames = Vec::new();
+    while frames.len() < 2 {
+        if let Some(Ok(Message::Binary(b))) = ws.next().await {
+            frames.push(b.to_vec());
+        }
+    }
+    assert_eq!(frames, [b"\x01".to_vec(), b"\x01ping".to_vec()]);
+    let (s, _) = api(
+        &sim,
+        "DELETE",
+        &format!("/api/v1/namespaces/{NS}/pods/{pod}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(m)) = ws.next().await {
+            if let Message::Binary(b) = m {
+                rest.push(b.to_vec());
+            }
+        }
+    })
+    .await
+    .expect("the exec ends with its pod");
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0][0], 3);
+    let status: Value = serde_json::from_slice(&rest[0][1..]).unwrap();
+    assert_eq!(status["reason"], "NonZeroExitCode");
+    assert_eq!(status["details"]["causes"][0]["message"], "137");
+    wait_for("the bridge to close", 5, || {
+        (sim.open_execs() == 0).then_some(())
+    })
+    .await;
+}

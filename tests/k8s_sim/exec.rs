@@ -46,7 +46,13 @@ pub async fn handle(
     query: String,
 ) -> Response<Body> {
     match prepare(&shared, &req, &ns, &pod_name, &query) {
-        Ok((protocol, accept, command, streams)) => {
+        Ok(Accepted {
+            protocol,
+            accept,
+            command,
+            streams,
+            pod_uid,
+        }) => {
             let target = shared.opts.buildkit.clone();
             let mut builder = Response::builder()
                 .status(101)
@@ -67,7 +73,8 @@ pub async fn handle(
                 )
                 .await;
                 shared.open_execs.fetch_add(1, Ordering::SeqCst);
-                session(ws, protocol, command, streams, target).await;
+                let gone = pod_gone(shared.clone(), ns, pod_name, pod_uid);
+                session(ws, protocol, command, streams, target, gone).await;
                 shared.open_execs.fetch_sub(1, Ordering::SeqCst);
             });
             builder
@@ -103,16 +110,25 @@ fn flag(q: &[(String, String)], name: &str) -> bool {
         .any(|(k, v)| k == name && matches!(v.as_str(), "true" | "1" | "True"))
 }
 
-/// Checks the request as the API server and kubelet would; returns the
-/// negotiated protocol, the `Sec-WebSocket-Accept` value, the command and
-/// the streams.
+/// An exec request that passed the checks.
+struct Accepted {
+    /// The negotiated subprotocol (`""` when the client offered none).
+    protocol: &'static str,
+    /// The `Sec-WebSocket-Accept` value.
+    accept: String,
+    command: Vec<String>,
+    streams: Streams,
+    pod_uid: String,
+}
+
+/// Checks the request as the API server and kubelet would.
 fn prepare(
     shared: &Shared,
     req: &Request<Incoming>,
     ns: &str,
     pod_name: &str,
     query: &str,
-) -> Result<(&'static str, String, Vec<String>, Streams), Refusal> {
+) -> Result<Accepted, Refusal> {
     let q = parse_query(query);
     let command: Vec<String> = q
         .iter()
@@ -237,7 +253,16 @@ fn prepare(
         }
     };
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
-    Ok((protocol, accept, command, streams))
+    Ok(Accepted {
+        protocol,
+        accept,
+        command,
+        streams,
+        pod_uid: pod["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    })
 }
 
 fn injected_failure(code: u16) -> ApiError {
@@ -329,6 +354,7 @@ async fn session(
     command: Vec<String>,
     streams: Streams,
     target: BuildkitTarget,
+    pod_gone: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
     let (mut sink, mut stream) = ws.split();
     // The kubelet's "connection established" signal: an empty message on
@@ -391,24 +417,46 @@ async fn session(
         }
         let _ = up_write.shutdown().await;
     };
-    // BuildKit -> client: stdout; BuildKit's EOF ends the command.
+    // BuildKit -> client: stdout; BuildKit's EOF ends the command, and so
+    // does the pod's deletion (the kubelet kills the container: 137).
     let outbound = async move {
         let mut buf = vec![0u8; 32 * 1024];
-        loop {
-            match up_read.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if sink.send(frame(STDOUT, &buf[..n])).await.is_err() {
-                        return;
+        tokio::pin!(pod_gone);
+        let exit = loop {
+            tokio::select! {
+                read = up_read.read(&mut buf) => match read {
+                    Ok(0) | Err(_) => break None,
+                    Ok(n) => {
+                        if sink.send(frame(STDOUT, &buf[..n])).await.is_err() {
+                            return;
+                        }
                     }
-                }
+                },
+                _ = &mut pod_gone => break Some(137),
             }
-        }
-        finish(&mut sink, status_frame(protocol, None, &command)).await;
+        };
+        finish(&mut sink, status_frame(protocol, exit, &command)).await;
     };
     let mut inbound = tokio::spawn(inbound);
     tokio::select! {
         _ = outbound => inbound.abort(),
         _ = &mut inbound => {}
+    }
+}
+
+/// Resolves when the pod the exec runs in is deleted (or marked for
+/// deletion), as its container would be killed.
+async fn pod_gone(shared: Arc<Shared>, ns: String, pod: String, uid: String) {
+    loop {
+        let notified = shared.changed.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let alive = shared.lock().get("pods", &ns, &pod).is_some_and(|p| {
+            p["metadata"]["uid"] == json!(uid) && p["metadata"]["deletionTimestamp"].is_null()
+        });
+        if !alive {
+            return;
+        }
+        notified.await;
     }
 }
