@@ -667,3 +667,60 @@ fn docker_container_builder_builds_warns_without_output_and_cancels() {
         "the RUN step still runs after the cancel"
     );
 }
+
+#[test]
+fn a_save_during_a_build_cancels_it_and_builds_again() {
+    if support::docker_or_skip("a_save_during_a_build").is_none() {
+        return;
+    }
+    let n = nonce();
+    let dockerfile = format!("FROM busybox:test\nRUN echo again-{n} && sleep 3\n");
+    let ctx = support::TempContext::new().file("Dockerfile", &dockerfile);
+    let home = tempfile::tempdir().unwrap();
+    let lsp = start(
+        home.path(),
+        json!({"buildOnSave": true, "diagnostics": {"debounceMs": 0}}),
+    );
+    let uri = uri_of(&ctx.path().join("Dockerfile"));
+    lsp.open(&uri, &dockerfile);
+    lsp.wait_server_request("workspace/configuration");
+    let save = || {
+        lsp.notify(
+            "textDocument/didSave",
+            json!({"textDocument": {"uri": uri}}),
+        )
+    };
+    save();
+    let first = lsp
+        .notification_within("buildkit/buildLog", BUILD_LIMIT, |p| {
+            p["text"]
+                .as_str()
+                .is_some_and(|t| t.contains(&format!(" again-{n}\n")))
+        })
+        .expect("the first build's step started");
+    save();
+    let cancelled = lsp.notification_within("window/showMessage", Duration::from_secs(5), |p| {
+        p["message"]
+            .as_str()
+            .is_some_and(|m| m.ends_with(" cancelled"))
+    });
+    assert_eq!(
+        cancelled.map(|p| p["message"].clone()),
+        Some(json!("Build of Dockerfile on default cancelled"))
+    );
+    let built = lsp.notification_within("window/showMessage", BUILD_LIMIT, |p| {
+        p["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Built "))
+    });
+    assert!(built.is_some(), "the second build did not finish");
+    let mut ids: Vec<String> = lsp
+        .notifications("buildkit/buildLog")
+        .iter()
+        .map(|p| p["buildId"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(ids.contains(&first["buildId"].as_str().unwrap().to_string()));
+}
