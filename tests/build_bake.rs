@@ -709,3 +709,34 @@ fn parse_time_of_a_large_bake_file() {
         text.len()
     );
 }
+
+#[test]
+fn ranges_count_utf16_units_and_spans_bytes() {
+    // 🐳 is 4 bytes and 2 UTF-16 units; é is 2 bytes and 1 unit.
+    let text = "target \"🐳\" { tags = [\"é\"] }\n";
+    let bake = Bake::parse(&in_memory("docker-bake.hcl", text), &BTreeMap::new()).unwrap();
+    let t = bake.resolve("🐳").unwrap();
+    let tags = t.attr("tags").unwrap();
+    assert_eq!(tags.origin.span.start, 16);
+    assert_eq!(tags.origin.span.end, 29);
+    assert_eq!(tags.origin.range, range(0, 14, 0, 26));
+    assert_eq!(t.list("tags").unwrap(), vec!["é"]);
+}
+
+#[test]
+fn hostile_nesting_is_a_syntax_error_not_a_crash() {
+    let deep = format!(
+        "target \"x\" {{\n  tags = {}{}\n}}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let err = Bake::parse(&in_memory("docker-bake.hcl", &deep), &BTreeMap::new()).unwrap_err();
+    assert_eq!(err.kind, BakeErrorKind::Syntax);
+    let deep = format!(
+        "{{\"target\": {{\"x\": {{\"tags\": {}{}}}}}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let err = Bake::parse(&in_memory("docker-bake.json", &deep), &BTreeMap::new()).unwrap_err();
+    assert_eq!(err.kind, BakeErrorKind::Syntax);
+}
