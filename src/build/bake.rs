@@ -1294,3 +1294,42 @@ pub fn local_platform() -> String {
     };
     format!("{}/{arch}", std::env::consts::OS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_folds_dots_lexically() {
+        assert_eq!(normalize(Path::new("/a/./b/../c")), PathBuf::from("/a/c"));
+        assert_eq!(normalize(Path::new("/../a")), PathBuf::from("/a"));
+        assert_eq!(normalize(Path::new("../x/./y")), PathBuf::from("../x/y"));
+        assert_eq!(normalize(Path::new("a/../../b")), PathBuf::from("../b"));
+    }
+
+    #[test]
+    fn objects_become_csv_with_quotes_where_needed() {
+        let mut o = hcl::Map::new();
+        o.insert("dest".to_string(), hcl::Value::from("a,b"));
+        o.insert("type".to_string(), hcl::Value::from("local"));
+        o.insert("skip".to_string(), hcl::Value::Null);
+        assert_eq!(object_to_csv(&o), "type=local,\"dest=a,b\"");
+    }
+
+    #[test]
+    fn environment_values_take_the_default_type() {
+        let b = hcl::Value::Bool(false);
+        assert_eq!(typed_like(&b, "T"), Ok(hcl::Value::Bool(true)));
+        assert_eq!(typed_like(&b, "0"), Ok(hcl::Value::Bool(false)));
+        assert_eq!(
+            typed_like(&b, "on"),
+            Err("failed to parse \"on\" as bool".to_string())
+        );
+        let n = hcl::Value::from(1);
+        assert_eq!(typed_like(&n, "2.5"), Ok(hcl::Value::from(2.5)));
+        assert_eq!(
+            typed_like(&hcl::Value::from("x"), "7"),
+            Ok(hcl::Value::from("7"))
+        );
+    }
+}
