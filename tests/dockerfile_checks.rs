@@ -390,6 +390,46 @@ fn undefined_var() {
         "UndefinedVar"
     )
     .is_empty());
+    // Reported once, though the body's references are now also collected.
+    let h = of(
+        "FROM scratch\nARG A=1\nADD <<EOF /f\n$A ${MISSING}\nEOF\n",
+        "UndefinedVar",
+    );
+    assert_eq!(
+        h,
+        [row(
+            "UndefinedVar",
+            "Usage of undefined variable '$MISSING'",
+            [3, 3, 3, 13]
+        )]
+    );
+    // RUN heredocs go to the shell: BuildKit's linter never sees them.
+    assert!(of(
+        "FROM scratch\nRUN <<EOF\necho $MISSING\nEOF\n",
+        "UndefinedVar"
+    )
+    .is_empty());
+}
+
+#[test]
+fn circular_stage_dependency_is_an_error_on_each_reference() {
+    let src = "FROM alpine AS a\nCOPY --from=b /x /x\nFROM alpine AS b\nRUN --mount=from=a,target=/m true\n";
+    let errors: Vec<Row> = rows(src).into_iter().filter(|r| r.0 == "-").collect();
+    let msg = "circular dependency detected on stage: a";
+    assert_eq!(
+        errors,
+        [
+            ("-".to_string(), msg.to_string(), [1, 12, 1, 13]),
+            ("-".to_string(), msg.to_string(), [3, 17, 3, 18]),
+        ]
+    );
+    let (findings, _) = run_with(src, &CheckOptions::default());
+    assert!(findings
+        .iter()
+        .filter(|f| f.code().is_none())
+        .all(|f| f.severity == Severity::Error));
+    // A forward reference without a cycle is fine.
+    assert!(rows("FROM alpine AS a\nCOPY --from=b /x /x\nFROM alpine AS b\n").is_empty());
 }
 
 #[test]

@@ -676,3 +676,128 @@ fn env_is_inherited_down_long_stage_chains() {
     }
     assert_eq!(m.references.len(), 2 * 2999);
 }
+
+#[test]
+fn model_copy_and_mount_sources_resolve_later_stages_like_buildkit() {
+    let src = "FROM alpine AS base\nCOPY --from=later /a /b\nRUN --mount=from=Later,target=/x true\nCOPY --from=2 /a /b\nCOPY --from=3 /a /b\nRUN --mount=from=1,target=/y true\nFROM later AS mid\nFROM alpine AS later\n";
+    let df = p(src);
+    assert!(df.errors.is_empty(), "{:?}", df.errors);
+    let m = Model::build(&df);
+    // FROM sees only earlier stages: `later` is an image name on line 6.
+    assert_eq!(m.stages[1].parent, None);
+    let refs: Vec<_> = m
+        .stage_refs
+        .iter()
+        .map(|r| (r.kind, r.value.as_str(), r.target))
+        .collect();
+    assert_eq!(
+        refs,
+        [
+            (StageRefKind::CopyFrom, "later", Some(2)),
+            // Names compare case-insensitively.
+            (StageRefKind::MountFrom, "Later", Some(2)),
+            (StageRefKind::CopyFrom, "2", Some(2)),
+            // Index past the last stage: BuildKit's "invalid stage index".
+            (StageRefKind::CopyFrom, "3", None),
+            // Mounts name stages only by name, never by index.
+            (StageRefKind::MountFrom, "1", None),
+        ]
+    );
+    assert_eq!(df.range(m.stage_refs[0].span), rng(1, 12, 1, 17));
+    assert_eq!(df.range(m.stage_refs[1].span), rng(2, 17, 2, 22));
+    assert_eq!(m.circular_dependency, None);
+}
+
+#[test]
+fn model_duplicate_stage_names_resolve_as_buildkit_replaces_them() {
+    // BuildKit's statesByName keeps the latest stage of a name: FROM sees the
+    // latest earlier one, COPY --from (resolved after all stages) the last.
+    let df =
+        p("FROM alpine AS x\nFROM x AS y\nFROM busybox AS x\nCOPY --from=x /a /b\nFROM x AS z\n");
+    let m = Model::build(&df);
+    assert_eq!(m.stages[1].parent, Some(0));
+    assert_eq!(
+        m.stage_refs
+            .iter()
+            .find(|r| r.kind == StageRefKind::CopyFrom)
+            .unwrap()
+            .target,
+        Some(2)
+    );
+    assert_eq!(m.stages[3].parent, Some(2));
+}
+
+#[test]
+fn model_reports_circular_stage_dependencies_as_buildkit() {
+    let df = p("FROM alpine AS a\nCOPY --from=b /x /x\nFROM alpine AS b\nCOPY --from=a /y /y\n");
+    let m = Model::build(&df);
+    let cycle = m.circular_dependency.clone().expect("a cycle");
+    assert_eq!(cycle.stage, 0);
+    assert_eq!(cycle.message(), "circular dependency detected on stage: a");
+    let spans: Vec<_> = cycle
+        .refs
+        .iter()
+        .map(|&r| df.range(m.stage_refs[r].span))
+        .collect();
+    assert_eq!(spans, [rng(1, 12, 1, 13), rng(3, 12, 3, 13)]);
+
+    // A stage copying from itself, unnamed: BuildKit calls it stage-0.
+    let df = p("FROM alpine\nCOPY --from=0 /x /y\n");
+    let cycle = Model::build(&df).circular_dependency.expect("a self cycle");
+    assert_eq!(
+        cycle.message(),
+        "circular dependency detected on stage: stage-0"
+    );
+
+    // BuildKit names the first stage from which the cycle is reached, even
+    // when that stage is not on it.
+    let df = p("FROM alpine\nCOPY --from=b /x /x\nFROM alpine AS a\nCOPY --from=b /y /y\nFROM alpine AS b\nCOPY --from=a /z /z\n");
+    let m = Model::build(&df);
+    let cycle = m.circular_dependency.clone().expect("a cycle");
+    assert_eq!(
+        cycle.message(),
+        "circular dependency detected on stage: stage-0"
+    );
+    let lines: Vec<_> = cycle
+        .refs
+        .iter()
+        .map(|&r| df.range(m.stage_refs[r].span).start.line)
+        .collect();
+    assert_eq!(lines, [1, 5, 3]);
+
+    // FROM <stage> plus COPY --from of a later stage is no cycle.
+    let df = p("FROM alpine AS a\nCOPY --from=c /x /x\nFROM a AS b\nFROM alpine AS c\n");
+    assert_eq!(Model::build(&df).circular_dependency, None);
+}
+
+#[test]
+fn heredoc_bodies_with_expansion_contribute_variable_references() {
+    let src = "FROM alpine\nARG NAME=x\nCOPY <<EOF /etc/motd\nhello $NAME '${NAME}' \\$NOT\nEOF\nCOPY <<'EOF' /etc/raw\n$RAW\nEOF\nRUN <<EOF\necho \"$NAME\" '$QUOTED'\nEOF\n";
+    let df = p(src);
+    assert!(df.errors.is_empty(), "{:?}", df.errors);
+    let names = |i: usize| -> Vec<(&str, Range)> {
+        df.instructions[i]
+            .variables
+            .iter()
+            .map(|v| (v.name.as_str(), df.range(v.name_span)))
+            .collect()
+    };
+    // COPY expands with quotes as plain text (BuildKit's SkipProcessQuotes);
+    // an escaped `\$` is no reference.
+    assert_eq!(
+        names(2),
+        [("NAME", rng(3, 7, 3, 11)), ("NAME", rng(3, 15, 3, 19))]
+    );
+    // Quoted delimiter: no expansion, no references.
+    assert!(names(3).is_empty());
+    // RUN: the shell expands the body and honours single quotes.
+    assert_eq!(names(4), [("NAME", rng(9, 7, 9, 11))]);
+    let m = Model::build(&df);
+    let on_name: Vec<_> = m
+        .references
+        .iter()
+        .filter(|r| r.var.name == "NAME")
+        .map(|r| r.resolution)
+        .collect();
+    assert_eq!(on_name, [Resolution::Defined(0); 3]);
+}

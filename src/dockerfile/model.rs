@@ -14,7 +14,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::syntax::{CompactString, Dockerfile, InstructionKind, VarRef, Word};
+use super::syntax::{CompactString, Dockerfile, Instruction, InstructionKind, VarRef, Word};
 use super::text::Span;
 
 /// The ARGs BuildKit defines automatically (its `defaultArgs`): usable in
@@ -145,8 +145,10 @@ pub enum StageRefKind {
     FromBase,
 }
 
-/// A place that may name a stage; `target` is `None` when it names an image
-/// (or a stage that does not exist before it).
+/// A place that may name a stage; `target` is `None` when it names an image.
+/// `FROM <stage>` sees only earlier stages; `COPY --from=` and
+/// `--mount=from=` see every stage of the file (BuildKit orders the build by
+/// dependencies), so they may name later stages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StageRef {
     pub instruction: usize,
@@ -167,6 +169,28 @@ pub struct Model {
     pub stage_refs: Vec<StageRef>,
     /// For each instruction, the stage it belongs to (`None` before any FROM).
     pub stage_of: Vec<Option<usize>>,
+    /// A dependency cycle through `COPY --from=` / `--mount=from=`, which
+    /// fails the build (`circular dependency detected on stage: NAME`).
+    pub circular_dependency: Option<StageCycle>,
+}
+
+/// A cycle of stage dependencies, as BuildKit reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageCycle {
+    /// The stage BuildKit names: the first stage, in file order, from which
+    /// the cycle is reachable.
+    pub stage: usize,
+    /// Its name as BuildKit prints it (lower-cased, or `stage-N`).
+    pub stage_name: String,
+    /// Indexes into [`Model::stage_refs`] along the cycle.
+    pub refs: Vec<usize>,
+}
+
+impl StageCycle {
+    /// BuildKit's error message.
+    pub fn message(&self) -> String {
+        format!("circular dependency detected on stage: {}", self.stage_name)
+    }
 }
 
 impl Model {
@@ -234,10 +258,10 @@ fn build(df: &Dockerfile) -> Model {
                 ),
             };
             let parent = stage_names.get(&base.value.to_ascii_lowercase()).copied();
+            // BuildKit's `addState`: a later stage of the same name replaces
+            // the earlier one for everything after it.
             if let Some(n) = &name {
-                stage_names
-                    .entry(n.value.to_ascii_lowercase())
-                    .or_insert(index);
+                stage_names.insert(n.value.to_ascii_lowercase(), index);
             }
             if let Some(p) = parent {
                 m.stage_refs.push(StageRef {
@@ -328,48 +352,15 @@ fn build(df: &Dockerfile) -> Model {
                 resolution,
             });
         }
-        // Stage references.
-        let current = m.stage_of[i].unwrap_or(0);
-        let lookup = |value: &str| -> Option<usize> {
-            if value.contains('$') {
-                return None;
-            }
-            if let Ok(n) = value.parse::<usize>() {
-                return (n < current).then_some(n);
-            }
-            stage_names
-                .get(value.to_ascii_lowercase().as_str())
-                .copied()
-                .filter(|&s| s < current)
-        };
-        let mut found = Vec::new();
+        // Stage references: resolved against every stage of the file, later
+        // ones included, as BuildKit's `toCommand`/`detectRunMount` do.
         let target_ins = match (&ins.kind, &ins.onbuild) {
             (InstructionKind::Onbuild, Some(inner)) => inner.as_ref(),
             _ => ins,
         };
-        match target_ins.kind {
-            InstructionKind::Copy => {
-                if let Some(f) = target_ins.flag("from") {
-                    if let (Some(v), Some(vs)) = (&f.value, f.value_span) {
-                        found.push((StageRefKind::CopyFrom, v.clone(), vs));
-                    }
-                }
-            }
-            InstructionKind::Run => {
-                for f in target_ins.flags_named("mount") {
-                    for opt in f.options() {
-                        if opt.key == "from" {
-                            if let (Some(v), Some(vs)) = (opt.value, opt.value_span) {
-                                found.push((StageRefKind::MountFrom, v, vs));
-                            }
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
+        let found = stage_sources(target_ins);
         for (kind, value, span) in found {
-            let target = lookup(&value);
+            let target = resolve_stage_source(kind, &value, &stage_names, m.stages.len());
             m.stage_refs.push(StageRef {
                 instruction: i,
                 kind,
@@ -379,7 +370,141 @@ fn build(df: &Dockerfile) -> Model {
             });
         }
     }
+    m.circular_dependency = circular_dependency(&m, df);
     m
+}
+
+/// The stages an instruction reads from: `COPY --from=` and every
+/// `RUN --mount=…,from=`, with the value and its span.
+pub(crate) fn stage_sources(ins: &Instruction) -> Vec<(StageRefKind, CompactString, Span)> {
+    let mut found = Vec::new();
+    match ins.kind {
+        InstructionKind::Copy => {
+            if let Some(f) = ins.flag("from") {
+                if let (Some(v), Some(vs)) = (&f.value, f.value_span) {
+                    found.push((StageRefKind::CopyFrom, v.clone(), vs));
+                }
+            }
+        }
+        InstructionKind::Run => {
+            // Most mounts (cache, secret) name no stage: skip splitting them.
+            for f in ins
+                .flags_named("mount")
+                .filter(|f| f.value.as_deref().is_some_and(|v| v.contains("from=")))
+            {
+                for opt in f.options() {
+                    if opt.key == "from" {
+                        if let (Some(v), Some(vs)) = (opt.value, opt.value_span) {
+                            found.push((StageRefKind::MountFrom, v, vs));
+                        }
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    found
+}
+
+/// The stage a `COPY --from=` / `--mount=from=` value names, as BuildKit
+/// resolves it: by name (case-insensitive, the last stage of that name)
+/// among all stages, for COPY also by index; `None` for an image or a
+/// value with variables (BuildKit rejects those for `--from`).
+pub(crate) fn resolve_stage_source(
+    kind: StageRefKind,
+    value: &str,
+    names: &HashMap<CompactString, usize>,
+    stage_count: usize,
+) -> Option<usize> {
+    if value.contains('$') {
+        return None;
+    }
+    if kind == StageRefKind::CopyFrom {
+        if let Ok(n) = value.parse::<usize>() {
+            return (n < stage_count).then_some(n);
+        }
+    }
+    names.get(value.to_ascii_lowercase().as_str()).copied()
+}
+
+/// BuildKit's `validateCircularDependency` over `COPY --from=` / mount
+/// dependencies (ONBUILD triggers do not count: they run in other builds).
+fn circular_dependency(m: &Model, df: &Dockerfile) -> Option<StageCycle> {
+    let mut edges: Vec<Vec<(usize, usize)>> = vec![Vec::new(); m.stages.len()];
+    for (r, sr) in m.stage_refs.iter().enumerate() {
+        if sr.kind == StageRefKind::FromBase
+            || df.instructions.get(sr.instruction).map(|i| i.kind) == Some(InstructionKind::Onbuild)
+        {
+            continue;
+        }
+        if let (Some(Some(owner)), Some(target)) = (m.stage_of.get(sr.instruction), sr.target) {
+            edges[*owner].push((target, r));
+        }
+    }
+    let (stage, refs) = find_cycle(&edges)?;
+    Some(StageCycle {
+        stage,
+        stage_name: build_stage_name(&m.stages[stage]),
+        refs,
+    })
+}
+
+/// The name BuildKit gives a stage in messages: its name lower-cased, or
+/// `stage-N` when unnamed.
+fn build_stage_name(stage: &Stage) -> String {
+    stage
+        .normalized_name()
+        .unwrap_or_else(|| format!("stage-{}", stage.index))
+}
+
+/// Depth-first search for a cycle in `edges` (node → (target, payload)),
+/// roots in order as BuildKit visits its stages. Returns the root whose
+/// search found the cycle and the payloads of the edges on the path, the
+/// closing edge last. Iterative, so thousands of chained stages cannot
+/// overflow the stack.
+pub(crate) fn find_cycle<T: Copy>(edges: &[Vec<(usize, T)>]) -> Option<(usize, Vec<T>)> {
+    let n = edges.len();
+    let mut visited = vec![false; n];
+    let mut on_path = vec![false; n];
+    for root in 0..n {
+        if visited[root] {
+            continue;
+        }
+        visited[root] = true;
+        on_path[root] = true;
+        let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+        let mut path: Vec<T> = Vec::new();
+        while let Some(top) = stack.last_mut() {
+            let (node, next) = *top;
+            match edges[node].get(next) {
+                Some(&(target, payload)) => {
+                    top.1 += 1;
+                    if target >= n {
+                        continue;
+                    }
+                    if on_path[target] {
+                        path.push(payload);
+                        return Some((root, path));
+                    }
+                    if !visited[target] {
+                        visited[target] = true;
+                        on_path[target] = true;
+                        path.push(payload);
+                        stack.push((target, 0));
+                    }
+                }
+                None => {
+                    on_path[node] = false;
+                    stack.pop();
+                    // The edge that led here (none for the root).
+                    if !stack.is_empty() {
+                        path.pop();
+                    }
+                }
+            }
+        }
+    }
+    None
 }
 
 #[derive(Default)]

@@ -431,6 +431,17 @@ impl<'a> Parser<'a> {
                 if !terminated {
                     self.error(doc.span, "unterminated heredoc");
                 }
+                if doc.expand {
+                    // COPY/ADD bodies are expanded by BuildKit with `\` as the
+                    // escape and quotes as plain text (`ExpandRaw`,
+                    // `SkipProcessQuotes`); RUN bodies go to the shell, which
+                    // honours quotes.
+                    let lex = Lex {
+                        esc: b'\\',
+                        quotes: ins.kind == InstructionKind::Run,
+                    };
+                    scan_source_vars(src, doc.body_span, lex, &mut self.refs, &mut ins.variables);
+                }
                 ins.heredocs.push(doc);
             }
         }
@@ -590,7 +601,7 @@ impl<'a> Parser<'a> {
                 scan_source_vars(
                     self.src,
                     vs,
-                    self.escape,
+                    Lex::shell(self.escape),
                     &mut self.refs,
                     &mut ins.variables,
                 );
@@ -1332,7 +1343,7 @@ fn scan_vars(
         return;
     }
     refs.clear();
-    scan_text(&l.text[..b], a, escape, refs);
+    scan_text(&l.text[..b], a, Lex::shell(escape), refs);
     out.reserve(refs.len());
     for r in refs.drain(..) {
         out.push(VarRef {
@@ -1352,7 +1363,7 @@ fn scan_vars(
 fn scan_source_vars(
     src: &str,
     span: Span,
-    escape: char,
+    lex: Lex,
     refs: &mut Vec<RawRef>,
     out: &mut Vec<VarRef>,
 ) {
@@ -1361,7 +1372,7 @@ fn scan_source_vars(
         _ => return,
     }
     refs.clear();
-    scan_text(&src[..span.end], span.start, escape, refs);
+    scan_text(&src[..span.end], span.start, lex, refs);
     out.reserve(refs.len());
     for r in refs.drain(..) {
         out.push(VarRef {
@@ -1394,9 +1405,26 @@ fn is_name_byte(c: u8) -> bool {
 
 /// Scans `text[from..]` for `$NAME` / `${…}` the way BuildKit's shell lexer
 /// finds them: not inside single quotes, not after the escape character.
-fn scan_text(text: &str, from: usize, escape: char, out: &mut Vec<RawRef>) {
-    let braces = brace_pairs(text, from, escape as u8);
-    scan_range(text, from, text.len(), escape as u8, &braces, 0, out);
+fn scan_text(text: &str, from: usize, lex: Lex, out: &mut Vec<RawRef>) {
+    let braces = brace_pairs(text, from, lex.esc);
+    scan_range(text, from, text.len(), lex, &braces, 0, out);
+}
+
+/// How the scanner reads text: the escape byte, and whether quotes count
+/// (heredoc bodies of COPY/ADD are expanded with quotes as plain text).
+#[derive(Debug, Clone, Copy)]
+struct Lex {
+    esc: u8,
+    quotes: bool,
+}
+
+impl Lex {
+    fn shell(escape: char) -> Lex {
+        Lex {
+            esc: escape as u8,
+            quotes: true,
+        }
+    }
 }
 
 /// `(open, close)` byte positions of every `${` and its matching `}` in
@@ -1431,7 +1459,7 @@ fn scan_range(
     text: &str,
     from: usize,
     to: usize,
-    esc: u8,
+    lex: Lex,
     braces: &[(usize, usize)],
     depth: usize,
     out: &mut Vec<RawRef>,
@@ -1449,7 +1477,7 @@ fn scan_range(
             i += 1;
             continue;
         }
-        if c == esc {
+        if c == lex.esc {
             i += 1;
             if i < b.len() {
                 i += utf8_len(b[i]);
@@ -1457,10 +1485,10 @@ fn scan_range(
             continue;
         }
         match c {
-            b'\'' if !double => single = true,
-            b'"' => double = !double,
+            b'\'' if !double && lex.quotes => single = true,
+            b'"' if lex.quotes => double = !double,
             b'$' => {
-                i = scan_dollar(text, i, to, esc, braces, depth, out);
+                i = scan_dollar(text, i, to, lex, braces, depth, out);
                 continue;
             }
             _ => {}
@@ -1474,7 +1502,7 @@ fn scan_dollar(
     text: &str,
     i: usize,
     to: usize,
-    esc: u8,
+    lex: Lex,
     braces: &[(usize, usize)],
     depth: usize,
     out: &mut Vec<RawRef>,
@@ -1551,7 +1579,7 @@ fn scan_dollar(
     });
     if let Some((oa, ob)) = operand {
         if depth < MAX_VAR_DEPTH {
-            scan_range(text, oa, ob, esc, braces, depth + 1, out);
+            scan_range(text, oa, ob, lex, braces, depth + 1, out);
         }
     }
     end

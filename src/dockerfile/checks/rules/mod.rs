@@ -9,7 +9,8 @@ mod stage;
 use std::collections::HashMap;
 
 use super::expand::{expand, Expansion};
-use super::Cx;
+use super::{Cx, Finding, Severity};
+use crate::dockerfile::model::{find_cycle, resolve_stage_source, stage_sources};
 use crate::dockerfile::syntax::{CompactString, Dockerfile, Instruction, InstructionKind};
 
 pub(super) fn run_all(cx: &mut Cx) {
@@ -17,6 +18,49 @@ pub(super) fn run_all(cx: &mut Cx) {
     casing::check(cx, &model);
     from::check(cx, &model);
     stage::check(cx, &model);
+    circular_dependency(cx, &model);
+}
+
+/// BuildKit refuses a build whose stages depend on each other in a cycle
+/// through `COPY --from=` / `--mount=from=` (names resolve against all
+/// stages, so a stage can name a later one). Not a check rule: an error,
+/// like a syntax error, on every reference along the cycle.
+fn circular_dependency(cx: &mut Cx, model: &Model) {
+    let count = model.stages.len();
+    // Later stages of the same name replace earlier ones, as in BuildKit.
+    let names: HashMap<CompactString, usize> = model
+        .stages
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.name.clone().map(|n| (n, i)))
+        .collect();
+    let mut edges = vec![Vec::new(); count];
+    for (s, stage) in model.stages.iter().enumerate() {
+        for &idx in &stage.commands {
+            for (kind, value, span) in stage_sources(&cx.df.instructions[idx]) {
+                if let Some(t) = resolve_stage_source(kind, &value, &names, count) {
+                    edges[s].push((t, span));
+                }
+            }
+        }
+    }
+    let Some((root, spans)) = find_cycle(&edges) else {
+        return;
+    };
+    let name = model.stages[root]
+        .name
+        .as_ref()
+        .map_or_else(|| format!("stage-{root}"), |n| n.to_string());
+    for span in spans {
+        cx.out.push(Finding {
+            rule: None,
+            severity: Severity::Error,
+            message: format!("circular dependency detected on stage: {name}"),
+            span,
+            url: None,
+            fix: None,
+        });
+    }
 }
 
 /// BuildKit's automatic platform ARGs with the values a linux/amd64 build

@@ -185,10 +185,15 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
                 InstructionKind::Expose => expose(cx, idx, ins, &scope),
                 InstructionKind::Copy | InstructionKind::Add => {
                     let expanded_flags = ["chown", "chmod", "checksum"];
+                    // Heredoc bodies are checked by `heredoc_vars`, which
+                    // expands them the way BuildKit does.
                     let refs = ins.variables.iter().filter(|v| {
                         match ins.flags.iter().find(|f| f.span.contains_span(v.span)) {
                             Some(f) => expanded_flags.contains(&f.name.as_str()),
-                            None => true,
+                            None => !ins
+                                .heredocs
+                                .iter()
+                                .any(|h| h.body_span.contains_span(v.span)),
                         }
                     });
                     undefined_vars(cx, at, &scope, refs);
@@ -265,21 +270,23 @@ fn undefined_message(scope: &Scope, name: &str) -> Option<String> {
 
 /// Variables in expanded heredoc bodies of COPY/ADD (BuildKit's `ExpandRaw`).
 fn heredoc_vars(cx: &mut Cx, at: Option<usize>, scope: &Scope, ins: &Instruction) {
-    let df = cx.df;
     for h in ins.heredocs.iter().filter(|h| h.expand) {
-        let Ok(e) = expand_with(&h.body, df.escape, true, &scope.lookup()) else {
+        // BuildKit expands heredoc bodies with a fresh backslash-escape lexer,
+        // whatever `# escape=` says.
+        let Ok(e) = expand_with(&h.body, '\\', true, &scope.lookup()) else {
             continue;
         };
-        let body = df.text(h.body_span);
         for name in &e.unmatched {
             let Some(msg) = undefined_message(scope, name) else {
                 continue;
             };
-            let span = [format!("${{{name}"), format!("${name}")]
+            // The parser collected the body's references: point at the first
+            // one of that name, as for references on the instruction line.
+            let span = ins
+                .variables
                 .iter()
-                .find_map(|pat| body.find(pat.as_str()).map(|i| (i, pat.len())))
-                .map(|(i, len)| Span::new(h.body_span.start + i, h.body_span.start + i + len))
-                .unwrap_or(h.span);
+                .find(|v| v.name == name.as_str() && h.body_span.contains_span(v.span))
+                .map_or(h.span, |v| v.span);
             cx.report(&UNDEFINED_VAR, at, span, msg, None);
         }
     }
