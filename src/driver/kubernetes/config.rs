@@ -412,6 +412,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn docker_context_tls_files_become_ca_and_client_identity() {
+        let f = Fixture::new();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["k8s.local".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let digest = hex::encode(Sha256::digest(b"tls"));
+        let tls = format!("docker/contexts/tls/{digest}/kubernetes");
+        f.write(&format!("{tls}/ca.pem"), &cert.pem());
+        f.write(&format!("{tls}/cert.pem"), &cert.pem());
+        f.write(&format!("{tls}/key.pem"), &key.serialize_pem());
+        f.docker_context("tls", json!({"Host": "https://k8s.local:6443"}));
+        let r = resolve("tls", &f.env(None)).await.unwrap();
+        assert_eq!(r.namespace, "default");
+        // the CA as DER, the same bytes the PEM carries
+        assert_eq!(r.config.root_cert, Some(vec![cert.der().to_vec()]));
+        assert!(r.config.auth_info.client_certificate_data.is_some());
+        assert!(r.config.auth_info.client_key_data.is_some());
+    }
+
+    #[tokio::test]
     async fn nothing_found_is_buildx_error() {
         let f = Fixture::new();
         let e = resolve("kubernetes:///b?deployment=n", &f.env(None))
