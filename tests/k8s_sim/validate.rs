@@ -582,17 +582,17 @@ pub fn initial_status(rt: &ResourceType, obj: &mut Value) {
 pub fn update(rt: &ResourceType, current: &Value, next: &Value) -> Vec<Cause> {
     let mut out = Vec::new();
     match rt.plural {
-        "deployments" | "replicasets" => {
-            if current["spec"]["selector"] != next["spec"]["selector"] {
-                out.push(Cause {
-                    reason: "FieldValueInvalid",
-                    message: format!(
-                        "Invalid value: {}: field is immutable",
-                        next["spec"]["selector"]
-                    ),
-                    field: "spec.selector".into(),
-                });
-            }
+        "deployments" | "replicasets"
+            if current["spec"]["selector"] != next["spec"]["selector"] =>
+        {
+            out.push(Cause {
+                reason: "FieldValueInvalid",
+                message: format!(
+                    "Invalid value: {}: field is immutable",
+                    next["spec"]["selector"]
+                ),
+                field: "spec.selector".into(),
+            });
         }
         "statefulsets" => {
             let mutable = [
