@@ -458,8 +458,7 @@ fn builder_findings(lsp: &Lsp, uri: &str, pred: impl Fn(&[Value]) -> bool) -> Ve
         let latest = lsp
             .notifications("textDocument/publishDiagnostics")
             .into_iter()
-            .filter(|p| p["uri"] == uri)
-            .last();
+            .rfind(|p| p["uri"] == uri);
         if let Some(p) = latest {
             let found: Vec<Value> = p["diagnostics"]
                 .as_array()
@@ -522,8 +521,7 @@ fn bake_cache_export_is_flagged_on_docker_and_not_after_switching_to_docker_cont
     let all_on_bake = lsp
         .notifications("textDocument/publishDiagnostics")
         .into_iter()
-        .filter(|p| p["uri"] == bake)
-        .last()
+        .rfind(|p| p["uri"] == bake)
         .unwrap();
     assert_eq!(all_on_bake["diagnostics"].as_array().unwrap().len(), 1);
 
