@@ -11,11 +11,7 @@ impl Lsp {
     /// The response to `id`, waiting up to `limit`; `None` if none came.
     pub fn response_within(&self, id: i64, limit: Duration) -> Option<Value> {
         self.wait_within(limit, |inbox| {
-            inbox
-                .responses
-                .iter()
-                .find(|r| r["id"] == id)
-                .cloned()
+            inbox.responses.iter().find(|r| r["id"] == id).cloned()
         })
     }
 
