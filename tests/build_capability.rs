@@ -231,8 +231,9 @@ fn missing_stage_and_missing_output() {
         load.message,
         build.spec.no_output_warning(&container()).unwrap()
     );
-    // On the target block; the fix adds the output before its closing brace.
-    assert_eq!(bake_range(load), Some(range(24, 0, 26, 1)));
+    // On the target's name; the fix adds the output before its closing brace.
+    assert_eq!(bake_range(load), Some(range(24, 7, 24, 16)));
+    assert_eq!(build.block.as_ref().unwrap().range, range(24, 0, 26, 1));
     let CapabilityFix::AddLoad { edit: Some(edit) } = &load.fixes[0] else {
         panic!("expected an AddLoad edit: {:?}", load.fixes);
     };

@@ -225,6 +225,8 @@ pub struct ResolvedTarget {
     pub name: String,
     /// The target's last block (where a lens or a location points).
     pub block: Origin,
+    /// The name label of that block.
+    pub name_origin: Origin,
     /// Where a new attribute goes in that block.
     pub insertion: Insertion,
     /// The folder paths resolve against: the folder of the file holding the
@@ -580,6 +582,7 @@ impl Bake {
         Ok(ResolvedTarget {
             name: name.to_string(),
             block: last.origin.clone(),
+            name_origin: last.name_origin.clone(),
             insertion: last.insertion.clone(),
             base_dir,
             attrs,

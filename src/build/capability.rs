@@ -198,7 +198,7 @@ pub fn findings(
             severity: Severity::Warning,
             message,
             dockerfile_range: at,
-            bake_origin: build.block.clone(),
+            bake_origin: build.block_name.clone(),
             fixes: vec![CapabilityFix::AddLoad { edit }],
         });
     }

@@ -98,6 +98,9 @@ pub struct ConfiguredBuild {
     pub spec: BuildSpec,
     /// The target block in the bake file.
     pub block: Option<Origin>,
+    /// The name label of that block (where a finding about the whole
+    /// target points).
+    pub block_name: Option<Origin>,
     /// Where a new attribute goes in that block (for quick fixes).
     pub insertion: Option<Insertion>,
     /// Where each bake attribute was written, by its bake name (`context`,
@@ -245,6 +248,7 @@ pub fn from_target(target: &ResolvedTarget) -> Result<ConfiguredBuild, BakeError
         source: ConfigSource::Bake,
         spec,
         block: Some(target.block.clone()),
+        block_name: Some(target.name_origin.clone()),
         insertion: Some(target.insertion.clone()),
         origins,
     })
@@ -294,6 +298,7 @@ pub fn from_settings(
         source: ConfigSource::Settings,
         spec,
         block: None,
+        block_name: None,
         insertion: None,
         origins: BTreeMap::new(),
     })
