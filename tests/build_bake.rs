@@ -564,6 +564,10 @@ fn settings_then_defaults() {
     // Defaults: the Dockerfile's folder is the context.
     let none = BuildSettings::from_section(&serde_json::json!({})).unwrap();
     assert_eq!(none, BuildSettings::default());
+    // Editors send null for unset settings.
+    let nulls = serde_json::json!({"build": {"context": null, "tags": null, "platforms": null,
+        "args": null, "outputs": null, "cacheTo": null, "cacheFrom": null, "load": null}});
+    assert_eq!(BuildSettings::from_section(&nulls).unwrap(), none);
     let d = &configured_builds(&ws.join("sub/Dockerfile"), ws, None, &none).unwrap()[0];
     assert_eq!(d.spec.context, PathBuf::from("/ws/sub"));
     assert_eq!(d.spec.dockerfile, None);

@@ -30,23 +30,39 @@ use super::bake::{
 use super::options::{parse_platforms, CacheSpec, OptionError, OutputSpec};
 use super::spec::BuildSpec;
 
-/// The `buildkit.build.*` settings of one workspace folder.
+/// The `buildkit.build.*` settings of one workspace folder. A `null` value
+/// (what editors send for an unset setting) means the default.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct BuildSettings {
     /// The context, relative to the workspace folder.
     pub context: Option<String>,
+    #[serde(deserialize_with = "null_is_default")]
     pub tags: Vec<String>,
     /// Platforms; an entry may hold several, comma-separated.
+    #[serde(deserialize_with = "null_is_default")]
     pub platforms: Vec<String>,
+    #[serde(deserialize_with = "null_is_default")]
     pub args: BTreeMap<String, String>,
     /// buildx `--output` CSV values.
+    #[serde(deserialize_with = "null_is_default")]
     pub outputs: Vec<String>,
     /// buildx `--cache-to` CSV values.
+    #[serde(deserialize_with = "null_is_default")]
     pub cache_to: Vec<String>,
     /// buildx `--cache-from` CSV values.
+    #[serde(deserialize_with = "null_is_default")]
     pub cache_from: Vec<String>,
+    #[serde(deserialize_with = "null_is_default")]
     pub load: bool,
+}
+
+fn null_is_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 impl BuildSettings {
