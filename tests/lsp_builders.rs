@@ -537,8 +537,8 @@ fn bake_cache_export_is_flagged_on_docker_and_not_after_switching_to_docker_cont
     );
     let on_bake = builder_findings(&lsp, &bake, |f| codes(f) != ["BuilderCacheExport"]);
     assert_eq!(codes(&on_bake), ["BuilderLoadMissing"]);
-    // On the target block (there is no output attribute to point at).
-    assert_eq!(on_bake[0]["range"], range(0, 0, 3, 1));
+    // On the target's name (there is no output attribute to point at).
+    assert_eq!(on_bake[0]["range"], range(0, 7, 0, 12));
 }
 
 #[test]
