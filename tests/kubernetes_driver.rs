@@ -735,3 +735,68 @@ async fn client_certificates_over_tls() {
     }
     assert_eq!(sim.execs().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_deleted_mid_build_fails_the_build_instead_of_hanging() {
+    let Some(_engine) = support::docker_or_skip("kubernetes pod deleted mid-build") else {
+        return;
+    };
+    let sim = sim(
+        false,
+        Auth::Token("test-token".into()),
+        Duration::from_millis(50),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = driver(&sim, dir.path(), "gone0", &[]).await;
+    d.bootstrap(&mut no_progress()).await.unwrap();
+    let pod = d.running_pods().await.unwrap().remove(0);
+
+    let ctx = support::TempContext::new().file(
+        "Dockerfile",
+        format!(
+            "FROM {}\nRUN sleep 20 # {}\n",
+            support::BASE_IMAGE,
+            support::unique_name("gone")
+        ),
+    );
+    let client = buildkit_lsp::buildkit::Client::connect(Arc::new(d.clone()) as Arc<dyn Driver>)
+        .await
+        .unwrap();
+    let spec = buildkit_lsp::build::BuildSpec::new(ctx.path());
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let build = tokio::spawn(async move { client.build(&spec, tx).await });
+
+    // delete the pod through the API once the build runs
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let kubeconfig = dir.path().join("gone0.kubeconfig");
+    let cfg = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::read_from(&kubeconfig).unwrap(),
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await
+    .unwrap();
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
+        kube::Api::namespaced(kube::Client::try_from(cfg).unwrap(), "buildkit");
+    let deleted = Instant::now();
+    pods.delete(&pod, &Default::default()).await.unwrap();
+
+    let result = tokio::time::timeout(Duration::from_secs(15), build)
+        .await
+        .expect("the build ends once its pod is gone")
+        .unwrap();
+    let took = deleted.elapsed();
+    eprintln!("build ended {took:?} after its pod was deleted");
+    let err = result
+        .expect_err("the build cannot succeed without its pod")
+        .to_string();
+    assert!(
+        err.contains("gone0 (deployment at http://127.0.0.1:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("The connection to the daemon was lost"),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(10), "{took:?}");
+}
