@@ -257,7 +257,7 @@ pub fn visible_vars(model: &Model, stage: Option<usize>, offset: usize) -> Vec<(
             Some(v) => format!("{kw} {}={v}", d.name),
             None => format!("{kw} {}", d.name),
         };
-        out.retain(|(n, _)| n != &d.name);
+        out.retain(|(n, _)| n != d.name.as_str());
         out.push((d.name.to_string(), detail));
     }
     for a in AUTOMATIC_PLATFORM_ARGS.iter().chain(BUILTIN_ARGS.iter()) {
