@@ -283,6 +283,35 @@ fn reschedule(session: &Arc<Session>, client: &Client, bake: bool) {
     }
 }
 
+/// Schedules diagnostics of the open documents that have capability
+/// findings now (from cached texts).
+pub fn schedule_with_findings(session: &Arc<Session>, client: &Client) {
+    let (docs, enc) = {
+        let state = session.state();
+        let docs: Vec<(Uri, Arc<Document>)> = state
+            .documents
+            .iter()
+            .filter_map(|(k, d)| Some((k.parse::<Uri>().ok()?, Arc::clone(d))))
+            .collect();
+        (docs, state.features.encoding)
+    };
+    for (uri, doc) in docs {
+        let Some(path) = uri_path(&uri) else {
+            continue;
+        };
+        let has = if is_bake_file(&path) {
+            !bake_found(session, &path, enc).is_empty()
+        } else {
+            let folder = workspace_folder(session, &path);
+            doc.parse_transient()
+                .is_some_and(|df| !dockerfile_findings(session, &path, &folder, &df).is_empty())
+        };
+        if has {
+            crate::lsp::diagnostics::schedule(session, client, uri, true);
+        }
+    }
+}
+
 /// Bake files changed: everything configured from them reads again.
 pub fn bake_changed(session: &Arc<Session>, client: &Client) {
     // No epoch bump: this runs inside the bake file's own diagnostics task,

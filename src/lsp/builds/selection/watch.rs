@@ -90,9 +90,16 @@ pub async fn poll(session: &Arc<Session>, client: &Client) {
         }
     };
     let (status, features) = probe(&current.group).await;
-    let Some((changed, refresh, notice, send_notice, outage_message)) =
-        update(session, epoch, &mut current, &groups, &status, features)
-    else {
+    let first = session.state().builders.current.is_none();
+    let Some((changed, refresh, notice, send_notice, outage_message)) = update(
+        session,
+        epoch,
+        first,
+        &mut current,
+        &groups,
+        &status,
+        features,
+    ) else {
         return; // the selection changed meanwhile; the next poll covers it
     };
     if changed {
@@ -102,7 +109,14 @@ pub async fn poll(session: &Arc<Session>, client: &Client) {
             current.driver,
             current.features
         );
-        diagnostics::schedule_all(session, client);
+        if first {
+            // Before the first resolution no document had builder findings:
+            // only those that have some now need publishing again (no epoch
+            // bump, so debounced edits in flight still publish).
+            super::findings::schedule_with_findings(session, client);
+        } else {
+            diagnostics::schedule_all(session, client);
+        }
         if refresh {
             refresh_lenses(client);
         }
@@ -124,6 +138,7 @@ type Update = (bool, bool, BuilderChangedParams, bool, Option<String>);
 fn update(
     session: &Session,
     epoch: u64,
+    first: bool,
     current: &mut CurrentBuilder,
     groups: &[crate::builder::NodeGroup],
     status: &KnownStatus,
@@ -176,7 +191,7 @@ fn update(
             status.error.as_deref().unwrap_or(status.status)
         ))
     };
-    if changed {
+    if changed && !first {
         state.settings_epoch += 1;
     }
     let refresh = changed && state.features.code_lens_refresh;
