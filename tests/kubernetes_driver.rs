@@ -188,7 +188,25 @@ async fn create_bootstrap_build_load_and_rm_through_the_cli() {
         .find(|r| r["Name"] == "kube")
         .unwrap();
     assert_eq!(row["Driver"], "kubernetes");
+    // each running pod is listed as a node, as buildx lists dynamic nodes
+    let mut pods: Vec<String> = sim
+        .objects("pods")
+        .iter()
+        .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    pods.sort();
+    assert_eq!(pods.len(), 2);
+    let mut listed: Vec<String> = row["Nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["Name"].as_str().unwrap().to_string())
+        .collect();
+    listed.sort();
+    assert_eq!(listed, pods, "{ls}");
+    assert!(pods[0].starts_with(&format!("{node}-")), "{pods:?}");
     assert_eq!(row["Nodes"][0]["Status"], "running", "{ls}");
+    assert_eq!(row["Nodes"][1]["Status"], "running", "{ls}");
     assert!(
         row["Nodes"][0]["Platforms"]
             .as_array()

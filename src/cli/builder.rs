@@ -273,6 +273,27 @@ struct Row {
     group: NodeGroup,
     statuses: Vec<NodeStatus>,
     current: bool,
+    /// Kubernetes nodes: the running pods of each stored node, listed in
+    /// its place as buildx lists its dynamic nodes (empty: show the node).
+    pods: Vec<Vec<String>>,
+}
+
+impl Row {
+    /// The rows to print: (node name, stored node, its status), one per
+    /// running pod for kubernetes nodes, else one per stored node.
+    fn node_rows(&self) -> Vec<(String, &builder::Node, Option<&NodeStatus>)> {
+        let mut out = Vec::new();
+        for (i, node) in self.group.nodes.iter().enumerate() {
+            let st = self.statuses.get(i);
+            match self.pods.get(i) {
+                Some(pods) if !pods.is_empty() => {
+                    out.extend(pods.iter().map(|pod| (pod.clone(), node, st)));
+                }
+                _ => out.push((node.name.clone(), node, st)),
+            }
+        }
+        out
+    }
 }
 
 async fn ls(store: &Store, env: &Env, format: &str) -> anyhow::Result<()> {
@@ -293,10 +314,16 @@ async fn ls(store: &Store, env: &Env, format: &str) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for group in groups {
         let statuses = status::status(&group).await;
+        let pods = status::kubernetes_pods(&group)
+            .await
+            .into_iter()
+            .map(|(_, pods)| pods.unwrap_or_default())
+            .collect();
         rows.push(Row {
             current: current.as_deref() == Some(group.name.as_str()),
             group,
             statuses,
+            pods,
         });
     }
     let out = match format {
@@ -360,10 +387,9 @@ fn ls_table(rows: &[Row]) -> String {
             String::new(),
             String::new(),
         ]);
-        for (i, node) in g.nodes.iter().enumerate() {
-            let st = row.statuses.get(i);
+        for (name, node, st) in row.node_rows() {
             lines.push([
-                format!("{INDENT}{}", node.name),
+                format!("{INDENT}{name}"),
                 format!("{INDENT}{}", node.endpoint),
                 st.map(NodeStatus::label).unwrap_or_default(),
                 version(st),
@@ -399,14 +425,12 @@ fn ls_json(rows: &[Row]) -> String {
     let mut out = String::new();
     for row in rows {
         let g = &row.group;
-        let nodes: Vec<serde_json::Value> = g
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| {
-                let st = row.statuses.get(i);
+        let nodes: Vec<serde_json::Value> = row
+            .node_rows()
+            .into_iter()
+            .map(|(name, n, st)| {
                 json!({
-                    "Name": n.name,
+                    "Name": name,
                     "Endpoint": n.endpoint,
                     "Status": st.map(NodeStatus::label).unwrap_or_default(),
                     "Version": version(st),
