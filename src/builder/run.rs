@@ -95,7 +95,9 @@ async fn run_uncancelled(
     // builder falls through to the engine path below).
     if let Some(name) = name {
         let env = Env::from_process();
-        if let Some(driver) = super::status::build_driver(&env, name).await? {
+        if let Some(driver) =
+            super::status::build_driver_for_context(&env, name, Some(&spec.context)).await?
+        {
             if spec.outputs.is_empty() && !spec.push && default_load(&env, name) {
                 // driver-opt default-load=true: a build without output (and
                 // without --push, an output in buildx) loads.
