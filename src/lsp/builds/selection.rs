@@ -279,3 +279,88 @@ pub fn folders(folders: &Option<Vec<ls_types::WorkspaceFolder>>) -> Vec<std::pat
 pub fn same_name(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builder::platform::Platform;
+    use crate::builder::Node;
+
+    fn group(platforms: Option<Vec<Platform>>) -> NodeGroup {
+        NodeGroup {
+            name: "b".into(),
+            driver: "docker-container".into(),
+            nodes: vec![Node {
+                name: "b0".into(),
+                platforms,
+                ..Node::default()
+            }],
+            ..NodeGroup::default()
+        }
+    }
+
+    fn platform(os: &str, arch: &str) -> Platform {
+        Platform {
+            os: os.into(),
+            architecture: arch.into(),
+            ..Platform::default()
+        }
+    }
+
+    #[test]
+    fn status_is_the_first_nodes_with_running_platforms_first() {
+        let g = group(Some(vec![platform("linux", "arm64")]));
+        let st = KnownStatus::from_nodes(
+            &g,
+            &[
+                NodeStatus::Running {
+                    version: "v0.12".into(),
+                    platforms: vec![platform("linux", "amd64"), platform("linux", "386")],
+                },
+                NodeStatus::Error("node 2 down".into()),
+            ],
+        );
+        assert_eq!(st.status, "running");
+        assert_eq!(st.platforms, ["linux/amd64", "linux/386"]);
+        assert_eq!(st.error.as_deref(), Some("node 2 down"));
+        assert!(st.reachable());
+    }
+
+    #[test]
+    fn stopped_builders_are_reachable_and_show_pinned_platforms() {
+        let g = group(Some(vec![platform("linux", "arm64")]));
+        let st = KnownStatus::from_nodes(&g, &[NodeStatus::Stopped]);
+        assert_eq!(st.status, "stopped");
+        assert_eq!(st.platforms, ["linux/arm64"]);
+        assert!(st.reachable());
+        let st = KnownStatus::from_nodes(&g, &[NodeStatus::Unknown("driver x".into())]);
+        assert_eq!(st.status, "unknown");
+        assert!(!st.reachable());
+    }
+
+    #[test]
+    fn unknown_driver_kinds_have_no_features() {
+        let mut g = group(None);
+        assert_eq!(
+            CurrentBuilder::from_group(g.clone()).features,
+            Some(Features::of(DriverKind::DockerContainer))
+        );
+        g.driver = "cloud".into();
+        assert_eq!(CurrentBuilder::from_group(g.clone()).features, None);
+        g.driver = String::new();
+        let docker = CurrentBuilder::from_group(g);
+        assert_eq!(docker.driver, "docker");
+        assert_eq!(docker.features, Some(Features::of(DriverKind::Docker)));
+    }
+
+    #[test]
+    fn bake_files_are_known_by_name() {
+        let uri = |s: &str| s.parse::<ls_types::Uri>().unwrap();
+        assert!(findings::is_bake_uri(&uri("file:///w/docker-bake.hcl")));
+        assert!(findings::is_bake_uri(&uri(
+            "file:///w/docker-bake.override.json"
+        )));
+        assert!(!findings::is_bake_uri(&uri("file:///w/Dockerfile")));
+        assert!(!findings::is_bake_uri(&uri("file:///w/bake.hcl")));
+    }
+}
