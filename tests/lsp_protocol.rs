@@ -11,6 +11,25 @@ use serde_json::{json, Value};
 
 const URI: &str = "file:///work/Dockerfile";
 
+/// Every command the server advertises, in its order (the protocol of
+/// issues 3 and 7, written out here by hand).
+const COMMANDS: [&str; 14] = [
+    "buildkit.build",
+    "buildkit.cancelBuild",
+    "buildkit.ignoreRuleEverywhere",
+    "buildkit.reloadSettings",
+    "buildkit.serverInfo",
+    "buildkit.listBuilders",
+    "buildkit.selectBuilder",
+    "buildkit.useBuilder",
+    "buildkit.useBuilderGlobally",
+    "buildkit.createBuilder",
+    "buildkit.bootstrapBuilder",
+    "buildkit.stopBuilder",
+    "buildkit.removeBuilder",
+    "buildkit.enableLoad",
+];
+
 #[test]
 fn initialize_negotiates_utf16_by_default_and_advertises_commands() {
     let (lsp, init) = Lsp::start(json!({}), Value::Null);
@@ -19,14 +38,7 @@ fn initialize_negotiates_utf16_by_default_and_advertises_commands() {
     // Incremental sync (2) with open/close.
     assert_eq!(caps["textDocumentSync"]["change"], 2);
     assert_eq!(caps["textDocumentSync"]["openClose"], true);
-    assert_eq!(
-        caps["executeCommandProvider"]["commands"],
-        json!([
-            "buildkit.ignoreRuleEverywhere",
-            "buildkit.reloadSettings",
-            "buildkit.serverInfo"
-        ])
-    );
+    assert_eq!(caps["executeCommandProvider"]["commands"], json!(COMMANDS));
     assert_eq!(caps["codeLensProvider"]["resolveProvider"], false);
     // Push mode by default: no pull provider advertised.
     assert!(caps.get("diagnosticProvider").is_none(), "{caps}");
@@ -189,7 +201,10 @@ fn ignore_rule_everywhere_extends_the_skip_list_and_validates_arguments() {
     assert_eq!(e["code"], -32602);
     assert_eq!(
         e["message"],
-        "unknown command `buildkit.nope`: the server offers buildkit.ignoreRuleEverywhere, buildkit.reloadSettings, buildkit.serverInfo"
+        format!(
+            "unknown command `buildkit.nope`: the server offers {}",
+            COMMANDS.join(", ")
+        )
     );
 }
 
@@ -271,14 +286,33 @@ fn serve_subcommand_with_pull_mode_answers_text_document_diagnostic() {
 }
 
 #[test]
-fn code_lens_is_empty_until_build_lenses_exist() {
+fn code_lens_offers_the_build_and_the_builder_on_line_0_and_named_stages() {
     let mut lsp = Lsp::start_default();
-    lsp.open(URI, "FROM a AS build\n");
+    lsp.open(URI, "FROM a AS build\nFROM b\n");
     let r = lsp.request(
         "textDocument/codeLens",
         json!({"textDocument": {"uri": URI}}),
     );
-    assert_eq!(r, json!([]));
+    let lenses = r.as_array().expect("an array of lenses");
+    let titles: Vec<&str> = lenses
+        .iter()
+        .map(|l| l["command"]["title"].as_str().unwrap_or_default())
+        .collect();
+    // Line 0: the whole build and the builder; the named stage on its line
+    // (also line 0 here); the unnamed last stage gets no lens of its own.
+    assert!(titles.contains(&"▶ Build"), "{titles:?}");
+    assert!(titles.contains(&"▶ Build stage build"), "{titles:?}");
+    assert!(titles.iter().any(|t| t.starts_with("⚒ ")), "{titles:?}");
+    assert_eq!(lenses.len(), 3, "{r}");
+    let stage = lenses
+        .iter()
+        .find(|l| l["command"]["title"] == "▶ Build stage build")
+        .unwrap();
+    assert_eq!(stage["command"]["command"], "buildkit.build");
+    assert_eq!(
+        stage["command"]["arguments"],
+        json!([{"uri": URI, "target": "build"}])
+    );
 }
 
 #[test]
