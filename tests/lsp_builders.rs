@@ -835,3 +835,61 @@ fn editing_the_open_bake_file_revalidates_the_dockerfile() {
     std::thread::sleep(Duration::from_millis(300));
     builder_findings(&lsp, &df, |f| f.is_empty());
 }
+
+/// The diagnostics of the latest publish for `uri` whose code starts with
+/// `prefix`, once `pred` holds for them.
+fn coded(lsp: &Lsp, uri: &str, prefix: &str, pred: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let end = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(p) = lsp
+            .notifications("textDocument/publishDiagnostics")
+            .into_iter()
+            .rfind(|p| p["uri"] == uri)
+        {
+            let found: Vec<Value> = p["diagnostics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| d["code"].as_str().is_some_and(|c| c.starts_with(prefix)))
+                .cloned()
+                .collect();
+            if pred(&found) {
+                return found;
+            }
+        }
+        assert!(Instant::now() < end, "no matching diagnostics for {uri}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_broken_bake_file_shows_its_error_where_it_is() {
+    let Some(engine) = support::docker_or_skip("bake_errors") else {
+        return;
+    };
+    let home = Home::new(&engine);
+    let (work, _df, bake) = bake_workspace();
+    let mut lsp = home.server_in(json!({}), Some(work.path()));
+    // Line 1 is missing its closing bracket: HCL syntax error.
+    let broken = "target \"app\" {\n  tags = [\"app:dev\"\n}\n";
+    lsp.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": bake, "languageId": "hcl", "version": 1, "text": broken}}),
+    );
+    let errors = coded(&lsp, &bake, "Bake", |f| !f.is_empty());
+    assert_eq!(codes(&errors), ["BakeSyntax"], "{errors:?}");
+    assert_eq!(errors[0]["severity"], 1);
+    assert_eq!(errors[0]["source"], "buildkit-lsp");
+    // Reported inside the unterminated list, not on the first line.
+    let line = errors[0]["range"]["start"]["line"].as_u64().unwrap();
+    assert!((1..=2).contains(&line), "{errors:?}");
+    // Fixing the file clears it and the target's findings come back.
+    lsp.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": bake, "version": 2}, "contentChanges": [{"text": BAKE}]}),
+    );
+    coded(&lsp, &bake, "Bake", |f| f.is_empty());
+    let on_bake = builder_findings(&lsp, &bake, |f| !f.is_empty());
+    assert_eq!(codes(&on_bake), ["BuilderCacheExport"]);
+    assert_eq!(lsp.shutdown(), Some(0));
+}

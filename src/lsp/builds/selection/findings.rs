@@ -21,7 +21,7 @@ use ls_types::{
 use serde_json::json;
 use tower_lsp_server::Client;
 
-use crate::build::bake::{is_bake_file, Bake, BakeSource, BAKE_FILE_NAMES};
+use crate::build::bake::{is_bake_file, Bake, BakeError, BakeSource, BAKE_FILE_NAMES};
 use crate::build::capability::{self, CapabilityFinding, Severity};
 use crate::build::config::{self, ConfigSource, ConfiguredBuild};
 use crate::dockerfile::{Dockerfile, Model, Span};
@@ -117,12 +117,28 @@ fn text_of(
 }
 
 /// The bake definition of a folder from cached texts (`None`: no bake
-/// file, or one that does not parse; the error is logged).
+/// file, or one that does not parse; the error is logged and shown on the
+/// open bake file by [`bake_diagnostics`]).
 fn bake_of(
     session: &Session,
     open: &HashMap<PathBuf, Arc<Document>>,
     folder: &Path,
 ) -> Option<Bake> {
+    match parse_bake(session, open, folder)? {
+        Ok(b) => Some(b),
+        Err(e) => {
+            tracing::warn!("bake files of {}: {e}", folder.display());
+            None
+        }
+    }
+}
+
+/// The folder's bake files parsed from cached texts; `None`: there are none.
+fn parse_bake(
+    session: &Session,
+    open: &HashMap<PathBuf, Arc<Document>>,
+    folder: &Path,
+) -> Option<Result<Bake, BakeError>> {
     let sources: Vec<BakeSource> = BAKE_FILE_NAMES
         .iter()
         .map(|n| folder.join(n))
@@ -137,13 +153,37 @@ fn bake_of(
     if sources.is_empty() {
         return None;
     }
-    match Bake::parse(&sources, &process_env()) {
-        Ok(b) => Some(b),
-        Err(e) => {
-            tracing::warn!("bake files of {}: {e}", folder.display());
-            None
-        }
-    }
+    Some(Bake::parse(&sources, &process_env()))
+}
+
+/// The errors of the folder's bake files that lie in `bake_file`, as
+/// diagnostics: a syntax error (no target builds), or an expression that
+/// cannot be evaluated (the targets using it do not build).
+fn bake_error_diagnostics(
+    session: &Session,
+    open: &HashMap<PathBuf, Arc<Document>>,
+    bake_file: &Path,
+) -> Vec<Diagnostic> {
+    let Some(folder) = bake_file.parent() else {
+        return Vec::new();
+    };
+    let errors = match parse_bake(session, open, folder) {
+        None => return Vec::new(),
+        Some(Ok(bake)) => bake.errors,
+        Some(Err(e)) => vec![e],
+    };
+    errors
+        .into_iter()
+        .filter(|e| e.origin.file == bake_file)
+        .map(|e| Diagnostic {
+            range: range_to_lsp(e.origin.range),
+            severity: Some(DiagnosticSeverity::ERROR),
+            code: Some(NumberOrString::String(format!("Bake{:?}", e.kind))),
+            source: Some("buildkit-lsp".to_string()),
+            message: e.message,
+            ..Diagnostic::default()
+        })
+        .collect()
 }
 
 /// The environment, which overrides bake variable defaults as for buildx.
@@ -416,10 +456,13 @@ async fn bake_diagnostics(session: &Session, bake_file: &Path, enc: Encoding) ->
     if let Some(bake) = bake_of(session, &open, folder) {
         fill_cache(session, &target_dockerfiles(&bake)).await;
     }
-    bake_found(session, bake_file, enc)
-        .into_iter()
-        .map(|(_, d)| d)
-        .collect()
+    let mut out = bake_error_diagnostics(session, &open, bake_file);
+    out.extend(
+        bake_found(session, bake_file, enc)
+            .into_iter()
+            .map(|(_, d)| d),
+    );
+    out
 }
 
 /// The Dockerfiles the targets of a bake definition build.
