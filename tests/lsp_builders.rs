@@ -453,27 +453,7 @@ fn bake_workspace() -> (tempfile::TempDir, String, String) {
 
 /// The builder findings (codes `Builder*`) of the latest publish for `uri`.
 fn builder_findings(lsp: &Lsp, uri: &str, pred: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-    let end = Instant::now() + Duration::from_secs(15);
-    loop {
-        let latest = lsp
-            .notifications("textDocument/publishDiagnostics")
-            .into_iter()
-            .rfind(|p| p["uri"] == uri);
-        if let Some(p) = latest {
-            let found: Vec<Value> = p["diagnostics"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|d| d["code"].as_str().is_some_and(|c| c.starts_with("Builder")))
-                .cloned()
-                .collect();
-            if pred(&found) {
-                return found;
-            }
-        }
-        assert!(Instant::now() < end, "no matching diagnostics for {uri}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    coded(lsp, uri, "Builder", pred)
 }
 
 fn codes(found: &[Value]) -> Vec<&str> {

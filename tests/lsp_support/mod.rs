@@ -224,20 +224,8 @@ impl Lsp {
             .unwrap_or_else(|| panic!("{method} succeeded: {r}"))
     }
 
-    fn wait<T>(&self, mut pred: impl FnMut(&Inbox) -> Option<T>) -> Option<T> {
-        let (lock, cv) = &*self.inbox;
-        let end = Instant::now() + TIMEOUT;
-        let mut inbox = lock.lock().unwrap();
-        loop {
-            if let Some(v) = pred(&inbox) {
-                return Some(v);
-            }
-            let now = Instant::now();
-            if now >= end || inbox.closed {
-                return None;
-            }
-            inbox = cv.wait_timeout(inbox, end - now).unwrap().0;
-        }
+    fn wait<T>(&self, pred: impl FnMut(&Inbox) -> Option<T>) -> Option<T> {
+        self.wait_within(TIMEOUT, pred)
     }
 
     /// Number of notifications of `method` received so far.

@@ -33,7 +33,7 @@ impl Lsp {
         })
     }
 
-    fn wait_within<T>(
+    pub(super) fn wait_within<T>(
         &self,
         limit: Duration,
         mut pred: impl FnMut(&super::Inbox) -> Option<T>,
