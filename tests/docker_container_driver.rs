@@ -8,39 +8,18 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::Arc;
 
 use bollard::query_parameters::{InspectContainerOptions, LogsOptions};
-use buildkit_lsp::build::BuildSpec;
-use buildkit_lsp::buildkit::Client;
-use buildkit_lsp::driver::docker::{DockerDriver, DockerEndpoint};
-use buildkit_lsp::driver::Driver;
 use futures::StreamExt;
 use support::relay::{Relay, RelayTls};
 use support::TempContext;
 
-const IMAGE: &str = "buildkit-relay:test";
+const IMAGE: &str = support::STAND_IN_BUILDKIT_IMAGE;
 
 /// Builds the stand-in image with the docker driver (cached after the first
 /// time).
-async fn build_test_image(engine: &support::DockerEndpoint) {
-    let ep = DockerEndpoint::parse(&engine.docker_host()).unwrap();
-    let driver = DockerDriver::connect_to(ep).await.unwrap();
-    let client = Client::connect(Arc::new(driver) as Arc<dyn Driver>)
-        .await
-        .unwrap();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/buildkit-test-image");
-    let mut spec = BuildSpec::new(&dir);
-    spec.tags = vec![IMAGE.to_string()];
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    client
-        .build(&spec, tx)
-        .await
-        .expect("the stand-in image builds");
-}
-
 struct Home {
     dir: tempfile::TempDir,
     docker_host: String,
@@ -149,7 +128,7 @@ async fn create_bootstrap_build_stop_restart_and_remove() {
     else {
         return;
     };
-    build_test_image(&engine).await;
+    support::build_stand_in_buildkit_image(&engine).await;
     let docker = engine.bollard();
     let relay = Relay::tcp(&engine, RelayTls::None);
     let relay_addr = relay.endpoint().trim_start_matches("tcp://").to_string();
@@ -305,7 +284,7 @@ async fn privileged_refusal_names_the_unprivileged_option() {
     else {
         return;
     };
-    build_test_image(&engine).await;
+    support::build_stand_in_buildkit_image(&engine).await;
     let home = Home::new(&engine);
     let name = support::unique_name("dcpriv").replace('-', "_");
     let _cleanup = Cleanup {
@@ -378,7 +357,7 @@ async fn buildkitd_that_never_answers_fails_with_its_logs() {
     else {
         return;
     };
-    build_test_image(&engine).await;
+    support::build_stand_in_buildkit_image(&engine).await;
     let home = Home::new(&engine);
     let name = support::unique_name("dcdead").replace('-', "_");
     let _cleanup = Cleanup {

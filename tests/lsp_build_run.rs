@@ -542,58 +542,19 @@ fn bake_target_builds_with_the_bake_files_configuration() {
 
 /// The stand-in BuildKit image of `tests/docker_container_driver.rs`
 /// (`scripts/buildkit-test-image`), built with the docker driver.
-const CONTAINER_IMAGE: &str = "buildkit-relay:test";
-
-fn build_container_image() {
-    use buildkit_lsp::buildkit::Client;
-    use buildkit_lsp::driver::docker::DockerDriver;
-    use buildkit_lsp::driver::Driver;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let driver = DockerDriver::from_env().await.unwrap();
-        let client = Client::connect(std::sync::Arc::new(driver) as std::sync::Arc<dyn Driver>)
-            .await
-            .unwrap();
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/buildkit-test-image");
-        let mut spec = buildkit_lsp::build::BuildSpec::new(&dir);
-        spec.tags = vec![CONTAINER_IMAGE.to_string()];
-        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-        client
-            .build(&spec, tx)
-            .await
-            .expect("the stand-in image builds");
-    });
-}
-
-/// Removes a builder's container and volume whatever happened.
-struct RemoveContainer(String);
-
-impl Drop for RemoveContainer {
-    fn drop(&mut self) {
-        let container = format!("buildx_buildkit_{}", self.0);
-        let _ = std::process::Command::new("docker")
-            .args(["rm", "-f", "-v", &container])
-            .output();
-        let _ = std::process::Command::new("docker")
-            .args(["volume", "rm", "-f", &format!("{container}_state")])
-            .output();
-    }
-}
+const CONTAINER_IMAGE: &str = support::STAND_IN_BUILDKIT_IMAGE;
 
 #[test]
 fn docker_container_builder_builds_warns_without_output_and_cancels() {
     let Some(engine) = support::docker_or_skip("docker_container_builder_builds") else {
         return;
     };
-    build_container_image();
+    support::build_stand_in_buildkit_image_blocking(&engine);
     let relay = support::relay::Relay::tcp(&engine, support::relay::RelayTls::None);
     let relay_addr = relay.endpoint().trim_start_matches("tcp://").to_string();
     let home = tempfile::tempdir().unwrap();
     let name = support::unique_name("lspdc").replace('-', "_");
-    let _cleanup = RemoveContainer(format!("{name}0"));
+    let _cleanup = support::RemoveBuilderContainer(format!("{name}0"));
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_buildkit-lsp"))
         .args([
             "builder",

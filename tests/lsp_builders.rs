@@ -669,60 +669,19 @@ fn apply(text: &str, edit: &Value) -> String {
     )
 }
 
-const IMAGE: &str = "buildkit-relay:test";
-
-/// Builds the stand-in BuildKit image (`scripts/buildkit-test-image`) with
-/// the docker driver; cached by the engine after the first time.
-fn build_test_image(engine: &support::DockerEndpoint) {
-    use buildkit_lsp::build::BuildSpec;
-    use buildkit_lsp::buildkit::Client;
-    use buildkit_lsp::driver::docker::{DockerDriver, DockerEndpoint};
-    use buildkit_lsp::driver::Driver;
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let ep = DockerEndpoint::parse(&engine.docker_host()).unwrap();
-        let driver = DockerDriver::connect_to(ep).await.unwrap();
-        let client = Client::connect(std::sync::Arc::new(driver) as std::sync::Arc<dyn Driver>)
-            .await
-            .unwrap();
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/buildkit-test-image");
-        let mut spec = BuildSpec::new(&dir);
-        spec.tags = vec![IMAGE.to_string()];
-        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-        client
-            .build(&spec, tx)
-            .await
-            .expect("the stand-in image builds");
-    });
-}
-
-/// Removes a test builder's container and volume whatever happened.
-struct RemoveContainer(String);
-
-impl Drop for RemoveContainer {
-    fn drop(&mut self) {
-        let container = format!("buildx_buildkit_{}", self.0);
-        let volume = format!("{container}_state");
-        let _ = Command::new("docker")
-            .args(["rm", "-f", &container])
-            .output();
-        let _ = Command::new("docker")
-            .args(["volume", "rm", "-f", &volume])
-            .output();
-    }
-}
+const IMAGE: &str = support::STAND_IN_BUILDKIT_IMAGE;
 
 #[test]
 fn create_builder_bootstraps_with_progress_and_remove_builder_falls_back() {
     let Some(engine) = support::docker_or_skip("create_builder") else {
         return;
     };
-    build_test_image(&engine);
+    support::build_stand_in_buildkit_image_blocking(&engine);
     let relay = support::relay::Relay::tcp(&engine, support::relay::RelayTls::None);
     let relay_addr = relay.endpoint().trim_start_matches("tcp://").to_string();
     let home = Home::new(&engine);
     let name = support::unique_name("made").replace('-', "_");
-    let _cleanup = RemoveContainer(format!("{name}0"));
+    let _cleanup = support::RemoveBuilderContainer(format!("{name}0"));
     let mut lsp = home.server(json!({}));
     let r = command(
         &mut lsp,
@@ -849,7 +808,7 @@ fn a_broken_bake_file_shows_its_error_where_it_is() {
     };
     let home = Home::new(&engine);
     let (work, _df, bake) = bake_workspace();
-    let mut lsp = home.server_in(json!({}), Some(work.path()));
+    let lsp = home.server_in(json!({}), Some(work.path()));
     // Line 1 is missing its closing bracket: HCL syntax error.
     let broken = "target \"app\" {\n  tags = [\"app:dev\"\n}\n";
     lsp.notify(

@@ -287,3 +287,58 @@ pub fn expect_failure(args: &[&str], out: std::process::Output) -> String {
     );
     String::from_utf8(out.stderr).expect("stderr is UTF-8")
 }
+
+/// The stand-in BuildKit image (`scripts/buildkit-test-image`: a `buildctl`
+/// that relays `dial-stdio` to the engine's BuildKit) that docker-container
+/// builders use in tests, since no `moby/buildkit` image can be pulled here.
+pub const STAND_IN_BUILDKIT_IMAGE: &str = "buildkit-relay:test";
+
+/// Builds [`STAND_IN_BUILDKIT_IMAGE`] on `engine` with the docker driver
+/// (cached by the engine after the first time).
+pub async fn build_stand_in_buildkit_image(engine: &DockerEndpoint) {
+    use buildkit_lsp::build::BuildSpec;
+    use buildkit_lsp::buildkit::Client;
+    use buildkit_lsp::driver::docker::{DockerDriver, DockerEndpoint as Endpoint};
+    use buildkit_lsp::driver::Driver;
+    let ep = Endpoint::parse(&engine.docker_host()).expect("a docker host URL");
+    let driver = DockerDriver::connect_to(ep)
+        .await
+        .expect("the test engine answers");
+    let client = Client::connect(std::sync::Arc::new(driver) as std::sync::Arc<dyn Driver>)
+        .await
+        .expect("the engine's BuildKit answers");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/buildkit-test-image");
+    let mut spec = BuildSpec::new(&dir);
+    spec.tags = vec![STAND_IN_BUILDKIT_IMAGE.to_string()];
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    client
+        .build(&spec, tx)
+        .await
+        .expect("the stand-in image builds");
+}
+
+/// [`build_stand_in_buildkit_image`] for tests without a runtime of their own.
+pub fn build_stand_in_buildkit_image_blocking(engine: &DockerEndpoint) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(build_stand_in_buildkit_image(engine));
+}
+
+/// Removes a docker-container builder node's container
+/// (`buildx_buildkit_<node>`) and its state volume when dropped, whatever
+/// the test did.
+pub struct RemoveBuilderContainer(pub String);
+
+impl Drop for RemoveBuilderContainer {
+    fn drop(&mut self) {
+        let container = format!("buildx_buildkit_{}", self.0);
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "-f", "-v", &container])
+            .output();
+        let _ = std::process::Command::new("docker")
+            .args(["volume", "rm", "-f", &format!("{container}_state")])
+            .output();
+    }
+}
