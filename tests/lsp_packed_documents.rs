@@ -37,7 +37,10 @@ fn packed_uris(lsp: &mut Lsp) -> Vec<String> {
         "workspace/executeCommand",
         json!({"command": "buildkit.serverInfo", "arguments": []}),
     );
-    let docs = info["openDocuments"].as_array().cloned().unwrap_or_default();
+    let docs = info["openDocuments"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     docs.iter()
         .filter(|d| d["packed"] == true)
         .map(|d| d["uri"].as_str().unwrap_or_default().to_string())
@@ -71,10 +74,8 @@ fn a_packed_document_answers_requests_and_takes_edits() {
     // An incremental edit on it: replace `MAINTAINER someone` by a LABEL;
     // the MaintainerDeprecated finding goes away, nothing else changes.
     let before: Vec<Value> = lsp.diagnostics(uri, 1);
-    assert!(before
-        .iter()
-        .any(|d| d["code"] == "MaintainerDeprecated"
-            && d["range"]["start"]["line"] == json!(*maintainer_line)));
+    assert!(before.iter().any(|d| d["code"] == "MaintainerDeprecated"
+        && d["range"]["start"]["line"] == json!(*maintainer_line)));
     lsp.notify(
         "textDocument/didChange",
         json!({
