@@ -10,6 +10,7 @@ use tower_lsp_server::Client;
 
 use super::analysis;
 use super::builds::selection::findings;
+use super::document;
 use super::session::Session;
 
 /// Schedules diagnostics for `uri` at its current generation. `immediate`
@@ -42,7 +43,13 @@ pub fn schedule(session: &Arc<Session>, client: &Client, uri: Uri, immediate: bo
                 .documents
                 .get(uri.as_str())
                 .filter(|d| (d.generation(), state.settings_epoch) == generation)
-                .map(|d| (Arc::clone(d), state.settings(), state.features.encoding))
+                .map(|d| {
+                    (
+                        document::private_copy(d),
+                        state.settings(),
+                        state.features.encoding,
+                    )
+                })
         }) else {
             return; // closed or changed again: a newer task owns it
         };

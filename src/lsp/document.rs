@@ -264,6 +264,17 @@ impl Document {
     }
 }
 
+/// A handle to read `doc` through that keeps an unpacked text to itself:
+/// background work (diagnostics of every document after a settings or
+/// builder change) must not leave every shared text unpacked.
+pub fn private_copy(doc: &Arc<Document>) -> Arc<Document> {
+    if doc.is_packed() {
+        Arc::new(Document::clone(doc))
+    } else {
+        Arc::clone(doc)
+    }
+}
+
 /// Packs every document except the [`HOT_DOCUMENTS`] most recently opened
 /// or edited ones (by generation). Requests that touched a packed document
 /// left an unpacked copy in it; that copy is dropped here too.
@@ -356,6 +367,10 @@ mod tests {
         };
         // The two oldest large documents; the small one is not worth it.
         assert_eq!(packed, ["file:///1", "file:///2"]);
+        // A private copy unpacks for itself only.
+        let copy = private_copy(&docs["file:///2"]);
+        assert_eq!(copy.text(), big_text("2"));
+        assert!(docs["file:///2"].is_packed());
         for g in 1..=count {
             let doc = &docs[&format!("file:///{g}")];
             assert_eq!(doc.text(), big_text(&g.to_string()));

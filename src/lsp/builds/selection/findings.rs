@@ -57,7 +57,7 @@ fn open_texts(session: &Session) -> HashMap<PathBuf, Arc<Document>> {
         .iter()
         .filter_map(|(k, d)| {
             let uri: Uri = k.parse().ok()?;
-            Some((uri_path(&uri)?, Arc::clone(d)))
+            Some((uri_path(&uri)?, crate::lsp::document::private_copy(d)))
         })
         .collect()
 }
