@@ -264,14 +264,20 @@ pub fn can_bootstrap(kind: &str) -> bool {
     )
 }
 
-/// Starts the builder's nodes (`create --bootstrap`, `inspect --bootstrap`).
-/// Remote and docker: waits until BuildKit answers (remote: up to 20 s).
-pub async fn bootstrap(ng: &NodeGroup) -> Result<(), BuilderError> {
+/// Starts the builder's nodes (`create --bootstrap`, `inspect --bootstrap`,
+/// the editor's bootstrap command). Remote and docker: waits until BuildKit
+/// answers (remote: up to 20 s). docker-container and kubernetes report
+/// their steps to `progress` as (node name, step).
+pub async fn bootstrap(
+    ng: &NodeGroup,
+    progress: &mut (dyn FnMut(&str, &str) + Send),
+) -> Result<(), BuilderError> {
     let node_err = |detail: String| BuilderError::Node {
         builder: ng.name.clone(),
         detail,
     };
     for node in &ng.nodes {
+        let mut step = |s: &str| progress(&node.name, s);
         match driver_kind(ng) {
             "remote" => {
                 let opts = node.driver_opts.clone().unwrap_or_default();
@@ -281,28 +287,18 @@ pub async fn bootstrap(ng: &NodeGroup) -> Result<(), BuilderError> {
                     .await
                     .map_err(node_err)?;
             }
-            "docker-container" => {
-                let driver = container_driver(node)
-                    .await
-                    .map_err(|e| node_err(e.to_string()))?;
-                // progress as buildx prints it while booting a builder
-                let mut progress = |step: &str| eprintln!("#1 [{}] {step}", node.name);
-                driver
-                    .bootstrap(&mut progress)
-                    .await
-                    .map_err(|e| node_err(e.to_string()))?;
-            }
-            "kubernetes" => {
-                let driver = kubernetes_driver(node)
-                    .await
-                    .map_err(|e| node_err(e.to_string()))?;
-                // buildx: "#1 [internal] booting buildkit", then one line per step
-                let mut progress = |step: &str| eprintln!("#1 [{}] {step}", node.name);
-                driver
-                    .bootstrap(&mut progress)
-                    .await
-                    .map_err(|e| node_err(e.to_string()))?;
-            }
+            "docker-container" => container_driver(node)
+                .await
+                .map_err(|e| node_err(e.to_string()))?
+                .bootstrap(&mut step)
+                .await
+                .map_err(|e| node_err(e.to_string()))?,
+            "kubernetes" => kubernetes_driver(node)
+                .await
+                .map_err(|e| node_err(e.to_string()))?
+                .bootstrap(&mut step)
+                .await
+                .map_err(|e| node_err(e.to_string()))?,
             "docker" => {
                 let driver: Arc<dyn Driver> = Arc::new(
                     docker_driver(&node.endpoint)

@@ -132,6 +132,11 @@ pub fn run(args: BuilderArgs) -> ExitCode {
     }
 }
 
+/// A bootstrap step as buildx prints it while booting a builder.
+fn print_bootstrap_step(node: &str, step: &str) {
+    eprintln!("#1 [{node}] {step}");
+}
+
 fn print_warnings(txn: &Txn<'_>) {
     for w in &txn.warnings {
         eprintln!("WARNING: {w}");
@@ -199,7 +204,7 @@ async fn dispatch(args: BuilderArgs, env: &Env) -> anyhow::Result<()> {
                 ng
             };
             if bootstrap {
-                status::bootstrap(&ng).await?;
+                status::bootstrap(&ng, &mut print_bootstrap_step).await?;
             }
             let statuses = status::status(&ng).await;
             print!("{}", inspect_text(&ng, &statuses));
@@ -262,7 +267,7 @@ async fn create(store: &Store, env: &Env, c: CreateArgs) -> anyhow::Result<()> {
         // the lock is released here, before any bootstrap (as buildx does)
     };
     if c.bootstrap {
-        status::bootstrap(&ng).await?;
+        status::bootstrap(&ng, &mut print_bootstrap_step).await?;
     }
     println!("{}", ng.name);
     Ok(())

@@ -410,8 +410,8 @@ pub fn enable_load(session: &Arc<Session>, client: &Client) -> Result<Option<Val
     ))
 }
 
-/// Starts a builder's nodes with work-done progress (docker-container: the
-/// driver's own steps as messages).
+/// Starts a builder's nodes with work-done progress (docker-container and
+/// kubernetes: the driver's own steps as messages).
 async fn bootstrap_with_progress(
     session: &Arc<Session>,
     client: &Client,
@@ -424,25 +424,10 @@ async fn bootstrap_with_progress(
     )
     .await;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let run = async {
-        if driver_kind(group) != "docker-container" {
-            return status::bootstrap(group).await;
-        }
-        for node in &group.nodes {
-            let node_err = |e: crate::driver::DriverError| BuilderError::Node {
-                builder: group.name.clone(),
-                detail: e.to_string(),
-            };
-            let driver = status::container_driver(node).await.map_err(node_err)?;
-            let tx = tx.clone();
-            let prefix = node.name.clone();
-            let mut progress = move |step: &str| {
-                let _ = tx.send(format!("[{prefix}] {step}"));
-            };
-            driver.bootstrap(&mut progress).await.map_err(node_err)?;
-        }
-        Ok(())
+    let mut progress = move |node: &str, step: &str| {
+        let _ = tx.send(format!("[{node}] {step}"));
     };
+    let run = status::bootstrap(group, &mut progress);
     let run = async {
         match tokio::time::timeout(BOOTSTRAP_TIMEOUT, run).await {
             Ok(r) => r,
