@@ -1,32 +1,14 @@
 //! The bridge from a document to the `dockerfile` module's pure analysis:
 //! the semantic [`Model`] (stages, ARG/ENV scopes, resolved references) and
 //! the checks. This file answers "what is at this offset" and "where is this
-//! name defined or used" in the shapes the request handlers need; the scope
+//! name defined or used" in the shapes the request handlers need (the
+//! diagnostics are assembled in `diagnostics::collect`); the scope
 //! rules themselves live in `dockerfile::model`.
 
-use ls_types::Diagnostic;
-
-use super::document::Document;
-use super::position::Encoding;
-use super::settings::Settings;
 use crate::dockerfile::model::{
     DefKind, Model, Resolution, VarDef, AUTOMATIC_PLATFORM_ARGS, BUILTIN_ARGS,
 };
 use crate::dockerfile::Span;
-
-/// The diagnostics of a document under the given settings. Documents the
-/// server does not analyse (too large, binary) have none.
-pub fn diagnostics(
-    doc: &Document,
-    settings: &Settings,
-    dockerignore: Option<std::sync::Arc<crate::dockerignore::DockerIgnore>>,
-    enc: Encoding,
-) -> Vec<Diagnostic> {
-    let Some(df) = doc.parse_transient() else {
-        return Vec::new();
-    };
-    super::diagnostic_conv::diagnostics(&df, settings, dockerignore, enc)
-}
 
 /// A build stage as the handlers use it.
 #[derive(Debug, Clone)]

@@ -8,10 +8,14 @@ use std::time::Duration;
 use ls_types::Uri;
 use tower_lsp_server::Client;
 
-use super::analysis;
+use ls_types::Diagnostic;
+
 use super::builds::selection::findings;
-use super::document;
+use super::diagnostic_conv;
+use super::document::{self, Document};
+use super::position::Encoding;
 use super::session::Session;
+use super::settings::Settings;
 
 /// Schedules diagnostics for `uri` at its current generation. `immediate`
 /// skips the debounce (document just opened, settings changed).
@@ -53,21 +57,9 @@ pub fn schedule(session: &Arc<Session>, client: &Client, uri: Uri, immediate: bo
         }) else {
             return; // closed or changed again: a newer task owns it
         };
-        // Cached after the first read; the read happens here, off the
-        // keystroke path.
-        let ignore = session.ignores.for_document(&uri).await;
         let started = std::time::Instant::now();
-        // Bake files are not Dockerfiles: only their capability findings.
-        let mut diagnostics = match findings::is_bake_uri(&uri) {
-            true => Vec::new(),
-            false => analysis::diagnostics(&doc, &settings, ignore, enc),
-        };
-        diagnostics.extend(findings::diagnostics(&session, &client, &uri, &doc, enc).await);
-        diagnostics.extend(
-            session
-                .builds
-                .failure_diagnostics(uri.as_str(), doc.text(), enc),
-        );
+        findings::note_edit(&session, &client, &uri, &doc);
+        let diagnostics = collect(&session, &uri, &doc, &settings, enc).await;
         let _guard = session.publish.lock().await;
         let current = {
             let state = session.state();
@@ -91,6 +83,36 @@ pub fn schedule(session: &Arc<Session>, client: &Client, uri: Uri, immediate: bo
             .publish_diagnostics(uri, diagnostics, Some(doc.version()))
             .await;
     });
+}
+
+/// Everything shown for one document, from one parse: parse errors and
+/// build checks (not for bake files), capability findings against the
+/// selected builder, failed-build diagnostics. Push and pull both use it.
+pub async fn collect(
+    session: &Session,
+    uri: &Uri,
+    doc: &Document,
+    settings: &Settings,
+    enc: Encoding,
+) -> Vec<Diagnostic> {
+    // Cached after the first read; the read happens here, off the
+    // keystroke path.
+    let ignore = session.ignores.for_document(uri).await;
+    let df = match findings::is_bake_uri(uri) {
+        true => None,
+        false => doc.parse_transient(),
+    };
+    let mut out = match &df {
+        Some(df) => diagnostic_conv::diagnostics(df, settings, ignore, enc),
+        None => Vec::new(),
+    };
+    out.extend(findings::diagnostics(session, uri, df.as_deref(), enc).await);
+    out.extend(
+        session
+            .builds
+            .failure_diagnostics(uri.as_str(), doc.text(), enc),
+    );
+    out
 }
 
 /// Re-publishes diagnostics of every open document (settings changed).

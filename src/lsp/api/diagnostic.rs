@@ -8,8 +8,7 @@ use ls_types::{
     RelatedUnchangedDocumentDiagnosticReport, UnchangedDocumentDiagnosticReport,
 };
 
-use crate::lsp::analysis;
-use crate::lsp::builds::selection::findings;
+use crate::lsp::diagnostics;
 use crate::lsp::session::Session;
 
 pub async fn handle(
@@ -48,18 +47,8 @@ pub async fn handle(
             },
         ));
     }
-    let ignore = session
-        .ignores
-        .for_document(&params.text_document.uri)
-        .await;
-    let doc_uri = &params.text_document.uri;
-    let mut items = match findings::is_bake_uri(doc_uri) {
-        true => Vec::new(),
-        false => analysis::diagnostics(&doc, &settings, ignore, enc),
-    };
-    items.extend(findings::diagnostics_pulled(session, doc_uri, &doc, enc).await);
-    let uri = params.text_document.uri.as_str();
-    items.extend(session.builds.failure_diagnostics(uri, doc.text(), enc));
+    let items =
+        diagnostics::collect(session, &params.text_document.uri, &doc, &settings, enc).await;
     full(Some(result_id), items)
 }
 

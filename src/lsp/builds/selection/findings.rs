@@ -282,31 +282,23 @@ fn builder_features(session: &Session) -> Option<(crate::driver::Features, Vec<S
     Some((features, platforms))
 }
 
-/// The capability diagnostics of an open document: a Dockerfile's, or a
-/// bake file's at its attributes. Reads what is not cached yet.
-/// A changed bake file re-validates the open Dockerfiles of its folder.
-pub async fn diagnostics(
-    session: &Arc<Session>,
-    client: &Client,
-    uri: &Uri,
-    doc: &Document,
-    enc: Encoding,
-) -> Vec<Diagnostic> {
+/// After an edit of an open document (push mode): a changed bake file
+/// re-validates the open Dockerfiles, a changed Dockerfile the open bake
+/// files (they point into its stages and ARGs).
+pub fn note_edit(session: &Arc<Session>, client: &Client, uri: &Uri, doc: &Document) {
     let seen = session
         .state()
         .builders
         .seen_generations
         .insert(uri.as_str().to_string(), doc.generation());
-    let edited = seen.is_some_and(|g| g != doc.generation());
-    let bake = is_bake_uri(uri);
-    let out = diagnostics_pulled(session, uri, doc, enc).await;
-    if edited && bake {
+    if seen.is_none_or(|g| g == doc.generation()) {
+        return;
+    }
+    if is_bake_uri(uri) {
         bake_changed(session, client);
-    } else if edited {
-        // The open bake files point into this Dockerfile (stages, ARGs).
+    } else {
         reschedule(session, client, true);
     }
-    out
 }
 
 /// Re-schedules the open bake files (`bake`) or the other documents.
@@ -362,11 +354,13 @@ pub fn bake_changed(session: &Arc<Session>, client: &Client) {
     }
 }
 
-/// [`diagnostics`] for pull requests (nothing else is re-validated).
-pub async fn diagnostics_pulled(
+/// The capability diagnostics of an open document: a bake file's at its
+/// attributes, or a Dockerfile's from its parse `df` (`None`: not
+/// analysed). Reads what is not cached yet.
+pub async fn diagnostics(
     session: &Session,
     uri: &Uri,
-    doc: &Document,
+    df: Option<&Dockerfile>,
     enc: Encoding,
 ) -> Vec<Diagnostic> {
     let Some(path) = uri_path(uri) else {
@@ -375,14 +369,14 @@ pub async fn diagnostics_pulled(
     if is_bake_file(&path) {
         return bake_diagnostics(session, &path, enc).await;
     }
-    let folder = workspace_folder(session, &path);
-    fill_cache(session, &bake_paths(&folder)).await;
-    let Some(df) = doc.parse_transient() else {
+    let Some(df) = df else {
         return Vec::new();
     };
-    dockerfile_findings(session, &path, &folder, &df)
+    let folder = workspace_folder(session, &path);
+    fill_cache(session, &bake_paths(&folder)).await;
+    dockerfile_findings(session, &path, &folder, df)
         .iter()
-        .map(|f| dockerfile_diagnostic(f, &df, enc))
+        .map(|f| dockerfile_diagnostic(f, df, enc))
         .collect()
 }
 
