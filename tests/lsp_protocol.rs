@@ -403,9 +403,11 @@ fn large_document_texts_stay_out_of_the_main_heap() {
     let grown = heap_rss_kb(lsp.pid()).saturating_sub(before);
     // The 19 later texts are 4,864 kB; in the heap they would show here
     // (measured in a debug build: passes with the tuning, 5.9 MB
-    // without, i.e. with `MALLOC_MMAP_THRESHOLD_=33554432`).
+    // without, i.e. with `MALLOC_MMAP_THRESHOLD_=33554432`). The rest of
+    // the server (builder state, packed texts, analysis) grows the heap by
+    // about 1 MB on its own, hence the 2 MB bound.
     assert!(
-        grown < 1024,
+        grown < 2048,
         "[heap] grew by {grown} kB: texts landed in the main heap"
     );
 }
