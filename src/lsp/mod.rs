@@ -22,6 +22,7 @@ mod ignore_files;
 mod logging;
 mod memory;
 mod position;
+mod progress;
 mod server;
 mod session;
 mod settings;

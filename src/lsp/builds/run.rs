@@ -16,11 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use ls_types::notification::{Notification, Progress};
-use ls_types::{
-    Diagnostic, MessageType, NumberOrString, ProgressParams, ProgressParamsValue, Uri,
-    WorkDoneProgress, WorkDoneProgressBegin, WorkDoneProgressEnd, WorkDoneProgressReport,
-};
+use ls_types::notification::Notification;
+use ls_types::{Diagnostic, MessageType, NumberOrString, Uri};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -34,6 +31,7 @@ use crate::buildkit::BuildkitError;
 use crate::lsp::diagnostics;
 use crate::lsp::error::LspError;
 use crate::lsp::position::Encoding;
+use crate::lsp::progress::WorkProgress;
 use crate::lsp::session::Session;
 
 pub use failures::Failure;
@@ -447,7 +445,22 @@ fn spec_for(dockerfile: &Path, target: Option<String>) -> BuildSpec {
 async fn drive(session: Arc<Session>, client: Client, job: Job) -> Value {
     let what = job.target.as_deref().unwrap_or("Dockerfile").to_string();
     let title = format!("Building {what} on {} ({})", job.builder, job.driver);
-    let progress = start_progress(&session, &client, &job, &title).await;
+    let progress = WorkProgress::begin(
+        &session,
+        &client,
+        format!("buildkit-{}", job.id),
+        title.clone(),
+        true,
+        true,
+    )
+    .await;
+    if let Some(token) = progress.token() {
+        let mut inner = session.builds.inner();
+        let key = (job.uri.as_str().to_string(), job.target.clone());
+        if let Some(r) = inner.running.get_mut(&key).filter(|r| r.id == job.id) {
+            r.progress = Some(token_string(token));
+        }
+    }
     tracing::info!("{}: {title}", job.id);
 
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -473,8 +486,8 @@ async fn drive(session: Arc<Session>, client: Client, job: Job) -> Value {
             }
             _ = tick.tick() => {
                 send_log(&client, &job, &mut tracker).await;
-                if let (Some(token), Some((message, pct))) = (&progress, tracker.take_report()) {
-                    report(&client, token, message, pct).await;
+                if let Some((message, pct)) = tracker.take_report() {
+                    progress.report(message, pct).await;
                 }
             }
         }
@@ -484,13 +497,11 @@ async fn drive(session: Arc<Session>, client: Client, job: Job) -> Value {
     }
     send_log(&client, &job, &mut tracker).await;
     let outcome = Outcome::of(result);
-    if let Some(token) = &progress {
-        if outcome.report.is_some() {
-            let (done, total) = tracker.counts();
-            report(&client, token, format!("[{done}/{total}] done"), 100).await;
-        }
-        end_progress(&client, token, outcome.end_message()).await;
+    if outcome.report.is_some() {
+        let (done, total) = tracker.counts();
+        progress.report(format!("[{done}/{total}] done"), 100).await;
     }
+    progress.end(outcome.end_message()).await;
     let (typ, message) = outcome.show_message(&what, &job.builder);
     client.show_message(typ, message).await;
     record_failure(&session, &client, &job, &outcome).await;
@@ -503,64 +514,6 @@ async fn drive(session: Arc<Session>, client: Client, job: Job) -> Value {
     }
     tracing::info!("{}: {}", job.id, outcome.end_message());
     outcome.json(&job, &driver)
-}
-
-/// Creates and begins the work-done progress, if the client takes it.
-async fn start_progress(
-    session: &Session,
-    client: &Client,
-    job: &Job,
-    title: &str,
-) -> Option<NumberOrString> {
-    if !session.state().features.work_done_progress {
-        return None;
-    }
-    let token = NumberOrString::String(format!("buildkit-{}", job.id));
-    // tower-lsp-server's `Progress::begin` does not create the token.
-    if let Err(e) = client.create_work_done_progress(token.clone()).await {
-        tracing::warn!("client refused the progress token: {e}");
-        return None;
-    }
-    {
-        let mut inner = session.builds.inner();
-        let key = (job.uri.as_str().to_string(), job.target.clone());
-        if let Some(r) = inner.running.get_mut(&key).filter(|r| r.id == job.id) {
-            r.progress = Some(token_string(&token));
-        }
-    }
-    let begin = WorkDoneProgressBegin {
-        title: title.to_string(),
-        cancellable: Some(true),
-        message: Some("starting".into()),
-        percentage: Some(0),
-    };
-    send_progress(client, &token, WorkDoneProgress::Begin(begin)).await;
-    Some(token)
-}
-
-async fn report(client: &Client, token: &NumberOrString, message: String, percentage: u32) {
-    let value = WorkDoneProgress::Report(WorkDoneProgressReport {
-        cancellable: Some(true),
-        message: Some(message),
-        percentage: Some(percentage),
-    });
-    send_progress(client, token, value).await;
-}
-
-async fn end_progress(client: &Client, token: &NumberOrString, message: String) {
-    let value = WorkDoneProgress::End(WorkDoneProgressEnd {
-        message: Some(message),
-    });
-    send_progress(client, token, value).await;
-}
-
-async fn send_progress(client: &Client, token: &NumberOrString, value: WorkDoneProgress) {
-    client
-        .send_notification::<Progress>(ProgressParams {
-            token: token.clone(),
-            value: ProgressParamsValue::WorkDone(value),
-        })
-        .await;
 }
 
 /// Sends the log text gathered since the last batch, both as

@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ls_types::{MessageActionItem, MessageType, ProgressToken};
+use ls_types::{MessageActionItem, MessageType};
 use serde_json::{json, Value};
-use tower_lsp_server::{Client, NotCancellable, OngoingProgress, Unbounded};
+use tower_lsp_server::Client;
 
 use super::watch::{self, refresh_lenses};
 use super::{blocking, probe, read_store, same_name, CurrentBuilder, KnownBuilder, KnownStatus};
@@ -19,6 +19,7 @@ use crate::builder::status::{self, driver_kind};
 use crate::builder::{selection, BuilderError, Env, NodeGroup};
 use crate::lsp::commands;
 use crate::lsp::error::LspError;
+use crate::lsp::progress::WorkProgress;
 use crate::lsp::session::Session;
 
 /// How long a bootstrap may take before the command gives up (pulling is
@@ -319,7 +320,7 @@ pub async fn stop_builder(
 ) -> Result<Option<Value>, LspError> {
     let name = name_or_selected(session, commands::STOP_BUILDER, args).await?;
     let group = find(commands::STOP_BUILDER, &name).await?.group;
-    let work = Work::begin(session, client, format!("Stopping builder {}", group.name)).await;
+    let work = begin_work(session, client, format!("Stopping builder {}", group.name)).await;
     let result = status::stop(&group).await;
     work.end(match &result {
         Ok(()) => "stopped".to_string(),
@@ -347,7 +348,7 @@ pub async fn remove_builder(
             group.name
         ))));
     }
-    let work = Work::begin(session, client, format!("Removing builder {}", group.name)).await;
+    let work = begin_work(session, client, format!("Removing builder {}", group.name)).await;
     let torn_down = status::teardown(&group, false).await;
     let removed = match torn_down {
         Ok(()) => {
@@ -417,7 +418,7 @@ async fn bootstrap_with_progress(
     client: &Client,
     group: &NodeGroup,
 ) -> Result<(), LspError> {
-    let work = Work::begin(
+    let work = begin_work(
         session,
         client,
         format!("Starting builder {} ({})", group.name, driver_kind(group)),
@@ -442,7 +443,7 @@ async fn bootstrap_with_progress(
     let result = loop {
         tokio::select! {
             r = &mut run => break r,
-            Some(step) = rx.recv() => work.report(step).await,
+            Some(step) = rx.recv() => work.report(step, 0).await,
         }
     };
     work.end(match &result {
@@ -483,42 +484,14 @@ fn notify_lenses(session: &Arc<Session>, client: &Client) {
     }
 }
 
-/// Work-done progress for a builder command, if the client takes it.
-struct Work {
-    progress: Option<OngoingProgress<Unbounded, NotCancellable>>,
-}
-
 static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
 
-impl Work {
-    async fn begin(session: &Session, client: &Client, title: String) -> Work {
-        if !session.state().features.work_done_progress {
-            return Work { progress: None };
-        }
-        let token = ProgressToken::String(format!(
-            "buildkit-builder-{}",
-            NEXT_TOKEN.fetch_add(1, Ordering::Relaxed)
-        ));
-        // tower-lsp-server's begin() does not create the token itself.
-        if let Err(e) = client.create_work_done_progress(token.clone()).await {
-            tracing::debug!("window/workDoneProgress/create failed: {e}");
-            return Work { progress: None };
-        }
-        let progress = client.progress(token, title).begin().await;
-        Work {
-            progress: Some(progress),
-        }
-    }
-
-    async fn report(&self, message: String) {
-        if let Some(p) = &self.progress {
-            p.report(message).await;
-        }
-    }
-
-    async fn end(self, message: String) {
-        if let Some(p) = self.progress {
-            p.finish_with_message(message).await;
-        }
-    }
+/// Progress of a builder operation: steps as messages, no percentage, not
+/// cancellable.
+async fn begin_work(session: &Session, client: &Client, title: String) -> WorkProgress {
+    let token = format!(
+        "buildkit-builder-{}",
+        NEXT_TOKEN.fetch_add(1, Ordering::Relaxed)
+    );
+    WorkProgress::begin(session, client, token, title, false, false).await
 }
