@@ -173,8 +173,12 @@ fn use_builder_is_per_workspace_and_use_builder_globally_writes_the_store() {
     };
     let home = Home::new(&engine);
     home.container_builder("dc1");
-    let before = home.current_file();
     let mut lsp = home.server(json!({}));
+    // Reading the selection may write buildx's empty `current` (as buildx's
+    // own Txn.Current does): take the store as it is once the server knows
+    // its builder.
+    lsp.notification_where("buildkit/builderChanged", 0, |p| p["name"] == "default");
+    let before = home.current_file();
     let r = command(&mut lsp, "buildkit.useBuilder", json!(["dc1"]));
     assert_eq!(r, json!({"name": "dc1", "driver": "docker-container"}));
     assert_eq!(
