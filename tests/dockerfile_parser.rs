@@ -445,7 +445,7 @@ fn model_stages_scopes_and_references() {
     let res = |name: &str, ins: usize| {
         m.references
             .iter()
-            .find(|r| r.var.name == name && r.instruction == ins)
+            .find(|r| r.name == name && r.instruction == ins)
             .map(|r| r.resolution)
             .unwrap()
     };
@@ -458,6 +458,12 @@ fn model_stages_scopes_and_references() {
     assert_eq!(m.definitions[v].global, Some(1));
     assert_eq!(res("TARGETOS", 5), Resolution::Undefined);
     assert_eq!(res("HTTP_PROXY", 5), Resolution::Builtin);
+    // Every resolved reference leads back to the parsed one, at its name.
+    for r in &m.references {
+        let var = r.var(&df).expect("reference in its instruction");
+        assert_eq!((&var.name, var.name_span), (&r.name, r.name_span));
+        assert_eq!(df.text(r.name_span), r.name.as_str());
+    }
     // ENV inherited through FROM build; global ARG not visible in a stage.
     let Resolution::Defined(e) = res("E", 9) else {
         panic!()
@@ -796,7 +802,7 @@ fn heredoc_bodies_with_expansion_contribute_variable_references() {
     let on_name: Vec<_> = m
         .references
         .iter()
-        .filter(|r| r.var.name == "NAME")
+        .filter(|r| r.name == "NAME")
         .map(|r| r.resolution)
         .collect();
     assert_eq!(on_name, [Resolution::Defined(0); 3]);

@@ -30,6 +30,12 @@ fuzz_target!(|data: &[u8]| {
         assert!(back.end <= df.source.len());
     }
     let model = Model::build(&df);
-    let _ = model.stages.len();
-    let _ = checks::run(&df, &checks::CheckOptions::default());
+    for r in &model.references {
+        let var = r.var(&df).expect("a resolved reference points at its variable");
+        assert_eq!(var.name_span, r.name_span);
+    }
+    let findings = checks::run_with_model(&df, &model, &checks::CheckOptions::default());
+    for f in &findings {
+        assert!(f.span.start <= f.span.end && f.span.end <= df.source.len());
+    }
 });

@@ -12,7 +12,7 @@
 //! `FROM <stage>`. BuildKit's predefined proxy and BUILDKIT_* args resolve as
 //! built-ins.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use super::syntax::{CompactString, Dockerfile, Instruction, InstructionKind, VarRef, Word};
 use super::text::Span;
@@ -131,8 +131,24 @@ pub struct ResolvedRef {
     pub instruction: usize,
     /// `None` for references before the first FROM and in FROM lines.
     pub stage: Option<usize>,
-    pub var: VarRef,
+    /// The variable's name and where the name is (the whole reference is
+    /// [`ResolvedRef::var`]).
+    pub name: CompactString,
+    pub name_span: Span,
+    /// Index into the instruction's [`Instruction::variables`].
+    pub var_index: usize,
     pub resolution: Resolution,
+}
+
+impl ResolvedRef {
+    /// The reference as parsed (braces, operator, operand); `df` is the
+    /// file the model was built from.
+    pub fn var<'a>(&self, df: &'a Dockerfile) -> Option<&'a VarRef> {
+        df.instructions
+            .get(self.instruction)?
+            .variables
+            .get(self.var_index)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,9 +229,7 @@ impl Model {
 
     /// The reference whose name span touches `offset`.
     pub fn reference_at(&self, offset: usize) -> Option<&ResolvedRef> {
-        self.references
-            .iter()
-            .find(|r| r.var.name_span.touches(offset))
+        self.references.iter().find(|r| r.name_span.touches(offset))
     }
 
     /// The definition whose name span touches `offset`.
@@ -336,11 +350,13 @@ fn build(df: &Dockerfile) -> Model {
     scopes.env_names = scopes.env.keys().map(|&(_, n)| n).collect();
     let mut memo = HashMap::new();
 
-    // References.
+    // References: one per variable reference, so reserved at once.
+    m.references
+        .reserve_exact(df.instructions.iter().map(|i| i.variables.len()).sum());
     for (i, ins) in df.instructions.iter().enumerate() {
         let in_from = ins.kind == InstructionKind::From;
         let stage = if in_from { None } else { m.stage_of[i] };
-        for var in &ins.variables {
+        for (var_index, var) in ins.variables.iter().enumerate() {
             let resolution = match stage {
                 None => resolve_global(&m, &scopes, i, &var.name),
                 Some(s) => resolve_in_stage(&m, &scopes, &mut memo, s, i, &var.name),
@@ -348,7 +364,9 @@ fn build(df: &Dockerfile) -> Model {
             m.references.push(ResolvedRef {
                 instruction: i,
                 stage,
-                var: var.clone(),
+                name: var.name.clone(),
+                name_span: var.name_span,
+                var_index,
                 resolution,
             });
         }

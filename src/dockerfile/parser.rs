@@ -66,10 +66,11 @@ struct Line {
 
 fn split_lines(text: &str) -> Vec<Line> {
     let bytes = text.as_bytes();
-    let mut lines = Vec::with_capacity(bytes.len() / 32 + 1);
+    // Counted exactly (one SIMD pass): growing a vector this size copies it.
+    let mut lines = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
     let mut start = 0;
     while start < bytes.len() {
-        let nl = memchr(b'\n', &bytes[start..]).map(|i| start + i);
+        let nl = memchr::memchr(b'\n', &bytes[start..]).map(|i| start + i);
         let end = nl.map_or(bytes.len(), |i| i + 1);
         // BuildKit's trimNewline strips every trailing `\r` and `\n`.
         let mut content_end = nl.unwrap_or(bytes.len());
@@ -84,10 +85,6 @@ fn split_lines(text: &str) -> Vec<Line> {
         start = end;
     }
     lines
-}
-
-fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&b| b == needle)
 }
 
 /// The logical text of an instruction with a map back to the source.
@@ -109,6 +106,10 @@ impl Logical {
 
     /// Source offset of the character at logical offset `off`.
     fn src(&self, off: usize) -> usize {
+        // Most instructions are one line: one segment, no search.
+        if let [(l, s)] = self.segs[..] {
+            return s + off.saturating_sub(l);
+        }
         let i = self.segs.partition_point(|&(l, _)| l <= off);
         match i.checked_sub(1).and_then(|i| self.segs.get(i)) {
             Some(&(l, s)) => s + (off - l),
@@ -118,6 +119,9 @@ impl Logical {
 
     /// Source offset just after the character ending at logical `off`.
     fn src_end(&self, off: usize) -> usize {
+        if let [(l, s)] = self.segs[..] {
+            return s + off.saturating_sub(l);
+        }
         let i = self.segs.partition_point(|&(l, _)| l < off);
         match i.checked_sub(1).and_then(|i| self.segs.get(i)) {
             Some(&(l, s)) => s + (off - l),
@@ -166,6 +170,8 @@ struct Parser<'a> {
     ranges: Vec<(usize, usize)>,
     /// Reused buffer for the raw references of one scanned word.
     refs: Vec<RawRef>,
+    /// Reused buffer for the word ranges of one instruction's arguments.
+    words: Vec<(usize, usize)>,
 }
 
 impl<'a> Parser<'a> {
@@ -178,6 +184,7 @@ impl<'a> Parser<'a> {
             scratch: Logical::default(),
             ranges: Vec::new(),
             refs: Vec::new(),
+            words: Vec::new(),
         }
     }
 
@@ -199,7 +206,7 @@ impl<'a> Parser<'a> {
             });
         }
         let mut directives: Vec<Directive> = Vec::new();
-        let mut instructions = Vec::new();
+        let mut instructions: Vec<Instruction> = Vec::new();
         let mut directives_done = false;
         let mut i = 0;
         while i < self.lines.len() {
@@ -253,13 +260,21 @@ impl<'a> Parser<'a> {
                 i += 1;
                 continue;
             }
-            let (ins, next) = self.instruction(i, t_start);
-            let last = self.lines[next - 1];
             pieces.push(Piece {
                 kind: PieceKind::Instruction(instructions.len()),
-                span: Span::new(start, last.end),
+                span: Span::default(),
             });
-            instructions.push(ins);
+            // Built in place: an instruction is a few hundred bytes, and
+            // moving each one twice showed in profiles.
+            instructions.push(Instruction::default());
+            let Some(ins) = instructions.last_mut() else {
+                break;
+            };
+            let next = self.instruction(i, t_start, ins);
+            let last = self.lines[next - 1];
+            if let Some(piece) = pieces.last_mut() {
+                piece.span = Span::new(start, last.end);
+            }
             i = next;
         }
         let mut errors = self.errors;
@@ -346,25 +361,34 @@ impl<'a> Parser<'a> {
     /// Where the kept text of a line ends if it continues (BuildKit's
     /// `([^\\])\\[ \t]*$|^\\[ \t]*$`), `None` when the line ends here.
     fn continuation(&self, line: &str) -> Option<usize> {
-        let t = line.trim_end_matches([' ', '\t']);
-        let before = t.strip_suffix(self.escape)?;
-        if before.is_empty() || !before.ends_with(self.escape) {
-            Some(before.len())
+        // The escape is `\\` or `` ` ``: one byte, compared as bytes.
+        let esc = self.escape as u8;
+        let b = line.as_bytes();
+        let mut end = b.len();
+        while end > 0 && matches!(b[end - 1], b' ' | b'\t') {
+            end -= 1;
+        }
+        if end == 0 || b[end - 1] != esc {
+            return None;
+        }
+        let before = end - 1;
+        if before == 0 || b[before - 1] != esc {
+            Some(before)
         } else {
             None
         }
     }
 
-    /// Parses the instruction starting on line `first` at `t_start`; returns
-    /// it and the index of the next unconsumed line.
-    fn instruction(&mut self, first: usize, t_start: usize) -> (Instruction, usize) {
+    /// Parses the instruction starting on line `first` at `t_start` into the
+    /// blank `ins`; returns the index of the next unconsumed line.
+    fn instruction(&mut self, first: usize, t_start: usize, ins: &mut Instruction) -> usize {
         let src = self.src;
         let line = self.lines[first];
         let mut logical = std::mem::take(&mut self.scratch);
         logical.text.clear();
         logical.segs.clear();
-        let mut empty_lines = Vec::new();
-        let mut comment_lines = Vec::new();
+        let mut empty_lines = ThinVec::new();
+        let mut comment_lines = ThinVec::new();
         let first_text = &src[t_start..line.content_end];
         let mut cont = match self.continuation(first_text) {
             Some(cut) => {
@@ -399,7 +423,7 @@ impl<'a> Parser<'a> {
             }
         }
         let line_end = self.lines[i - 1].content_end;
-        let mut ins = self.parse_logical(&logical, 0, 0);
+        self.parse_logical(&logical, 0, 0, ins);
         ins.line_span = Span::new(t_start, line_end.max(t_start));
         ins.empty_continuation_lines = empty_lines;
         ins.comment_lines = comment_lines;
@@ -448,12 +472,13 @@ impl<'a> Parser<'a> {
         let end = self.lines[i - 1].content_end.max(t_start);
         ins.span = Span::new(t_start, end);
         self.scratch = logical;
-        (ins, i)
+        i
     }
 
     /// Parses the instruction in `l.text[from..]` (`from` past any leading
-    /// whitespace). `depth` counts ONBUILD nesting (0 at top level).
-    fn parse_logical(&mut self, l: &Logical, from: usize, depth: usize) -> Instruction {
+    /// whitespace) into the blank `ins`. `depth` counts ONBUILD nesting (0 at
+    /// top level).
+    fn parse_logical(&mut self, l: &Logical, from: usize, depth: usize, ins: &mut Instruction) {
         let text = &l.text;
         // BuildKit trims the logical line first (it may start with the
         // indentation of a continuation line after a lone escape).
@@ -469,30 +494,17 @@ impl<'a> Parser<'a> {
         // strings.TrimSpace(args)
         let rest_a = rest_from + trim_start_len(&text[rest_from..]);
         let rest_b = rest_a + text[rest_a..].trim_end_matches(is_space).len();
-        let rest = CompactString::new(&text[rest_a..rest_b]);
         let rest_span = l.span(rest_a, rest_b);
         let full_span = l.span(from, text.len().max(from));
 
-        let mut ins = Instruction {
-            kind,
-            keyword,
-            keyword_span,
-            span: full_span,
-            line_span: full_span,
-            flags,
-            rest,
-            rest_span,
-            form: ArgForm::Empty,
-            args: Vec::new(),
-            key_values: Vec::new(),
-            legacy_key_value: false,
-            from: None,
-            heredocs: Vec::new(),
-            onbuild: None,
-            empty_continuation_lines: Vec::new(),
-            comment_lines: Vec::new(),
-            variables: Vec::new(),
-        };
+        // `ins` is blank (`Instruction::default()`): set what is known.
+        ins.kind = kind;
+        ins.keyword = keyword;
+        ins.keyword_span = keyword_span;
+        ins.span = full_span;
+        ins.line_span = full_span;
+        ins.flags = flags;
+        ins.rest_span = rest_span;
         // Taken, not borrowed: ONBUILD recursion gets its own (empty) buffer.
         let mut var_ranges = std::mem::take(&mut self.ranges);
         var_ranges.clear();
@@ -504,10 +516,10 @@ impl<'a> Parser<'a> {
             | InstructionKind::Cmd
             | InstructionKind::Entrypoint
             | InstructionKind::Shell => {
-                self.maybe_json(l, rest_a, rest_b, &mut ins, &mut var_ranges, false);
+                self.maybe_json(l, rest_a, rest_b, ins, &mut var_ranges, false);
             }
             InstructionKind::Add | InstructionKind::Copy | InstructionKind::Volume => {
-                self.maybe_json(l, rest_a, rest_b, &mut ins, &mut var_ranges, true);
+                self.maybe_json(l, rest_a, rest_b, ins, &mut var_ranges, true);
             }
             InstructionKind::Healthcheck => {
                 if !rest_empty {
@@ -527,10 +539,12 @@ impl<'a> Parser<'a> {
                 }
             }
             InstructionKind::Env | InstructionKind::Label => {
-                self.name_val(l, rest_a, rest_b, &mut ins, &mut var_ranges);
+                self.name_val(l, rest_a, rest_b, ins, &mut var_ranges);
             }
             InstructionKind::Arg => {
-                for (a, b) in bk_words(text, rest_a, rest_b, self.escape) {
+                let mut words = std::mem::take(&mut self.words);
+                bk_words(text, rest_a, rest_b, self.escape, &mut words);
+                for &(a, b) in &words {
                     ins.args.push(l.word(a, b));
                     let w = &text[a..b];
                     let kv = match w.find('=') {
@@ -557,12 +571,14 @@ impl<'a> Parser<'a> {
                     }
                     ins.key_values.push(kv);
                 }
+                self.words = words;
                 if !ins.args.is_empty() {
                     ins.form = ArgForm::Shell;
                 }
             }
             InstructionKind::Expose | InstructionKind::From | InstructionKind::Unknown => {
-                for (a, b) in split_by(text, rest_a, rest_b, is_re_ws) {
+                split_re_ws(text, rest_a, rest_b, &mut self.words);
+                for &(a, b) in &self.words {
                     ins.args.push(l.word(a, b));
                     if kind != InstructionKind::Unknown {
                         var_ranges.push((a, b));
@@ -586,7 +602,8 @@ impl<'a> Parser<'a> {
                 // `ONBUILD ONBUILD …` is an error anyway; the bound keeps a
                 // hostile chain from exhausting the stack.
                 if !rest_empty && depth < MAX_ONBUILD_DEPTH {
-                    let inner = self.parse_logical(l, rest_a, depth + 1);
+                    let mut inner = Instruction::default();
+                    self.parse_logical(l, rest_a, depth + 1, &mut inner);
                     ins.variables.extend(inner.variables.iter().cloned());
                     ins.onbuild = Some(Box::new(inner));
                     ins.form = ArgForm::Shell;
@@ -613,15 +630,14 @@ impl<'a> Parser<'a> {
         self.ranges = var_ranges;
         ins.variables.sort_by_key(|v| (v.span.start, v.span.end));
 
-        self.validate(&mut ins, name);
-        ins
+        self.validate(ins, name, &text[rest_a..rest_b]);
     }
 
     /// BuildKit's `extractBuilderFlags`: leading `--words`, quotes and
     /// escapes removed; a lone `--` ends the flags.
-    fn flags(&mut self, l: &Logical, mut pos: usize) -> (Vec<Flag>, usize) {
+    fn flags(&mut self, l: &Logical, mut pos: usize) -> (ThinVec<Flag>, usize) {
         let text = &l.text;
-        let mut flags = Vec::new();
+        let mut flags = ThinVec::new();
         loop {
             let ws = text[pos..].len() - text[pos..].trim_start_matches(is_space).len();
             let start = pos + ws;
@@ -717,7 +733,8 @@ impl<'a> Parser<'a> {
         }
         ins.form = ArgForm::Shell;
         if to_list {
-            for (wa, wb) in split_by(text, a, b, is_re_ws) {
+            split_re_ws(text, a, b, &mut self.words);
+            for &(wa, wb) in &self.words {
                 ins.args.push(l.word(wa, wb));
                 vars.push((wa, wb));
             }
@@ -737,7 +754,23 @@ impl<'a> Parser<'a> {
         vars: &mut Vec<(usize, usize)>,
     ) {
         let text = &l.text;
-        let words = bk_words(text, a, b, self.escape);
+        let mut words = std::mem::take(&mut self.words);
+        bk_words(text, a, b, self.escape, &mut words);
+        self.name_val_words(l, a, b, &words, ins, vars);
+        self.words = words;
+    }
+
+    /// [`Self::name_val`] on the instruction's words.
+    fn name_val_words(
+        &mut self,
+        l: &Logical,
+        a: usize,
+        b: usize,
+        words: &[(usize, usize)],
+        ins: &mut Instruction,
+        vars: &mut Vec<(usize, usize)>,
+    ) {
+        let text = &l.text;
         let Some(&(w0a, w0b)) = words.first() else {
             return;
         };
@@ -765,7 +798,7 @@ impl<'a> Parser<'a> {
             });
             return;
         }
-        for (wa, wb) in words {
+        for &(wa, wb) in words {
             let w = &text[wa..wb];
             let Some(eq) = w.find('=') else {
                 self.error(
@@ -795,7 +828,8 @@ impl<'a> Parser<'a> {
 
     /// The checks BuildKit's `instructions` package makes while building
     /// commands from the parse tree, where they need only the syntax.
-    fn validate(&mut self, ins: &mut Instruction, name: &str) {
+    /// `rest` is the logical text after the keyword and flags.
+    fn validate(&mut self, ins: &mut Instruction, name: &str, rest: &str) {
         let whole = ins.span;
         if ins.kind == InstructionKind::Unknown {
             let msg = if ins.keyword.is_empty() {
@@ -808,20 +842,21 @@ impl<'a> Parser<'a> {
         }
         // Flags.
         let allowed = ins.kind.allowed_flags();
-        let mut seen: Vec<&str> = Vec::new();
+        // Bit k: allowed[k] was seen (at most 7 flags per instruction).
+        let mut seen: u32 = 0;
         let mut flag_errors = Vec::new();
         for f in &ins.flags {
             let n = f.name.as_str();
-            if !allowed.contains(&n) {
+            let Some(k) = allowed.iter().position(|a| *a == n) else {
                 flag_errors.push((f.span, format!("unknown flag: --{n}")));
                 continue;
-            }
+            };
             let repeatable = matches!(n, "mount" | "exclude" | "device");
             let boolean = matches!(n, "link" | "keep-git-dir" | "unpack" | "parents");
-            if !repeatable && seen.contains(&n) {
+            if !repeatable && seen & (1 << k) != 0 {
                 flag_errors.push((f.span, format!("duplicate flag specified: --{n}")));
             }
-            seen.push(n);
+            seen |= 1 << k;
             match (&f.value, boolean) {
                 (None, false) => {
                     flag_errors.push((f.span, format!("missing a value on flag: --{n}")))
@@ -863,33 +898,33 @@ impl<'a> Parser<'a> {
                             ),
                         );
                     }
-                    ins.from = Some(FromClause {
+                    ins.from = Some(Box::new(FromClause {
                         image: a[0].clone(),
                         as_keyword: Some(a[1].clone()),
                         stage_name: Some(a[2].clone()),
-                    });
+                    }));
                 } else if nargs == 1 {
-                    ins.from = Some(FromClause {
+                    ins.from = Some(Box::new(FromClause {
                         image: a[0].clone(),
                         as_keyword: None,
                         stage_name: None,
-                    });
+                    }));
                 } else {
                     if let Some(img) = a.first() {
                         // Keep the image so stages still form while typing.
-                        ins.from = Some(FromClause {
+                        ins.from = Some(Box::new(FromClause {
                             image: img.clone(),
                             as_keyword: a.get(1).cloned(),
                             stage_name: a.get(2).cloned(),
-                        });
+                        }));
                     }
                     self.error(at, "FROM requires either one or three arguments");
                 }
             }
             InstructionKind::Add | InstructionKind::Copy => {
-                if nargs == 0 && ins.heredocs.is_empty() && !ins.rest.contains("<<") {
+                if nargs == 0 && ins.heredocs.is_empty() && !rest.contains("<<") {
                     self.error(at, format!("{name} requires at least two arguments"));
-                } else if nargs == 1 && !ins.rest.contains("<<") {
+                } else if nargs == 1 && !rest.contains("<<") {
                     self.error(
                         at,
                         format!("{name} requires at least two arguments, but only one was provided. Destination could not be determined"),
@@ -905,7 +940,7 @@ impl<'a> Parser<'a> {
             | InstructionKind::Shell
                 // ENV/LABEL with text but no pairs already have their error.
                 if nargs == 0
-                    && (ins.rest.is_empty()
+                    && (rest.is_empty()
                         || !matches!(ins.kind, InstructionKind::Env | InstructionKind::Label)) =>
             {
                 self.error(at, format!("{name} requires at least one argument"));
@@ -1018,73 +1053,86 @@ fn utf8_len(first: u8) -> usize {
     }
 }
 
-/// `^[a-z][a-z0-9-_\.]*$` on the lower-cased name, as BuildKit checks.
+/// `^[a-z][a-z0-9-_\.]*$` on the lower-cased name, as BuildKit checks
+/// (so ASCII letters of either case).
 fn valid_stage_name(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    let mut chars = lower.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
-        && chars
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'))
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(c) if c.is_ascii_alphabetic())
+        && bytes.all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
 }
 
-/// Ranges of `text[a..b]` split at runs of `sep` characters.
-fn split_by(text: &str, a: usize, b: usize, sep: fn(char) -> bool) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
+/// Ranges of `text[a..b]` split at runs of BuildKit's `reWhitespace`, into
+/// `out` (cleared first). The separators are ASCII, so bytes suffice.
+fn split_re_ws(text: &str, a: usize, b: usize, out: &mut Vec<(usize, usize)>) {
+    out.clear();
+    let bytes = &text.as_bytes()[..b];
     let mut start: Option<usize> = None;
-    for (i, c) in text[a..b].char_indices() {
-        if sep(c) {
+    for (i, &c) in bytes.iter().enumerate().skip(a) {
+        if matches!(c, b'\t' | 0x0b | 0x0c | b'\r' | b' ') {
             if let Some(s) = start.take() {
-                out.push((s, a + i));
+                out.push((s, i));
             }
         } else if start.is_none() {
-            start = Some(a + i);
+            start = Some(i);
         }
     }
     if let Some(s) = start {
         out.push((s, b));
     }
-    out
 }
 
-/// BuildKit's parseWords: words split at unquoted whitespace; quotes and
-/// escapes are kept in the word.
-fn bk_words(text: &str, a: usize, b: usize, escape: char) -> Vec<(usize, usize)> {
-    let s = &text[a..b];
-    let mut out = Vec::new();
+/// The character at byte `i` of `text` and its length (`i` is a char start).
+#[inline]
+fn char_at(text: &str, i: usize) -> (char, usize) {
+    let c = text.as_bytes()[i];
+    if c < 0x80 {
+        return (c as char, 1);
+    }
+    let ch = text[i..].chars().next().unwrap_or('\u{fffd}');
+    (ch, ch.len_utf8())
+}
+
+/// BuildKit's parseWords: words of `text[a..b]` split at unquoted
+/// whitespace, into `out` (cleared first); quotes and escapes stay in the
+/// word.
+fn bk_words(text: &str, a: usize, b: usize, escape: char, out: &mut Vec<(usize, usize)>) {
+    out.clear();
     let mut start: Option<usize> = None;
     let mut quote: Option<char> = None;
-    let mut it = s.char_indices().peekable();
-    while let Some((i, c)) = it.next() {
+    let mut i = a;
+    while i < b {
+        let (c, len) = char_at(text, i);
+        let at = i;
+        i += len;
         if start.is_none() {
             if is_space(c) {
                 continue;
             }
-            start = Some(i);
+            start = Some(at);
         }
         if let Some(q) = quote {
             if c == q {
                 quote = None;
-            } else if c == escape && q != '\'' {
-                it.next();
+            } else if c == escape && q != '\'' && i < b {
+                i += char_at(text, i).1;
             }
             continue;
         }
         if is_space(c) {
             if let Some(s0) = start.take() {
-                out.push((a + s0, a + i));
+                out.push((s0, at));
             }
             continue;
         }
         if c == '\'' || c == '"' {
             quote = Some(c);
-        } else if c == escape {
-            it.next();
+        } else if c == escape && i < b {
+            i += char_at(text, i).1;
         }
     }
     if let Some(s0) = start {
-        out.push((a + s0, b));
+        out.push((s0, b));
     }
-    out
 }
 
 /// Heredoc words of a logical line: BuildKit lexes the whole line with a
@@ -1092,7 +1140,9 @@ fn bk_words(text: &str, a: usize, b: usize, escape: char) -> Vec<(usize, usize)>
 fn heredoc_words(l: &Logical) -> Vec<(usize, usize, Heredoc)> {
     let text = &l.text;
     let mut out = Vec::new();
-    for (a, b) in bk_words(text, 0, text.len(), '\\') {
+    let mut words = Vec::new();
+    bk_words(text, 0, text.len(), '\\', &mut words);
+    for &(a, b) in &words {
         let w = &text[a..b];
         let digits = w.len() - w.trim_start_matches(|c: char| c.is_ascii_digit()).len();
         let Some(after) = w[digits..].strip_prefix("<<") else {
@@ -1336,7 +1386,7 @@ fn scan_vars(
     b: usize,
     escape: char,
     refs: &mut Vec<RawRef>,
-    out: &mut Vec<VarRef>,
+    out: &mut ThinVec<VarRef>,
 ) {
     // Most words hold no `$`: skip the scanner and its allocations.
     if !l.text.as_bytes()[a..b].contains(&b'$') {
@@ -1365,7 +1415,7 @@ fn scan_source_vars(
     span: Span,
     lex: Lex,
     refs: &mut Vec<RawRef>,
-    out: &mut Vec<VarRef>,
+    out: &mut ThinVec<VarRef>,
 ) {
     match src.get(span.start..span.end) {
         Some(v) if v.contains('$') => {}

@@ -130,12 +130,22 @@ pub struct LineIndex {
 impl LineIndex {
     pub fn new(text: &str) -> Self {
         let bytes = text.as_bytes();
-        let mut line_starts = vec![0];
-        let mut line_ends = Vec::new();
+        // Dockerfiles average ~30 bytes a line.
+        let mut line_starts = Vec::with_capacity(bytes.len() / 24 + 1);
+        line_starts.push(0);
+        let mut line_ends = Vec::with_capacity(bytes.len() / 24 + 1);
         let mut wide: Vec<(u32, Vec<WideChar>)> = Vec::new();
         let mut line_start = 0usize;
         let mut i = 0usize;
+        // Most texts are ASCII: jump from line break to line break.
+        let ascii = bytes.is_ascii();
         while i < bytes.len() {
+            if ascii {
+                match memchr::memchr2(b'\n', b'\r', &bytes[i..]) {
+                    Some(k) => i += k,
+                    None => break,
+                }
+            }
             let b = bytes[i];
             if b == b'\n' || b == b'\r' {
                 line_ends.push(i);
@@ -168,6 +178,8 @@ impl LineIndex {
             i += 1;
         }
         line_ends.push(bytes.len());
+        line_starts.shrink_to_fit();
+        line_ends.shrink_to_fit();
         LineIndex {
             line_starts,
             line_ends,

@@ -147,7 +147,7 @@ pub fn named_at(model: &Model, offset: usize) -> Option<Named> {
         .collect();
     occurrences.extend(model.references.iter().filter_map(|r| match r.resolution {
         Resolution::Defined(d) if in_group(d) => Some(Occurrence {
-            span: r.var.name_span,
+            span: r.name_span,
             definition: false,
         }),
         _ => None,
@@ -210,11 +210,11 @@ pub fn var_info(model: &Model, offset: usize) -> Option<(Span, VarInfo<'_>)> {
                 value_from: from,
             }
         }
-        Resolution::Automatic => VarInfo::Automatic(r.var.name.to_string()),
-        Resolution::Builtin => VarInfo::Builtin(r.var.name.to_string()),
-        Resolution::Undefined => VarInfo::Undefined(r.var.name.to_string()),
+        Resolution::Automatic => VarInfo::Automatic(r.name.to_string()),
+        Resolution::Builtin => VarInfo::Builtin(r.name.to_string()),
+        Resolution::Undefined => VarInfo::Undefined(r.name.to_string()),
     };
-    Some((r.var.name_span, info))
+    Some((r.name_span, info))
 }
 
 /// Variables that can be referenced at `offset` (name, detail): ARG/ENV

@@ -11,21 +11,22 @@ use std::sync::Arc;
 use super::position::{range_to_lsp, Encoding};
 use super::settings::Settings;
 use crate::dockerfile::checks::{self, Finding, Severity};
-use crate::dockerfile::Dockerfile;
+use crate::dockerfile::{Dockerfile, Model};
 use crate::dockerignore::DockerIgnore;
 
 pub const SOURCE: &str = "buildkit-lsp";
 
 /// All findings under the user's settings (the file's `# check=` applies
-/// too); `dockerignore` feeds CopyIgnoredFile.
+/// too); `model` is `df`'s; `dockerignore` feeds CopyIgnoredFile.
 pub fn findings(
     df: &Dockerfile,
+    model: &Model,
     settings: &Settings,
     dockerignore: Option<Arc<DockerIgnore>>,
 ) -> Vec<Finding> {
     let mut options = settings.check_options();
     options.dockerignore = dockerignore;
-    checks::run(df, &options)
+    checks::run_with_model(df, model, &options)
 }
 
 pub fn severity(s: Severity) -> DiagnosticSeverity {
@@ -54,11 +55,12 @@ pub fn to_diagnostic(df: &Dockerfile, f: &Finding, enc: Encoding) -> Diagnostic 
 
 pub fn diagnostics(
     df: &Dockerfile,
+    model: &Model,
     settings: &Settings,
     dockerignore: Option<Arc<DockerIgnore>>,
     enc: Encoding,
 ) -> Vec<Diagnostic> {
-    findings(df, settings, dockerignore)
+    findings(df, model, settings, dockerignore)
         .iter()
         .map(|f| to_diagnostic(df, f, enc))
         .collect()

@@ -16,6 +16,7 @@ use super::document::{self, Document};
 use super::position::Encoding;
 use super::session::Session;
 use super::settings::Settings;
+use crate::dockerfile::Model;
 
 /// Schedules diagnostics for `uri` at its current generation. `immediate`
 /// skips the debounce (document just opened, settings changed).
@@ -102,11 +103,14 @@ pub async fn collect(
         true => None,
         false => doc.parse_transient(),
     };
-    let mut out = match &df {
-        Some(df) => diagnostic_conv::diagnostics(df, settings, ignore, enc),
+    // One model for the build checks and the builder findings.
+    let model = df.as_deref().map(Model::build);
+    let analysis = df.as_deref().zip(model.as_ref());
+    let mut out = match analysis {
+        Some((df, model)) => diagnostic_conv::diagnostics(df, model, settings, ignore, enc),
         None => Vec::new(),
     };
-    out.extend(findings::diagnostics(session, uri, df.as_deref(), enc).await);
+    out.extend(findings::diagnostics(session, uri, analysis, enc).await);
     out.extend(
         session
             .builds

@@ -5,14 +5,14 @@
 
 use std::collections::BTreeSet;
 
-/// The result of expanding one word.
+/// The result of expanding one word. Variable names borrow from the word.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) struct Expansion {
+pub(crate) struct Expansion<'w> {
     pub result: String,
     /// Variables looked up and found.
-    pub matched: BTreeSet<String>,
+    pub matched: BTreeSet<&'w str>,
     /// Variables looked up and not found.
-    pub unmatched: BTreeSet<String>,
+    pub unmatched: BTreeSet<&'w str>,
 }
 
 /// Why a word could not be expanded (BuildKit fails the build on these;
@@ -20,23 +20,26 @@ pub(crate) struct Expansion {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ExpandError;
 
+/// A variable's value, borrowed from the scope that holds it.
+pub(crate) type Lookup<'l, 'v> = &'l dyn Fn(&str) -> Option<&'v str>;
+
 /// Expands `word` with `lookup` as BuildKit's `ProcessWordWithMatches`.
-pub(crate) fn expand(
-    word: &str,
+pub(crate) fn expand<'w>(
+    word: &'w str,
     escape: char,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<Expansion, ExpandError> {
+    lookup: Lookup<'_, '_>,
+) -> Result<Expansion<'w>, ExpandError> {
     expand_with(word, escape, false, lookup)
 }
 
 /// Like [`expand`]; `skip_quotes` treats quotes as plain characters, as
 /// BuildKit does when expanding heredoc bodies (`SkipProcessQuotes`).
-pub(crate) fn expand_with(
-    word: &str,
+pub(crate) fn expand_with<'w>(
+    word: &'w str,
     escape: char,
     skip_quotes: bool,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<Expansion, ExpandError> {
+    lookup: Lookup<'_, '_>,
+) -> Result<Expansion<'w>, ExpandError> {
     // Most words have nothing to expand or unquote: the lexer would copy
     // them char by char, so copy them at once.
     let special = |c: char| c == '$' || c == escape || (!skip_quotes && (c == '\'' || c == '"'));
@@ -47,7 +50,7 @@ pub(crate) fn expand_with(
         });
     }
     let mut lx = Lexer {
-        chars: word.chars().collect(),
+        word,
         pos: 0,
         escape,
         skip_quotes,
@@ -55,65 +58,72 @@ pub(crate) fn expand_with(
         lookup,
         out: Expansion::default(),
     };
-    let result = lx.process_stop_on(None, false)?;
+    let mut result = String::with_capacity(word.len());
+    lx.process_stop_on(&mut result, None, false)?;
     let mut out = lx.out;
     out.result = result;
     Ok(out)
 }
 
-struct Lexer<'a> {
-    chars: Vec<char>,
+/// Reads the word in place (byte offsets, no copy): names are slices of it.
+struct Lexer<'w, 'l, 'v> {
+    word: &'w str,
+    /// Byte offset of the next character.
     pos: usize,
     escape: char,
     skip_quotes: bool,
     /// Nesting of `${A:-${B:-…}}`, bounded so hostile input cannot exhaust
     /// the stack.
     depth: usize,
-    lookup: &'a dyn Fn(&str) -> Option<String>,
-    out: Expansion,
+    lookup: Lookup<'l, 'v>,
+    out: Expansion<'w>,
 }
 
 /// Deeper nesting than this is refused (BuildKit's users never get close).
 const MAX_DEPTH: usize = 64;
 
-impl Lexer<'_> {
+impl<'w, 'v> Lexer<'w, '_, 'v> {
     fn peek(&self) -> Option<char> {
-        self.chars.get(self.pos).copied()
+        self.word.get(self.pos..)?.chars().next()
     }
 
     fn next(&mut self) -> Option<char> {
         let c = self.peek();
-        if c.is_some() {
-            self.pos += 1;
+        if let Some(c) = c {
+            self.pos += c.len_utf8();
         }
         c
     }
 
-    fn get(&mut self, name: &str) -> Option<String> {
+    fn get(&mut self, name: &'w str) -> Option<&'v str> {
         let v = (self.lookup)(name);
         if v.is_some() {
-            self.out.matched.insert(name.to_string());
+            self.out.matched.insert(name);
         } else {
-            self.out.unmatched.insert(name.to_string());
+            self.out.unmatched.insert(name);
         }
         v
     }
 
-    /// Processes until `stop` (consumed) or the end. `raw` keeps escapes, as
-    /// BuildKit does for `#`/`%` patterns.
-    fn process_stop_on(&mut self, stop: Option<char>, raw: bool) -> Result<String, ExpandError> {
-        let mut out = String::new();
+    /// Processes into `out` until `stop` (consumed) or the end. `raw` keeps
+    /// escapes, as BuildKit does for `#`/`%` patterns.
+    fn process_stop_on(
+        &mut self,
+        out: &mut String,
+        stop: Option<char>,
+        raw: bool,
+    ) -> Result<(), ExpandError> {
         loop {
             let Some(c) = self.peek() else {
                 return if stop.is_some() {
                     Err(ExpandError)
                 } else {
-                    Ok(out)
+                    Ok(())
                 };
             };
             if Some(c) == stop {
                 self.next();
-                return Ok(out);
+                return Ok(());
             }
             match c {
                 '\'' | '"' if self.skip_quotes => {
@@ -139,7 +149,7 @@ impl Lexer<'_> {
                                 self.next();
                                 break;
                             }
-                            Some('$') => out.push_str(&self.process_dollar()?),
+                            Some('$') => self.process_dollar(out)?,
                             Some(ch) if ch == self.escape => {
                                 self.next();
                                 match self.peek() {
@@ -157,7 +167,7 @@ impl Lexer<'_> {
                         }
                     }
                 }
-                '$' => out.push_str(&self.process_dollar()?),
+                '$' => self.process_dollar(out)?,
                 ch if ch == self.escape => {
                     self.next();
                     if raw {
@@ -167,46 +177,56 @@ impl Lexer<'_> {
                         out.push(n);
                     }
                 }
-                ch => {
-                    self.next();
-                    out.push(ch);
+                _ => {
+                    // A run of plain characters at once (this is most text).
+                    let rest = &self.word[self.pos..];
+                    let escape = self.escape;
+                    let run = rest
+                        .find(|c: char| {
+                            matches!(c, '\'' | '"' | '$') || c == escape || Some(c) == stop
+                        })
+                        .unwrap_or(rest.len())
+                        .max(c.len_utf8());
+                    out.push_str(&rest[..run]);
+                    self.pos += run;
                 }
             }
         }
     }
 
-    fn process_name(&mut self) -> String {
-        let mut name = String::new();
+    fn process_name(&mut self) -> &'w str {
+        let start = self.pos;
         while let Some(c) = self.peek() {
-            if name.is_empty() && c.is_ascii_digit() {
-                while let Some(d) = self.peek().filter(char::is_ascii_digit) {
+            let empty = self.pos == start;
+            if empty && c.is_ascii_digit() {
+                while self.peek().is_some_and(|d| d.is_ascii_digit()) {
                     self.next();
-                    name.push(d);
                 }
-                return name;
+                break;
             }
-            if name.is_empty() && matches!(c, '@' | '*' | '#' | '?' | '-' | '$' | '!' | '0') {
+            if empty && matches!(c, '@' | '*' | '#' | '?' | '-' | '$' | '!' | '0') {
                 self.next();
-                name.push(c);
-                return name;
+                break;
             }
             if !c.is_alphanumeric() && c != '_' {
                 break;
             }
             self.next();
-            name.push(c);
         }
-        name
+        &self.word[start..self.pos]
     }
 
-    fn process_dollar(&mut self) -> Result<String, ExpandError> {
+    /// Expands the `$…` at the current position into `out`.
+    fn process_dollar(&mut self, out: &mut String) -> Result<(), ExpandError> {
         self.next(); // `$`
         if self.peek() != Some('{') {
             let name = self.process_name();
             if name.is_empty() {
-                return Ok("$".to_string());
+                out.push('$');
+            } else if let Some(v) = self.get(name) {
+                out.push_str(v);
             }
-            return Ok(self.get(&name).unwrap_or_default());
+            return Ok(());
         }
         self.next(); // `{`
         match self.peek() {
@@ -216,7 +236,10 @@ impl Lexer<'_> {
         let name = self.process_name();
         let mut ch = self.next().ok_or(ExpandError)?;
         if ch == '}' {
-            return Ok(self.get(&name).unwrap_or_default());
+            if let Some(v) = self.get(name) {
+                out.push_str(v);
+            }
+            return Ok(());
         }
         let mut null_is_unset = false;
         if ch == ':' {
@@ -233,38 +256,34 @@ impl Lexer<'_> {
                     return Err(ExpandError);
                 }
                 self.depth += 1;
-                let word = self.process_stop_on(Some('}'), raw);
+                let mut word = String::new();
+                let processed = self.process_stop_on(&mut word, Some('}'), raw);
                 self.depth -= 1;
-                let word = word?;
-                let value = self.get(&name);
-                let unset = value.is_none() || (null_is_unset && value.as_deref() == Some(""));
+                processed?;
+                let value = self.get(name);
+                let unset = value.is_none() || (null_is_unset && value == Some(""));
+                let v = value.unwrap_or_default();
                 match ch {
-                    '-' => Ok(if unset {
-                        word
-                    } else {
-                        value.unwrap_or_default()
-                    }),
-                    '+' => Ok(if unset { String::new() } else { word }),
-                    '?' => {
-                        if unset {
-                            Err(ExpandError)
-                        } else {
-                            Ok(value.unwrap_or_default())
+                    '-' => out.push_str(if unset { &word } else { v }),
+                    '+' => {
+                        if !unset {
+                            out.push_str(&word);
                         }
                     }
+                    '?' if unset => return Err(ExpandError),
+                    '?' => out.push_str(v),
                     // Pattern trimming: only literal prefixes/suffixes, which
                     // covers FROM expressions in practice.
                     '#' => {
-                        let v = value.unwrap_or_default();
                         let w = word.trim_start_matches('#');
-                        Ok(v.strip_prefix(w).map(str::to_string).unwrap_or(v.clone()))
+                        out.push_str(v.strip_prefix(w).unwrap_or(v));
                     }
                     _ => {
-                        let v = value.unwrap_or_default();
                         let w = word.trim_start_matches('%');
-                        Ok(v.strip_suffix(w).map(str::to_string).unwrap_or(v.clone()))
+                        out.push_str(v.strip_suffix(w).unwrap_or(v));
                     }
                 }
+                Ok(())
             }
             // `${A/x/y}` and anything else: not needed by the checks.
             _ => Err(ExpandError),
@@ -334,13 +353,10 @@ fn levenshtein(a: &str, b: &str) -> usize {
 mod tests {
     use super::*;
 
-    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
+    fn env(
+        pairs: &'static [(&'static str, &'static str)],
+    ) -> impl Fn(&str) -> Option<&'static str> {
+        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| *v)
     }
 
     #[test]
@@ -348,10 +364,10 @@ mod tests {
         let e = env(&[("A", "alpine"), ("T", "3.20"), ("E", "")]);
         let x = expand("${A}:$T", '\\', &e).unwrap();
         assert_eq!(x.result, "alpine:3.20");
-        assert_eq!(x.matched.iter().collect::<Vec<_>>(), ["A", "T"]);
+        assert_eq!(x.matched.iter().copied().collect::<Vec<_>>(), ["A", "T"]);
         let x = expand("${E:-busybox}${MISSING-x}", '\\', &e).unwrap();
         assert_eq!(x.result, "busyboxx");
-        assert_eq!(x.unmatched.iter().collect::<Vec<_>>(), ["MISSING"]);
+        assert_eq!(x.unmatched.iter().copied().collect::<Vec<_>>(), ["MISSING"]);
         assert_eq!(expand("${A:+set}", '\\', &e).unwrap().result, "set");
     }
 

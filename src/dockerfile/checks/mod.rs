@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::model::Model;
 use super::syntax::{Dockerfile, PieceKind};
 use super::text::Span;
 use crate::dockerignore::DockerIgnore;
@@ -347,6 +348,13 @@ impl CheckOptions {
 /// Runs every enabled rule and returns the findings, the parser's syntax
 /// errors included, sorted by position.
 pub fn run(df: &Dockerfile, opts: &CheckOptions) -> Vec<Finding> {
+    run_with_model(df, &Model::build(df), opts)
+}
+
+/// [`run`] for a caller that already has the file's semantic model (the
+/// language server builds it once per edit for the checks and the builder
+/// findings).
+pub fn run_with_model(df: &Dockerfile, model: &Model, opts: &CheckOptions) -> Vec<Finding> {
     let mut cx = Cx::new(df, opts);
     for e in &df.errors {
         cx.out.push(Finding {
@@ -358,7 +366,7 @@ pub fn run(df: &Dockerfile, opts: &CheckOptions) -> Vec<Finding> {
             fix: None,
         });
     }
-    rules::run_all(&mut cx);
+    rules::run_all(&mut cx, model);
     let mut out = cx.out;
     out.sort_by(|a, b| {
         (a.span.start, a.span.end, a.code()).cmp(&(b.span.start, b.span.end, b.code()))
@@ -372,12 +380,13 @@ pub(crate) struct Cx<'a> {
     pub opts: &'a CheckOptions,
     /// The file's `# check=` (or the override).
     pub file_cfg: LintConfig,
-    /// Per instruction: the configuration merged with a `# check=` comment
-    /// right above it, when there is one.
-    inst_cfg: Vec<Option<LintConfig>>,
-    /// Per instruction: BuildKit's `PrevComment` (comment texts since the
-    /// previous instruction, reset by an empty `#`).
-    pub prev_comments: Vec<Vec<String>>,
+    /// (instruction, the configuration merged with a `# check=` comment
+    /// right above it), sorted; only instructions that have one.
+    inst_cfg: Vec<(usize, LintConfig)>,
+    /// (instruction, BuildKit's `PrevComment`: comment texts since the
+    /// previous instruction, reset by an empty `#`), sorted; only
+    /// instructions with comments. Sparse: most instructions have none.
+    prev_comments: Vec<(usize, Vec<String>)>,
     pub out: Vec<Finding>,
 }
 
@@ -409,8 +418,8 @@ impl<'a> Cx<'a> {
             },
         };
         let n = df.instructions.len();
-        let mut prev_comments: Vec<Vec<String>> = vec![Vec::new(); n];
-        let mut inst_cfg: Vec<Option<LintConfig>> = vec![None; n];
+        let mut prev_comments = Vec::new();
+        let mut inst_cfg = Vec::new();
         let mut pending: Vec<String> = Vec::new();
         for piece in &df.pieces {
             match piece.kind {
@@ -426,9 +435,9 @@ impl<'a> Cx<'a> {
                 PieceKind::Instruction(i) if i < n && !pending.is_empty() => {
                     // BuildKit applies the first `check=` comment found.
                     if let Some(c) = pending.iter().find_map(|t| LintConfig::from_comment(t)) {
-                        inst_cfg[i] = Some(file_cfg.merged(&c));
+                        inst_cfg.push((i, file_cfg.merged(&c)));
                     }
-                    prev_comments[i] = std::mem::take(&mut pending);
+                    prev_comments.push((i, std::mem::take(&mut pending)));
                 }
                 _ => {}
             }
@@ -443,13 +452,18 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// BuildKit's `PrevComment` of instruction `idx` (empty when none).
+    pub fn prev_comments(&self, idx: usize) -> &[String] {
+        sparse_get(&self.prev_comments, idx).map_or(&[], Vec::as_slice)
+    }
+
     /// Whether `rule` runs for the instruction `at` (or file-wide for `None`).
     pub fn enabled(&self, rule: &Rule, at: Option<usize>) -> bool {
         if self.opts.skips(rule) {
             return false;
         }
         let cfg = at
-            .and_then(|i| self.inst_cfg.get(i).and_then(Option::as_ref))
+            .and_then(|i| sparse_get(&self.inst_cfg, i))
             .unwrap_or(&self.file_cfg);
         if rule.experimental && self.opts.enables_experimental(rule) {
             return true;
@@ -495,6 +509,12 @@ impl<'a> Cx<'a> {
             fix,
         });
     }
+}
+
+/// The value for `key` in a list of `(key, value)` sorted by key.
+fn sparse_get<T>(list: &[(usize, T)], key: usize) -> Option<&T> {
+    let i = list.binary_search_by_key(&key, |(k, _)| *k).ok()?;
+    Some(&list[i].1)
 }
 
 fn config_error(e: CheckOptionError, span: Span) -> Finding {

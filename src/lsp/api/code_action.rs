@@ -32,7 +32,12 @@ pub fn handle(session: &Session, params: CodeActionParams) -> Vec<CodeActionOrCo
     let wanted = snap.doc.byte_range(params.range, enc);
     let mut ignored_rules: Vec<&str> = Vec::new();
     // Cache only: a code action must not wait on the disk.
-    let all = findings(df, &snap.settings, session.ignores.cached_for(&uri));
+    let all = findings(
+        df,
+        &snap.model,
+        &snap.settings,
+        session.ignores.cached_for(&uri),
+    );
     for f in all.iter().filter(|f| overlaps(f.span, wanted)) {
         let diagnostic = to_diagnostic(df, f, enc);
         if let Some(fix) = &f.fix {

@@ -53,7 +53,13 @@ fn instruction_symbol(snap: &Snapshot, ins: &Instruction) -> DocumentSymbol {
         InstructionKind::Expose => SymbolKind::NUMBER,
         _ => SymbolKind::FUNCTION,
     };
-    let first_line = ins.rest.lines().next().unwrap_or("").trim();
+    // The arguments' first source line, without its continuation escape.
+    let first_line = snap.df.text(ins.rest_span).lines().next().unwrap_or("");
+    let first_line = first_line.trim_end();
+    let first_line = first_line
+        .strip_suffix(snap.df.escape)
+        .unwrap_or(first_line)
+        .trim();
     let detail = (!first_line.is_empty()).then(|| truncate(first_line, 60));
     symbol(
         ins.keyword.as_str().to_ascii_uppercase(),

@@ -1,7 +1,7 @@
 //! Casing and naming: StageNameCasing, FromAsCasing,
 //! ConsistentInstructionCasing, DuplicateStageName, ReservedStageName.
 
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 
 use super::Model;
 use crate::dockerfile::checks::{
@@ -96,32 +96,26 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
     // Instruction casing: the majority over FROMs and stage commands
     // (global ARGs and ONBUILD's inner instruction do not count).
     let df = cx.df;
-    let mut keywords: Vec<usize> = Vec::new();
+    // (instruction, its keyword's case), each keyword classified once.
+    let mut keywords: Vec<(usize, Case)> = Vec::new();
     for st in &model.stages {
-        keywords.push(st.from_idx);
-        keywords.extend(st.commands.iter().copied());
-    }
-    let (mut lower, mut upper) = (0usize, 0usize);
-    for &i in &keywords {
-        let kw = &df.instructions[i].keyword;
-        if is_lowercase(kw) {
-            lower += 1;
-        } else if is_uppercase(kw) {
-            upper += 1;
+        for i in std::iter::once(st.from_idx).chain(st.commands.iter().copied()) {
+            keywords.push((i, Case::of(&df.instructions[i].keyword)));
         }
     }
-    let majority_lower = lower > upper;
-    for &i in &keywords {
-        let ins = &df.instructions[i];
-        let kw = &ins.keyword;
-        let already = if majority_lower {
-            is_lowercase(kw)
-        } else {
-            is_uppercase(kw)
-        };
-        if already {
+    let count = |case: Case| keywords.iter().filter(|(_, c)| *c == case).count();
+    let majority = if count(Case::Lower) > count(Case::Upper) {
+        Case::Lower
+    } else {
+        Case::Upper
+    };
+    let majority_lower = majority == Case::Lower;
+    for &(i, case) in &keywords {
+        if case == majority {
             continue;
         }
+        let ins = &df.instructions[i];
+        let kw = &ins.keyword;
         let (wanted, casing) = if majority_lower {
             (kw.as_str().to_lowercase(), "lowercase")
         } else {
@@ -141,6 +135,27 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
                     }],
                 }),
             );
+        }
+    }
+}
+
+/// How a keyword is written. A word without letters is both lower and
+/// upper case; it counts as lower, as BuildKit's first test is lower case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Case {
+    Lower,
+    Upper,
+    Mixed,
+}
+
+impl Case {
+    fn of(s: &str) -> Case {
+        if is_lowercase(s) {
+            Case::Lower
+        } else if is_uppercase(s) {
+            Case::Upper
+        } else {
+            Case::Mixed
         }
     }
 }

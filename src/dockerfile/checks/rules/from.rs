@@ -26,7 +26,7 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
     for st in &model.stages {
         let Some(from) = &st.from.from else { continue };
         let at = Some(st.from_idx);
-        if let Some(e) = expand_global(df, &model.global_env, &from.image.value) {
+        if let Some(e) = &st.base_expansion {
             report_undeclared(cx, st.from, at, from.image.span, &e.unmatched, &keys);
         }
         let Some(platform) = st.from.flag("platform") else {
@@ -43,7 +43,7 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
         // `--platform=$TARGETPLATFORM`: the only variable, and it expanded.
         if e.unmatched.is_empty()
             && e.matched.len() == 1
-            && e.matched.contains("TARGETPLATFORM")
+            && e.matched.contains(&"TARGETPLATFORM")
             && model.global_env.get("TARGETPLATFORM") == Some(&e.result)
         {
             let remove = span_with_trailing_space(&df.source, platform.span);
@@ -88,7 +88,7 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
     // (file-wide in BuildKit; it gives up at the first expansion error).
     for st in &model.stages {
         let Some(from) = &st.from.from else { continue };
-        let Some(e) = expand_global(df, &model.global_env, &from.image.value) else {
+        let Some(e) = &st.base_expansion else {
             return;
         };
         if !is_valid_image_reference(&e.result) {
@@ -111,11 +111,11 @@ fn report_undeclared(
     ins: &Instruction,
     at: Option<usize>,
     within: Span,
-    unmatched: &std::collections::BTreeSet<String>,
+    unmatched: &std::collections::BTreeSet<&str>,
     keys: &[&str],
 ) {
     for arg in unmatched {
-        if keys.binary_search(&arg.as_str()).is_ok() {
+        if keys.binary_search(arg).is_ok() {
             continue;
         }
         let span = ins

@@ -6,57 +6,38 @@ mod casing;
 mod from;
 mod stage;
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use super::expand::{expand, Expansion};
 use super::{Cx, Finding, Severity};
-use crate::dockerfile::model::{find_cycle, resolve_stage_source, stage_sources};
+use crate::dockerfile::model::Model as SemanticModel;
 use crate::dockerfile::syntax::{CompactString, Dockerfile, Instruction, InstructionKind};
 
-pub(super) fn run_all(cx: &mut Cx) {
+pub(super) fn run_all(cx: &mut Cx, semantic: &SemanticModel) {
     let model = Model::build(cx.df);
     casing::check(cx, &model);
     from::check(cx, &model);
     stage::check(cx, &model);
-    circular_dependency(cx, &model);
+    circular_dependency(cx, semantic);
 }
 
 /// BuildKit refuses a build whose stages depend on each other in a cycle
-/// through `COPY --from=` / `--mount=from=` (names resolve against all
-/// stages, so a stage can name a later one). Not a check rule: an error,
-/// like a syntax error, on every reference along the cycle.
-fn circular_dependency(cx: &mut Cx, model: &Model) {
-    let count = model.stages.len();
-    // Later stages of the same name replace earlier ones, as in BuildKit.
-    let names: HashMap<CompactString, usize> = model
-        .stages
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| s.name.clone().map(|n| (n, i)))
-        .collect();
-    let mut edges = vec![Vec::new(); count];
-    for (s, stage) in model.stages.iter().enumerate() {
-        for &idx in &stage.commands {
-            for (kind, value, span) in stage_sources(&cx.df.instructions[idx]) {
-                if let Some(t) = resolve_stage_source(kind, &value, &names, count) {
-                    edges[s].push((t, span));
-                }
-            }
-        }
-    }
-    let Some((root, spans)) = find_cycle(&edges) else {
+/// through `COPY --from=` / `--mount=from=` (the semantic model finds it).
+/// Not a check rule: an error, like a syntax error, on every reference
+/// along the cycle.
+fn circular_dependency(cx: &mut Cx, semantic: &SemanticModel) {
+    let Some(cycle) = &semantic.circular_dependency else {
         return;
     };
-    let name = model.stages[root]
-        .name
-        .as_ref()
-        .map_or_else(|| format!("stage-{root}"), |n| n.to_string());
-    for span in spans {
+    for &r in &cycle.refs {
+        let Some(stage_ref) = semantic.stage_refs.get(r) else {
+            continue;
+        };
         cx.out.push(Finding {
             rule: None,
             severity: Severity::Error,
-            message: format!("circular dependency detected on stage: {name}"),
-            span,
+            message: cycle.message(),
+            span: stage_ref.span,
             url: None,
             fix: None,
         });
@@ -89,6 +70,8 @@ pub(super) struct StageView<'a> {
     pub parent: Option<usize>,
     /// The base name after expanding global ARGs (lower-cased).
     pub base: String,
+    /// That expansion (`None`: it failed), shared by the FROM rules.
+    pub base_expansion: Option<Expansion<'a>>,
 }
 
 /// What the rules share: stages, global ARGs and their default values.
@@ -119,6 +102,7 @@ impl<'a> Model<'a> {
                         commands: Vec::new(),
                         parent: None,
                         base: String::new(),
+                        base_expansion: None,
                     });
                 }
                 _ => match stages.last_mut() {
@@ -144,7 +128,7 @@ impl<'a> Model<'a> {
                 meta_names.push(kv.key.clone());
                 if let Some(v) = &kv.value {
                     let env = &global_env;
-                    let value = expand(v, df.escape, &|k| env.get(k).cloned())
+                    let value = expand(v, df.escape, &|k| env.get(k).map(String::as_str))
                         .map(|e| e.result)
                         .unwrap_or_default();
                     global_env.insert(kv.key.clone(), value);
@@ -162,12 +146,14 @@ impl<'a> Model<'a> {
                 .as_ref()
                 .map(|f| f.image.value.as_str())
                 .unwrap_or("");
-            let base = expand_global(df, &global_env, raw)
-                .map(|e| e.result)
-                .unwrap_or_else(|| raw.to_string())
+            let expansion = expand_global(df, &global_env, raw);
+            let base = expansion
+                .as_ref()
+                .map_or(raw, |e| e.result.as_str())
                 .to_lowercase();
             stage.parent = by_name.get(base.as_str()).copied();
             stage.base = base;
+            stage.base_expansion = expansion;
             if let Some(name) = stage.name.clone() {
                 // The latest stage of that name wins for later references.
                 by_name.insert(name, s);
@@ -182,10 +168,10 @@ impl<'a> Model<'a> {
 }
 
 /// Expands a FROM word against the global ARGs.
-pub(super) fn expand_global(
+pub(super) fn expand_global<'w>(
     df: &Dockerfile,
     env: &HashMap<CompactString, String>,
-    word: &str,
-) -> Option<Expansion> {
-    expand(word, df.escape, &|k| env.get(k).cloned()).ok()
+    word: &'w str,
+) -> Option<Expansion<'w>> {
+    expand(word, df.escape, &|k| env.get(k).map(String::as_str)).ok()
 }

@@ -5,7 +5,7 @@
 //! ExposeProtoCasing, ExposeInvalidFormat, CopyIgnoredFile; plus the
 //! per-instruction NoEmptyContinuation and InvalidDefinitionDescription.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet, HashSetExt};
 
 use super::Model;
 use crate::dockerfile::checks::expand::{expand, expand_with, suggest};
@@ -46,8 +46,8 @@ struct Scope {
 }
 
 impl Scope {
-    fn lookup(&self) -> impl Fn(&str) -> Option<String> + '_ {
-        move |k: &str| self.env.get(k).cloned()
+    fn lookup<'s>(&'s self) -> impl Fn(&str) -> Option<&'s str> + 's {
+        move |k: &str| self.env.get(k).map(String::as_str)
     }
 }
 
@@ -285,7 +285,7 @@ fn heredoc_vars(cx: &mut Cx, at: Option<usize>, scope: &Scope, ins: &Instruction
             let span = ins
                 .variables
                 .iter()
-                .find(|v| v.name == name.as_str() && h.body_span.contains_span(v.span))
+                .find(|v| v.name == *name && h.body_span.contains_span(v.span))
                 .map_or(h.span, |v| v.span);
             cx.report(&UNDEFINED_VAR, at, span, msg, None);
         }
@@ -598,7 +598,7 @@ fn empty_continuations(cx: &mut Cx) {
 fn definition_descriptions(cx: &mut Cx, model: &Model) {
     let df = cx.df;
     let check = |cx: &mut Cx, idx: usize, instruction: &str, keys: Vec<String>| {
-        let Some(last) = cx.prev_comments.get(idx).and_then(|c| c.last()) else {
+        let Some(last) = cx.prev_comments(idx).last() else {
             return;
         };
         if keys.is_empty() {
@@ -630,7 +630,7 @@ fn definition_descriptions(cx: &mut Cx, model: &Model) {
         }
     }
     for (idx, ins) in df.instructions.iter().enumerate() {
-        if ins.kind == InstructionKind::Arg && !cx.prev_comments[idx].is_empty() {
+        if ins.kind == InstructionKind::Arg && !cx.prev_comments(idx).is_empty() {
             let keys = ins.key_values.iter().map(|kv| kv.key.to_string()).collect();
             check(cx, idx, "ARG", keys);
         }

@@ -239,11 +239,14 @@ pub struct Found {
 
 /// The capability findings of a parsed Dockerfile, from cached state.
 /// `folder` is where the bake files are.
+/// `model` is `df`'s when the caller has it (built here otherwise, and only
+/// if a builder is known).
 pub fn dockerfile_findings(
     session: &Session,
     path: &Path,
     folder: &Path,
     df: &Dockerfile,
+    model: Option<&Model>,
 ) -> Vec<Found> {
     let Some((features, platforms)) = builder_features(session) else {
         return Vec::new();
@@ -255,10 +258,17 @@ pub fn dockerfile_findings(
             return Vec::new();
         }
     };
-    let model = Model::build(df);
+    let built;
+    let model = match model {
+        Some(m) => m,
+        None => {
+            built = Model::build(df);
+            &built
+        }
+    };
     let mut out = Vec::new();
     for build in builds {
-        for finding in capability::findings(&build, &model, &features, &platforms) {
+        for finding in capability::findings(&build, model, &features, &platforms) {
             out.push(Found {
                 build: build.clone(),
                 finding,
@@ -335,8 +345,9 @@ pub fn schedule_with_findings(session: &Arc<Session>, client: &Client) {
             !bake_found(session, &path, enc).is_empty()
         } else {
             let folder = workspace_folder(session, &path);
-            doc.parse_transient()
-                .is_some_and(|df| !dockerfile_findings(session, &path, &folder, &df).is_empty())
+            doc.parse_transient().is_some_and(|df| {
+                !dockerfile_findings(session, &path, &folder, &df, None).is_empty()
+            })
         };
         if has {
             crate::lsp::diagnostics::schedule(session, client, uri, true);
@@ -355,12 +366,12 @@ pub fn bake_changed(session: &Arc<Session>, client: &Client) {
 }
 
 /// The capability diagnostics of an open document: a bake file's at its
-/// attributes, or a Dockerfile's from its parse `df` (`None`: not
+/// attributes, or a Dockerfile's from its parse and model (`None`: not
 /// analysed). Reads what is not cached yet.
 pub async fn diagnostics(
     session: &Session,
     uri: &Uri,
-    df: Option<&Dockerfile>,
+    analysis: Option<(&Dockerfile, &Model)>,
     enc: Encoding,
 ) -> Vec<Diagnostic> {
     let Some(path) = uri_path(uri) else {
@@ -369,12 +380,12 @@ pub async fn diagnostics(
     if is_bake_file(&path) {
         return bake_diagnostics(session, &path, enc).await;
     }
-    let Some(df) = df else {
+    let Some((df, model)) = analysis else {
         return Vec::new();
     };
     let folder = workspace_folder(session, &path);
     fill_cache(session, &bake_paths(&folder)).await;
-    dockerfile_findings(session, &path, &folder, df)
+    dockerfile_findings(session, &path, &folder, df, Some(model))
         .iter()
         .map(|f| dockerfile_diagnostic(f, df, enc))
         .collect()
@@ -488,7 +499,7 @@ pub fn bake_found(session: &Session, bake_file: &Path, enc: Encoding) -> Vec<(Fo
             continue;
         };
         let df = crate::dockerfile::parse(&text);
-        for f in dockerfile_findings(session, &path, folder, &df) {
+        for f in dockerfile_findings(session, &path, folder, &df, None) {
             if let Some(d) = bake_diagnostic(&f, bake_file, &path, &df, enc) {
                 out.push((f, d));
             }

@@ -42,7 +42,7 @@ pub fn actions(
             return Vec::new();
         };
         let folder = findings::workspace_folder(session, &path);
-        findings::dockerfile_findings(session, &path, &folder, &df)
+        findings::dockerfile_findings(session, &path, &folder, &df, None)
             .into_iter()
             .map(|f| {
                 let d = findings::dockerfile_diagnostic(&f, &df, enc);
