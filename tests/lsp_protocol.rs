@@ -285,6 +285,78 @@ fn serve_subcommand_with_pull_mode_answers_text_document_diagnostic() {
     assert_eq!(lsp.count("textDocument/publishDiagnostics"), 0);
 }
 
+/// Pull mode: a change that is not an edit (here the settings) invalidates
+/// what the client pulled: a client with `refreshSupport` is asked to
+/// re-pull, and the re-pull is answered in full, never `unchanged`.
+#[test]
+fn pull_clients_are_asked_to_re_pull_after_a_change_that_is_not_an_edit() {
+    let mut caps = full_capabilities();
+    caps["workspace"]["diagnostics"] = json!({"refreshSupport": true});
+    let mut lsp = Lsp::spawn(&["serve", "--diagnostic-mode", "pull"]);
+    lsp.request("initialize", json!({"capabilities": caps}));
+    lsp.notify("initialized", json!({}));
+    lsp.open(URI, "FROM a as b\n");
+    let pull = |lsp: &mut Lsp, previous: &Value| {
+        lsp.request(
+            "textDocument/diagnostic",
+            json!({"textDocument": {"uri": URI}, "previousResultId": previous}),
+        )
+    };
+    let first = pull(&mut lsp, &Value::Null);
+    let codes = |r: &Value| -> Vec<String> {
+        r["items"]
+            .as_array()
+            .map(|a| a.iter().map(|d| d["code"].to_string()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(codes(&first), vec!["\"FromAsCasing\""], "{first}");
+    assert!(lsp
+        .server_requests("workspace/diagnostic/refresh")
+        .is_empty());
+    lsp.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": {"buildkit": {"checks": {"skip": ["FromAsCasing"]}}}}),
+    );
+    lsp.wait_server_request("workspace/diagnostic/refresh");
+    let second = pull(&mut lsp, &first["resultId"]);
+    assert_eq!(second["kind"], "full", "{second}");
+    assert_eq!(second["items"], json!([]));
+    assert_ne!(second["resultId"], first["resultId"]);
+    // One change, one refresh: the re-validation of every document is one
+    // request, not one per document.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(lsp.server_requests("workspace/diagnostic/refresh").len(), 1);
+}
+
+/// Without `refreshSupport` the server never sends the request (the client
+/// would answer it with an error), and a re-pull still sees the change.
+#[test]
+fn pull_clients_without_refresh_support_are_not_sent_refresh_requests() {
+    let mut lsp = Lsp::spawn(&["serve", "--diagnostic-mode", "pull"]);
+    lsp.request("initialize", json!({"capabilities": full_capabilities()}));
+    lsp.notify("initialized", json!({}));
+    lsp.open(URI, "FROM a as b\n");
+    let first = lsp.request(
+        "textDocument/diagnostic",
+        json!({"textDocument": {"uri": URI}}),
+    );
+    assert_eq!(first["items"].as_array().map(Vec::len), Some(1), "{first}");
+    lsp.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": {"buildkit": {"checks": {"skip": ["FromAsCasing"]}}}}),
+    );
+    let second = lsp.request(
+        "textDocument/diagnostic",
+        json!({"textDocument": {"uri": URI}, "previousResultId": first["resultId"]}),
+    );
+    assert_eq!(second["kind"], "full", "{second}");
+    assert_eq!(second["items"], json!([]));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(lsp
+        .server_requests("workspace/diagnostic/refresh")
+        .is_empty());
+}
+
 #[test]
 fn code_lens_offers_the_build_and_the_builder_on_line_0_and_named_stages() {
     let mut lsp = Lsp::start_default();

@@ -53,6 +53,9 @@ pub struct ClientFeatures {
     pub work_done_progress: bool,
     /// `workspace.codeLens.refreshSupport`.
     pub code_lens_refresh: bool,
+    /// `workspace.diagnostics.refreshSupport`: pulled diagnostics can be
+    /// invalidated by the server.
+    pub diagnostic_refresh: bool,
     /// Hover contents may be markdown.
     pub hover_markdown: bool,
     /// Completion documentation may be markdown.
@@ -100,6 +103,12 @@ impl ClientFeatures {
                 .as_ref()
                 .and_then(|w| w.code_lens.as_ref())
                 .and_then(|c| c.refresh_support)
+                .unwrap_or(false),
+            diagnostic_refresh: caps
+                .workspace
+                .as_ref()
+                .and_then(|w| w.diagnostics.as_ref())
+                .and_then(|d| d.refresh_support)
                 .unwrap_or(false),
             hover_markdown: markdown(
                 td.and_then(|t| t.hover.as_ref())

@@ -119,7 +119,41 @@ pub async fn collect(
     out
 }
 
-/// Re-publishes diagnostics of every open document (settings changed).
+/// Re-computes `uri`'s diagnostics after a change that is not an edit of it
+/// (a build failed, its ignore file or builder findings changed): pushed at
+/// once, and pull clients are told to re-pull.
+pub fn invalidate(session: &Arc<Session>, client: &Client, uri: Uri) {
+    schedule(session, client, uri, true);
+    refresh_pulled(session, client);
+}
+
+/// Tells a pull client that the diagnostics it pulled are stale
+/// (`workspace/diagnostic/refresh`, when it supports it): the request makes
+/// it re-pull every open document, so a burst of causes (a builder switch
+/// re-validates every document) is coalesced into one request.
+fn refresh_pulled(session: &Arc<Session>, client: &Client) {
+    use std::sync::atomic::Ordering;
+    session.pull_epoch.fetch_add(1, Ordering::Relaxed);
+    let wanted = {
+        let state = session.state();
+        state.features.diagnostic_mode.pulls() && state.features.diagnostic_refresh
+    };
+    if !wanted || session.pull_refresh_pending.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let session = Arc::clone(session);
+    let client = client.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        session.pull_refresh_pending.store(false, Ordering::Release);
+        if let Err(e) = client.workspace_diagnostic_refresh().await {
+            tracing::debug!("workspace/diagnostic/refresh failed: {e}");
+        }
+    });
+}
+
+/// Re-publishes diagnostics of every open document (settings changed,
+/// builder switched), and has pull clients re-pull them.
 pub fn schedule_all(session: &Arc<Session>, client: &Client) {
     let uris: Vec<Uri> = {
         let state = session.state();
@@ -132,4 +166,5 @@ pub fn schedule_all(session: &Arc<Session>, client: &Client) {
     for uri in uris {
         schedule(session, client, uri, true);
     }
+    refresh_pulled(session, client);
 }

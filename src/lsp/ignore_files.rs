@@ -46,7 +46,7 @@ pub fn files_changed(session: &Arc<Session>, client: &Client, uris: &[Uri]) {
             .collect()
     };
     for uri in affected {
-        diagnostics::schedule(session, client, uri, true);
+        diagnostics::invalidate(session, client, uri);
     }
 }
 

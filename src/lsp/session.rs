@@ -69,6 +69,12 @@ pub struct Session {
     pub ignores: IgnoreCache,
     /// Builds started from the editor: running ones, failures, saves.
     pub builds: crate::lsp::builds::run::Builds,
+    /// Bumped whenever diagnostics go stale without an edit (builder
+    /// switched, build failed, settings or ignore files changed); part of
+    /// pull results' ids, so a re-pull is never answered `unchanged`.
+    pub pull_epoch: AtomicU64,
+    /// A `workspace/diagnostic/refresh` is about to be sent (coalescing).
+    pub pull_refresh_pending: std::sync::atomic::AtomicBool,
 }
 
 impl Session {

@@ -1,6 +1,8 @@
 //! `textDocument/diagnostic` (pull diagnostics). The result id is the
-//! document's generation and the settings epoch, so an unchanged document
-//! answers `unchanged`. Unopened documents get an empty report.
+//! document's generation, the settings epoch, the failed-builds epoch and
+//! the pull epoch (everything else that invalidates diagnostics), so an
+//! unchanged document answers `unchanged`. Unopened documents get an empty
+//! report.
 
 use ls_types::{
     DocumentDiagnosticParams, DocumentDiagnosticReport, DocumentDiagnosticReportResult,
@@ -24,10 +26,13 @@ pub async fn handle(
                 (
                     d.clone(),
                     format!(
-                        "{}-{}-{}",
+                        "{}-{}-{}-{}",
                         d.generation(),
                         state.settings_epoch,
-                        session.builds.epoch()
+                        session.builds.epoch(),
+                        session
+                            .pull_epoch
+                            .load(std::sync::atomic::Ordering::Relaxed)
                     ),
                     state.settings(),
                     state.features.encoding,

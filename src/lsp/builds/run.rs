@@ -687,7 +687,7 @@ async fn record_failure(session: &Arc<Session>, client: &Client, job: &Job, outc
     };
     if changed {
         session.builds.epoch.fetch_add(1, Ordering::Relaxed);
-        diagnostics::schedule(session, client, dockerfile.clone(), true);
+        diagnostics::invalidate(session, client, dockerfile.clone());
     }
 }
 

@@ -321,7 +321,7 @@ fn reschedule(session: &Arc<Session>, client: &Client, bake: bool) {
         .filter(|u| is_bake_uri(u) == bake)
         .collect();
     for u in uris {
-        crate::lsp::diagnostics::schedule(session, client, u, true);
+        crate::lsp::diagnostics::invalidate(session, client, u);
     }
 }
 
@@ -350,7 +350,7 @@ pub fn schedule_with_findings(session: &Arc<Session>, client: &Client) {
             })
         };
         if has {
-            crate::lsp::diagnostics::schedule(session, client, uri, true);
+            crate::lsp::diagnostics::invalidate(session, client, uri);
         }
     }
 }
