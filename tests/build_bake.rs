@@ -11,7 +11,7 @@ use buildkit_lsp::build::config::{
     bake_target_spec, configured_builds, BuildSettings, ConfigError, ConfigSource,
 };
 use buildkit_lsp::build::{CacheSpec, OutputSpec};
-use buildkit_lsp::dockerfile::{Position, Range};
+use buildkit_lsp::dockerfile::{Position, PositionEncoding, Range};
 
 fn fixture(dir: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -724,6 +724,16 @@ fn ranges_count_utf16_units_and_spans_bytes() {
     assert_eq!(tags.origin.span.start, 16);
     assert_eq!(tags.origin.span.end, 29);
     assert_eq!(tags.origin.range, range(0, 14, 0, 26));
+    // For clients that chose UTF-8 positions the columns are bytes.
+    assert_eq!(tags.origin.range_utf8, range(0, 16, 0, 29));
+    assert_eq!(
+        tags.origin.range_in(PositionEncoding::Utf8),
+        tags.origin.range_utf8
+    );
+    assert_eq!(
+        tags.origin.range_in(PositionEncoding::Utf16),
+        tags.origin.range
+    );
     assert_eq!(t.list("tags").unwrap(), vec!["é"]);
 }
 

@@ -84,6 +84,11 @@ impl Home {
 
     /// A server with `folder` as its workspace folder.
     fn server_in(&self, init_options: Value, folder: Option<&Path>) -> Lsp {
+        self.server_with(full_capabilities(), init_options, folder)
+    }
+
+    /// [`Home::server_in`] for a client with these capabilities.
+    fn server_with(&self, capabilities: Value, init_options: Value, folder: Option<&Path>) -> Lsp {
         let folders = match folder {
             Some(f) => json!([{"uri": file_uri(f), "name": "work"}]),
             None => Value::Null,
@@ -97,7 +102,7 @@ impl Home {
         }
         lsp.request(
             "initialize",
-            json!({"processId": null, "rootUri": null, "capabilities": full_capabilities(),
+            json!({"processId": null, "rootUri": null, "capabilities": capabilities,
                    "initializationOptions": options, "workspaceFolders": folders}),
         );
         lsp.notify("initialized", json!({}));
@@ -557,6 +562,40 @@ fn bake_file_lenses_and_tags_on_the_build_lens() {
         json!({"textDocument": {"uri": df}}),
     );
     assert_eq!(lenses[0]["command"]["title"], "▶ Build (app:dev)");
+}
+
+/// A client that chose UTF-8 positions gets bake ranges in bytes: on a line
+/// with `é` (2 bytes, 1 UTF-16 unit) before the attribute, the columns
+/// differ from the UTF-16 ones by one.
+#[test]
+fn bake_ranges_follow_the_clients_position_encoding() {
+    let Some(engine) = support::docker_or_skip("bake_utf8") else {
+        return;
+    };
+    let home = Home::new(&engine);
+    let line = "  /* é */ cache-to = [\"type=registry,ref=127.0.0.1:5000/cache\"]";
+    let text = format!("target \"app\" {{\n  tags = [\"app:dev\"]\n{line}\n}}\n");
+    let (work, df, bake) = bake_workspace();
+    std::fs::write(work.path().join("docker-bake.hcl"), &text).unwrap();
+    let mut caps = full_capabilities();
+    caps["general"]["positionEncodings"] = json!(["utf-8"]);
+    let lsp = home.server_with(caps, json!({}), Some(work.path()));
+    lsp.open(&df, SIMPLE);
+    lsp.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": bake, "languageId": "hcl", "version": 1, "text": text}}),
+    );
+    let start = line.find("cache-to").unwrap() as u32;
+    let end = line.len() as u32;
+    assert_eq!(start, 11, "byte column, one more than the UTF-16 one");
+    let on_bake = builder_findings(&lsp, &bake, |f| !f.is_empty());
+    assert_eq!(codes(&on_bake), ["BuilderCacheExport"]);
+    assert_eq!(on_bake[0]["range"], range(2, start, 2, end));
+    let on_df = builder_findings(&lsp, &df, |f| !f.is_empty());
+    assert_eq!(
+        on_df[0]["relatedInformation"][0]["location"]["range"],
+        range(2, start, 2, end)
+    );
 }
 
 fn code_actions(lsp: &mut Lsp, uri: &str, r: Value) -> Vec<Value> {

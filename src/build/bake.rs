@@ -62,6 +62,18 @@ pub struct Origin {
     pub span: Span,
     /// The same span as LSP positions (UTF-16 columns).
     pub range: Range,
+    /// The same with UTF-8 columns, for clients that chose them.
+    pub range_utf8: Range,
+}
+
+impl Origin {
+    /// The span as positions in the client's encoding.
+    pub fn range_in(&self, encoding: PositionEncoding) -> Range {
+        match encoding {
+            PositionEncoding::Utf16 => self.range,
+            PositionEncoding::Utf8 => self.range_utf8,
+        }
+    }
 }
 
 /// What went wrong in a bake file.
@@ -372,6 +384,7 @@ impl Bake {
                     file: path.clone(),
                     span: Span::empty(0),
                     range: Range::default(),
+                    range_utf8: Range::default(),
                 },
                 message: format!("cannot read the bake file: {e}"),
             })?;
@@ -441,6 +454,7 @@ impl Bake {
             file: self.files.first().cloned().unwrap_or_default(),
             span: Span::empty(0),
             range: Range::default(),
+            range_utf8: Range::default(),
         }
     }
 
@@ -714,6 +728,7 @@ impl<'a> ParsedFile<'a> {
             file: self.source.path.clone(),
             span,
             range: self.lines.range(span, PositionEncoding::Utf16),
+            range_utf8: self.lines.range(span, PositionEncoding::Utf8),
         }
     }
 
@@ -1023,6 +1038,7 @@ fn syntax_error(source: &BakeSource, lines: &LineIndex, span: Span, message: Str
             file: source.path.clone(),
             span,
             range: lines.range(span, PositionEncoding::Utf16),
+            range_utf8: lines.range(span, PositionEncoding::Utf8),
         },
         message,
     }

@@ -172,11 +172,12 @@ fn bake_error_diagnostics(
         Some(Ok(bake)) => bake.errors,
         Some(Err(e)) => vec![e],
     };
+    let enc = session.state().features.encoding;
     errors
         .into_iter()
         .filter(|e| e.origin.file == bake_file)
         .map(|e| Diagnostic {
-            range: range_to_lsp(e.origin.range),
+            range: range_to_lsp(e.origin.range_in(enc)),
             severity: Some(DiagnosticSeverity::ERROR),
             code: Some(NumberOrString::String(format!("Bake{:?}", e.kind))),
             source: Some("buildkit-lsp".to_string()),
@@ -435,7 +436,7 @@ pub fn dockerfile_diagnostic(f: &Found, df: &Dockerfile, enc: Encoding) -> Diagn
     if let Some(origin) = &f.finding.bake_origin {
         if let Some(uri) = Uri::from_file_path(&origin.file) {
             d.related_information = Some(vec![DiagnosticRelatedInformation {
-                location: Location::new(uri, range_to_lsp(origin.range)),
+                location: Location::new(uri, range_to_lsp(origin.range_in(enc))),
                 message: format!(
                     "set in {}",
                     origin
@@ -522,7 +523,7 @@ pub fn bake_diagnostic(
         .as_ref()
         .or(f.build.block.as_ref())
         .filter(|o| o.file == bake_file)?;
-    let mut d = base_diagnostic(f, range_to_lsp(origin.range));
+    let mut d = base_diagnostic(f, range_to_lsp(origin.range_in(enc)));
     let uri = Uri::from_file_path(dockerfile)?;
     d.related_information = Some(vec![DiagnosticRelatedInformation {
         location: Location::new(uri, dockerfile_range(df, f.finding.dockerfile_range, enc)),
@@ -539,6 +540,7 @@ pub fn bake_lenses(session: &Session, uri: &Uri) -> Vec<CodeLens> {
     let Some(bake) = bake_for(session, &path) else {
         return Vec::new();
     };
+    let enc = session.state().features.encoding;
     let mut seen: Vec<&str> = Vec::new();
     let mut out = Vec::new();
     for block in bake.target_blocks_in(&path) {
@@ -548,7 +550,7 @@ pub fn bake_lenses(session: &Session, uri: &Uri) -> Vec<CodeLens> {
         }
         seen.push(&block.name);
         out.push(super::lenses::lens(
-            range_to_lsp(block.name_origin.range),
+            range_to_lsp(block.name_origin.range_in(enc)),
             format!("▶ Bake target {}", block.name),
             super::lenses::BUILD,
             json!([{"uri": uri.as_str(), "bakeTarget": block.name}]),

@@ -64,7 +64,7 @@ pub fn actions(
             }
         }
         for fix in &fixes {
-            fix_actions(session, f, fix, d, &mut out);
+            fix_actions(session, f, fix, d, enc, &mut out);
         }
     }
     out
@@ -79,6 +79,7 @@ fn fix_actions(
     f: &Found,
     fix: &CapabilityFix,
     d: &Diagnostic,
+    enc: Encoding,
     out: &mut Vec<CodeActionOrCommand>,
 ) {
     match fix {
@@ -125,6 +126,7 @@ fn fix_actions(
             ),
             edit,
             d,
+            enc,
         )),
         CapabilityFix::AddLoad { edit: None } => out.push(command_action(
             "Load the image into Docker (set buildkit.build.load)".to_string(),
@@ -136,6 +138,7 @@ fn fix_actions(
             "Export the cache inline (cache-to = [\"type=inline\"])".to_string(),
             edit,
             d,
+            enc,
         )),
         // For settings: the user edits `buildkit.build.cacheTo` themselves.
         CapabilityFix::CacheToInline { edit: None } => {}
@@ -170,13 +173,18 @@ fn command_action(
     })
 }
 
-fn edit_action(title: String, edit: &BakeEdit, d: &Diagnostic) -> Option<CodeActionOrCommand> {
+fn edit_action(
+    title: String,
+    edit: &BakeEdit,
+    d: &Diagnostic,
+    enc: Encoding,
+) -> Option<CodeActionOrCommand> {
     let uri = Uri::from_file_path(&edit.origin.file)?;
     let mut changes = HashMap::new();
     changes.insert(
         uri,
         vec![TextEdit::new(
-            range_to_lsp(edit.origin.range),
+            range_to_lsp(edit.origin.range_in(enc)),
             edit.new_text.clone(),
         )],
     );
