@@ -321,8 +321,11 @@ fn reschedule(session: &Arc<Session>, client: &Client, bake: bool) {
         .filter_map(|k| k.parse::<Uri>().ok())
         .filter(|u| is_bake_uri(u) == bake)
         .collect();
+    // An edit's consequence (this runs per keystroke in push mode): pushed
+    // only, no `workspace/diagnostic/refresh` making pull clients re-pull
+    // every document.
     for u in uris {
-        crate::lsp::diagnostics::invalidate(session, client, u);
+        crate::lsp::diagnostics::schedule(session, client, u, true);
     }
 }
 
