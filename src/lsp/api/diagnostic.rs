@@ -1,8 +1,7 @@
 //! `textDocument/diagnostic` (pull diagnostics). The result id is the
-//! document's generation, the settings epoch, the failed-builds epoch and
-//! the pull epoch (everything else that invalidates diagnostics), so an
-//! unchanged document answers `unchanged`. Unopened documents get an empty
-//! report.
+//! document's generation, the settings epoch and the pull epoch (builds,
+//! builder and ignore-file changes), so an unchanged document answers
+//! `unchanged`. Unopened documents get an empty report.
 
 use ls_types::{
     DocumentDiagnosticParams, DocumentDiagnosticReport, DocumentDiagnosticReportResult,
@@ -26,10 +25,9 @@ pub async fn handle(
                 (
                     d.clone(),
                     format!(
-                        "{}-{}-{}-{}",
+                        "{}-{}-{}",
                         d.generation(),
                         state.settings_epoch,
-                        session.builds.epoch(),
                         session
                             .pull_epoch
                             .load(std::sync::atomic::Ordering::Relaxed)

@@ -89,9 +89,6 @@ struct Inner {
 pub struct Builds {
     inner: Mutex<Inner>,
     next_id: AtomicU64,
-    /// Bumped when failures are added or cleared, for pull diagnostics'
-    /// result ids.
-    epoch: AtomicU64,
 }
 
 impl Builds {
@@ -107,17 +104,11 @@ impl Builds {
         let Some(list) = inner.failures.get_mut(uri) else {
             return Vec::new();
         };
-        let before = list.len();
+        // A dropped failure is already absent from this result, so pull
+        // result ids need no change for it (recorded and cleared failures go
+        // through `diagnostics::invalidate`).
         list.retain_mut(|f| f.relocate(text));
-        if list.len() != before {
-            self.epoch.fetch_add(1, Ordering::Relaxed);
-        }
         list.iter().map(|f| f.diagnostic(enc)).collect()
-    }
-
-    /// Changes whenever the failures do.
-    pub fn epoch(&self) -> u64 {
-        self.epoch.load(Ordering::Relaxed)
     }
 
     /// Cancels builds matching `pred`; returns how many.
@@ -686,7 +677,6 @@ async fn record_failure(session: &Arc<Session>, client: &Client, job: &Job, outc
         _ => false,
     };
     if changed {
-        session.builds.epoch.fetch_add(1, Ordering::Relaxed);
         diagnostics::invalidate(session, client, dockerfile.clone());
     }
 }
