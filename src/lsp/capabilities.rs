@@ -85,6 +85,7 @@ impl ClientFeatures {
             _ => Encoding::Utf16,
         };
         let td = caps.text_document.as_ref();
+        let ws = caps.workspace.as_ref();
         let markdown = |formats: Option<&Vec<MarkupKind>>| {
             formats.is_some_and(|f| f.contains(&MarkupKind::Markdown))
         };
@@ -98,15 +99,11 @@ impl ClientFeatures {
                 .as_ref()
                 .and_then(|w| w.work_done_progress)
                 .unwrap_or(false),
-            code_lens_refresh: caps
-                .workspace
-                .as_ref()
+            code_lens_refresh: ws
                 .and_then(|w| w.code_lens.as_ref())
                 .and_then(|c| c.refresh_support)
                 .unwrap_or(false),
-            diagnostic_refresh: caps
-                .workspace
-                .as_ref()
+            diagnostic_refresh: ws
                 .and_then(|w| w.diagnostics.as_ref())
                 .and_then(|d| d.refresh_support)
                 .unwrap_or(false),
@@ -120,18 +117,12 @@ impl ClientFeatures {
             snippets: completion_item
                 .and_then(|c| c.snippet_support)
                 .unwrap_or(false),
-            configuration: caps
-                .workspace
-                .as_ref()
-                .and_then(|w| w.configuration)
-                .unwrap_or(false),
+            configuration: ws.and_then(|w| w.configuration).unwrap_or(false),
             hierarchical_symbols: td
                 .and_then(|t| t.document_symbol.as_ref())
                 .and_then(|d| d.hierarchical_document_symbol_support)
                 .unwrap_or(false),
-            watch_files: caps
-                .workspace
-                .as_ref()
+            watch_files: ws
                 .and_then(|w| w.did_change_watched_files.as_ref())
                 .and_then(|d| d.dynamic_registration)
                 .unwrap_or(false),
