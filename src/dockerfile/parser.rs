@@ -260,10 +260,6 @@ impl<'a> Parser<'a> {
                 i += 1;
                 continue;
             }
-            pieces.push(Piece {
-                kind: PieceKind::Instruction(instructions.len()),
-                span: Span::default(),
-            });
             // Built in place: an instruction is a few hundred bytes, and
             // moving each one twice showed in profiles.
             instructions.push(Instruction::default());
@@ -271,10 +267,10 @@ impl<'a> Parser<'a> {
                 break;
             };
             let next = self.instruction(i, t_start, ins);
-            let last = self.lines[next - 1];
-            if let Some(piece) = pieces.last_mut() {
-                piece.span = Span::new(start, last.end);
-            }
+            pieces.push(Piece {
+                kind: PieceKind::Instruction(instructions.len() - 1),
+                span: Span::new(start, self.lines[next - 1].end),
+            });
             i = next;
         }
         let mut errors = self.errors;
@@ -1068,7 +1064,7 @@ fn split_re_ws(text: &str, a: usize, b: usize, out: &mut Vec<(usize, usize)>) {
     let bytes = &text.as_bytes()[..b];
     let mut start: Option<usize> = None;
     for (i, &c) in bytes.iter().enumerate().skip(a) {
-        if matches!(c, b'\t' | 0x0b | 0x0c | b'\r' | b' ') {
+        if is_re_ws(c as char) {
             if let Some(s) = start.take() {
                 out.push((s, i));
             }
