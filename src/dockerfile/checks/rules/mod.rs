@@ -14,7 +14,7 @@ use crate::dockerfile::model::Model as SemanticModel;
 use crate::dockerfile::syntax::{CompactString, Dockerfile, Instruction, InstructionKind};
 
 pub(super) fn run_all(cx: &mut Cx, semantic: &SemanticModel) {
-    let model = Model::build(cx.df);
+    let model = Model::build(cx.df, semantic);
     casing::check(cx, &model);
     from::check(cx, &model);
     stage::check(cx, &model);
@@ -65,7 +65,8 @@ pub(super) struct StageView<'a> {
     pub from: &'a Instruction,
     /// The stage name, lower-cased as BuildKit stores it.
     pub name: Option<CompactString>,
-    pub commands: Vec<usize>,
+    /// The instructions after the FROM, up to the next FROM.
+    pub commands: &'a [usize],
     /// The earlier stage this one is built on (`FROM <stage>`).
     pub parent: Option<usize>,
     /// The base name after expanding global ARGs (lower-cased).
@@ -84,34 +85,28 @@ pub(super) struct Model<'a> {
 }
 
 impl<'a> Model<'a> {
-    fn build(df: &'a Dockerfile) -> Model<'a> {
-        let mut meta_args = Vec::new();
-        let mut stages: Vec<StageView<'a>> = Vec::new();
-        for (i, ins) in df.instructions.iter().enumerate() {
-            match ins.kind {
-                InstructionKind::From => {
-                    let name = ins
-                        .from
-                        .as_ref()
-                        .and_then(|f| f.stage_name.as_ref())
-                        .map(|w| w.value.to_lowercase());
-                    stages.push(StageView {
-                        from_idx: i,
-                        from: ins,
-                        name,
-                        commands: Vec::new(),
-                        parent: None,
-                        base: String::new(),
-                        base_expansion: None,
-                    });
-                }
-                _ => match stages.last_mut() {
-                    Some(st) => st.commands.push(i),
-                    None if ins.kind == InstructionKind::Arg => meta_args.push(i),
-                    None => {}
-                },
-            }
-        }
+    /// The semantic model's stages, with what only the rules need: the
+    /// global ARG values and each base expanded against them.
+    fn build(df: &'a Dockerfile, semantic: &'a SemanticModel) -> Model<'a> {
+        let mut stages: Vec<StageView<'a>> = semantic
+            .stages
+            .iter()
+            .filter_map(|s| {
+                Some(StageView {
+                    from_idx: s.from_instruction,
+                    from: df.instructions.get(s.from_instruction)?,
+                    name: s.name.as_ref().map(|w| w.value.to_lowercase()),
+                    commands: s.instructions.get(1..).unwrap_or_default(),
+                    parent: None,
+                    base: String::new(),
+                    base_expansion: None,
+                })
+            })
+            .collect();
+        let first_from = stages.first().map_or(df.instructions.len(), |s| s.from_idx);
+        let meta_args: Vec<usize> = (0..first_from)
+            .filter(|&i| df.instructions[i].kind == InstructionKind::Arg)
+            .collect();
 
         let mut global_env: HashMap<CompactString, String> = PREDEFINED_ARGS
             .iter()

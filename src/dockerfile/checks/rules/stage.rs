@@ -102,7 +102,7 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
         let mut last_cmd: Option<usize> = None;
         let mut last_entrypoint: Option<usize> = None;
         let mut last_healthcheck: Option<usize> = None;
-        for &idx in &st.commands {
+        for &idx in st.commands {
             let ins = &df.instructions[idx];
             let at = Some(idx);
             match ins.kind {
