@@ -76,6 +76,12 @@ impl Home {
     }
 }
 
+/// A plain-HTTP simulator with bearer-token auth whose pods are ready after
+/// `ready_after` (what most tests need).
+async fn token_sim(ready_after: Duration) -> K8sSim {
+    sim(false, Auth::Token("test-token".into()), ready_after).await
+}
+
 /// A simulator with the given auth, pods ready `ready_after` after creation.
 async fn sim(tls: bool, auth: Auth, ready_after: Duration) -> K8sSim {
     let sim = K8sSim::start(SimOptions {
@@ -125,12 +131,7 @@ async fn create_bootstrap_build_load_and_rm_through_the_cli() {
     let Some(engine) = support::docker_or_skip("kubernetes create/bootstrap/build/rm") else {
         return;
     };
-    let sim = sim(
-        false,
-        Auth::Token("test-token".into()),
-        Duration::from_millis(300),
-    )
-    .await;
+    let sim = token_sim(Duration::from_millis(300)).await;
     let home = Home::new(&sim, &engine);
     let image = support::unique_name("k8s-default-load");
     let tag = format!("{image}:1");
@@ -339,7 +340,7 @@ async fn create_bootstrap_build_load_and_rm_through_the_cli() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_timeout_names_the_pod_and_its_reason() {
-    let sim = sim(false, Auth::Token("test-token".into()), Duration::ZERO).await;
+    let sim = token_sim(Duration::ZERO).await;
     sim.set_readiness(Readiness::Never {
         reason: "ImagePullBackOff".into(),
         message: "Back-off pulling image \"moby/buildkit:buildx-stable-1\"".into(),
@@ -379,12 +380,7 @@ async fn readiness_timeout_names_the_pod_and_its_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_replicas_sticky_keeps_a_context_on_one_pod_random_spreads() {
-    let sim = sim(
-        false,
-        Auth::Token("test-token".into()),
-        Duration::from_millis(100),
-    )
-    .await;
+    let sim = token_sim(Duration::from_millis(100)).await;
     let dir = tempfile::tempdir().unwrap();
     let d = driver(&sim, dir.path(), "three0", &[("replicas", "3")]).await;
     d.bootstrap(&mut no_progress()).await.unwrap();
@@ -464,12 +460,7 @@ async fn three_replicas_sticky_keeps_a_context_on_one_pod_random_spreads() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_failing_twice_is_retried_with_backoff_and_a_403_is_not() {
-    let sim = sim(
-        false,
-        Auth::Token("test-token".into()),
-        Duration::from_millis(50),
-    )
-    .await;
+    let sim = token_sim(Duration::from_millis(50)).await;
     let dir = tempfile::tempdir().unwrap();
     let backoff = Backoff {
         attempts: 5,
@@ -503,12 +494,7 @@ async fn exec_failing_twice_is_retried_with_backoff_and_a_403_is_not() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn driver_options_become_buildx_manifests() {
-    let sim = sim(
-        false,
-        Auth::Token("test-token".into()),
-        Duration::from_millis(50),
-    )
-    .await;
+    let sim = token_sim(Duration::from_millis(50)).await;
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
     sim.write_kubeconfig(&kubeconfig, "sim");
@@ -759,12 +745,7 @@ async fn a_pod_deleted_mid_build_fails_the_build_instead_of_hanging() {
     let Some(_engine) = support::docker_or_skip("kubernetes pod deleted mid-build") else {
         return;
     };
-    let sim = sim(
-        false,
-        Auth::Token("test-token".into()),
-        Duration::from_millis(50),
-    )
-    .await;
+    let sim = token_sim(Duration::from_millis(50)).await;
     let dir = tempfile::tempdir().unwrap();
     let d = driver(&sim, dir.path(), "gone0", &[]).await;
     d.bootstrap(&mut no_progress()).await.unwrap();

@@ -450,6 +450,14 @@ fn unreachable_builder_is_reported_once_and_hover_still_answers() {
 const BAKE: &str = "target \"app\" {\n  tags = [\"app:dev\"]\n  cache-to = [\"type=registry,ref=127.0.0.1:5000/cache\"]\n}\n";
 const SIMPLE: &str = "FROM busybox:test\nRUN echo hi\n";
 
+/// Opens a bake file in the editor (`languageId` hcl).
+fn open_bake(lsp: &Lsp, uri: &str, text: &str) {
+    lsp.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "hcl", "version": 1, "text": text}}),
+    );
+}
+
 /// A workspace with a Dockerfile and a bake file whose target builds it.
 fn bake_workspace() -> (tempfile::TempDir, String, String) {
     let work = tempfile::tempdir().unwrap();
@@ -482,10 +490,7 @@ fn bake_cache_export_is_flagged_on_docker_and_not_after_switching_to_docker_cont
     let mut lsp = home.server_in(json!({}), Some(work.path()));
     lsp.notification_where("buildkit/builderChanged", 0, |p| p["name"] == "default");
     lsp.open(&df, SIMPLE);
-    lsp.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": bake, "languageId": "hcl", "version": 1, "text": BAKE}}),
-    );
+    open_bake(&lsp, &bake, BAKE);
     let on_df = builder_findings(&lsp, &df, |f| !f.is_empty());
     assert_eq!(codes(&on_df), ["BuilderCacheExport"]);
     let d = &on_df[0];
@@ -539,10 +544,7 @@ fn bake_file_lenses_and_tags_on_the_build_lens() {
     let (work, df, bake) = bake_workspace();
     let mut lsp = home.server_in(json!({}), Some(work.path()));
     lsp.open(&df, SIMPLE);
-    lsp.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": bake, "languageId": "hcl", "version": 1, "text": BAKE}}),
-    );
+    open_bake(&lsp, &bake, BAKE);
     builder_findings(&lsp, &bake, |f| !f.is_empty());
     let lenses = lsp.request(
         "textDocument/codeLens",
@@ -581,10 +583,7 @@ fn bake_ranges_follow_the_clients_position_encoding() {
     caps["general"]["positionEncodings"] = json!(["utf-8"]);
     let lsp = home.server_with(caps, json!({}), Some(work.path()));
     lsp.open(&df, SIMPLE);
-    lsp.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": bake, "languageId": "hcl", "version": 1, "text": text}}),
-    );
+    open_bake(&lsp, &bake, &text);
     let start = line.find("cache-to").unwrap() as u32;
     let end = line.len() as u32;
     assert_eq!(start, 11, "byte column, one more than the UTF-16 one");
@@ -795,10 +794,7 @@ fn editing_the_open_bake_file_revalidates_the_dockerfile() {
     let lsp = home.server_in(json!({}), Some(work.path()));
     lsp.notification_where("buildkit/builderChanged", 0, |p| p["name"] == "default");
     lsp.open(&df, SIMPLE);
-    lsp.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": bake, "languageId": "hcl", "version": 1, "text": BAKE}}),
-    );
+    open_bake(&lsp, &bake, BAKE);
     builder_findings(&lsp, &df, |f| codes(f) == ["BuilderCacheExport"]);
     // Unsaved edit: the cache goes inline, which the docker driver can do.
     let inline = BAKE.replace("type=registry,ref=127.0.0.1:5000/cache", "type=inline");
@@ -854,10 +850,7 @@ fn a_broken_bake_file_shows_its_error_where_it_is() {
     let lsp = home.server_in(json!({}), Some(work.path()));
     // Line 1 is missing its closing bracket: HCL syntax error.
     let broken = "target \"app\" {\n  tags = [\"app:dev\"\n}\n";
-    lsp.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": bake, "languageId": "hcl", "version": 1, "text": broken}}),
-    );
+    open_bake(&lsp, &bake, broken);
     let errors = coded(&lsp, &bake, "Bake", |f| !f.is_empty());
     assert_eq!(codes(&errors), ["BakeSyntax"], "{errors:?}");
     assert_eq!(errors[0]["severity"], 1);
