@@ -256,9 +256,11 @@ async fn create_bootstrap_build_load_and_rm_through_the_cli() {
     }
 
     // default-load=true: a build without output asks BuildKit for the docker
-    // exporter, whose tarball the session streams into the engine. The test
-    // engine's embedded BuildKit (the `moby` worker the simulator bridges to)
-    // has no such exporter, unlike a moby/buildkit pod, so it refuses by name.
+    // exporter, whose tarball the session streams into the engine. The
+    // embedded BuildKit of Engine 20.10, or of Engine 26 on the classic store
+    // (the `moby` worker the simulator bridges to), has no such exporter,
+    // unlike a moby/buildkit pod, so it refuses by name; Engine 26's
+    // containerd worker has it, and the engine loads the image under its tag.
     let args = [
         "build",
         "--builder",
@@ -269,11 +271,26 @@ async fn create_bootstrap_build_load_and_rm_through_the_cli() {
         &tag,
         ctx.path().to_str().unwrap(),
     ];
-    let err = home.fails(&args);
-    assert!(
-        err.contains("exporter \"docker\" could not be found"),
-        "{err}"
-    );
+    if support::engine_facts(&engine).buildkit_has_docker_exporter() {
+        let (_, err) = home.ok(&args);
+        assert!(err.contains("loading the image into docker"), "{err}");
+        let listed = std::process::Command::new("docker")
+            .args(["image", "inspect", "--format", "{{.Id}}", &tag])
+            .env("DOCKER_HOST", engine.docker_host())
+            .output()
+            .expect("docker image inspect runs");
+        assert!(listed.status.success(), "{tag} was not loaded");
+        let _ = std::process::Command::new("docker")
+            .args(["image", "rm", &tag])
+            .env("DOCKER_HOST", engine.docker_host())
+            .output();
+    } else {
+        let err = home.fails(&args);
+        assert!(
+            err.contains("exporter \"docker\" could not be found"),
+            "{err}"
+        );
+    }
 
     // inspect shows the node running with the driver's capabilities; stop
     // leaves the pods alone, as buildx's kubernetes driver does

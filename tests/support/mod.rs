@@ -117,6 +117,67 @@ pub fn docker_or_skip(test: &str) -> Option<DockerEndpoint> {
     }
 }
 
+/// What the tests need to know about the engine they run against: the
+/// suites run on Debian 12's Engine 20.10 (BuildKit 0.8) and on Debian 13's
+/// Engine 26 (BuildKit 0.13) with and without the containerd image store
+/// (`scripts/test-env`; `scripts/test` runs the docker driver's suites once
+/// per engine through `DOCKER_HOST`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineFacts {
+    /// The engine's major version (20, 26, …).
+    pub major: u32,
+    /// Whether images live in containerd (`driver-type:
+    /// io.containerd.snapshotter.v1` in `/info`'s DriverStatus, as buildx
+    /// checks it).
+    pub containerd_store: bool,
+}
+
+impl EngineFacts {
+    /// Whether the engine's BuildKit has the `docker` and `oci` exporters
+    /// for builds that are not its own (`--load` through another driver):
+    /// only its containerd worker has them (Engine 20.10's BuildKit 0.8 and
+    /// Engine 26 on the classic store say `exporter "docker" could not be
+    /// found`).
+    pub fn buildkit_has_docker_exporter(&self) -> bool {
+        self.containerd_store
+    }
+}
+
+/// [`EngineFacts`] of the engine at `ep`, read from `/version` and `/info`.
+pub fn engine_facts(ep: &DockerEndpoint) -> EngineFacts {
+    let get = |path: &str| -> String {
+        let res = match ep {
+            DockerEndpoint::Unix(p) => {
+                std::os::unix::net::UnixStream::connect(p).and_then(|s| http_get(s, "docker", path))
+            }
+            DockerEndpoint::Tcp(a) => {
+                std::net::TcpStream::connect(a).and_then(|s| http_get(s, a, path))
+            }
+        };
+        match res {
+            Ok((_, body)) => body,
+            Err(e) => panic!("{} answered /_ping but not {path}: {e}", ep.docker_host()),
+        }
+    };
+    let version: serde_json::Value =
+        serde_json::from_str(&get("/version")).expect("/version is JSON");
+    let info: serde_json::Value = serde_json::from_str(&get("/info")).expect("/info is JSON");
+    let major = version["Version"]
+        .as_str()
+        .and_then(|v| v.split('.').next())
+        .and_then(|m| m.parse().ok())
+        .expect("/version has Version");
+    let containerd_store = info["DriverStatus"].as_array().is_some_and(|kvs| {
+        kvs.iter().any(|kv| {
+            kv[0] == "driver-type" && kv[1].as_str().is_some_and(|v| v.contains("containerd"))
+        })
+    });
+    EngineFacts {
+        major,
+        containerd_store,
+    }
+}
+
 /// The test registry at [`REGISTRY`], or `None` after a loud skip notice
 /// (a panic under `CI`).
 pub fn registry_or_skip(test: &str) -> Option<String> {
