@@ -143,6 +143,18 @@ impl EngineFacts {
     }
 }
 
+/// Whether the engine at `ep` can start a privileged container: Engine 20.10
+/// here cannot ("unable to apply caps"), Engine 26 in its own mount
+/// namespace can.
+pub fn privileged_containers_allowed(ep: &DockerEndpoint) -> bool {
+    let out = std::process::Command::new("docker")
+        .args(["run", "--rm", "--privileged", BASE_IMAGE, "true"])
+        .env("DOCKER_HOST", ep.docker_host())
+        .output()
+        .expect("the docker CLI runs");
+    out.status.success()
+}
+
 /// [`EngineFacts`] of the engine at `ep`, read from `/version` and `/info`.
 pub fn engine_facts(ep: &DockerEndpoint) -> EngineFacts {
     let get = |path: &str| -> String {
