@@ -868,3 +868,49 @@ fn a_broken_bake_file_shows_its_error_where_it_is() {
     assert_eq!(codes(&on_bake), ["BuilderCacheExport"]);
     assert_eq!(lsp.shutdown(), Some(0));
 }
+
+/// The docker driver's limits follow the engine's image store, read as buildx
+/// reads it (`driver-type` in `/info`'s DriverStatus): the same bake file is
+/// flagged for cache export, two platforms and an OCI tarball on a classic
+/// store, and only for its missing stage on the containerd store.
+/// `scripts/test` runs this on Engine 20.10 and on Engine 26 with each store.
+#[test]
+fn bake_findings_on_the_docker_driver_follow_the_engines_image_store() {
+    let Some(engine) = support::docker_or_skip("bake_findings_follow_the_image_store") else {
+        return;
+    };
+    let containerd = support::engine_facts(&engine).containerd_store;
+    let home = Home::new(&engine);
+    let work = tempfile::tempdir().unwrap();
+    let bake_text = "target \"app\" {\n  target = \"nope\"\n  platforms = [\"linux/amd64\", \"linux/386\"]\n  cache-to = [\"type=registry,ref=127.0.0.1:5000/cache\"]\n  output = [\"type=oci,dest=out.tar\"]\n}\n";
+    std::fs::write(work.path().join("Dockerfile"), SIMPLE).unwrap();
+    std::fs::write(work.path().join("docker-bake.hcl"), bake_text).unwrap();
+    let df = file_uri(&work.path().join("Dockerfile"));
+    let bake = file_uri(&work.path().join("docker-bake.hcl"));
+    let lsp = home.server_in(json!({}), Some(work.path()));
+    lsp.notification_where("buildkit/builderChanged", 0, |p| p["name"] == "default");
+    lsp.open(&df, SIMPLE);
+    open_bake(&lsp, &bake, bake_text);
+    let mut expected = vec!["BuilderTargetMissing"];
+    if !containerd {
+        expected.extend([
+            "BuilderCacheExport",
+            "BuilderMultiPlatform",
+            "BuilderTarballOutput",
+        ]);
+    }
+    expected.sort();
+    // The nodes' platforms differ between the engines' workers (the
+    // containerd worker has no linux/386): BuilderPlatform is not what this
+    // test is about.
+    fn sorted(f: &[Value]) -> Vec<&str> {
+        let mut c: Vec<&str> = codes(f)
+            .into_iter()
+            .filter(|c| *c != "BuilderPlatform")
+            .collect();
+        c.sort();
+        c
+    }
+    let on_bake = builder_findings(&lsp, &bake, |f| sorted(f) == expected);
+    assert_eq!(sorted(&on_bake), expected, "containerd store: {containerd}");
+}
