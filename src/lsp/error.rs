@@ -28,7 +28,8 @@ impl From<LspError> for tower_lsp_server::jsonrpc::Error {
     fn from(err: LspError) -> Self {
         let mut e = tower_lsp_server::jsonrpc::Error::invalid_params(err.to_string());
         if let LspError::Restricted { command } = &err {
-            e.code = tower_lsp_server::jsonrpc::ErrorCode::ServerError(super::trust::RESTRICTED_CODE);
+            e.code =
+                tower_lsp_server::jsonrpc::ErrorCode::ServerError(super::trust::RESTRICTED_CODE);
             e.data = Some(super::trust::refusal_data(command));
         }
         if matches!(err, LspError::Runtime(_) | LspError::Builder(_)) {

@@ -15,7 +15,11 @@ pub fn handle(session: &Session, params: CodeLensParams) -> Vec<CodeLens> {
     let mut out = lenses::lenses(session, &params.text_document.uri);
     if !session.trust.is_trusted() {
         for lens in &mut out {
-            if let Some(c) = lens.command.as_mut().filter(|c| commands::executes(&c.command)) {
+            if let Some(c) = lens
+                .command
+                .as_mut()
+                .filter(|c| commands::executes(&c.command))
+            {
                 let title = c.title.trim_start_matches('▶').trim_start();
                 c.title = format!("🔒 {title} (Restricted Mode)");
             }

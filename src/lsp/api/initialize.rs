@@ -5,8 +5,8 @@ use ls_types::{InitializeParams, InitializeResult, ServerInfo};
 use crate::lsp::capabilities::{ClientFeatures, DiagnosticMode};
 use crate::lsp::logging;
 use crate::lsp::session::Session;
-use crate::lsp::trust;
 use crate::lsp::settings::Settings;
+use crate::lsp::trust;
 
 /// `initializationOptions` may carry `diagnosticMode` (`push|pull|both`),
 /// `trusted` (`false`: Restricted Mode, `lsp::trust`) and the settings tree
