@@ -58,6 +58,29 @@ export interface BuildArgument {
   bakeTarget?: string;
 }
 
+/**
+ * The server commands that execute something (a build runs the Dockerfile's
+ * RUN steps; builder management starts containers). In Restricted Mode the
+ * server refuses them with the JSON-RPC error RESTRICTED_CODE, and the
+ * extension does not send them (docs/threat-model.md).
+ */
+export const EXECUTING_COMMANDS: ReadonlySet<string> = new Set([
+  'buildkit.build',
+  'buildkit.createBuilder',
+  'buildkit.bootstrapBuilder',
+  'buildkit.stopBuilder',
+  'buildkit.removeBuilder',
+]);
+
+/** The server's error code for a command refused in Restricted Mode. */
+export const RESTRICTED_CODE = -32010;
+
+/** What the extension says instead of running `command` in Restricted Mode. */
+export function restrictedMessage(command: string): string {
+  const what = command === 'buildkit.build' ? 'Building' : 'Managing builders';
+  return `${what} is off in Restricted Mode: this workspace is not trusted, and it would run code or tools on the workspace's behalf. Trust the workspace to enable it (no restart needed).`;
+}
+
 /** Glob of the bake files buildx reads by default (`docker buildx bake` without `-f`). */
 export const BAKE_FILE_GLOB = '**/docker-bake{.hcl,.json,.override.hcl,.override.json}';
 
