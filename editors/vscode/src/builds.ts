@@ -60,9 +60,10 @@ export interface BuildArgument {
 
 /**
  * The server commands that execute something (a build runs the Dockerfile's
- * RUN steps; builder management starts containers). In Restricted Mode the
- * server refuses them with the JSON-RPC error RESTRICTED_CODE, and the
- * extension does not send them (docs/threat-model.md).
+ * RUN steps; builder management starts containers): the server's list
+ * (`EXECUTING` in src/lsp/commands.rs). In Restricted Mode the server refuses
+ * them (JSON-RPC error -32010), and the extension does not send them but
+ * says why first (docs/threat-model.md).
  */
 export const EXECUTING_COMMANDS: ReadonlySet<string> = new Set([
   'buildkit.build',
@@ -71,9 +72,6 @@ export const EXECUTING_COMMANDS: ReadonlySet<string> = new Set([
   'buildkit.stopBuilder',
   'buildkit.removeBuilder',
 ]);
-
-/** The server's error code for a command refused in Restricted Mode. */
-export const RESTRICTED_CODE = -32010;
 
 /** What the extension says instead of running `command` in Restricted Mode. */
 export function restrictedMessage(command: string): string {
