@@ -18,8 +18,10 @@
 //! block) and evaluated by `hcl-rs` (templates, conditionals, operators; no
 //! functions are declared, so `function` blocks and built-in functions are not
 //! supported). JSON is parsed by `jsonc-parser`, which gives the byte range of
-//! every property. Attributes buildx knows and `BuildSpec` lacks (`pull`,
-//! `secret`, `ssh`, `contexts`, …) are kept as parsed but not used.
+//! every property. [`Bake::parse_static`] reads the same files without any
+//! evaluation (literal values only, no variables, no environment), for a
+//! workspace that is not trusted. Attributes buildx knows and `BuildSpec` lacks (`pull`,
+//! `ssh`, `contexts`, …) are kept as parsed but not used.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -91,6 +93,8 @@ pub enum BakeErrorKind {
     UnknownTarget,
     /// `inherits` or `group` targets that lead back to themselves.
     Cycle,
+    /// An expression left unevaluated by [`Bake::parse_static`].
+    NotEvaluated,
 }
 
 /// A bake file error, located in the file.
@@ -402,11 +406,34 @@ impl Bake {
         sources: &[BakeSource],
         env: &BTreeMap<String, String>,
     ) -> Result<Bake, BakeError> {
+        Bake::parse_with(sources, Some(env))
+    }
+
+    /// Parses bake files without evaluating anything (for a workspace that
+    /// is not trusted): attribute values written as literals (strings
+    /// without `${…}` or `%{…}`, numbers, bools, null, lists and objects of
+    /// those) are taken as written; any other expression (a variable,
+    /// function call, interpolation, operator, conditional, `for`) is left
+    /// out with a [`BakeErrorKind::NotEvaluated`] error, and neither the
+    /// `variable` blocks nor the environment are read. Nothing the file
+    /// writes can make this read the machine or take more than linear time.
+    pub fn parse_static(sources: &[BakeSource]) -> Result<Bake, BakeError> {
+        Bake::parse_with(sources, None)
+    }
+
+    /// `env: None`: static (see [`Bake::parse_static`]).
+    fn parse_with(
+        sources: &[BakeSource],
+        env: Option<&BTreeMap<String, String>>,
+    ) -> Result<Bake, BakeError> {
         let files: Vec<ParsedFile> = sources
             .iter()
             .map(ParsedFile::parse)
             .collect::<Result<_, _>>()?;
-        let (variables, var_errors) = evaluate_variables(&files, env)?;
+        let (variables, var_errors) = match env {
+            Some(env) => evaluate_variables(&files, env)?,
+            None => Default::default(),
+        };
         let ctx = context_of(&variables);
         let mut bake = Bake {
             files: sources.iter().map(|s| s.path.clone()).collect(),
@@ -420,6 +447,7 @@ impl Bake {
         let eval = Evaluator {
             ctx: &ctx,
             var_errors: &var_errors,
+            static_only: env.is_none(),
         };
         for file in &files {
             file.collect(&eval, &mut bake)?;
@@ -796,6 +824,10 @@ impl<'a> ParsedFile<'a> {
                         let key = attr.key.as_str();
                         let attr_origin = self.origin_of(attr.span());
                         let expr = hcl::Expression::from(attr.value.clone());
+                        if eval.static_only && !is_literal(&expr) {
+                            record(&mut error, not_evaluated(key, attr_origin), bake);
+                            continue;
+                        }
                         match expr.evaluate(eval.ctx) {
                             Ok(value) => {
                                 attrs.insert(
@@ -844,6 +876,10 @@ impl<'a> ParsedFile<'a> {
                         for p in &obj.properties {
                             let key = p.name.as_str();
                             let attr_origin = self.origin(json_span(p.range));
+                            if eval.static_only && !is_json_literal(&p.value) {
+                                record(&mut error, not_evaluated(key, attr_origin), bake);
+                                continue;
+                            }
                             match from_json(&p.value, eval.ctx) {
                                 Ok(value) => {
                                     attrs.insert(
@@ -976,6 +1012,58 @@ fn push_block(kind: &str, parts: BlockParts, bake: &mut Bake) {
 struct Evaluator<'a> {
     ctx: &'a hcl::eval::Context<'a>,
     var_errors: &'a BTreeMap<String, BakeError>,
+    /// Literal values only ([`Bake::parse_static`]).
+    static_only: bool,
+}
+
+fn not_evaluated(key: &str, origin: Origin) -> BakeError {
+    BakeError {
+        kind: BakeErrorKind::NotEvaluated,
+        origin,
+        message: format!(
+            "{key}: not evaluated in Restricted Mode (variables, functions and expressions of bake files are evaluated in a trusted workspace only)"
+        ),
+    }
+}
+
+/// Whether an HCL expression is a literal value (see [`Bake::parse_static`]).
+fn is_literal(e: &hcl::Expression) -> bool {
+    use hcl::Expression as E;
+    match e {
+        E::Null | E::Bool(_) | E::Number(_) | E::String(_) => true,
+        E::Array(items) => items.iter().all(is_literal),
+        E::Object(o) => o.iter().all(|(k, v)| {
+            let key = match k {
+                hcl::ObjectKey::Identifier(_) => true,
+                hcl::ObjectKey::Expression(k) => is_literal(k),
+                _ => false,
+            };
+            key && is_literal(v)
+        }),
+        // A heredoc or quoted string with only literal parts (`$${` escapes).
+        E::TemplateExpr(t) => hcl::Template::from_expr(t).is_ok_and(|t| literal_template(&t)),
+        _ => false,
+    }
+}
+
+fn literal_template(t: &hcl::Template) -> bool {
+    t.elements()
+        .iter()
+        .all(|e| matches!(e, hcl::template::Element::Literal(_)))
+}
+
+/// Whether a JSON value holds no template directive or interpolation.
+fn is_json_literal(v: &jsonc_parser::ast::Value<'_>) -> bool {
+    use jsonc_parser::ast::Value as J;
+    match v {
+        J::StringLit(s) => s
+            .value
+            .parse::<hcl::Template>()
+            .is_ok_and(|t| literal_template(&t)),
+        J::Array(a) => a.elements.iter().all(is_json_literal),
+        J::Object(o) => o.properties.iter().all(|p| is_json_literal(&p.value)),
+        J::NumberLit(_) | J::BooleanLit(_) | J::NullKeyword(_) => true,
+    }
 }
 
 impl Evaluator<'_> {
@@ -1333,6 +1421,80 @@ mod tests {
         o.insert("type".to_string(), hcl::Value::from("local"));
         o.insert("skip".to_string(), hcl::Value::Null);
         assert_eq!(object_to_csv(&o), "type=local,\"dest=a,b\"");
+    }
+
+    fn source(name: &str, text: &str) -> BakeSource {
+        BakeSource {
+            path: PathBuf::from("/w").join(name),
+            text: text.to_string(),
+        }
+    }
+
+    #[test]
+    fn static_parse_takes_literals_and_evaluates_nothing() {
+        let hcl = r#"
+variable "TAG" { default = "dev" }
+variable "HOME" { default = "" }
+target "app" {
+  context = "."
+  tags = ["app:1", "app:$${literal}"]
+  args = { A = "1", B = true }
+  cache-to = [{ type = "inline" }]
+  platforms = ["linux/${TAG}"]
+  labels = { who = HOME }
+}
+"#;
+        let json = r#"{"target": {"api": {"tags": ["api:${TAG}"]}, "lit": {"context": "lit"}}}"#;
+        let sources = [
+            source("docker-bake.json", json),
+            source("docker-bake.hcl", hcl),
+        ];
+        let env = BTreeMap::from([("HOME".to_string(), "/home/me".to_string())]);
+        // Evaluated: the variable and the environment are read.
+        let full = Bake::parse(&sources, &env).unwrap();
+        assert!(full.errors.is_empty(), "{:?}", full.errors);
+        assert_eq!(full.variables.get("TAG").map(String::as_str), Some("dev"));
+        assert_eq!(
+            full.variables.get("HOME").map(String::as_str),
+            Some("/home/me")
+        );
+
+        let b = Bake::parse_static(&sources).unwrap();
+        assert!(b.variables.is_empty());
+        let app = b.targets.iter().find(|t| t.name == "app").unwrap();
+        assert_eq!(
+            app.attrs["tags"].value,
+            BakeValue::List(vec!["app:1".into(), "app:${literal}".into()])
+        );
+        assert_eq!(
+            app.attrs["cache-to"].value,
+            BakeValue::List(vec!["type=inline".into()])
+        );
+        assert!(!app.attrs.contains_key("platforms"));
+        assert!(!app.attrs.contains_key("labels"));
+        let kinds: Vec<(BakeErrorKind, &str)> = b
+            .errors
+            .iter()
+            .map(|e| (e.kind, e.message.split(':').next().unwrap_or("")))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (BakeErrorKind::NotEvaluated, "tags"),
+                (BakeErrorKind::NotEvaluated, "platforms"),
+                (BakeErrorKind::NotEvaluated, "labels"),
+            ]
+        );
+        // Targets with a value left out do not resolve; literal ones do.
+        assert_eq!(
+            b.resolve("app").unwrap_err().kind,
+            BakeErrorKind::NotEvaluated
+        );
+        assert!(b.resolve("api").is_err());
+        assert_eq!(
+            b.resolve("lit").unwrap().context_dir().unwrap(),
+            PathBuf::from("/w/lit")
+        );
     }
 
     #[test]

@@ -27,7 +27,9 @@ use serde::Deserialize;
 use super::bake::{
     normalize, Bake, BakeError, BakeErrorKind, BakeValue, Insertion, Origin, ResolvedTarget,
 };
-use super::options::{parse_platforms, CacheSpec, OptionError, OutputSpec};
+use super::options::{
+    parse_platforms, CacheSpec, OptionError, OutputSpec, SecretSource, SecretSpec,
+};
 use super::spec::BuildSpec;
 
 /// The `buildkit.build.*` settings of one workspace folder. A `null` value
@@ -121,7 +123,7 @@ pub struct ConfiguredBuild {
     pub insertion: Option<Insertion>,
     /// Where each bake attribute was written, by its bake name (`context`,
     /// `dockerfile`, `target`, `platforms`, `args`, `tags`, `output`,
-    /// `cache-to`, `cache-from`, `labels`, `no-cache`).
+    /// `cache-to`, `cache-from`, `labels`, `no-cache`, `secret`).
     pub origins: BTreeMap<String, Origin>,
 }
 
@@ -133,7 +135,7 @@ impl ConfiguredBuild {
 }
 
 /// The bake attributes turned into the spec (the others are ignored).
-pub const BAKE_ATTRIBUTES: [&str; 11] = [
+pub const BAKE_ATTRIBUTES: [&str; 12] = [
     "context",
     "dockerfile",
     "target",
@@ -145,6 +147,7 @@ pub const BAKE_ATTRIBUTES: [&str; 11] = [
     "cache-from",
     "labels",
     "no-cache",
+    "secret",
 ];
 
 /// The builds configured for `dockerfile` in `workspace`: the bake targets
@@ -252,6 +255,14 @@ pub fn from_target(target: &ResolvedTarget) -> Result<ConfiguredBuild, BakeError
     for c in target.list("cache-from")? {
         spec.cache_from
             .push(CacheSpec::parse("--cache-from", &c).map_err(|e| invalid("cache-from", e))?);
+    }
+    for v in target.list("secret")? {
+        let mut secret = SecretSpec::parse(&v).map_err(|e| invalid("secret", e))?;
+        if let SecretSource::File(src) = &mut secret.source {
+            // Relative to the bake file's folder (the folder bake runs in).
+            *src = normalize(&target.base_dir.join(&*src));
+        }
+        spec.secrets.push(secret);
     }
     spec.no_cache = target.bool("no-cache")?.unwrap_or(false);
     let origins = BAKE_ATTRIBUTES

@@ -26,6 +26,7 @@ use futures::Stream;
 use tokio::io::AsyncWriteExt;
 use tonic::{Request, Response, Status};
 
+use super::redact::SecretValues;
 use crate::build::{SecretSource, SecretSpec};
 
 type BoxedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
@@ -84,11 +85,22 @@ pub enum TarDest {
 #[derive(Debug, Clone)]
 pub struct AuthService {
     config_dir: Option<PathBuf>,
+    /// Where the passwords handed out are registered for masking.
+    masked: SecretValues,
 }
 
 impl AuthService {
     pub fn new(config_dir: Option<PathBuf>) -> AuthService {
-        AuthService { config_dir }
+        AuthService {
+            config_dir,
+            masked: SecretValues::default(),
+        }
+    }
+
+    /// Registers the passwords handed to BuildKit in `values` (`redact`).
+    pub fn masked_by(mut self, values: SecretValues) -> AuthService {
+        self.masked = values;
+        self
     }
 
     /// Looks up the credentials for a registry host; empty when none.
@@ -207,6 +219,7 @@ impl Auth for AuthService {
     ) -> Result<Response<CredentialsResponse>, Status> {
         let host = request.into_inner().host;
         let (username, secret) = self.lookup(&host).await.map_err(Status::unavailable)?;
+        self.masked.add(secret.as_bytes());
         Ok(Response::new(CredentialsResponse { username, secret }))
     }
 
@@ -237,6 +250,8 @@ impl Auth for AuthService {
 #[derive(Debug, Clone, Default)]
 pub struct SecretsService {
     sources: Arc<HashMap<String, SecretSource>>,
+    /// Where the values handed out are registered for masking (`redact`).
+    masked: SecretValues,
 }
 
 impl SecretsService {
@@ -248,7 +263,20 @@ impl SecretsService {
                     .map(|s| (s.id.clone(), s.source.clone()))
                     .collect(),
             ),
+            masked: SecretValues::default(),
         }
+    }
+
+    /// Registers every value in `values` for masking: those readable now,
+    /// and each value again when BuildKit fetches it (before it is sent).
+    pub fn masked_by(mut self, values: SecretValues) -> SecretsService {
+        for source in self.sources.values() {
+            if let Ok(v) = read_secret(source) {
+                values.add(&v);
+            }
+        }
+        self.masked = values;
+        self
     }
 }
 
@@ -276,9 +304,9 @@ impl Secrets for SecretsService {
         let Some(source) = self.sources.get(&id) else {
             return Err(Status::not_found(format!("secret {id} not found")));
         };
-        Ok(Response::new(GetSecretResponse {
-            data: read_secret(source)?,
-        }))
+        let data = read_secret(source)?;
+        self.masked.add(&data);
+        Ok(Response::new(GetSecretResponse { data }))
     }
 }
 

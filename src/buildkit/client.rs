@@ -24,6 +24,7 @@ use super::errors::{decode_solve_status, locate_step, BuildkitError};
 use super::filesend::{load_into_engine, ExportDest, FileSendService, StreamSink};
 use super::filesync::{FileSyncService, SyncedDir, TransferStats};
 use super::progress::{decode, LogTail, ProgressEvent};
+use super::redact::{Redactor, SecretValues};
 use super::session::{buildx_config_dir, node_id, shared_key, Session};
 use crate::build::{BuildSpec, Export};
 use crate::driver::{BoxStream, Driver, Features};
@@ -190,11 +191,17 @@ impl Client {
             .unwrap_or_else(|| "context".into());
         let buildx_dir = buildx_config_dir();
         let key = shared_key(&context, &node_id(buildx_dir.as_deref()));
+        // Every value the session hands out is masked in the progress.
+        let secret_values = SecretValues::default();
         let mut session = Session::new(&name, &key)
             .with_file_sync(file_sync)
-            .with_auth(AuthService::new(crate::driver::docker::docker_config_dir()));
+            .with_auth(
+                AuthService::new(crate::driver::docker::docker_config_dir())
+                    .masked_by(secret_values.clone()),
+            );
         if !spec.secrets.is_empty() {
-            session = session.with_secrets(SecretsService::new(&spec.secrets));
+            session = session
+                .with_secrets(SecretsService::new(&spec.secrets).masked_by(secret_values.clone()));
         }
         let mut loader = None;
         if let Some(dest) = exports.iter().find_map(export_dest) {
@@ -271,14 +278,22 @@ impl Client {
 
         let mut tail = LogTail::default();
         let mut last_failed: Option<String> = None;
-        let mut observe = |ev: ProgressEvent| {
-            tail.observe(&ev);
-            if let ProgressEvent::Vertex(v) = &ev {
-                if v.error.is_some() {
-                    last_failed = Some(v.digest.clone());
+        let mut redactor = Redactor::new(secret_values.clone());
+        // `None`: the end, release what the redactor holds back.
+        let mut observe = |ev: Option<ProgressEvent>| {
+            let masked = match ev {
+                Some(ev) => redactor.redact(ev),
+                None => redactor.flush(),
+            };
+            for ev in masked {
+                tail.observe(&ev);
+                if let ProgressEvent::Vertex(v) = &ev {
+                    if v.error.is_some() {
+                        last_failed = Some(v.digest.clone());
+                    }
                 }
+                let _ = events.send(ev);
             }
-            let _ = events.send(ev);
         };
         let mut control = self.control.clone();
         let solve = control.solve(request);
@@ -286,17 +301,18 @@ impl Client {
         let result = loop {
             tokio::select! {
                 r = &mut solve => break r,
-                Some(ev) = rx.recv() => observe(ev),
+                Some(ev) = rx.recv() => observe(Some(ev)),
             }
         };
         // Let the status stream deliver its last events (the failed vertex,
         // the final logs); it closes right after the solve.
         let drain = async {
             while let Some(ev) = rx.recv().await {
-                observe(ev);
+                observe(Some(ev));
             }
         };
         let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+        observe(None);
 
         match result {
             Ok(resp) => {
@@ -321,6 +337,7 @@ impl Client {
                     return Err(BuildkitError::rpc(&endpoint, "Solve", &status));
                 }
                 let mut failure = decode_solve_status(&status);
+                failure.message = secret_values.mask_str(&failure.message);
                 let vertex = failure.vertex.clone().or(last_failed);
                 if let Some(v) = &vertex {
                     failure.vertex_name = tail.name(v).map(str::to_string);

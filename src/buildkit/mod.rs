@@ -1,6 +1,7 @@
 //! How we talk to BuildKit: the gRPC control client over any byte stream a
 //! driver hands over, the session we serve back (file sync, file send, auth,
-//! secrets), progress decoding, and failed-solve errors with source ranges.
+//! secrets), progress decoding with secret values masked, and failed-solve
+//! errors with source ranges.
 
 pub mod attachables;
 pub mod client;
@@ -8,6 +9,7 @@ pub mod errors;
 pub mod filesend;
 pub mod filesync;
 pub mod progress;
+pub mod redact;
 pub mod session;
 
 pub use client::{BuildOutcome, Client};

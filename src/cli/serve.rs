@@ -19,6 +19,11 @@ pub struct ServeArgs {
     /// `buildkit.diagnostics.debounceMs` says otherwise (default 50).
     #[arg(long)]
     pub debounce_ms: Option<u64>,
+    /// Start in Restricted Mode (no builds, no builder management, bake
+    /// files read statically) unless the client says the workspace is
+    /// trusted (`initializationOptions.trusted`, `buildkit/setTrust`).
+    #[arg(long)]
+    pub restricted: bool,
     /// Accepted for compatibility with clients that always pass it; stdio is
     /// the only transport.
     #[arg(long)]
@@ -29,6 +34,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
     let options = ServeOptions {
         diagnostic_mode: DiagnosticMode::parse(&args.diagnostic_mode).unwrap_or_default(),
         debounce_ms: args.debounce_ms,
+        restricted: args.restricted,
     };
     match serve_stdio(options) {
         Ok(true) => ExitCode::SUCCESS,

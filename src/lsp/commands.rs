@@ -49,6 +49,22 @@ const ALL: &[&str] = &[
     ENABLE_LOAD,
 ];
 
+/// The commands that run something (a build runs the Dockerfile's RUN
+/// instructions; builder management starts containers or pods): refused in a
+/// workspace that is not trusted (`lsp::trust`).
+const EXECUTING: &[&str] = &[
+    BUILD,
+    CREATE_BUILDER,
+    BOOTSTRAP_BUILDER,
+    STOP_BUILDER,
+    REMOVE_BUILDER,
+];
+
+/// Whether a command executes (see `EXECUTING`).
+pub fn executes(command: &str) -> bool {
+    EXECUTING.contains(&command)
+}
+
 pub fn names() -> Vec<String> {
     ALL.iter().map(|s| s.to_string()).collect()
 }

@@ -15,6 +15,10 @@ pub enum LspError {
     /// A command was called with arguments it cannot use.
     #[error("command `{command}`: {reason}")]
     CommandArguments { command: String, reason: String },
+    /// A command that executes, in a workspace that is not trusted
+    /// (`lsp::trust`).
+    #[error("{command} is off in Restricted Mode: the workspace is not trusted, and it would run code or tools on the workspace's behalf. Trust the workspace to enable it (VS Code: Manage Workspace Trust; other clients: send buildkit/setTrust {{\"trusted\": true}})")]
+    Restricted { command: String },
     /// The builder store or a builder's driver failed (selection commands).
     #[error(transparent)]
     Builder(#[from] crate::builder::BuilderError),
@@ -23,6 +27,11 @@ pub enum LspError {
 impl From<LspError> for tower_lsp_server::jsonrpc::Error {
     fn from(err: LspError) -> Self {
         let mut e = tower_lsp_server::jsonrpc::Error::invalid_params(err.to_string());
+        if let LspError::Restricted { command } = &err {
+            e.code =
+                tower_lsp_server::jsonrpc::ErrorCode::ServerError(super::trust::RESTRICTED_CODE);
+            e.data = Some(super::trust::refusal_data(command));
+        }
         if matches!(err, LspError::Runtime(_) | LspError::Builder(_)) {
             e.code = tower_lsp_server::jsonrpc::ErrorCode::InternalError;
         }

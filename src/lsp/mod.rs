@@ -27,6 +27,7 @@ mod server;
 mod session;
 mod settings;
 mod transport;
+mod trust;
 
 use std::time::Duration;
 
@@ -53,6 +54,7 @@ pub fn serve_stdio(options: ServeOptions) -> Result<bool, LspError> {
                     "window/workDoneProgress/cancel",
                     server::Server::work_done_progress_cancel,
                 )
+                .custom_method(trust::SET_TRUST, server::Server::set_trust)
                 .finish();
         // stdin -> sanitize -> library -> frames -> stdout; see `transport`.
         let (to_library, library_in) = tokio::io::duplex(256 * 1024);

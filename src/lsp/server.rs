@@ -39,6 +39,9 @@ pub struct ServeOptions {
     pub diagnostic_mode: DiagnosticMode,
     /// Debounce used until (and unless) the client's settings set one.
     pub debounce_ms: Option<u64>,
+    /// Start in Restricted Mode unless the client says the workspace is
+    /// trusted (`lsp::trust`).
+    pub restricted: bool,
 }
 
 pub struct Server {
@@ -60,6 +63,7 @@ impl Server {
             }
         });
         let session = Arc::new(Session::default());
+        session.trust.set(!options.restricted);
         if let Some(ms) = options.debounce_ms {
             let mut state = session.state();
             state.defaults.debounce_ms = ms;
@@ -78,6 +82,11 @@ impl Server {
     /// route itself (registered as a custom method in `serve_stdio`).
     pub async fn work_done_progress_cancel(&self, params: WorkDoneProgressCancelParams) {
         crate::lsp::builds::run::cancel_progress(&self.session, &params.token);
+    }
+
+    /// `buildkit/setTrust` (registered as a custom method in `serve_stdio`).
+    pub async fn set_trust(&self, params: crate::lsp::trust::SetTrustParams) {
+        crate::lsp::trust::set(&self.session, &self.client, params.trusted);
     }
 }
 

@@ -75,6 +75,8 @@ pub struct Session {
     pub pull_epoch: AtomicU64,
     /// A `workspace/diagnostic/refresh` is about to be sent (coalescing).
     pub pull_refresh_pending: std::sync::atomic::AtomicBool,
+    /// Whether the workspace is trusted (builds allowed); `lsp::trust`.
+    pub trust: super::trust::Trust,
 }
 
 impl Session {

@@ -78,13 +78,18 @@ impl Lsp {
     /// Spawns with extra environment variables (e.g. a temporary
     /// `DOCKER_CONFIG`/`BUILDX_CONFIG` builder store).
     pub fn spawn_env(args: &[&str], envs: &[(&str, String)]) -> Lsp {
+        Lsp::spawn_with(args, envs, "debug", Stdio::null())
+    }
+
+    /// Spawns with the server's own log at `level` going to `stderr`.
+    pub fn spawn_with(args: &[&str], envs: &[(&str, String)], level: &str, stderr: Stdio) -> Lsp {
         let mut child = Command::new(env!("CARGO_BIN_EXE_buildkit-lsp"))
             .args(args)
             .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
-            .env("BUILDKIT_LSP_LOG", "debug")
+            .env("BUILDKIT_LSP_LOG", level)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("spawn buildkit-lsp");
         let stdin = Arc::new(Mutex::new(child.stdin.take().expect("stdin")));
@@ -226,6 +231,21 @@ impl Lsp {
 
     fn wait<T>(&self, pred: impl FnMut(&Inbox) -> Option<T>) -> Option<T> {
         self.wait_within(TIMEOUT, pred)
+    }
+
+    /// Everything the server sent so far (responses, notifications, its
+    /// requests' params), as JSON text.
+    pub fn transcript(&self) -> String {
+        let inbox = self.inbox.0.lock().unwrap();
+        let mut out = String::new();
+        for m in inbox.responses.iter().chain(&inbox.notifications) {
+            out.push_str(&m.to_string());
+            out.push('\n');
+        }
+        for (m, p) in &inbox.server_requests {
+            out.push_str(&format!("{m} {p}\n"));
+        }
+        out
     }
 
     /// Number of notifications of `method` received so far.

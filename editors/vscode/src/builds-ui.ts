@@ -14,6 +14,7 @@ import {
   BuildLog,
   BuilderChanged,
   BuilderInfo,
+  EXECUTING_COMMANDS,
   buildArgument,
   buildKey,
   builderPickItems,
@@ -21,6 +22,7 @@ import {
   parseBuildResult,
   parseBuilderChanged,
   parseBuilderList,
+  restrictedMessage,
   statusText,
   statusTooltip,
 } from './builds';
@@ -104,6 +106,11 @@ export class BuildsUi implements vscode.Disposable {
    * commands it does not handle.
    */
   intercept(command: string, args: unknown[], next: Next): Promise<unknown> | undefined {
+    if (EXECUTING_COMMANDS.has(command) && !vscode.workspace.isTrusted) {
+      // The server would refuse it too; say why and offer the way out.
+      this.refuseUntrusted(command);
+      return Promise.resolve(null);
+    }
     if (command === 'buildkit.selectBuilder') {
       return this.selectBuilder();
     }
@@ -114,6 +121,23 @@ export class BuildsUi implements vscode.Disposable {
       }
     }
     return undefined;
+  }
+
+  /**
+   * In Restricted Mode: shows why `command` is unavailable, with a button to
+   * the workspace trust editor, and returns true. Otherwise false.
+   */
+  private refuseUntrusted(command: string): boolean {
+    if (vscode.workspace.isTrusted) {
+      return false;
+    }
+    const manage = 'Manage Workspace Trust';
+    void vscode.window.showWarningMessage(restrictedMessage(command), manage).then((choice) => {
+      if (choice === manage) {
+        void vscode.commands.executeCommand('workbench.trust.manage');
+      }
+    });
+    return true;
   }
 
   private showBuilder(changed: BuilderChanged): void {
@@ -187,6 +211,9 @@ export class BuildsUi implements vscode.Disposable {
   }
 
   private async createBuilder(): Promise<void> {
+    if (this.refuseUntrusted('buildkit.createBuilder')) {
+      return;
+    }
     const name = await vscode.window.showInputBox({
       prompt: 'Name of the new docker-container builder (empty: a generated name, as docker buildx create)',
       validateInput: (value) => (value === '' || /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(value) ? undefined : 'letters, digits, _ . - only'),
@@ -211,6 +238,9 @@ export class BuildsUi implements vscode.Disposable {
   }
 
   private async manageBuilder(action: 'bootstrap' | 'stop' | 'remove'): Promise<void> {
+    if (this.refuseUntrusted(`buildkit.${action}Builder`)) {
+      return;
+    }
     const picked = await this.pickBuilder(`Builder to ${action}`);
     if (!picked) {
       return;
@@ -274,6 +304,9 @@ export class BuildsUi implements vscode.Disposable {
    * targets) in a quick pick when there are several, else the whole file.
    */
   private async buildActiveDocument(): Promise<void> {
+    if (this.refuseUntrusted('buildkit.build')) {
+      return;
+    }
     const editor = vscode.window.activeTextEditor;
     if (!editor) {
       void vscode.window.showWarningMessage('Open a Dockerfile or bake file to build.');

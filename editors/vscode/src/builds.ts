@@ -58,6 +58,27 @@ export interface BuildArgument {
   bakeTarget?: string;
 }
 
+/**
+ * The server commands that execute something (a build runs the Dockerfile's
+ * RUN steps; builder management starts containers): the server's list
+ * (`EXECUTING` in src/lsp/commands.rs). In Restricted Mode the server refuses
+ * them (JSON-RPC error -32010), and the extension does not send them but
+ * says why first (docs/threat-model.md).
+ */
+export const EXECUTING_COMMANDS: ReadonlySet<string> = new Set([
+  'buildkit.build',
+  'buildkit.createBuilder',
+  'buildkit.bootstrapBuilder',
+  'buildkit.stopBuilder',
+  'buildkit.removeBuilder',
+]);
+
+/** What the extension says instead of running `command` in Restricted Mode. */
+export function restrictedMessage(command: string): string {
+  const what = command === 'buildkit.build' ? 'Building' : 'Managing builders';
+  return `${what} is off in Restricted Mode: this workspace is not trusted, and it would run code or tools on the workspace's behalf. Trust the workspace to enable it (no restart needed).`;
+}
+
 /** Glob of the bake files buildx reads by default (`docker buildx bake` without `-f`). */
 export const BAKE_FILE_GLOB = '**/docker-bake{.hcl,.json,.override.hcl,.override.json}';
 

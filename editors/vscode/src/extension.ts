@@ -1,7 +1,10 @@
 // VS Code client for buildkit-lsp: finds the server binary, starts it over
 // stdio for Dockerfiles and bake files, and restarts it when its location
 // changes. All language features come from the server; this file holds no
-// Dockerfile logic. Builder and build UI: builds-ui.ts.
+// Dockerfile logic. Builder and build UI: builds-ui.ts. In Restricted Mode
+// (an untrusted workspace) the server runs with analysis only and the
+// workspace's server path/args settings are ignored by VS Code
+// (package.json `restrictedConfigurations`).
 
 import * as vscode from 'vscode';
 import {
@@ -51,6 +54,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         void restart(context);
       }
     }),
+    // Restricted Mode ends without a restart: the server enables builds,
+    // evaluates bake files and refreshes its lenses (docs/threat-model.md).
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      if (client?.isRunning()) {
+        void client.sendNotification('buildkit/setTrust', { trusted: true });
+      }
+    }),
   );
 
   await start(context);
@@ -90,8 +100,9 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
     documentSelector: DOCUMENT_SELECTOR,
     outputChannel,
     // The workspace's builder choice lives in workspaceState; the server
-    // starts with it (absent = the builder buildx would pick).
-    initializationOptions: builder !== undefined ? { builder } : undefined,
+    // starts with it (absent = the builder buildx would pick). `trusted`:
+    // false starts the server in Restricted Mode (analysis only).
+    initializationOptions: { ...(builder !== undefined ? { builder } : {}), trusted: vscode.workspace.isTrusted },
     // The server pulls `buildkit.*` through workspace/configuration; this also
     // pushes workspace/didChangeConfiguration when the user edits them. Bake
     // file changes reach it as workspace/didChangeWatchedFiles.

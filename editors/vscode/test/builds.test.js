@@ -16,6 +16,8 @@ const {
   buildArgument,
   buildKey,
   isBakeFile,
+  EXECUTING_COMMANDS,
+  restrictedMessage,
 } = require('../out/builds.js');
 
 // A listBuilders answer as the protocol table describes it.
@@ -164,4 +166,18 @@ test('build arguments: target for Dockerfiles, bakeTarget for bake files, none w
   assert.strictEqual(buildKey({ uri: 'file:///w/Dockerfile', target: 'final' }), 'file:///w/Dockerfile#final');
   assert.strictEqual(buildKey({ uri: 'file:///w/docker-bake.hcl', bakeTarget: 'app' }), 'file:///w/docker-bake.hcl#app');
   assert.strictEqual(buildKey({ uri: 'file:///w/Dockerfile' }), 'file:///w/Dockerfile#');
+});
+
+test('Restricted Mode: the executing commands and what is said instead of running them', () => {
+  // The same list as the server's (src/lsp/commands.rs EXECUTING).
+  assert.deepStrictEqual([...EXECUTING_COMMANDS].sort(), [
+    'buildkit.bootstrapBuilder',
+    'buildkit.build',
+    'buildkit.createBuilder',
+    'buildkit.removeBuilder',
+    'buildkit.stopBuilder',
+  ]);
+  assert.ok(!EXECUTING_COMMANDS.has('buildkit.cancelBuild'));
+  assert.match(restrictedMessage('buildkit.build'), /^Building is off in Restricted Mode: .*Trust the workspace/);
+  assert.match(restrictedMessage('buildkit.removeBuilder'), /^Managing builders is off in Restricted Mode/);
 });

@@ -1,6 +1,6 @@
 //! `textDocument/didSave`: a saved `.dockerignore` changes the patterns of
 //! the Dockerfiles beside it; a saved Dockerfile builds with
-//! `buildkit.buildOnSave`.
+//! `buildkit.buildOnSave` (in a trusted workspace only).
 
 use std::sync::Arc;
 
@@ -14,5 +14,8 @@ use crate::lsp::session::Session;
 pub fn handle(session: &Arc<Session>, client: &Client, params: DidSaveTextDocumentParams) {
     let uri = params.text_document.uri;
     ignore_files::files_changed(session, client, std::slice::from_ref(&uri));
-    run::on_save(session, client, uri);
+    // Build on save is off in a workspace that is not trusted (`lsp::trust`).
+    if session.trust.is_trusted() {
+        run::on_save(session, client, uri);
+    }
 }

@@ -20,6 +20,8 @@ pub async fn handle(
     params: ExecuteCommandParams,
 ) -> Result<Option<Value>, LspError> {
     let args = params.arguments.as_slice();
+    // One check for every command that executes (`lsp::trust`).
+    session.trust.check_command(&params.command)?;
     match params.command.as_str() {
         commands::IGNORE_RULE_EVERYWHERE => {
             let rule = params
@@ -73,6 +75,7 @@ pub async fn handle(
                 "positionEncoding": format!("{:?}", state.features.encoding).to_lowercase(),
                 "workDoneProgress": state.features.work_done_progress,
                 "diagnosticMode": format!("{:?}", state.features.diagnostic_mode).to_lowercase(),
+                "trusted": session.trust.is_trusted(),
             })))
         }
         commands::LIST_BUILDERS => selection::list_builders(session).await,

@@ -6,9 +6,11 @@ use crate::lsp::capabilities::{ClientFeatures, DiagnosticMode};
 use crate::lsp::logging;
 use crate::lsp::session::Session;
 use crate::lsp::settings::Settings;
+use crate::lsp::trust;
 
-/// `initializationOptions` may carry `diagnosticMode` (`push|pull|both`) and
-/// the settings tree (`{"buildkit": {...}}`), for clients that cannot answer
+/// `initializationOptions` may carry `diagnosticMode` (`push|pull|both`),
+/// `trusted` (`false`: Restricted Mode, `lsp::trust`) and the settings tree
+/// (`{"buildkit": {...}}`), for clients that cannot answer
 /// `workspace/configuration`.
 pub fn handle(
     session: &Session,
@@ -21,6 +23,9 @@ pub fn handle(
         .and_then(|m| m.as_str())
         .and_then(DiagnosticMode::parse)
         .unwrap_or(cli_mode);
+    if let Some(trusted) = trust::from_initialization_options(&options) {
+        session.trust.set(trusted);
+    }
     let features = ClientFeatures::from_client(&params.capabilities, mode);
     let capabilities = features.server_capabilities();
     let mut state = session.state();
@@ -32,13 +37,18 @@ pub fn handle(
         state.client_settings = settings;
     }
     tracing::info!(
-        "client {}: encoding {:?}, diagnostics {:?}",
+        "client {}: encoding {:?}, diagnostics {:?}, workspace {}",
         params
             .client_info
             .as_ref()
             .map_or("unknown", |c| c.name.as_str()),
         features.encoding,
-        features.diagnostic_mode
+        features.diagnostic_mode,
+        if session.trust.is_trusted() {
+            "trusted"
+        } else {
+            "not trusted (Restricted Mode)"
+        }
     );
     state.features = features;
     // The workspace's remembered builder (issue 7); unknown names fall back later.

@@ -247,6 +247,11 @@ pub fn cancel_command(session: &Session, command: &str, args: &[Value]) -> Resul
     Ok(json!({ "cancelled": n }))
 }
 
+/// Cancels every running build (the workspace stopped being trusted).
+pub fn cancel_all(session: &Session) -> usize {
+    session.builds.cancel_where(|_, _| true)
+}
+
 /// `window/workDoneProgress/cancel`: cancels the build behind the token.
 pub fn cancel_progress(session: &Session, token: &NumberOrString) {
     let token = token_string(token);

@@ -166,7 +166,8 @@ local function main()
     return client ~= nil and client.initialized == true
   end)
   eq(client.config.root_dir, ws, 'workspace root (the folder holding docker-bake.hcl)')
-  eq(client.config.init_options, nil, 'init_options before any builder was chosen')
+  -- No builder chosen yet; the workspace is trusted (setup{ trusted } default).
+  eq(client.config.init_options, { trusted = true }, 'init_options before any builder was chosen')
 
   -- The issue-7 server side must be there; name what is missing.
   require_commands(plugin, client, SELECTION_COMMANDS)
@@ -370,7 +371,7 @@ local function main()
     restarted = plugin.get_client(fail_buf)
     return restarted ~= nil and restarted.id ~= client.id and restarted.initialized == true
   end)
-  eq(restarted.config.init_options, { builder = 'default' }, 'init_options of the restarted client')
+  eq(restarted.config.init_options, { builder = 'default', trusted = true }, 'init_options of the restarted client')
 
   -- The bake file gets the server too (any filetype): a lens per target
   -- block (lines 7 and 12) and the same finding on the cache-to attribute

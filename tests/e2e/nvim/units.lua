@@ -110,6 +110,45 @@ local function main()
     fail('user commands exist before setup()')
   end
 
+  -- Workspace trust (buildkit_lsp/trust.lua): setup{ trusted } and the
+  -- project settings file, whose build keys need vim.secure's trust.
+  local trust = require('buildkit_lsp.trust')
+  eq(trust.trusted_for(nil, '/w'), true, 'trusted unless told otherwise')
+  eq(trust.trusted_for(false, '/w'), false, 'trusted = false: Restricted Mode')
+  eq(trust.trusted_for(function(root)
+    return root == '/mine'
+  end, '/w'), false, 'trusted = function(root)')
+  local dir = vim.fn.tempname()
+  vim.fn.mkdir(dir, 'p')
+  local project = dir .. '/.buildkit-lsp.json'
+  eq({ trust.read_project_settings(project) }, {}, 'no project settings file')
+  vim.fn.writefile({ '{"buildkit": {"checks": {"skip": ["StageNameCasing"]}}}' }, project)
+  eq({ trust.read_project_settings(project) }, { { checks = { skip = { 'StageNameCasing' } } } }, 'analysis settings need no trust')
+  vim.fn.writefile({ '{"buildkit": {"checks": {"skip": ["X"]}, "buildOnSave": true, "build": {"tags": ["t"]}}}' }, project)
+  local has_secure = vim.secure ~= nil and vim.secure.trust ~= nil
+  if has_secure then
+    -- A private trust database (stdpath('state')/trust).
+    vim.env.XDG_STATE_HOME = dir .. '/state'
+    vim.fn.mkdir(vim.fn.stdpath('state'), 'p')
+    vim.secure.trust({ action = 'deny', path = project })
+  end
+  local settings, message = trust.read_project_settings(project)
+  eq(settings, { checks = { skip = { 'X' } } }, 'build keys of an untrusted file are dropped')
+  if not (message or ''):find('sets build, buildOnSave, ignored until the file is trusted', 1, true) then
+    fail('message names the dropped keys: ' .. tostring(message))
+  end
+  if has_secure then
+    -- `allow` trusts a buffer's contents (as :trust does).
+    vim.cmd('edit ' .. vim.fn.fnameescape(project))
+    vim.secure.trust({ action = 'allow', bufnr = vim.api.nvim_get_current_buf() })
+    vim.cmd('bwipeout')
+    settings, message = trust.read_project_settings(project)
+    eq(settings, { checks = { skip = { 'X' } }, buildOnSave = true, build = { tags = { 't' } } }, 'a trusted file keeps its build keys')
+    eq(message, nil, 'no message for a trusted file')
+  elseif not message:find('Neovim 0.9+', 1, true) then
+    fail('without vim.secure the message says what is needed: ' .. message)
+  end
+
   H.log('PASS nvim units')
 end
 

@@ -260,7 +260,8 @@ async function main() {
     await waitForChannelFile(
       userData,
       /^\d+-BuildKit Language Server\.log$/,
-      (s) => /"initializationOptions": \{\s*"builder": "default"\s*\}/.test(s),
+      // `trusted`: workspace trust is off in this test, so VS Code trusts it.
+      (s) => /"initializationOptions": \{\s*"builder": "default",\s*"trusted": true\s*\}/.test(s),
       'initializationOptions.builder after the restart',
       30000,
     );

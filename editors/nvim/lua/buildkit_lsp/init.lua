@@ -3,9 +3,11 @@
 -- (vim.lsp.start), turns on code lens refresh, and exposes the server's
 -- `buildkit.*` commands as user commands. Language features themselves come
 -- from the server; this file only wires the client. Builders and builds
--- (selection, build log, progress): buildkit_lsp/builds.lua.
+-- (selection, build log, progress): buildkit_lsp/builds.lua. Workspace
+-- trust and project settings: buildkit_lsp/trust.lua.
 
 local builds = require('buildkit_lsp.builds')
+local trust = require('buildkit_lsp.trust')
 
 local M = {}
 
@@ -31,6 +33,14 @@ local defaults = {
   capabilities = nil,
   -- Called as on_attach(client, bufnr) after the plugin's own set-up.
   on_attach = nil,
+  -- Whether a workspace is trusted: true (builds as configured), false
+  -- (Restricted Mode: analysis only; :BuildkitTrust lifts it), or
+  -- function(root) -> boolean. See buildkit_lsp/trust.lua.
+  trusted = true,
+  -- Project-local `buildkit` settings in this JSON file at the root, merged
+  -- over `settings`; `build`/`buildOnSave` only once trusted with vim.secure
+  -- (Neovim 0.9+). false: not read.
+  project_settings = '.buildkit-lsp.json',
   name = 'buildkit-lsp',
 }
 
@@ -292,16 +302,27 @@ local function client_config(root)
   -- The builder chosen for this root with :BuildkitSelectBuilder (absent:
   -- the server takes the one buildx would pick).
   local builder = builds.remembered_builder(root)
+  local settings = M.config.settings
+  if M.config.project_settings then
+    local project, message = trust.read_project_settings(root .. '/' .. M.config.project_settings)
+    if message then
+      vim.notify(message, vim.log.levels.WARN)
+    end
+    if project then
+      settings = vim.tbl_deep_extend('force', {}, settings, { buildkit = project })
+    end
+  end
   return {
     name = M.config.name,
     cmd = M.config.cmd,
     root_dir = root,
     workspace_folders = { { uri = vim.uri_from_fname(root), name = root } },
-    settings = as_object(M.config.settings),
+    settings = as_object(settings),
     capabilities = capabilities,
     flags = { debounce_text_changes = M.config.debounce_text_changes },
     handlers = handlers,
-    init_options = builder and { builder = builder } or nil,
+    -- trusted = false: Restricted Mode (the server refuses builds).
+    init_options = { builder = builder, trusted = trust.trusted_for(M.config.trusted, root) },
     on_init = function(client)
       -- Servers that do not pull workspace/configuration still get settings.
       client_notify(client, 'workspace/didChangeConfiguration', { settings = client.config.settings })
@@ -404,6 +425,16 @@ function M.setup(opts)
   vim.api.nvim_create_user_command('BuildkitRestart', function()
     M.restart()
   end, { desc = 'Restart buildkit-lsp' })
+  vim.api.nvim_create_user_command('BuildkitTrust', function()
+    local client = M.get_client(0)
+    if not client then
+      vim.notify('buildkit-lsp is not attached to this buffer', vim.log.levels.ERROR)
+      return
+    end
+    -- Builds and bake evaluation from now on, without a restart.
+    client_notify(client, 'buildkit/setTrust', { trusted = true })
+    vim.notify('buildkit-lsp: workspace ' .. (client.config.root_dir or '') .. ' trusted for this session')
+  end, { desc = 'Trust the workspace: let buildkit-lsp build (ends Restricted Mode)' })
   builds.setup()
   if M.config.bake_files then
     vim.api.nvim_create_autocmd({ 'BufReadPost', 'BufNewFile' }, {

@@ -10,7 +10,7 @@
 //! watched-file event says it changed. Code actions and lenses use the cache
 //! only (no disk access on the request path).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -21,7 +21,9 @@ use ls_types::{
 use serde_json::json;
 use tower_lsp_server::Client;
 
-use crate::build::bake::{is_bake_file, Bake, BakeError, BakeSource, BAKE_FILE_NAMES};
+use crate::build::bake::{
+    is_bake_file, Bake, BakeError, BakeErrorKind, BakeSource, BAKE_FILE_NAMES,
+};
 use crate::build::capability::{self, CapabilityFinding, Severity};
 use crate::build::config::{self, ConfigSource, ConfiguredBuild};
 use crate::dockerfile::{Dockerfile, Model, Span};
@@ -153,7 +155,8 @@ fn parse_bake(
     if sources.is_empty() {
         return None;
     }
-    Some(Bake::parse(&sources, &process_env()))
+    // Evaluated only in a trusted workspace (`lsp::trust`).
+    Some(session.trust.parse_bake(&sources))
 }
 
 /// The errors of the folder's bake files that lie in `bake_file`, as
@@ -178,18 +181,17 @@ fn bake_error_diagnostics(
         .filter(|e| e.origin.file == bake_file)
         .map(|e| Diagnostic {
             range: range_to_lsp(e.origin.range_in(enc)),
-            severity: Some(DiagnosticSeverity::ERROR),
+            // Not an error in the file: Restricted Mode did not evaluate it.
+            severity: Some(match e.kind {
+                BakeErrorKind::NotEvaluated => DiagnosticSeverity::INFORMATION,
+                _ => DiagnosticSeverity::ERROR,
+            }),
             code: Some(NumberOrString::String(format!("Bake{:?}", e.kind))),
             source: Some("buildkit-lsp".to_string()),
             message: e.message,
             ..Diagnostic::default()
         })
         .collect()
-}
-
-/// The environment, which overrides bake variable defaults as for buildx.
-fn process_env() -> BTreeMap<String, String> {
-    std::env::vars().collect()
 }
 
 /// The builds configured for a Dockerfile, from cached texts only.
