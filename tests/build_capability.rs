@@ -164,8 +164,8 @@ fn multi_platform_and_tarball_on_docker_undeclared_arg_everywhere() {
 
     // A containerd-store engine lifts the docker driver's limits.
     let containerd = Features {
-        kind: DriverKind::Docker,
         containerd_store: true,
+        ..Features::of(DriverKind::Docker)
     };
     assert_eq!(
         codes(&findings(&build, &model(), &containerd, &[])),

@@ -15,7 +15,7 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use buildkit_lsp::builder::status::{kubernetes_pods, query, NodeStatus};
+use buildkit_lsp::builder::status::{instances, query, NodeStatus};
 use buildkit_lsp::builder::{Node, NodeGroup};
 use buildkit_lsp::driver::kubernetes::{config, exec, Backoff, KubeEnv, KubernetesDriver, Options};
 use buildkit_lsp::driver::Driver;
@@ -403,7 +403,7 @@ async fn three_replicas_sticky_keeps_a_context_on_one_pod_random_spreads() {
         ..NodeGroup::default()
     };
     assert_eq!(
-        kubernetes_pods(&group).await,
+        instances(&group).await,
         [("three0".to_string(), Ok(pods.clone()))]
     );
 

@@ -168,8 +168,9 @@ pub fn findings(
     for o in &spec.outputs {
         let tarball = match o.kind.as_str() {
             "oci" => true,
-            // On the docker driver `type=docker` without dest is a load.
-            "docker" => o.dest().is_some() || features.kind != DriverKind::Docker,
+            // Where images land in the engine, `type=docker` without dest
+            // is a load.
+            "docker" => o.dest().is_some() || !features.loads_into_engine(),
             _ => false,
         };
         if tarball && lacks(Feature::TarballOutput) {

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::driver::{DriverKind, Feature, Features, Refusal, Support};
+use crate::driver::{Feature, Features, Refusal, Support};
 
 use super::options::{CacheSpec, OutputSpec, SecretSpec};
 
@@ -73,8 +73,9 @@ impl BuildSpec {
         for out in &self.outputs {
             let tarball = match out.kind.as_str() {
                 "oci" => true,
-                // On the docker driver `type=docker` without dest is a load.
-                "docker" => out.dest().is_some() || features.kind != DriverKind::Docker,
+                // Where images land in the engine, `type=docker` without
+                // dest is a load.
+                "docker" => out.dest().is_some() || !features.loads_into_engine(),
                 _ => false,
             };
             if tarball && lacks(Feature::TarballOutput) {
@@ -158,7 +159,7 @@ impl BuildSpec {
     /// goes nowhere (no `--output`, `--load` or `--push`).
     pub fn no_output_warning(&self, features: &Features) -> Option<String> {
         let nothing = self.outputs.is_empty() && !self.load && !self.push;
-        (features.kind != DriverKind::Docker && nothing).then(|| {
+        (!features.loads_into_engine() && nothing).then(|| {
             format!(
                 "No output specified with {} driver. Build result will only remain in the build cache. To push result image into registry use --push or to load image into docker use --load",
                 features.kind
@@ -210,11 +211,11 @@ impl BuildSpec {
             .map(|o| o.kind.as_str())
     }
 
-    /// The exporters for a driver. With no output given, the docker driver
-    /// loads into the engine (`moby`); other drivers export nothing unless
-    /// `--load`/`--push` ask.
+    /// The exporters for a driver. With no output given, a driver whose
+    /// images land in the engine (docker) loads there (`moby`); other
+    /// drivers export nothing unless `--load`/`--push` ask.
     pub fn exports(&self, features: &Features) -> Vec<Export> {
-        let docker = features.kind == DriverKind::Docker;
+        let docker = features.loads_into_engine();
         let names = self.tags.join(",");
         let with_name = |mut attrs: BTreeMap<String, String>| {
             if !names.is_empty() && !attrs.contains_key("name") {
@@ -319,6 +320,7 @@ fn cache_imports_json(imports: &[CacheSpec]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::driver::DriverKind;
 
     fn docker() -> Features {
         Features::of(DriverKind::Docker)
@@ -362,8 +364,8 @@ mod tests {
         // A containerd-store engine may do all of it.
         s.platforms.push("linux/arm64".into());
         let f = Features {
-            kind: DriverKind::Docker,
             containerd_store: true,
+            ..Features::of(DriverKind::Docker)
         };
         assert_eq!(s.check(&f), Ok(()));
         assert!(s.check(&Features::of(DriverKind::Remote)).is_ok());

@@ -4,7 +4,6 @@
 //! `status` (status, bootstrap, stop, teardown).
 
 pub mod context;
-pub mod driver_opts;
 mod gojson;
 pub mod manage;
 pub mod name;

@@ -1,9 +1,9 @@
 //! One build, start to finish, for every front end (the CLI's `build`, the
 //! editor's `buildkit.build`): the builder by name or the docker engine's
-//! own, its driver, the driver-opt `default-load`, the refusal of what the
-//! driver cannot do (before any connection when that is already known),
-//! buildx's no-output warning, the solve, and `--push` through the engine for
-//! the docker driver.
+//! own, its driver from the driver's factory, the `default-load` feature,
+//! the refusal of what the driver cannot do (before any connection when
+//! that is already known), buildx's no-output warning, the solve, and
+//! `--push` through the engine for drivers whose images land there.
 //!
 //! Cancellation: cancelling the token drops the build future, which resets
 //! the `Solve` and `Status` streams and closes the session; BuildKit then
@@ -20,8 +20,7 @@ use super::{BuilderError, Env};
 use crate::build::BuildSpec;
 use crate::buildkit::attachables::AuthService;
 use crate::buildkit::{BuildOutcome, BuildkitError, Client, ProgressEvent};
-use crate::driver::docker::DockerDriver;
-use crate::driver::{Driver, DriverError, DriverKind, Feature, Features};
+use crate::driver::{Driver, DriverError, DriverKind, Features};
 
 /// Name of the docker engine's own builder, as `buildx ls` shows it.
 pub const DEFAULT_BUILDER: &str = "default";
@@ -89,93 +88,52 @@ async fn run_uncancelled(
     events: &mpsc::UnboundedSender<RunEvent>,
     started: Instant,
 ) -> Result<BuildReport, BuilderError> {
-    let name = builder.filter(|b| !b.is_empty() && *b != DEFAULT_BUILDER);
-    let mut warnings = Vec::new();
-    // A builder from the store: its own driver and features (a docker
-    // builder falls through to the engine path below).
-    if let Some(name) = name {
+    let name = builder.filter(|b| !b.is_empty()).unwrap_or(DEFAULT_BUILDER);
+    let ng = if name == DEFAULT_BUILDER {
+        // The docker engine's own builder: no store needed.
+        super::selection::context_group(DEFAULT_BUILDER)
+    } else {
         let env = Env::from_process();
-        if let Some(driver) =
-            super::status::build_driver_for_context(&env, name, Some(&spec.context)).await?
-        {
-            if spec.outputs.is_empty() && !spec.push && default_load(&env, name) {
-                // driver-opt default-load=true: a build without output (and
-                // without --push, an output in buildx) loads.
-                spec.load = true;
-            }
-            let features = driver.features();
-            spec.check(&features)
-                .map_err(|r| BuilderError::Invalid(r.to_string()))?;
-            if let Some(w) = spec.no_output_warning(&features) {
-                let _ = events.send(RunEvent::Warning(w.clone()));
-                warnings.push(w);
-            }
-            let _ = events.send(RunEvent::Started {
-                builder: name.to_string(),
-                driver: features.kind.name().to_string(),
-            });
-            return build_with(driver, None, spec, events, started, name, warnings).await;
-        }
+        let store = super::open_store(&env)?;
+        let txn = store.txn()?;
+        super::selection::node_group(&txn, &env, name)?
+        // the lock is released here, before connecting
+    };
+    // What no driver of this kind can do is refused before connecting; a
+    // refusal the daemon might lift (the docker engine's containerd image
+    // store) waits for its answer, and stands when it cannot be reached.
+    let kind = DriverKind::from_name(super::status::driver_kind(&ng));
+    let refusal = |f: Features| kind.and_then(|_| spec.check(&f).err());
+    if let Some(r) = kind.and_then(|k| refusal(Features::best_of(k))) {
+        return Err(BuilderError::Invalid(r.to_string()));
     }
-    // The engine's own builder. Its limits are known without asking; only a
-    // refusal that the containerd image store would lift is re-checked
-    // against the engine (Engine API info, no build traffic), and an
-    // unreachable engine leaves the refusal standing.
-    let refusal = spec.check(&Features::of(DriverKind::Docker)).err();
-    if let Some(r) = &refusal {
-        let liftable = matches!(
-            r.feature,
-            Feature::CacheExport | Feature::TarballOutput | Feature::MultiPlatform
-        );
-        if !liftable {
-            return Err(BuilderError::Invalid(r.to_string()));
-        }
-    }
-    let driver = match DockerDriver::from_env().await {
+    let driver = match super::status::build_driver(&ng, Some(&spec.context)).await {
         Ok(d) => d,
         Err(e) => {
-            return Err(match refusal {
-                Some(r) => BuilderError::Invalid(r.to_string()),
-                None => BuilderError::Build(BuildkitError::Driver(e)),
-            })
+            if let Some(r) = kind.and_then(|k| refusal(Features::of(k))) {
+                return Err(BuilderError::Invalid(r.to_string()));
+            }
+            return Err(e);
         }
     };
-    spec.check(&driver.features())
+    let features = driver.features();
+    if spec.outputs.is_empty() && !spec.push && features.default_load {
+        // driver-opt default-load: a build without output (and without
+        // --push, an output in buildx) loads.
+        spec.load = true;
+    }
+    spec.check(&features)
         .map_err(|r| BuilderError::Invalid(r.to_string()))?;
+    let mut warnings = Vec::new();
+    if let Some(w) = spec.no_output_warning(&features) {
+        let _ = events.send(RunEvent::Warning(w.clone()));
+        warnings.push(w);
+    }
     let _ = events.send(RunEvent::Started {
-        builder: name.unwrap_or(DEFAULT_BUILDER).to_string(),
-        driver: DriverKind::Docker.name().to_string(),
+        builder: name.to_string(),
+        driver: features.kind.name().to_string(),
     });
-    let engine = driver.clone();
-    let builder = name.unwrap_or(DEFAULT_BUILDER);
-    build_with(
-        Arc::new(driver),
-        Some(engine),
-        spec,
-        events,
-        started,
-        builder,
-        warnings,
-    )
-    .await
-}
-
-/// Whether the builder's first node has the driver-opt `default-load=true`.
-fn default_load(env: &Env, name: &str) -> bool {
-    let Ok(store) = super::open_store(env) else {
-        return false;
-    };
-    let Ok(txn) = store.txn() else {
-        return false;
-    };
-    let Ok(ng) = super::selection::node_group(&txn, env, name) else {
-        return false;
-    };
-    ng.nodes
-        .first()
-        .and_then(|n| n.driver_opts.as_ref())
-        .and_then(|o| o.get("default-load"))
-        .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+    build_with(driver, spec, events, started, name, warnings).await
 }
 
 /// Counts steps as BuildKit reports them.
@@ -196,27 +154,28 @@ impl StepCount {
     }
 }
 
-/// Runs the build through `driver`; `engine` is the docker driver's engine,
-/// which pushes the `--push` tags.
+/// Runs the build through `driver`. `--load` through a driver whose images
+/// do not land in the engine loads into the local engine; `--push` through
+/// one whose images do goes through that engine.
 async fn build_with(
     driver: Arc<dyn Driver>,
-    engine: Option<DockerDriver>,
     spec: BuildSpec,
     events: &mpsc::UnboundedSender<RunEvent>,
     started: Instant,
     builder: &str,
     warnings: Vec<String>,
 ) -> Result<BuildReport, BuilderError> {
-    let driver_name = driver.features().kind.name().to_string();
+    let features = driver.features();
+    let driver_name = features.kind.name().to_string();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut steps = StepCount::default();
     let build = async {
-        // --load through a non-docker driver loads into the local engine.
-        let load_engine = match (&engine, spec.load) {
-            (None, true) => bollard::Docker::connect_with_defaults().ok(),
-            _ => None,
+        let load_engine = if spec.load && !features.loads_into_engine() {
+            bollard::Docker::connect_with_defaults().ok()
+        } else {
+            None
         };
-        let client = Client::connect(driver).await?;
+        let client = Client::connect(driver.clone()).await?;
         client.build_loading(&spec, tx, load_engine.as_ref()).await
     };
     tokio::pin!(build);
@@ -235,10 +194,10 @@ async fn build_with(
         forward(ev, &mut steps);
     }
     let outcome = result?;
-    if let Some(engine) = &engine {
+    if features.loads_into_engine() {
         // The engine's BuildKit does not push from `moby`: push through the
         // Engine API like `docker push`.
-        push_all(engine, &spec.push_refs(), events).await?;
+        push_all(&*driver, &spec.push_refs(), events).await?;
     }
     let response = &outcome.exporter_response;
     let digest = response.get("containerimage.digest").cloned();
@@ -262,7 +221,7 @@ fn image_id(response: &HashMap<String, String>) -> Option<String> {
 }
 
 async fn push_all(
-    engine: &DockerDriver,
+    engine: &dyn Driver,
     refs: &[String],
     events: &mpsc::UnboundedSender<RunEvent>,
 ) -> Result<(), BuilderError> {
