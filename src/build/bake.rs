@@ -1287,11 +1287,9 @@ fn evaluate_variables(
 /// bools and numbers).
 fn typed_like(default: &hcl::Value, s: &str) -> Result<hcl::Value, String> {
     match default {
-        hcl::Value::Bool(_) => match s {
-            "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(hcl::Value::Bool(true)),
-            "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(hcl::Value::Bool(false)),
-            _ => Err(format!("failed to parse {s:?} as bool")),
-        },
+        hcl::Value::Bool(_) => crate::options::parse_bool(s)
+            .map(hcl::Value::Bool)
+            .map_err(|_| format!("failed to parse {s:?} as bool")),
         hcl::Value::Number(_) => s
             .parse::<i64>()
             .map(hcl::Value::from)
@@ -1303,15 +1301,7 @@ fn typed_like(default: &hcl::Value, s: &str) -> Result<hcl::Value, String> {
 
 /// This machine's platform as BuildKit names it (`linux/amd64`).
 pub fn local_platform() -> String {
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "powerpc64" => "ppc64le",
-        "arm" => "arm",
-        other => other,
-    };
-    format!("{}/{arch}", std::env::consts::OS)
+    crate::platform::host().format()
 }
 
 #[cfg(test)]

@@ -27,8 +27,8 @@ pub use store::{Store, Txn};
 pub enum BuilderError {
     #[error("invalid name {0}, name needs to start with a letter and may not contain symbols, except ._-")]
     InvalidName(String),
-    #[error("invalid platform {spec}: {reason}")]
-    InvalidPlatform { spec: String, reason: String },
+    #[error(transparent)]
+    InvalidPlatform(#[from] crate::platform::PlatformError),
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,

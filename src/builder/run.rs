@@ -117,11 +117,7 @@ async fn run_uncancelled(
         }
     };
     let features = driver.features();
-    if spec.outputs.is_empty() && !spec.push && features.default_load {
-        // driver-opt default-load: a build without output (and without
-        // --push, an output in buildx) loads.
-        spec.load = true;
-    }
+    apply_default_load(&mut spec, &features);
     spec.check(&features)
         .map_err(|r| BuilderError::Invalid(r.to_string()))?;
     let mut warnings = Vec::new();
@@ -134,6 +130,15 @@ async fn run_uncancelled(
         driver: features.kind.name().to_string(),
     });
     build_with(driver, spec, events, started, name, warnings).await
+}
+
+/// buildx's `DefaultLoad` feature (the driver-opt `default-load`, read by
+/// the driver's factory with Go's bool syntax): a build without output (and
+/// without --push, an output in buildx) loads.
+fn apply_default_load(spec: &mut BuildSpec, features: &Features) {
+    if spec.outputs.is_empty() && !spec.push && features.default_load {
+        spec.load = true;
+    }
 }
 
 /// Counts steps as BuildKit reports them.
@@ -282,6 +287,29 @@ mod tests {
             "sha256:c".to_string(),
         );
         assert_eq!(image_id(&r).as_deref(), Some("sha256:c"));
+    }
+
+    /// `default-load=t` is true for the driver's factory, and so for the
+    /// build: the build path once read only `true`/`1`.
+    #[tokio::test]
+    async fn default_load_t_loads_a_build_without_output() {
+        let factory = crate::driver::factory("remote").unwrap();
+        for (value, loads) in [("t", true), ("TRUE", true), ("1", true), ("F", false)] {
+            let cfg = crate::driver::InitConfig {
+                endpoint: "tcp://127.0.0.1:1".into(),
+                driver_opts: [("default-load".to_string(), value.to_string())].into(),
+                ..Default::default()
+            };
+            let features = factory.new_driver(&cfg).await.unwrap().features();
+            let mut spec = BuildSpec::new("/ctx");
+            apply_default_load(&mut spec, &features);
+            assert_eq!(spec.load, loads, "default-load={value}");
+            // an output of its own wins
+            let mut spec = BuildSpec::new("/ctx");
+            spec.push = true;
+            apply_default_load(&mut spec, &features);
+            assert!(!spec.load);
+        }
     }
 
     #[tokio::test]

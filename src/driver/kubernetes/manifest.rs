@@ -17,6 +17,8 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde_json::{json, Map, Value};
 
+use crate::options::parse_bool;
+
 /// buildx's default BuildKit image.
 pub const DEFAULT_IMAGE: &str = "moby/buildkit:buildx-stable-1";
 /// buildx's default image with `rootless=true`.
@@ -547,15 +549,6 @@ fn parse_tolerations(v: &str) -> Result<Vec<Toleration>, String> {
         out.push(tol);
     }
     Ok(out)
-}
-
-/// Go's `strconv.ParseBool`, with its message.
-fn parse_bool(v: &str) -> Result<bool, String> {
-    match v {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
-        _ => Err(format!("strconv.ParseBool: parsing {v:?}: invalid syntax")),
-    }
 }
 
 /// Go's `strconv.ParseInt(v, 10, 32)`, with its messages.
