@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{BuilderError, Env};
+use super::{BuilderError, Env, NodeGroup};
 use crate::build::BuildSpec;
 use crate::buildkit::attachables::AuthService;
 use crate::buildkit::{BuildOutcome, BuildkitError, Client, ProgressEvent};
@@ -62,13 +62,27 @@ pub struct BuildReport {
     pub loaded: Vec<String>,
 }
 
-/// Runs `spec` with the builder `builder` (`None` or `default`: the docker
-/// engine of the environment), sending events to `events` (a closed receiver
-/// is fine). Cancelling `cancel` stops the build on the daemon and returns
+/// The builder `run` builds with for a name (`None`, empty or `default`:
+/// the docker engine of the environment, no store needed), for front ends
+/// that have a name only (the CLI's `--builder`).
+pub fn resolve(name: Option<&str>) -> Result<NodeGroup, BuilderError> {
+    let name = name.filter(|b| !b.is_empty()).unwrap_or(DEFAULT_BUILDER);
+    if name == DEFAULT_BUILDER {
+        return Ok(super::selection::context_group(DEFAULT_BUILDER));
+    }
+    let env = Env::from_process();
+    let store = super::open_store(&env)?;
+    let txn = store.txn()?;
+    super::selection::node_group(&txn, &env, name)
+}
+
+/// Runs `spec` with the already-resolved builder `builder`, sending events
+/// to `events` (a closed receiver is fine). Cancelling `cancel` stops the
+/// build on the daemon and returns
 /// `BuilderError::Build(BuildkitError::Cancelled)`.
 pub async fn run(
     spec: BuildSpec,
-    builder: Option<&str>,
+    builder: &NodeGroup,
     events: mpsc::UnboundedSender<RunEvent>,
     cancel: CancellationToken,
 ) -> Result<BuildReport, BuilderError> {
@@ -84,33 +98,18 @@ pub async fn run(
 
 async fn run_uncancelled(
     mut spec: BuildSpec,
-    builder: Option<&str>,
+    ng: &NodeGroup,
     events: &mpsc::UnboundedSender<RunEvent>,
     started: Instant,
 ) -> Result<BuildReport, BuilderError> {
-    let name = builder.filter(|b| !b.is_empty()).unwrap_or(DEFAULT_BUILDER);
-    let ng = if name == DEFAULT_BUILDER {
-        // The docker engine's own builder: no store needed.
-        super::selection::context_group(DEFAULT_BUILDER)
-    } else {
-        let env = Env::from_process();
-        let store = super::open_store(&env)?;
-        let txn = store.txn()?;
-        super::selection::node_group(&txn, &env, name)?
-        // the lock is released here, before connecting
-    };
-    // What no driver of this kind can do is refused before connecting; a
-    // refusal the daemon might lift (the docker engine's containerd image
-    // store) waits for its answer, and stands when it cannot be reached.
-    let kind = DriverKind::from_name(super::status::driver_kind(&ng));
-    let refusal = |f: Features| kind.and_then(|_| spec.check(&f).err());
-    if let Some(r) = kind.and_then(|k| refusal(Features::best_of(k))) {
-        return Err(BuilderError::Invalid(r.to_string()));
-    }
-    let driver = match super::status::build_driver(&ng, Some(&spec.context)).await {
+    let name = ng.name.as_str();
+    let driver = match super::status::build_driver(ng, Some(&spec.context)).await {
         Ok(d) => d,
         Err(e) => {
-            if let Some(r) = kind.and_then(|k| refusal(Features::of(k))) {
+            // What the driver kind refuses without asking its daemon stays
+            // the answer when the daemon cannot be reached.
+            let kind = DriverKind::from_name(super::status::driver_kind(ng));
+            if let Some(r) = kind.and_then(|k| spec.check(&Features::of(k)).err()) {
                 return Err(BuilderError::Invalid(r.to_string()));
             }
             return Err(e);
@@ -317,7 +316,8 @@ mod tests {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let cancel = CancellationToken::new();
         cancel.cancel();
-        let r = run(BuildSpec::new("/nonexistent"), None, tx, cancel).await;
+        let default = resolve(None).unwrap();
+        let r = run(BuildSpec::new("/nonexistent"), &default, tx, cancel).await;
         assert!(
             matches!(r, Err(BuilderError::Build(BuildkitError::Cancelled))),
             "{r:?}"

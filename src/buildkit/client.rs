@@ -131,8 +131,8 @@ impl Client {
     }
 
     /// Runs one build of `spec`, sending progress to `events` (a closed
-    /// receiver is fine). Refuses what the driver cannot do before sending
-    /// anything.
+    /// receiver is fine). What the driver cannot do is the caller's to
+    /// refuse first (`BuildSpec::refusals`; `builder::run` does).
     pub async fn build(
         &self,
         spec: &BuildSpec,
@@ -150,9 +150,9 @@ impl Client {
         events: mpsc::UnboundedSender<ProgressEvent>,
         engine: Option<&bollard::Docker>,
     ) -> Result<BuildOutcome, BuildkitError> {
+        // What the driver refuses was refused by the caller
+        // (`builder::run`, `BuildSpec::refusals`), before connecting.
         let features = self.driver.features();
-        spec.check(&features)
-            .map_err(|r| BuildkitError::Unsupported(r.to_string()))?;
         let exports = spec.exports(&features);
         let version = self.info().await?;
         let request = solve_request(spec, &exports, &features, version.as_ref())?;

@@ -192,6 +192,9 @@ struct Job {
     spec: BuildSpec,
     builder: String,
     driver: String,
+    /// The builder as the session resolved it: the build goes to it
+    /// without reading the store again.
+    group: crate::builder::NodeGroup,
     cancel: CancellationToken,
 }
 
@@ -371,6 +374,7 @@ async fn prepare(
         spec,
         builder: current.name,
         driver: current.driver,
+        group: current.group,
         cancel,
     })
 }
@@ -455,12 +459,7 @@ async fn drive(session: Arc<Session>, client: Client, job: Job) -> Value {
     tracing::info!("{}: {title}", job.id);
 
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let run = crate::builder::run::run(
-        job.spec.clone(),
-        Some(job.builder.as_str()),
-        tx,
-        job.cancel.clone(),
-    );
+    let run = crate::builder::run::run(job.spec.clone(), &job.group, tx, job.cancel.clone());
     tokio::pin!(run);
     let mut tracker = Tracker::new();
     let mut tick = tokio::time::interval(FLUSH_EVERY);
