@@ -379,6 +379,26 @@ async fn prepare(
     })
 }
 
+/// The bake files of `folder` that exist, read without blocking the
+/// runtime (`build/` parses text and does no I/O).
+async fn read_bake_folder(
+    folder: &Path,
+) -> Result<Vec<crate::build::bake::BakeSource>, crate::build::bake::BakeError> {
+    let mut sources = Vec::new();
+    for path in crate::build::bake::bake_file_paths(folder) {
+        match tokio::fs::read_to_string(&path).await {
+            Ok(text) => sources.push(crate::build::bake::BakeSource { path, text }),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::IsADirectory
+                ) => {}
+            Err(e) => return Err(crate::build::bake::BakeError::unreadable(&path, e)),
+        }
+    }
+    Ok(sources)
+}
+
 /// The spec of a request and the target that names the build: a bake
 /// target's own configuration; for a Dockerfile, the configured build of
 /// that stage (bake file of the workspace folder > `buildkit.build.*` >
@@ -398,8 +418,8 @@ async fn configure(
                 Some(b) => b,
                 None => {
                     let folder = path.parent().unwrap_or(Path::new("/"));
-                    Bake::load_folder(folder, &std::env::vars().collect())
-                        .map_err(|e| e.to_string())?
+                    let sources = read_bake_folder(folder).await.map_err(|e| e.to_string())?;
+                    Bake::parse(&sources, &std::env::vars().collect()).map_err(|e| e.to_string())?
                 }
             };
             let build = config::bake_target_spec(&bake, name).map_err(|e| e.to_string())?;
