@@ -26,7 +26,9 @@ mod progress;
 mod server;
 mod session;
 mod settings;
+mod token_legend;
 mod transport;
+mod uri;
 
 use std::time::Duration;
 

@@ -60,6 +60,7 @@ impl Server {
             }
         });
         let session = Arc::new(Session::default());
+        crate::lsp::diagnostics::attach(&session, client.clone());
         if let Some(ms) = options.debounce_ms {
             let mut state = session.state();
             state.defaults.debounce_ms = ms;

@@ -13,6 +13,6 @@ use crate::lsp::session::Session;
 
 pub fn handle(session: &Arc<Session>, client: &Client, params: DidSaveTextDocumentParams) {
     let uri = params.text_document.uri;
-    ignore_files::files_changed(session, client, std::slice::from_ref(&uri));
+    ignore_files::files_changed(session, std::slice::from_ref(&uri));
     run::on_save(session, client, uri);
 }

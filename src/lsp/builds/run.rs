@@ -28,11 +28,11 @@ use crate::build::BuildSpec;
 use crate::builder::run::{BuildReport, RunEvent};
 use crate::builder::BuilderError;
 use crate::buildkit::BuildkitError;
-use crate::lsp::diagnostics;
 use crate::lsp::error::LspError;
 use crate::lsp::position::Encoding;
 use crate::lsp::progress::WorkProgress;
 use crate::lsp::session::Session;
+use crate::lsp::session::Stale;
 
 pub use failures::Failure;
 use tracker::Tracker;
@@ -514,7 +514,7 @@ async fn drive(session: Arc<Session>, client: Client, job: Job) -> Value {
     progress.end(outcome.end_message()).await;
     let (typ, message) = outcome.show_message(&what, &job.builder);
     client.show_message(typ, message).await;
-    record_failure(&session, &client, &job, &outcome).await;
+    record_failure(&session, &job, &outcome).await;
     {
         let mut inner = session.builds.inner();
         let key = (job.uri.as_str().to_string(), job.target.clone());
@@ -655,7 +655,7 @@ impl Outcome {
 
 /// Keeps the failure's diagnostic, or clears the target's after a success,
 /// and re-publishes the document's diagnostics when they changed.
-async fn record_failure(session: &Arc<Session>, client: &Client, job: &Job, outcome: &Outcome) {
+async fn record_failure(session: &Arc<Session>, job: &Job, outcome: &Outcome) {
     let Some(dockerfile) = &job.dockerfile else {
         return;
     };
@@ -696,7 +696,7 @@ async fn record_failure(session: &Arc<Session>, client: &Client, job: &Job, outc
         _ => false,
     };
     if changed {
-        diagnostics::invalidate(session, client, dockerfile.clone());
+        session.report_stale(Stale::Invalidated(dockerfile.clone()));
     }
 }
 

@@ -14,6 +14,7 @@ pub mod findings;
 pub mod fixes;
 pub mod lenses;
 pub mod watch;
+pub mod workspace;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -258,7 +259,7 @@ pub fn folders(folders: &Option<Vec<ls_types::WorkspaceFolder>>) -> Vec<std::pat
     folders
         .iter()
         .flatten()
-        .filter_map(|f| crate::lsp::ignore_files::uri_path(&f.uri))
+        .filter_map(|f| crate::lsp::uri::uri_path(&f.uri))
         .collect()
 }
 
