@@ -23,6 +23,15 @@ use tokio::io::{AsyncRead, AsyncWrite};
 pub use factory::{factory, InitConfig};
 pub use features::{DriverKind, Feature, Features, Refusal, Support};
 
+/// Driver options from `(key, value)` pairs, for the drivers' tests.
+#[cfg(test)]
+pub(crate) fn test_opts(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// A duplex byte stream to BuildKit (an upgraded HTTP connection, an exec's
 /// stdio, a socket).
 pub trait ByteStream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}

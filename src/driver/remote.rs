@@ -505,12 +505,7 @@ impl super::factory::Factory for Factory {
 mod tests {
     use super::*;
 
-    fn opts(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::driver::test_opts as opts;
 
     #[test]
     fn endpoints_parse() {

@@ -632,12 +632,7 @@ pub fn parse_go_duration(v: &str) -> Result<Duration, String> {
 mod tests {
     use super::*;
 
-    fn opts(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::driver::test_opts as opts;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<Options, String> {
         Options::from_driver_opts("buildkit_node_0", &opts(pairs), &[], None, &[])
