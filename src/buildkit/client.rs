@@ -171,7 +171,7 @@ impl Client {
         } else {
             context.join("Dockerfile")
         };
-        let sync_err = |e: super::filesync::FileSyncError| BuildkitError::Session(e.to_string());
+        let sync_err = |e: BuildkitError| BuildkitError::Session(e.to_string());
         let file_sync = FileSyncService::new([
             (
                 "context".to_string(),
@@ -215,7 +215,7 @@ impl Client {
                 let mut chunks = chunks;
                 // Report the load once the exporter starts sending, not before.
                 let Some(first) = chunks.recv().await else {
-                    return Err(super::filesend::LoadError::Empty);
+                    return Err(BuildkitError::LoadedNothing);
                 };
                 let chunks = futures::stream::once(async move { first })
                     .chain(tokio_stream::wrappers::ReceiverStream::new(chunks));
