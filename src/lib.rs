@@ -11,4 +11,5 @@ pub mod dockerfile;
 pub mod dockerignore;
 pub mod driver;
 pub mod lsp;
+pub mod options;
 pub mod platform;

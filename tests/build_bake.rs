@@ -3,6 +3,9 @@
 //! files; the byte span and LSP range of every attribute; errors with their
 //! place; and the precedence bake file > settings > defaults.
 
+#[path = "support/bake.rs"]
+mod bake_files;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -47,7 +50,7 @@ fn in_memory(name: &str, text: &str) -> Vec<BakeSource> {
 fn finds_bake_files_in_buildx_order() {
     let hcl = fixture("hcl");
     assert_eq!(
-        buildkit_lsp::build::bake::find_bake_files(&hcl),
+        bake_files::find_bake_files(&hcl),
         vec![
             hcl.join("docker-bake.hcl"),
             hcl.join("docker-bake.override.hcl")
@@ -55,7 +58,7 @@ fn finds_bake_files_in_buildx_order() {
     );
     let json = fixture("json");
     assert_eq!(
-        buildkit_lsp::build::bake::find_bake_files(&json),
+        bake_files::find_bake_files(&json),
         vec![
             json.join("docker-bake.json"),
             json.join("docker-bake.override.json")
@@ -72,7 +75,7 @@ fn finds_bake_files_in_buildx_order() {
 #[test]
 fn hcl_inherits_variables_groups_and_override_file() {
     let dir = fixture("hcl");
-    let bake = Bake::load_folder(&dir, &BTreeMap::new()).unwrap();
+    let bake = bake_files::load_folder(&dir, &BTreeMap::new()).unwrap();
     assert_eq!(bake.default_targets().unwrap(), vec!["app", "tools"]);
     assert_eq!(bake.target_names(), vec!["_common", "base", "app", "tools"]);
     // The override file's default wins over the first file's.
@@ -150,7 +153,8 @@ fn hcl_inherits_variables_groups_and_override_file() {
 #[test]
 fn environment_overrides_variable_defaults() {
     let dir = fixture("hcl");
-    let bake = Bake::load_folder(&dir, &env(&[("TAG", "ci"), ("REGISTRY", "r.example")])).unwrap();
+    let bake =
+        bake_files::load_folder(&dir, &env(&[("TAG", "ci"), ("REGISTRY", "r.example")])).unwrap();
     let app = bake.resolve("app").unwrap();
     assert_eq!(app.list("tags").unwrap(), vec!["r.example/app:ci"]);
     assert_eq!(app.list("cache-from").unwrap(), vec!["r.example/app:cache"]);
@@ -159,7 +163,7 @@ fn environment_overrides_variable_defaults() {
 #[test]
 fn json_inherits_variables_and_override_file() {
     let dir = fixture("json");
-    let bake = Bake::load_folder(&dir, &BTreeMap::new()).unwrap();
+    let bake = bake_files::load_folder(&dir, &BTreeMap::new()).unwrap();
     assert_eq!(bake.default_targets().unwrap(), vec!["web"]);
     let web = bake.resolve("web").unwrap();
     assert_eq!(web.context_dir().unwrap(), dir.join("web"));
@@ -184,12 +188,12 @@ fn json_inherits_variables_and_override_file() {
     assert_eq!(web.block.range, range(2, 4, 4, 5));
 
     // A bool default parses the environment value as a bool.
-    let bake = Bake::load_folder(&dir, &env(&[("DEBUG", "1"), ("VERSION", "2.0")])).unwrap();
+    let bake = bake_files::load_folder(&dir, &env(&[("DEBUG", "1"), ("VERSION", "2.0")])).unwrap();
     let web = bake.resolve("web").unwrap();
     assert_eq!(web.map("args").unwrap()["DEBUG"], "true");
     assert_eq!(web.list("tags").unwrap(), vec!["web:2.0"]);
     // A bad value is an error of the variable, and of the targets using it.
-    let bake = Bake::load_folder(&dir, &env(&[("DEBUG", "yes")])).unwrap();
+    let bake = bake_files::load_folder(&dir, &env(&[("DEBUG", "yes")])).unwrap();
     // Listed twice: the variable, and web-base's args that use it.
     assert_eq!(bake.errors.len(), 2);
     let err = &bake.errors[0];
@@ -213,7 +217,7 @@ fn json_inherits_variables_and_override_file() {
 fn inherits_cycle_and_unknown_targets_are_errors_with_ranges() {
     let dir = fixture("cycle");
     let file = dir.join("docker-bake.hcl");
-    let bake = Bake::load_folder(&dir, &BTreeMap::new()).unwrap();
+    let bake = bake_files::load_folder(&dir, &BTreeMap::new()).unwrap();
 
     let err = bake.resolve("a").unwrap_err();
     assert_eq!(err.kind, BakeErrorKind::Cycle);
@@ -371,7 +375,7 @@ fn variables_may_use_variables_declared_later() {
 #[test]
 fn insertion_edits_keep_the_file_valid() {
     let dir = fixture("hcl");
-    let bake = Bake::load_folder(&dir, &BTreeMap::new()).unwrap();
+    let bake = bake_files::load_folder(&dir, &BTreeMap::new()).unwrap();
     let app = bake.resolve("app").unwrap();
     let edit = app.insertion.attribute("output", "[\"type=docker\"]");
     assert_eq!(edit.origin.range, range(38, 0, 38, 0));
@@ -405,7 +409,7 @@ fn insertion_edits_keep_the_file_valid() {
 
     // JSON: first property of the target object.
     let dir = fixture("json");
-    let bake = Bake::load_folder(&dir, &BTreeMap::new()).unwrap();
+    let bake = bake_files::load_folder(&dir, &BTreeMap::new()).unwrap();
     let edit = bake
         .resolve("web")
         .unwrap()
@@ -438,7 +442,7 @@ fn insertion_edits_keep_the_file_valid() {
 #[test]
 fn bake_target_builds_its_dockerfile_and_beats_settings() {
     let dir = fixture("hcl");
-    let bake = Bake::load_folder(&dir, &BTreeMap::new()).unwrap();
+    let bake = bake_files::load_folder(&dir, &BTreeMap::new()).unwrap();
     let settings = BuildSettings {
         tags: vec!["from-settings:1".into()],
         load: true,

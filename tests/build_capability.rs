@@ -3,6 +3,9 @@
 //! present where the driver lacks the feature and absent where it has it,
 //! with its message, Dockerfile range, bake attribute and fixes.
 
+#[path = "support/bake.rs"]
+mod bake_files;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -29,7 +32,7 @@ fn model() -> Model {
 }
 
 fn bake() -> Bake {
-    Bake::load_folder(&dir(), &BTreeMap::new()).unwrap()
+    bake_files::load_folder(&dir(), &BTreeMap::new()).unwrap()
 }
 
 fn target(name: &str) -> ConfiguredBuild {
@@ -164,8 +167,8 @@ fn multi_platform_and_tarball_on_docker_undeclared_arg_everywhere() {
 
     // A containerd-store engine lifts the docker driver's limits.
     let containerd = Features {
-        kind: DriverKind::Docker,
         containerd_store: true,
+        ..Features::of(DriverKind::Docker)
     };
     assert_eq!(
         codes(&findings(&build, &model(), &containerd, &[])),

@@ -24,18 +24,9 @@ fn fixture(rel: &str) -> Vec<u8> {
     std::fs::read(fixtures().join(rel)).unwrap()
 }
 
-/// A temporary home for one test: docker config dir and buildx store.
-struct Home {
-    dir: tempfile::TempDir,
-}
+use support::home::Home;
 
 impl Home {
-    fn new() -> Home {
-        Home {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
     /// A home whose buildx store is a copy of the fixture store.
     fn with_fixture_store() -> Home {
         let home = Home::new();
@@ -43,31 +34,13 @@ impl Home {
         home
     }
 
-    fn docker_config(&self) -> PathBuf {
-        self.dir.path().join("docker")
-    }
-
-    fn buildx(&self) -> PathBuf {
-        self.docker_config().join("buildx")
-    }
-
     fn instance(&self, name: &str) -> PathBuf {
         self.buildx().join("instances").join(name)
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_buildkit-lsp"));
-        cmd.arg("builder")
-            .args(args)
-            .env("HOME", self.dir.path())
-            .env("DOCKER_CONFIG", self.docker_config())
-            .env_remove("BUILDX_CONFIG")
-            .env_remove("DOCKER_HOST")
-            .env_remove("DOCKER_CONTEXT")
-            .env_remove("BUILDX_BUILDER")
-            .env_remove("BUILDKIT_HOST")
-            .env_remove("KUBECONFIG")
-            .env_remove("DOCKER_TLS_VERIFY");
+        let mut cmd = self.command();
+        cmd.arg("builder").args(args);
         cmd
     }
 

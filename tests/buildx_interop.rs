@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
+use support::home::Home;
 use support::relay::{Relay, RelayTls};
 use support::TempContext;
 
@@ -23,67 +24,50 @@ use support::TempContext;
 const BUILDX_PLUGIN: &str =
     "/var/lib/buildkit-lsp/trixie/usr/libexec/docker/cli-plugins/docker-buildx";
 
-/// A home with both binaries pointed at the same store.
-struct Home {
-    dir: tempfile::TempDir,
-    docker_host: String,
+/// A shared test home with the buildx plugin linked into its docker
+/// config, or `None` after a loud skip (a panic under CI) when the engine or
+/// the plugin is missing.
+fn home(test: &str) -> Option<Home> {
+    let engine = support::docker_or_skip(test)?;
+    if !Path::new(BUILDX_PLUGIN).exists() {
+        let msg = format!(
+            "SKIPPED (no docker buildx): {test}: {BUILDX_PLUGIN} is missing. Run scripts/test-env (as root on Debian) to install it."
+        );
+        if std::env::var_os("CI").is_some() {
+            panic!("{msg} CI is set, so skipping is an error.");
+        }
+        eprintln!("\n!!!!!!!! {msg}\n");
+        return None;
+    }
+    let home = Home::with_engine(&engine);
+    let plugins = home.docker_config().join("cli-plugins");
+    std::fs::create_dir_all(&plugins).expect("the cli-plugins folder");
+    std::os::unix::fs::symlink(BUILDX_PLUGIN, plugins.join("docker-buildx"))
+        .expect("link the buildx plugin");
+    Some(home)
 }
 
 impl Home {
-    /// A home for `test`, or `None` after a loud skip (a panic under CI)
-    /// when the engine or the buildx plugin is missing.
-    fn new(test: &str) -> Option<Home> {
-        let engine = support::docker_or_skip(test)?;
-        if !Path::new(BUILDX_PLUGIN).exists() {
-            let msg = format!(
-                "SKIPPED (no docker buildx): {test}: {BUILDX_PLUGIN} is missing. Run scripts/test-env (as root on Debian) to install it."
-            );
-            if std::env::var_os("CI").is_some() {
-                panic!("{msg} CI is set, so skipping is an error.");
-            }
-            eprintln!("\n!!!!!!!! {msg}\n");
-            return None;
-        }
-        let dir = tempfile::tempdir().expect("a temporary home");
-        let plugins = dir.path().join("docker/cli-plugins");
-        std::fs::create_dir_all(&plugins).expect("the cli-plugins folder");
-        std::os::unix::fs::symlink(BUILDX_PLUGIN, plugins.join("docker-buildx"))
-            .expect("link the buildx plugin");
-        Some(Home {
-            dir,
-            docker_host: engine.docker_host(),
-        })
-    }
-
     fn engine(&self) -> support::DockerEndpoint {
         support::docker_endpoint()
     }
 
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
     fn buildx_dir(&self) -> PathBuf {
-        self.path().join("docker/buildx")
+        self.buildx()
     }
 
     /// `docker buildx ARGS` in this home.
-    fn buildx(&self, args: &[&str]) -> Output {
+    fn run_buildx(&self, args: &[&str]) -> Output {
         Command::new("docker")
             .arg("buildx")
             .args(args)
-            .env("HOME", self.path())
-            .env("DOCKER_CONFIG", self.path().join("docker"))
-            .env("DOCKER_HOST", &self.docker_host)
-            .env_remove("BUILDX_CONFIG")
-            .env_remove("BUILDX_BUILDER")
-            .env_remove("BUILDKIT_HOST")
+            .envs(self.envs())
             .output()
             .expect("the docker CLI runs")
     }
 
     fn buildx_ok(&self, args: &[&str]) -> String {
-        let out = self.buildx(args);
+        let out = self.run_buildx(args);
         assert!(
             out.status.success(),
             "docker buildx {args:?} failed: {}",
@@ -94,15 +78,10 @@ impl Home {
 
     /// `buildkit-lsp ARGS` in this home.
     fn ours(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_buildkit-lsp"));
-        cmd.args(args)
-            .env("HOME", self.path())
-            .env("DOCKER_CONFIG", self.path().join("docker"))
-            .env("DOCKER_HOST", &self.docker_host)
-            .env_remove("BUILDX_CONFIG")
-            .env_remove("BUILDX_BUILDER")
-            .env_remove("BUILDKIT_HOST");
-        cmd.output().expect("the buildkit-lsp binary runs")
+        self.command()
+            .args(args)
+            .output()
+            .expect("the buildkit-lsp binary runs")
     }
 
     fn ours_ok(&self, args: &[&str]) -> String {
@@ -170,8 +149,7 @@ fn field<'a>(inspect: &'a str, key: &str) -> Option<&'a str> {
 
 #[test]
 fn builders_created_by_buildx_are_seen_by_us_and_ours_by_buildx() {
-    let Some(home) = Home::new("builders_created_by_buildx_are_seen_by_us_and_ours_by_buildx")
-    else {
+    let Some(home) = home("builders_created_by_buildx_are_seen_by_us_and_ours_by_buildx") else {
         return;
     };
     let r = relay(&home);
@@ -235,7 +213,7 @@ fn builders_created_by_buildx_are_seen_by_us_and_ours_by_buildx() {
 
 #[test]
 fn use_by_either_binary_is_the_current_builder_for_both() {
-    let Some(home) = Home::new("use_by_either_binary_is_the_current_builder_for_both") else {
+    let Some(home) = home("use_by_either_binary_is_the_current_builder_for_both") else {
         return;
     };
     let r = relay(&home);
@@ -260,7 +238,7 @@ fn use_by_either_binary_is_the_current_builder_for_both() {
 
 #[test]
 fn each_binary_builds_on_the_builder_the_other_created() {
-    let Some(home) = Home::new("each_binary_builds_on_the_builder_the_other_created") else {
+    let Some(home) = home("each_binary_builds_on_the_builder_the_other_created") else {
         return;
     };
     let r = relay(&home);
@@ -312,7 +290,7 @@ fn each_binary_builds_on_the_builder_the_other_created() {
 
 #[test]
 fn concurrent_create_use_rm_from_both_binaries_loses_nothing() {
-    let Some(home) = Home::new("concurrent_create_use_rm_from_both_binaries_loses_nothing") else {
+    let Some(home) = home("concurrent_create_use_rm_from_both_binaries_loses_nothing") else {
         return;
     };
     let r = relay(&home);

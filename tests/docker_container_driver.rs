@@ -9,7 +9,7 @@
 mod support;
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use bollard::query_parameters::{InspectContainerOptions, LogsOptions};
 use futures::StreamExt;
@@ -20,30 +20,11 @@ const IMAGE: &str = support::STAND_IN_BUILDKIT_IMAGE;
 
 /// Builds the stand-in image with the docker driver (cached after the first
 /// time).
-struct Home {
-    dir: tempfile::TempDir,
-    docker_host: String,
-}
+use support::home::Home;
 
 impl Home {
-    fn new(engine: &support::DockerEndpoint) -> Home {
-        Home {
-            dir: tempfile::tempdir().unwrap(),
-            docker_host: engine.docker_host(),
-        }
-    }
-
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_buildkit-lsp"))
-            .args(args)
-            .env("HOME", self.dir.path())
-            .env("DOCKER_CONFIG", self.dir.path().join("docker"))
-            .env("DOCKER_HOST", &self.docker_host)
-            .env_remove("BUILDX_CONFIG")
-            .env_remove("BUILDX_BUILDER")
-            .env_remove("DOCKER_CONTEXT")
-            .output()
-            .unwrap()
+        self.command().args(args).output().unwrap()
     }
 
     /// Runs and expects success; returns stdout.
@@ -132,7 +113,7 @@ async fn create_bootstrap_build_stop_restart_and_remove() {
     let docker = engine.bollard();
     let relay = Relay::tcp(&engine, RelayTls::None);
     let relay_addr = relay.endpoint().trim_start_matches("tcp://").to_string();
-    let home = Home::new(&engine);
+    let home = Home::with_engine(&engine);
     let name = support::unique_name("dc").replace('-', "_");
     let node = format!("{name}0");
     let container = format!("buildx_buildkit_{node}");
@@ -285,7 +266,7 @@ async fn privileged_refusal_names_the_unprivileged_option() {
         return;
     };
     support::build_stand_in_buildkit_image(&engine).await;
-    let home = Home::new(&engine);
+    let home = Home::with_engine(&engine);
     let name = support::unique_name("dcpriv").replace('-', "_");
     let _cleanup = Cleanup {
         docker: engine.bollard(),
@@ -341,7 +322,7 @@ async fn missing_image_that_cannot_be_pulled_is_explained() {
     else {
         return;
     };
-    let home = Home::new(&engine);
+    let home = Home::with_engine(&engine);
     let name = support::unique_name("dcimg").replace('-', "_");
     let _cleanup = Cleanup {
         docker: engine.bollard(),
@@ -375,7 +356,7 @@ async fn buildkitd_that_never_answers_fails_with_its_logs() {
         return;
     };
     support::build_stand_in_buildkit_image(&engine).await;
-    let home = Home::new(&engine);
+    let home = Home::with_engine(&engine);
     let name = support::unique_name("dcdead").replace('-', "_");
     let _cleanup = Cleanup {
         docker: engine.bollard(),

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use bollard_buildkit_proto::fsutil::types::{packet::PacketType, Packet, Stat};
 use bollard_buildkit_proto::moby::filesync::v1::file_sync_client::FileSyncClient;
 use buildkit_lsp::buildkit::filesync::{
-    find_dockerignore, FileSyncError, FileSyncService, SyncedDir, TransferStats, DATA_CHUNK_SIZE,
+    find_dockerignore, FileSyncService, SyncedDir, TransferStats, DATA_CHUNK_SIZE,
 };
 use hyper_util::rt::TokioIo;
 use support::TempContext;
@@ -402,7 +402,10 @@ fn dockerfile_specific_ignore_file_wins() {
 fn invalid_dockerignore_refuses_the_context() {
     let ctx = TempContext::new().file(".dockerignore", "ok\n[bad\n");
     let err = SyncedDir::context(ctx.path(), Path::new("Dockerfile")).expect_err("refused");
-    assert!(matches!(err, FileSyncError::Ignore { .. }));
+    assert!(matches!(
+        err,
+        buildkit_lsp::buildkit::BuildkitError::Ignore { .. }
+    ));
     let msg = err.to_string();
     assert!(
         msg.ends_with(".dockerignore: line 2: invalid .dockerignore pattern \"[bad\": syntax error in pattern (fix or remove the pattern; Docker refuses it too)"),

@@ -15,7 +15,7 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use buildkit_lsp::builder::status::{kubernetes_pods, query, NodeStatus};
+use buildkit_lsp::builder::status::{instances, query, NodeStatus};
 use buildkit_lsp::builder::{Node, NodeGroup};
 use buildkit_lsp::driver::kubernetes::{config, exec, Backoff, KubeEnv, KubernetesDriver, Options};
 use buildkit_lsp::driver::Driver;
@@ -24,36 +24,25 @@ use serde_json::{json, Value};
 
 /// A temporary HOME with the simulator's kubeconfig; runs the real binary
 /// with `KUBECONFIG` pointing at it.
-struct Home {
-    dir: tempfile::TempDir,
-    kubeconfig: PathBuf,
-    docker_host: String,
-}
+use support::home::Home;
 
 impl Home {
-    fn new(sim: &K8sSim, engine: &support::DockerEndpoint) -> Home {
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = dir.path().join("kube").join("config.yaml");
-        sim.write_kubeconfig(&kubeconfig, "sim");
-        Home {
-            dir,
-            kubeconfig,
-            docker_host: engine.docker_host(),
-        }
+    /// A home with the simulator's kubeconfig at [`Home::kubeconfig`].
+    fn with_sim(sim: &K8sSim, engine: &support::DockerEndpoint) -> Home {
+        let home = Home::with_engine(engine);
+        sim.write_kubeconfig(&home.kubeconfig(), "sim");
+        home
+    }
+
+    fn kubeconfig(&self) -> PathBuf {
+        self.path().join("kube").join("config.yaml")
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_buildkit-lsp"))
+        self.command()
             .args(args)
-            .current_dir(self.dir.path())
-            .env("HOME", self.dir.path())
-            .env("DOCKER_CONFIG", self.dir.path().join("docker"))
-            .env("DOCKER_HOST", &self.docker_host)
-            .env("KUBECONFIG", &self.kubeconfig)
-            .env_remove("BUILDX_CONFIG")
-            .env_remove("BUILDX_BUILDER")
-            .env_remove("BUILDKIT_HOST")
-            .env_remove("DOCKER_CONTEXT")
+            .current_dir(self.path())
+            .env("KUBECONFIG", self.kubeconfig())
             .output()
             .unwrap()
     }
@@ -132,7 +121,7 @@ async fn create_bootstrap_build_load_and_rm_through_the_cli() {
         return;
     };
     let sim = token_sim(Duration::from_millis(300)).await;
-    let home = Home::new(&sim, &engine);
+    let home = Home::with_sim(&sim, &engine);
     let image = support::unique_name("k8s-default-load");
     let tag = format!("{image}:1");
 
@@ -162,7 +151,7 @@ async fn create_bootstrap_build_load_and_rm_through_the_cli() {
         inst["Nodes"][0]["Endpoint"],
         format!(
             "kubernetes:///kube?deployment={node}&kubeconfig={}",
-            home.kubeconfig.display().to_string().replace('/', "%2F")
+            home.kubeconfig().display().to_string().replace('/', "%2F")
         )
     );
     assert!(
@@ -326,7 +315,7 @@ async fn create_bootstrap_build_load_and_rm_through_the_cli() {
         .env("HOME", home.dir.path())
         .env("DOCKER_CONFIG", home.dir.path().join("docker"))
         .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-        .env("KUBECONFIG", &home.kubeconfig)
+        .env("KUBECONFIG", home.kubeconfig())
         .env_remove("BUILDX_BUILDER")
         .output()
         .unwrap();
@@ -420,7 +409,7 @@ async fn three_replicas_sticky_keeps_a_context_on_one_pod_random_spreads() {
         ..NodeGroup::default()
     };
     assert_eq!(
-        kubernetes_pods(&group).await,
+        instances(&group).await,
         [("three0".to_string(), Ok(pods.clone()))]
     );
 

@@ -9,52 +9,18 @@
 mod lsp_support;
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use lsp_support::{full_capabilities, pos, range, Lsp};
 use serde_json::{json, Value};
 
-/// A temporary home with its own docker config dir and buildx store.
-struct Home {
-    dir: tempfile::TempDir,
-    docker_host: String,
-}
+use support::home::Home;
 
 impl Home {
-    fn new(engine: &support::DockerEndpoint) -> Home {
-        Home {
-            dir: tempfile::tempdir().unwrap(),
-            docker_host: engine.docker_host(),
-        }
-    }
-
-    fn buildx(&self) -> PathBuf {
-        self.dir.path().join("docker/buildx")
-    }
-
-    fn envs(&self) -> Vec<(&'static str, String)> {
-        let home = self.dir.path();
-        vec![
-            ("HOME", home.display().to_string()),
-            ("DOCKER_CONFIG", home.join("docker").display().to_string()),
-            ("BUILDX_CONFIG", self.buildx().display().to_string()),
-            ("DOCKER_HOST", self.docker_host.clone()),
-            // Empty counts as unset: the caller's selection must not leak in.
-            ("BUILDX_BUILDER", String::new()),
-            ("DOCKER_CONTEXT", String::new()),
-            ("BUILDKIT_HOST", String::new()),
-        ]
-    }
-
     /// Runs the CLI on this store; expects success.
     fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_buildkit-lsp"))
-            .args(args)
-            .envs(self.envs())
-            .output()
-            .unwrap();
+        let out = self.command().args(args).output().unwrap();
         support::expect_success(args, out)
     }
 
@@ -134,7 +100,7 @@ fn list_builders_shows_the_default_docker_builder_and_a_container_builder() {
     let Some(engine) = support::docker_or_skip("list_builders") else {
         return;
     };
-    let home = Home::new(&engine);
+    let home = Home::with_engine(&engine);
     home.container_builder("dc1");
     let mut lsp = home.server(json!({}));
     let rows = command(&mut lsp, "buildkit.listBuilders", json!([]));
@@ -152,7 +118,7 @@ fn list_builders_shows_the_default_docker_builder_and_a_container_builder() {
     assert_eq!(dc["status"], "inactive");
     assert_eq!(dc["selected"], false);
     assert_eq!(dc["globalDefault"], false);
-    assert_eq!(dc["endpoint"], home.docker_host.as_str());
+    assert_eq!(dc["endpoint"], home.docker_host.as_deref().unwrap());
     assert_eq!(dc["error"], Value::Null);
     let default = by_name(&rows, "default");
     assert_eq!(default["driver"], "docker");
@@ -176,7 +142,7 @@ fn use_builder_is_per_workspace_and_use_builder_globally_writes_the_store() {
     let Some(engine) = support::docker_or_skip("use_builder") else {
         return;
     };
-    let home = Home::new(&engine);
+    let home = Home::with_engine(&engine);
     home.container_builder("dc1");
     let mut lsp = home.server(json!({}));
     // Reading the selection may write buildx's empty `current` (as buildx's
@@ -203,7 +169,7 @@ fn use_builder_is_per_workspace_and_use_builder_globally_writes_the_store() {
     let current: Value = serde_json::from_str(&home.current_file().unwrap()).unwrap();
     assert_eq!(
         current,
-        json!({"Key": home.docker_host, "Name": "dc1", "Global": false})
+        json!({"Key": home.docker_host.as_deref().unwrap(), "Name": "dc1", "Global": false})
     );
     let rows = command(&mut lsp, "buildkit.listBuilders", json!([]));
     assert_eq!(by_name(&rows, "dc1")["globalDefault"], true);
@@ -215,7 +181,7 @@ fn unknown_builder_name_is_an_error_naming_the_known_builders() {
     let Some(engine) = support::docker_or_skip("unknown_builder") else {
         return;
     };
-    let home = Home::new(&engine);
+    let home = Home::with_engine(&engine);
     home.container_builder("dc1");
     let mut lsp = home.server(json!({}));
     let err = lsp.request_error(
@@ -242,7 +208,7 @@ fn select_builder_asks_with_show_message_request_and_uses_the_answer() {
     let Some(engine) = support::docker_or_skip("select_builder") else {
         return;
     };
-    let home = Home::new(&engine);
+    let home = Home::with_engine(&engine);
     home.container_builder("dc1");
     let mut lsp = home.server(json!({}));
     *lsp.message_action.lock().unwrap() = json!("dc1 (docker-container, inactive)");
@@ -300,7 +266,7 @@ fn code_lenses_of_a_multi_stage_dockerfile_follow_the_selected_builder() {
     let Some(engine) = support::docker_or_skip("code_lenses") else {
         return;
     };
-    let home = Home::new(&engine);
+    let home = Home::with_engine(&engine);
     home.container_builder("dc1");
     let work = tempfile::tempdir().unwrap();
     let df = work.path().join("Dockerfile");
@@ -369,7 +335,7 @@ fn remembered_builder_from_initialization_options_is_used() {
     let Some(engine) = support::docker_or_skip("remembered_builder") else {
         return;
     };
-    let home = Home::new(&engine);
+    let home = Home::with_engine(&engine);
     home.container_builder("dc1");
     let mut lsp = home.server(json!({"builder": "dc1"}));
     let rows = command(&mut lsp, "buildkit.listBuilders", json!([]));
@@ -386,7 +352,7 @@ fn unreachable_builder_is_reported_once_and_hover_still_answers() {
     let Some(engine) = support::docker_or_skip("unreachable_builder") else {
         return;
     };
-    let home = Home::new(&engine);
+    let home = Home::with_engine(&engine);
     // A port nobody listens on.
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -484,7 +450,7 @@ fn bake_cache_export_is_flagged_on_docker_and_not_after_switching_to_docker_cont
     let Some(engine) = support::docker_or_skip("bake_cache_export") else {
         return;
     };
-    let home = Home::new(&engine);
+    let home = Home::with_engine(&engine);
     home.container_builder("dc1");
     let (work, df, bake) = bake_workspace();
     let mut lsp = home.server_in(json!({}), Some(work.path()));
@@ -540,7 +506,7 @@ fn bake_file_lenses_and_tags_on_the_build_lens() {
     let Some(engine) = support::docker_or_skip("bake_lenses") else {
         return;
     };
-    let home = Home::new(&engine);
+    let home = Home::with_engine(&engine);
     let (work, df, bake) = bake_workspace();
     let mut lsp = home.server_in(json!({}), Some(work.path()));
     lsp.open(&df, SIMPLE);
@@ -574,7 +540,7 @@ fn bake_ranges_follow_the_clients_position_encoding() {
     let Some(engine) = support::docker_or_skip("bake_utf8") else {
         return;
     };
-    let home = Home::new(&engine);
+    let home = Home::with_engine(&engine);
     let line = "  /* é */ cache-to = [\"type=registry,ref=127.0.0.1:5000/cache\"]";
     let text = format!("target \"app\" {{\n  tags = [\"app:dev\"]\n{line}\n}}\n");
     let (work, df, bake) = bake_workspace();
@@ -617,7 +583,7 @@ fn capability_quick_fixes_switch_create_inline_and_load() {
     let Some(engine) = support::docker_or_skip("quick_fixes") else {
         return;
     };
-    let home = Home::new(&engine);
+    let home = Home::with_engine(&engine);
     home.container_builder("dc1");
     let (work, df, bake) = bake_workspace();
     let mut lsp = home.server_in(json!({}), Some(work.path()));
@@ -669,7 +635,7 @@ fn load_fix_for_settings_builds_is_the_enable_load_command() {
     let Some(engine) = support::docker_or_skip("enable_load") else {
         return;
     };
-    let home = Home::new(&engine);
+    let home = Home::with_engine(&engine);
     home.container_builder("dc1");
     let work = tempfile::tempdir().unwrap();
     std::fs::write(work.path().join("Dockerfile"), SIMPLE).unwrap();
@@ -721,7 +687,7 @@ fn create_builder_bootstraps_with_progress_and_remove_builder_falls_back() {
     support::build_stand_in_buildkit_image_blocking(&engine);
     let relay = support::relay::Relay::tcp(&engine, support::relay::RelayTls::None);
     let relay_addr = relay.endpoint().trim_start_matches("tcp://").to_string();
-    let home = Home::new(&engine);
+    let home = Home::with_engine(&engine);
     let name = support::unique_name("made").replace('-', "_");
     let _cleanup = support::RemoveBuilderContainer(format!("{name}0"));
     let mut lsp = home.server(json!({}));
@@ -789,7 +755,7 @@ fn editing_the_open_bake_file_revalidates_the_dockerfile() {
     let Some(engine) = support::docker_or_skip("bake_edit") else {
         return;
     };
-    let home = Home::new(&engine);
+    let home = Home::with_engine(&engine);
     let (work, df, bake) = bake_workspace();
     let lsp = home.server_in(json!({}), Some(work.path()));
     lsp.notification_where("buildkit/builderChanged", 0, |p| p["name"] == "default");
@@ -845,7 +811,7 @@ fn a_broken_bake_file_shows_its_error_where_it_is() {
     let Some(engine) = support::docker_or_skip("bake_errors") else {
         return;
     };
-    let home = Home::new(&engine);
+    let home = Home::with_engine(&engine);
     let (work, _df, bake) = bake_workspace();
     let lsp = home.server_in(json!({}), Some(work.path()));
     // Line 1 is missing its closing bracket: HCL syntax error.
@@ -880,7 +846,7 @@ fn bake_findings_on_the_docker_driver_follow_the_engines_image_store() {
         return;
     };
     let containerd = support::engine_facts(&engine).containerd_store;
-    let home = Home::new(&engine);
+    let home = Home::with_engine(&engine);
     let work = tempfile::tempdir().unwrap();
     let bake_text = "target \"app\" {\n  target = \"nope\"\n  platforms = [\"linux/amd64\", \"linux/386\"]\n  cache-to = [\"type=registry,ref=127.0.0.1:5000/cache\"]\n  output = [\"type=oci,dest=out.tar\"]\n}\n";
     std::fs::write(work.path().join("Dockerfile"), SIMPLE).unwrap();

@@ -236,8 +236,8 @@ fn docker_driver_refuses_with_buildx_messages() {
     );
     // The containerd image store lifts all three.
     let f = Features {
-        kind: DriverKind::Docker,
         containerd_store: true,
+        ..Features::of(DriverKind::Docker)
     };
     s.outputs = vec![OutputSpec::parse("type=oci,dest=o.tar").unwrap()];
     assert_eq!(s.check(&f), Ok(()));
@@ -534,7 +534,7 @@ async fn inline_cache_pushed_then_imported_on_the_real_engine() {
         .await
         .expect("build with inline cache");
     engine
-        .push(&image, (String::new(), String::new()))
+        .push_image(&image, (String::new(), String::new()))
         .await
         .expect("push to the test registry");
 

@@ -47,13 +47,11 @@ pub fn is_bake_file(path: &Path) -> bool {
         .is_some_and(|n| BAKE_FILE_NAMES.contains(&n))
 }
 
-/// The bake files of a workspace folder, in buildx's reading order.
-pub fn find_bake_files(folder: &Path) -> Vec<PathBuf> {
-    BAKE_FILE_NAMES
-        .iter()
-        .map(|n| folder.join(n))
-        .filter(|p| p.is_file())
-        .collect()
+/// The paths a workspace folder's bake files would have, in buildx's
+/// reading order; the caller reads those that exist (this module does no
+/// I/O).
+pub fn bake_file_paths(folder: &Path) -> Vec<PathBuf> {
+    BAKE_FILE_NAMES.iter().map(|n| folder.join(n)).collect()
 }
 
 /// Where something was written in a bake file.
@@ -365,6 +363,23 @@ pub fn normalize(path: &Path) -> PathBuf {
     out
 }
 
+impl BakeError {
+    /// A bake file that exists but cannot be read, at the start of the
+    /// file, for callers that read the files.
+    pub fn unreadable(path: &Path, reason: impl std::fmt::Display) -> BakeError {
+        BakeError {
+            kind: BakeErrorKind::Read,
+            origin: Origin {
+                file: path.to_path_buf(),
+                span: Span::empty(0),
+                range: Range::default(),
+                range_utf8: Range::default(),
+            },
+            message: format!("cannot read the bake file: {reason}"),
+        }
+    }
+}
+
 /// One bake file's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BakeSource {
@@ -373,33 +388,6 @@ pub struct BakeSource {
 }
 
 impl Bake {
-    /// Reads and parses the bake files of a folder (none: an empty `Bake`).
-    pub fn load_folder(folder: &Path, env: &BTreeMap<String, String>) -> Result<Bake, BakeError> {
-        Bake::load(&find_bake_files(folder), env)
-    }
-
-    /// Reads and parses bake files, in the order given.
-    pub fn load(files: &[PathBuf], env: &BTreeMap<String, String>) -> Result<Bake, BakeError> {
-        let mut sources = Vec::with_capacity(files.len());
-        for path in files {
-            let text = std::fs::read_to_string(path).map_err(|e| BakeError {
-                kind: BakeErrorKind::Read,
-                origin: Origin {
-                    file: path.clone(),
-                    span: Span::empty(0),
-                    range: Range::default(),
-                    range_utf8: Range::default(),
-                },
-                message: format!("cannot read the bake file: {e}"),
-            })?;
-            sources.push(BakeSource {
-                path: path.clone(),
-                text,
-            });
-        }
-        Bake::parse(&sources, env)
-    }
-
     /// Parses bake files given with their text, merged in the order given.
     /// `env` overrides variable defaults, as the environment does for buildx.
     pub fn parse(
@@ -1375,11 +1363,9 @@ fn evaluate_variables(
 /// bools and numbers).
 fn typed_like(default: &hcl::Value, s: &str) -> Result<hcl::Value, String> {
     match default {
-        hcl::Value::Bool(_) => match s {
-            "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(hcl::Value::Bool(true)),
-            "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(hcl::Value::Bool(false)),
-            _ => Err(format!("failed to parse {s:?} as bool")),
-        },
+        hcl::Value::Bool(_) => crate::options::parse_bool(s)
+            .map(hcl::Value::Bool)
+            .map_err(|_| format!("failed to parse {s:?} as bool")),
         hcl::Value::Number(_) => s
             .parse::<i64>()
             .map(hcl::Value::from)
@@ -1391,15 +1377,7 @@ fn typed_like(default: &hcl::Value, s: &str) -> Result<hcl::Value, String> {
 
 /// This machine's platform as BuildKit names it (`linux/amd64`).
 pub fn local_platform() -> String {
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "powerpc64" => "ppc64le",
-        "arm" => "arm",
-        other => other,
-    };
-    format!("{}/{arch}", std::env::consts::OS)
+    crate::platform::host().format()
 }
 
 #[cfg(test)]

@@ -2,9 +2,9 @@
 //! builder cannot do, found before building, with the place to show it (the
 //! Dockerfile's target stage, the bake attribute) and the fixes to offer.
 //!
-//! The refusals (cache export, multi-platform, tarball output) come from the
-//! driver capability table (`driver::features`): the same cells that make
-//! `BuildSpec::check` refuse a build make a finding here, and the message is
+//! The refusals (cache export, multi-platform, tarball output) are
+//! `BuildSpec::refusals`, the rules that refuse the build itself, read
+//! against the driver capability table (`driver::features`); the message is
 //! built from the table's feature title, driver and the drivers that have the
 //! feature, never from a second copy of the table. The no-output warning is
 //! `BuildSpec::no_output_warning`, word for word.
@@ -21,7 +21,7 @@ use crate::driver::{DriverKind, Feature, Features, Refusal, Support};
 
 use super::bake::{replace_attribute, BakeEdit, Origin};
 use super::config::ConfiguredBuild;
-use super::spec::BuildSpec;
+use super::spec::{AskedBy, BuildSpec};
 
 /// The diagnostic codes of the findings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -117,73 +117,38 @@ pub fn findings(
     let spec = &build.spec;
     let at = dockerfile_range(spec, dockerfile);
     let mut out = Vec::new();
-    let lacks = |f: Feature| features.support(f) != Support::Yes;
 
-    // Cache export: one finding per refused `cache-to` entry.
-    for c in &spec.cache_to {
-        let refused = match features.support(Feature::CacheExport) {
-            Support::No => true,
-            Support::InlineOnly => c.kind != "inline",
-            _ => false,
-        };
-        if refused {
-            let origin = build.origin("cache-to").cloned();
-            let edit = origin
-                .as_ref()
-                .map(|o| replace_attribute(o, "cache-to", "[\"type=inline\"]"));
-            let mut fixes = switch_fixes(Feature::CacheExport);
-            if features.support(Feature::CacheExport) == Support::InlineOnly {
+    // The refusals, in the editor's order: cache exports (one finding per
+    // refused entry), platforms, outputs.
+    let refusals = spec.refusals(features);
+    for feature in [
+        Feature::CacheExport,
+        Feature::MultiPlatform,
+        Feature::TarballOutput,
+    ] {
+        for r in refusals.iter().filter(|r| r.refusal.feature == feature) {
+            let (code, attribute) = match r.asked_by {
+                AskedBy::CacheTo(_) => (FindingCode::BuilderCacheExport, "cache-to"),
+                AskedBy::Platforms => (FindingCode::BuilderMultiPlatform, "platforms"),
+                AskedBy::Output(_) => (FindingCode::BuilderTarballOutput, "output"),
+            };
+            let origin = build.origin(attribute).cloned();
+            let mut fixes = switch_fixes(feature);
+            if feature == Feature::CacheExport
+                && features.support(Feature::CacheExport) == Support::InlineOnly
+            {
+                let edit = origin
+                    .as_ref()
+                    .map(|o| replace_attribute(o, "cache-to", "[\"type=inline\"]"));
                 fixes.push(CapabilityFix::CacheToInline { edit });
             }
             out.push(CapabilityFinding {
-                code: FindingCode::BuilderCacheExport,
+                code,
                 severity: Severity::Error,
-                message: refusal_message(
-                    features,
-                    &features.refuse(Feature::CacheExport),
-                    Some(&format!("type={}", c.kind)),
-                ),
+                message: refusal_message(features, &r.refusal, Some(&spec.asked(r.asked_by))),
                 dockerfile_range: at,
                 bake_origin: origin,
                 fixes,
-            });
-        }
-    }
-
-    if spec.platforms.len() > 1 && lacks(Feature::MultiPlatform) {
-        out.push(CapabilityFinding {
-            code: FindingCode::BuilderMultiPlatform,
-            severity: Severity::Error,
-            message: refusal_message(
-                features,
-                &features.refuse(Feature::MultiPlatform),
-                Some(&spec.platforms.join(", ")),
-            ),
-            dockerfile_range: at,
-            bake_origin: build.origin("platforms").cloned(),
-            fixes: switch_fixes(Feature::MultiPlatform),
-        });
-    }
-
-    for o in &spec.outputs {
-        let tarball = match o.kind.as_str() {
-            "oci" => true,
-            // On the docker driver `type=docker` without dest is a load.
-            "docker" => o.dest().is_some() || features.kind != DriverKind::Docker,
-            _ => false,
-        };
-        if tarball && lacks(Feature::TarballOutput) {
-            out.push(CapabilityFinding {
-                code: FindingCode::BuilderTarballOutput,
-                severity: Severity::Error,
-                message: refusal_message(
-                    features,
-                    &features.refuse(Feature::TarballOutput),
-                    Some(&format!("type={}", o.kind)),
-                ),
-                dockerfile_range: at,
-                bake_origin: build.origin("output").cloned(),
-                fixes: switch_fixes(Feature::TarballOutput),
             });
         }
     }

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::options::csv_fields;
+
 /// A malformed option value; the message names the flag and the value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OptionError {
@@ -24,38 +26,9 @@ fn invalid(flag: &'static str, value: &str, reason: impl Into<String>) -> Option
     }
 }
 
-/// Splits one CSV record: fields separated by commas, a field may be
-/// double-quoted (`""` inside quotes is a literal quote).
-pub fn split_csv(value: &str) -> Result<Vec<String>, String> {
-    let mut fields = Vec::new();
-    let mut cur = String::new();
-    let mut chars = value.chars().peekable();
-    let mut in_quotes = false;
-    while let Some(c) = chars.next() {
-        match (c, in_quotes) {
-            ('"', false) if cur.is_empty() || cur.ends_with('=') => in_quotes = true,
-            ('"', true) => {
-                if chars.peek() == Some(&'"') {
-                    chars.next();
-                    cur.push('"');
-                } else {
-                    in_quotes = false;
-                }
-            }
-            (',', false) => fields.push(std::mem::take(&mut cur)),
-            (c, _) => cur.push(c),
-        }
-    }
-    if in_quotes {
-        return Err("unterminated double quote".to_string());
-    }
-    fields.push(cur);
-    Ok(fields)
-}
-
 /// Parses `k=v,k=v` into a map; keys are lower-cased like buildx does.
 fn parse_kv(flag: &'static str, value: &str) -> Result<BTreeMap<String, String>, OptionError> {
-    let fields = split_csv(value).map_err(|r| invalid(flag, value, r))?;
+    let fields = csv_fields(value).map_err(|r| invalid(flag, value, r))?;
     let mut map = BTreeMap::new();
     for field in fields {
         let field = field.trim();
@@ -239,13 +212,13 @@ pub fn parse_label(value: &str) -> Result<(String, String), OptionError> {
     }
 }
 
-/// Parses `--platform a,b` (repeatable); each entry must look like
-/// `os/arch[/variant]`.
+/// Parses `--platform a,b` (repeatable); each entry must be a platform
+/// containerd parses (`crate::platform`) written as `os/arch[/variant]`.
 pub fn parse_platforms(value: &str) -> Result<Vec<String>, OptionError> {
     let mut out = Vec::new();
     for p in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let parts: Vec<&str> = p.split('/').collect();
-        if !(2..=3).contains(&parts.len()) || parts.iter().any(|s| s.is_empty()) {
+        let parts = p.split('/').count();
+        if !(2..=3).contains(&parts) || crate::platform::parse(p).is_err() {
             return Err(invalid(
                 "--platform",
                 value,
@@ -351,11 +324,14 @@ mod tests {
     }
 
     #[test]
-    fn csv_quotes() {
+    fn csv_quotes_are_buildx_quotes() {
+        let o = OutputSpec::parse("type=local,\"dest=a,b\"").unwrap();
+        assert_eq!(o.dest(), Some("a,b"));
         assert_eq!(
-            split_csv("a=\"x,y\",b=\"q\"\"q\"").unwrap(),
-            vec!["a=x,y", "b=q\"q"]
+            OutputSpec::parse("type=local,dest=\"a,b\"")
+                .unwrap_err()
+                .to_string(),
+            "invalid --output value \"type=local,dest=\\\"a,b\\\"\": bare \" in non-quoted-field"
         );
-        assert!(split_csv("a=\"open").is_err());
     }
 }

@@ -1,12 +1,13 @@
 //! The `BuildSpec`: everything one build asks for, independent of where it
-//! runs. `check` refuses what the selected driver cannot do (before any byte
-//! is sent), and the `*_attrs`/`exports` functions turn the spec into the
+//! runs. `refusals` lists what the selected driver cannot do (the refusal
+//! rules, written once; `check` refuses the build with the first, before
+//! any byte is sent), and the `*_attrs`/`exports` functions turn the spec into the
 //! frontend attributes and exporters of BuildKit's `SolveRequest`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::driver::{DriverKind, Feature, Features, Refusal, Support};
+use crate::driver::{Feature, Features, Refusal, Support};
 
 use super::options::{CacheSpec, OutputSpec, SecretSpec};
 
@@ -31,6 +32,24 @@ pub struct BuildSpec {
     pub push: bool,
     /// `--network`: the network mode of every RUN (`default`, `none`, `host`).
     pub network: Option<String>,
+}
+
+/// A refusal of one part of a build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecRefusal {
+    pub refusal: Refusal,
+    pub asked_by: AskedBy,
+}
+
+/// The part of a `BuildSpec` a refusal is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AskedBy {
+    /// More than one platform.
+    Platforms,
+    /// `outputs[i]`.
+    Output(usize),
+    /// `cache_to[i]`.
+    CacheTo(usize),
 }
 
 /// One exporter of the solve, resolved for a driver.
@@ -64,35 +83,73 @@ impl BuildSpec {
         }
     }
 
-    /// Refuses a request the driver cannot serve, with buildx's message.
-    pub fn check(&self, features: &Features) -> Result<(), Refusal> {
-        let lacks = |f: Feature| features.support(f) == Support::No;
+    /// Everything in this build a driver with `features` refuses, in
+    /// buildx's order (platforms, outputs, cache exports), each with the
+    /// part of the spec that asks for it. The one copy of the refusal
+    /// rules: the build (`check`), the CLI and the editor's capability
+    /// findings all read them here.
+    ///
+    /// A feature counts as served only where its cell says `yes` (buildx's
+    /// feature map is true or absent); cache export also takes `inline
+    /// only` for `type=inline`.
+    pub fn refusals(&self, features: &Features) -> Vec<SpecRefusal> {
+        let lacks = |f: Feature| features.support(f) != Support::Yes;
+        let mut out = Vec::new();
         if self.platforms.len() > 1 && lacks(Feature::MultiPlatform) {
-            return Err(features.refuse(Feature::MultiPlatform));
+            out.push(SpecRefusal {
+                refusal: features.refuse(Feature::MultiPlatform),
+                asked_by: AskedBy::Platforms,
+            });
         }
-        for out in &self.outputs {
-            let tarball = match out.kind.as_str() {
+        for (i, o) in self.outputs.iter().enumerate() {
+            let tarball = match o.kind.as_str() {
                 "oci" => true,
-                // On the docker driver `type=docker` without dest is a load.
-                "docker" => out.dest().is_some() || features.kind != DriverKind::Docker,
+                // Where images land in the engine, `type=docker` without
+                // dest is a load.
+                "docker" => o.dest().is_some() || !features.loads_into_engine(),
                 _ => false,
             };
             if tarball && lacks(Feature::TarballOutput) {
-                return Err(features.refuse(Feature::TarballOutput));
+                out.push(SpecRefusal {
+                    refusal: features.refuse(Feature::TarballOutput),
+                    asked_by: AskedBy::Output(i),
+                });
             }
         }
         let cache = features.support(Feature::CacheExport);
-        for c in &self.cache_to {
+        for (i, c) in self.cache_to.iter().enumerate() {
             let refused = match cache {
-                Support::No => true,
+                Support::Yes => false,
                 Support::InlineOnly => c.kind != "inline",
-                _ => false,
+                Support::No | Support::ManagedExternally => true,
             };
             if refused {
-                return Err(features.refuse(Feature::CacheExport));
+                out.push(SpecRefusal {
+                    refusal: features.refuse(Feature::CacheExport),
+                    asked_by: AskedBy::CacheTo(i),
+                });
             }
         }
-        Ok(())
+        out
+    }
+
+    /// Refuses a request the driver cannot serve, with buildx's message:
+    /// the first of [`BuildSpec::refusals`].
+    pub fn check(&self, features: &Features) -> Result<(), Refusal> {
+        match self.refusals(features).into_iter().next() {
+            Some(r) => Err(r.refusal),
+            None => Ok(()),
+        }
+    }
+
+    /// What a refusal's part of the spec says, for messages: the
+    /// platforms, or `type=…` of the output or cache export.
+    pub fn asked(&self, by: AskedBy) -> String {
+        match by {
+            AskedBy::Platforms => self.platforms.join(", "),
+            AskedBy::Output(i) => format!("type={}", self.outputs[i].kind),
+            AskedBy::CacheTo(i) => format!("type={}", self.cache_to[i].kind),
+        }
     }
 
     /// The frontend attributes of the Dockerfile frontend (`dockerfile.v0`).
@@ -158,7 +215,7 @@ impl BuildSpec {
     /// goes nowhere (no `--output`, `--load` or `--push`).
     pub fn no_output_warning(&self, features: &Features) -> Option<String> {
         let nothing = self.outputs.is_empty() && !self.load && !self.push;
-        (features.kind != DriverKind::Docker && nothing).then(|| {
+        (!features.loads_into_engine() && nothing).then(|| {
             format!(
                 "No output specified with {} driver. Build result will only remain in the build cache. To push result image into registry use --push or to load image into docker use --load",
                 features.kind
@@ -210,11 +267,11 @@ impl BuildSpec {
             .map(|o| o.kind.as_str())
     }
 
-    /// The exporters for a driver. With no output given, the docker driver
-    /// loads into the engine (`moby`); other drivers export nothing unless
-    /// `--load`/`--push` ask.
+    /// The exporters for a driver. With no output given, a driver whose
+    /// images land in the engine (docker) loads there (`moby`); other
+    /// drivers export nothing unless `--load`/`--push` ask.
     pub fn exports(&self, features: &Features) -> Vec<Export> {
-        let docker = features.kind == DriverKind::Docker;
+        let docker = features.loads_into_engine();
         let names = self.tags.join(",");
         let with_name = |mut attrs: BTreeMap<String, String>| {
             if !names.is_empty() && !attrs.contains_key("name") {
@@ -319,9 +376,51 @@ fn cache_imports_json(imports: &[CacheSpec]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::driver::DriverKind;
 
     fn docker() -> Features {
         Features::of(DriverKind::Docker)
+    }
+
+    /// buildx's feature map holds a feature only where it is supported, so
+    /// a feature is lacking wherever its cell is not `yes` (not only where
+    /// it says `no`); the editor's findings once used that rule and the
+    /// build the other. Both read `refusals` now.
+    #[test]
+    fn a_feature_is_served_only_where_its_cell_says_yes() {
+        let mut s = BuildSpec::new("/c");
+        s.platforms = vec!["linux/amd64".into(), "linux/arm64".into()];
+        s.outputs = vec![OutputSpec::parse("type=oci,dest=o.tar").unwrap()];
+        s.cache_to = vec![CacheSpec::parse("--cache-to", "type=registry,ref=r/c").unwrap()];
+        for kind in DriverKind::ALL {
+            for containerd_store in [false, true] {
+                let f = Features {
+                    containerd_store,
+                    ..Features::of(kind)
+                };
+                let refused: Vec<Feature> =
+                    s.refusals(&f).iter().map(|r| r.refusal.feature).collect();
+                let expected: Vec<Feature> = [
+                    Feature::MultiPlatform,
+                    Feature::TarballOutput,
+                    Feature::CacheExport,
+                ]
+                .into_iter()
+                .filter(|x| f.support(*x) != Support::Yes)
+                .collect();
+                assert_eq!(refused, expected, "{kind} containerd={containerd_store}");
+                assert_eq!(
+                    s.check(&f).err(),
+                    s.refusals(&f).first().map(|r| r.refusal.clone())
+                );
+            }
+        }
+        // inline cache is what `inline only` serves
+        s.cache_to = vec![CacheSpec::parse("--cache-to", "type=inline").unwrap()];
+        s.platforms.truncate(1);
+        s.outputs.clear();
+        assert!(s.refusals(&docker()).is_empty());
+        assert_eq!(s.asked(AskedBy::CacheTo(0)), "type=inline");
     }
 
     #[test]
@@ -362,8 +461,8 @@ mod tests {
         // A containerd-store engine may do all of it.
         s.platforms.push("linux/arm64".into());
         let f = Features {
-            kind: DriverKind::Docker,
             containerd_store: true,
+            ..Features::of(DriverKind::Docker)
         };
         assert_eq!(s.check(&f), Ok(()));
         assert!(s.check(&Features::of(DriverKind::Remote)).is_ok());

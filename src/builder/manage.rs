@@ -1,19 +1,20 @@
 //! The store side of `builder create`, `use` and `rm`, step for step as
 //! buildx's `builder.Create`, `runUse` and `runRm`, with buildx's messages.
-//! Everything here runs inside one locked `Txn`; daemons are the drivers'
+//! Everything here runs inside one locked `Txn`; driver options and
+//! endpoints are checked by the driver's factory, daemons are the drivers'
 //! business (see `status`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::context::Env;
-use super::driver_opts;
 use super::name::{random_name, DEFAULT_BUILDER};
 use super::nodegroup::{NodeGroup, NodeUpdate};
 use super::platform;
 use super::selection::node_group;
 use super::store::Txn;
 use super::BuilderError;
+use crate::driver::factory::{self, EndpointRule};
 
 /// Arguments of `builder create`.
 #[derive(Debug, Clone, Default)]
@@ -86,14 +87,14 @@ pub fn create(
             )));
         }
     }
-    driver_opts::check_driver(&driver)?;
+    let factory = factory::for_create(&driver).map_err(invalid)?;
     let mut ng = existing.unwrap_or_else(|| NodeGroup {
         name: name.clone(),
         driver: driver.clone(),
         ..NodeGroup::default()
     });
 
-    let driver_opts_map = driver_opts::csv_to_map(&opts.driver_opts)?;
+    let driver_opts_map = crate::options::csv_to_map(&opts.driver_opts).map_err(invalid)?;
     let config_file = opts.config.clone().or_else(|| {
         let f = env.buildx_dir().join("buildkitd.default.toml");
         f.is_file().then_some(f)
@@ -117,43 +118,37 @@ pub fn create(
     let config_text = config_data
         .as_deref()
         .map(|d| String::from_utf8_lossy(d).into_owned());
-    let flags = driver_opts::buildkitd_flags(
+    let flags = factory::buildkitd_flags(
         opts.buildkitd_flags.as_deref().unwrap_or_default(),
-        &driver,
+        factory,
         driver_opts_map.as_ref(),
         config_text.as_deref(),
-    )?;
+    )
+    .map_err(invalid)?;
 
     let mut node_for_update = node_name.clone();
-    let (endpoint, endpoint_set) = match driver.as_str() {
-        "kubernetes" => {
+    let (endpoint, endpoint_set) = match factory.endpoint_rule() {
+        EndpointRule::Own => {
             if let Some(ep) = &endpoint_arg {
                 return Err(invalid(format!(
-                    "kubernetes driver does not support endpoint args {ep:?}"
+                    "{driver} driver does not support endpoint args {ep:?}"
                 )));
             }
             if node_for_update.is_empty() {
-                node_for_update = kubernetes_node_name(&ng);
+                let taken: Vec<&str> = ng.nodes.iter().map(|n| n.name.as_str()).collect();
+                node_for_update = factory.new_node_name(&taken).unwrap_or_default();
             }
-            let kubeconfig = std::env::var("KUBECONFIG").unwrap_or_default();
-            (
-                format!(
-                    "kubernetes:///{name}?deployment={}&kubeconfig={}",
-                    query_escape(&node_for_update),
-                    query_escape(&kubeconfig)
-                ),
-                false,
-            )
+            (factory.own_endpoint(&name, &node_for_update), false)
         }
-        "remote" => {
+        EndpointRule::Buildkit => {
             let ep = endpoint_arg
                 .clone()
                 .or_else(|| env.buildkit_host.clone())
                 .ok_or_else(|| invalid("no remote endpoint provided".into()))?;
-            driver_opts::validate_buildkit_endpoint(&ep)?;
+            factory.validate_endpoint(&ep).map_err(invalid)?;
             (ep, true)
         }
-        _ => match &endpoint_arg {
+        EndpointRule::DockerEngine => match &endpoint_arg {
             Some(ep) => (docker_endpoint(env, ep)?, true),
             None => {
                 // buildx cannot record TLS material taken from the environment
@@ -180,7 +175,7 @@ pub fn create(
     // What buildx's driver factory would refuse when loading the nodes; buildx
     // saves, fails, and rolls back, so nothing is left behind either way.
     for node in &ng.nodes {
-        if let Err(msg) = driver_opts::validate_node(&driver, node) {
+        if let Err(msg) = factory.validate(&super::status::init_config(node, None)) {
             return Err(invalid(format!(
                 "failed to initialize builder {} ({}): {msg}",
                 ng.name, node.name
@@ -286,43 +281,6 @@ fn generate_name(txn: &Txn<'_>) -> Result<String, BuilderError> {
     Err(invalid("failed to generate random name".into()))
 }
 
-/// buildx's kubernetes node name: `buildkit-<uuid>-<5 hex>`, unique in the group.
-fn kubernetes_node_name(ng: &NodeGroup) -> String {
-    loop {
-        let b: [u8; 16] = rand::random();
-        let uuid = format!(
-            "{}-{}-{}-{}-{}",
-            hex::encode(&b[0..4]),
-            hex::encode(&b[4..6]),
-            hex::encode(&b[6..8]),
-            hex::encode(&b[8..10]),
-            hex::encode(&b[10..16])
-        );
-        let suffix: [u8; 3] = rand::random();
-        let mut suffix = hex::encode(suffix);
-        suffix.truncate(5);
-        let name = format!("buildkit-{uuid}-{suffix}");
-        if !ng.nodes.iter().any(|n| n.name == name) {
-            return name;
-        }
-    }
-}
-
-/// Go's `url.QueryEscape` for the few characters a path or name holds.
-fn query_escape(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            b => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
 /// buildx's `validateEndpoint`: a docker context name stays a name (the
 /// `default` context becomes its host), otherwise a docker host address.
 fn docker_endpoint(env: &Env, ep: &str) -> Result<String, BuilderError> {
@@ -332,5 +290,5 @@ fn docker_endpoint(env: &Env, ep: &str) -> Result<String, BuilderError> {
         }
         return Ok(ep.to_string());
     }
-    driver_opts::parse_docker_host(ep)
+    crate::driver::docker::parse_host(ep).map_err(invalid)
 }

@@ -4,7 +4,6 @@
 //! `status` (status, bootstrap, stop, teardown).
 
 pub mod context;
-pub mod driver_opts;
 mod gojson;
 pub mod manage;
 pub mod name;
@@ -28,8 +27,8 @@ pub use store::{Store, Txn};
 pub enum BuilderError {
     #[error("invalid name {0}, name needs to start with a letter and may not contain symbols, except ._-")]
     InvalidName(String),
-    #[error("invalid platform {spec}: {reason}")]
-    InvalidPlatform { spec: String, reason: String },
+    #[error(transparent)]
+    InvalidPlatform(#[from] crate::platform::PlatformError),
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,

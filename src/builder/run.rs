@@ -1,9 +1,9 @@
 //! One build, start to finish, for every front end (the CLI's `build`, the
 //! editor's `buildkit.build`): the builder by name or the docker engine's
-//! own, its driver, the driver-opt `default-load`, the refusal of what the
-//! driver cannot do (before any connection when that is already known),
-//! buildx's no-output warning, the solve, and `--push` through the engine for
-//! the docker driver.
+//! own, its driver from the driver's factory, the `default-load` feature,
+//! the refusal of what the driver cannot do (before any connection when
+//! that is already known), buildx's no-output warning, the solve, and
+//! `--push` through the engine for drivers whose images land there.
 //!
 //! Cancellation: cancelling the token drops the build future, which resets
 //! the `Solve` and `Status` streams and closes the session; BuildKit then
@@ -16,12 +16,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{BuilderError, Env};
+use super::{BuilderError, Env, NodeGroup};
 use crate::build::BuildSpec;
 use crate::buildkit::attachables::AuthService;
 use crate::buildkit::{BuildOutcome, BuildkitError, Client, ProgressEvent};
-use crate::driver::docker::DockerDriver;
-use crate::driver::{Driver, DriverError, DriverKind, Feature, Features};
+use crate::driver::{Driver, DriverError, DriverKind, Features};
 
 /// Name of the docker engine's own builder, as `buildx ls` shows it.
 pub const DEFAULT_BUILDER: &str = "default";
@@ -63,13 +62,27 @@ pub struct BuildReport {
     pub loaded: Vec<String>,
 }
 
-/// Runs `spec` with the builder `builder` (`None` or `default`: the docker
-/// engine of the environment), sending events to `events` (a closed receiver
-/// is fine). Cancelling `cancel` stops the build on the daemon and returns
+/// The builder `run` builds with for a name (`None`, empty or `default`:
+/// the docker engine of the environment, no store needed), for front ends
+/// that have a name only (the CLI's `--builder`).
+pub fn resolve(name: Option<&str>) -> Result<NodeGroup, BuilderError> {
+    let name = name.filter(|b| !b.is_empty()).unwrap_or(DEFAULT_BUILDER);
+    if name == DEFAULT_BUILDER {
+        return Ok(super::selection::context_group(DEFAULT_BUILDER));
+    }
+    let env = Env::from_process();
+    let store = super::open_store(&env)?;
+    let txn = store.txn()?;
+    super::selection::node_group(&txn, &env, name)
+}
+
+/// Runs `spec` with the already-resolved builder `builder`, sending events
+/// to `events` (a closed receiver is fine). Cancelling `cancel` stops the
+/// build on the daemon and returns
 /// `BuilderError::Build(BuildkitError::Cancelled)`.
 pub async fn run(
     spec: BuildSpec,
-    builder: Option<&str>,
+    builder: &NodeGroup,
     events: mpsc::UnboundedSender<RunEvent>,
     cancel: CancellationToken,
 ) -> Result<BuildReport, BuilderError> {
@@ -85,97 +98,46 @@ pub async fn run(
 
 async fn run_uncancelled(
     mut spec: BuildSpec,
-    builder: Option<&str>,
+    ng: &NodeGroup,
     events: &mpsc::UnboundedSender<RunEvent>,
     started: Instant,
 ) -> Result<BuildReport, BuilderError> {
-    let name = builder.filter(|b| !b.is_empty() && *b != DEFAULT_BUILDER);
-    let mut warnings = Vec::new();
-    // A builder from the store: its own driver and features (a docker
-    // builder falls through to the engine path below).
-    if let Some(name) = name {
-        let env = Env::from_process();
-        if let Some(driver) =
-            super::status::build_driver_for_context(&env, name, Some(&spec.context)).await?
-        {
-            if spec.outputs.is_empty() && !spec.push && default_load(&env, name) {
-                // driver-opt default-load=true: a build without output (and
-                // without --push, an output in buildx) loads.
-                spec.load = true;
-            }
-            let features = driver.features();
-            spec.check(&features)
-                .map_err(|r| BuilderError::Invalid(r.to_string()))?;
-            if let Some(w) = spec.no_output_warning(&features) {
-                let _ = events.send(RunEvent::Warning(w.clone()));
-                warnings.push(w);
-            }
-            let _ = events.send(RunEvent::Started {
-                builder: name.to_string(),
-                driver: features.kind.name().to_string(),
-            });
-            return build_with(driver, None, spec, events, started, name, warnings).await;
-        }
-    }
-    // The engine's own builder. Its limits are known without asking; only a
-    // refusal that the containerd image store would lift is re-checked
-    // against the engine (Engine API info, no build traffic), and an
-    // unreachable engine leaves the refusal standing.
-    let refusal = spec.check(&Features::of(DriverKind::Docker)).err();
-    if let Some(r) = &refusal {
-        let liftable = matches!(
-            r.feature,
-            Feature::CacheExport | Feature::TarballOutput | Feature::MultiPlatform
-        );
-        if !liftable {
-            return Err(BuilderError::Invalid(r.to_string()));
-        }
-    }
-    let driver = match DockerDriver::from_env().await {
+    let name = ng.name.as_str();
+    let driver = match super::status::build_driver(ng, Some(&spec.context)).await {
         Ok(d) => d,
         Err(e) => {
-            return Err(match refusal {
-                Some(r) => BuilderError::Invalid(r.to_string()),
-                None => BuilderError::Build(BuildkitError::Driver(e)),
-            })
+            // What the driver kind refuses without asking its daemon stays
+            // the answer when the daemon cannot be reached.
+            let kind = DriverKind::from_name(super::status::driver_kind(ng));
+            if let Some(r) = kind.and_then(|k| spec.check(&Features::of(k)).err()) {
+                return Err(BuilderError::Invalid(r.to_string()));
+            }
+            return Err(e);
         }
     };
-    spec.check(&driver.features())
+    let features = driver.features();
+    apply_default_load(&mut spec, &features);
+    spec.check(&features)
         .map_err(|r| BuilderError::Invalid(r.to_string()))?;
+    let mut warnings = Vec::new();
+    if let Some(w) = spec.no_output_warning(&features) {
+        let _ = events.send(RunEvent::Warning(w.clone()));
+        warnings.push(w);
+    }
     let _ = events.send(RunEvent::Started {
-        builder: name.unwrap_or(DEFAULT_BUILDER).to_string(),
-        driver: DriverKind::Docker.name().to_string(),
+        builder: name.to_string(),
+        driver: features.kind.name().to_string(),
     });
-    let engine = driver.clone();
-    let builder = name.unwrap_or(DEFAULT_BUILDER);
-    build_with(
-        Arc::new(driver),
-        Some(engine),
-        spec,
-        events,
-        started,
-        builder,
-        warnings,
-    )
-    .await
+    build_with(driver, spec, events, started, name, warnings).await
 }
 
-/// Whether the builder's first node has the driver-opt `default-load=true`.
-fn default_load(env: &Env, name: &str) -> bool {
-    let Ok(store) = super::open_store(env) else {
-        return false;
-    };
-    let Ok(txn) = store.txn() else {
-        return false;
-    };
-    let Ok(ng) = super::selection::node_group(&txn, env, name) else {
-        return false;
-    };
-    ng.nodes
-        .first()
-        .and_then(|n| n.driver_opts.as_ref())
-        .and_then(|o| o.get("default-load"))
-        .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+/// buildx's `DefaultLoad` feature (the driver-opt `default-load`, read by
+/// the driver's factory with Go's bool syntax): a build without output (and
+/// without --push, an output in buildx) loads.
+fn apply_default_load(spec: &mut BuildSpec, features: &Features) {
+    if spec.outputs.is_empty() && !spec.push && features.default_load {
+        spec.load = true;
+    }
 }
 
 /// Counts steps as BuildKit reports them.
@@ -196,27 +158,28 @@ impl StepCount {
     }
 }
 
-/// Runs the build through `driver`; `engine` is the docker driver's engine,
-/// which pushes the `--push` tags.
+/// Runs the build through `driver`. `--load` through a driver whose images
+/// do not land in the engine loads into the local engine; `--push` through
+/// one whose images do goes through that engine.
 async fn build_with(
     driver: Arc<dyn Driver>,
-    engine: Option<DockerDriver>,
     spec: BuildSpec,
     events: &mpsc::UnboundedSender<RunEvent>,
     started: Instant,
     builder: &str,
     warnings: Vec<String>,
 ) -> Result<BuildReport, BuilderError> {
-    let driver_name = driver.features().kind.name().to_string();
+    let features = driver.features();
+    let driver_name = features.kind.name().to_string();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut steps = StepCount::default();
     let build = async {
-        // --load through a non-docker driver loads into the local engine.
-        let load_engine = match (&engine, spec.load) {
-            (None, true) => bollard::Docker::connect_with_defaults().ok(),
-            _ => None,
+        let load_engine = if spec.load && !features.loads_into_engine() {
+            bollard::Docker::connect_with_defaults().ok()
+        } else {
+            None
         };
-        let client = Client::connect(driver).await?;
+        let client = Client::connect(driver.clone()).await?;
         client.build_loading(&spec, tx, load_engine.as_ref()).await
     };
     tokio::pin!(build);
@@ -235,10 +198,10 @@ async fn build_with(
         forward(ev, &mut steps);
     }
     let outcome = result?;
-    if let Some(engine) = &engine {
+    if features.loads_into_engine() {
         // The engine's BuildKit does not push from `moby`: push through the
         // Engine API like `docker push`.
-        push_all(engine, &spec.push_refs(), events).await?;
+        push_all(&*driver, &spec.push_refs(), events).await?;
     }
     let response = &outcome.exporter_response;
     let digest = response.get("containerimage.digest").cloned();
@@ -262,7 +225,7 @@ fn image_id(response: &HashMap<String, String>) -> Option<String> {
 }
 
 async fn push_all(
-    engine: &DockerDriver,
+    engine: &dyn Driver,
     refs: &[String],
     events: &mpsc::UnboundedSender<RunEvent>,
 ) -> Result<(), BuilderError> {
@@ -325,12 +288,36 @@ mod tests {
         assert_eq!(image_id(&r).as_deref(), Some("sha256:c"));
     }
 
+    /// `default-load=t` is true for the driver's factory, and so for the
+    /// build: the build path once read only `true`/`1`.
+    #[tokio::test]
+    async fn default_load_t_loads_a_build_without_output() {
+        let factory = crate::driver::factory("remote").unwrap();
+        for (value, loads) in [("t", true), ("TRUE", true), ("1", true), ("F", false)] {
+            let cfg = crate::driver::InitConfig {
+                endpoint: "tcp://127.0.0.1:1".into(),
+                driver_opts: [("default-load".to_string(), value.to_string())].into(),
+                ..Default::default()
+            };
+            let features = factory.new_driver(&cfg).await.unwrap().features();
+            let mut spec = BuildSpec::new("/ctx");
+            apply_default_load(&mut spec, &features);
+            assert_eq!(spec.load, loads, "default-load={value}");
+            // an output of its own wins
+            let mut spec = BuildSpec::new("/ctx");
+            spec.push = true;
+            apply_default_load(&mut spec, &features);
+            assert!(!spec.load);
+        }
+    }
+
     #[tokio::test]
     async fn a_run_cancelled_before_it_starts_sends_nothing() {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let cancel = CancellationToken::new();
         cancel.cancel();
-        let r = run(BuildSpec::new("/nonexistent"), None, tx, cancel).await;
+        let default = resolve(None).unwrap();
+        let r = run(BuildSpec::new("/nonexistent"), &default, tx, cancel).await;
         assert!(
             matches!(r, Err(BuilderError::Build(BuildkitError::Cancelled))),
             "{r:?}"

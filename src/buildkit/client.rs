@@ -132,8 +132,8 @@ impl Client {
     }
 
     /// Runs one build of `spec`, sending progress to `events` (a closed
-    /// receiver is fine). Refuses what the driver cannot do before sending
-    /// anything.
+    /// receiver is fine). What the driver cannot do is the caller's to
+    /// refuse first (`BuildSpec::refusals`; `builder::run` does).
     pub async fn build(
         &self,
         spec: &BuildSpec,
@@ -151,9 +151,9 @@ impl Client {
         events: mpsc::UnboundedSender<ProgressEvent>,
         engine: Option<&bollard::Docker>,
     ) -> Result<BuildOutcome, BuildkitError> {
+        // What the driver refuses was refused by the caller
+        // (`builder::run`, `BuildSpec::refusals`), before connecting.
         let features = self.driver.features();
-        spec.check(&features)
-            .map_err(|r| BuildkitError::Unsupported(r.to_string()))?;
         let exports = spec.exports(&features);
         let version = self.info().await?;
         let request = solve_request(spec, &exports, &features, version.as_ref())?;
@@ -172,7 +172,7 @@ impl Client {
         } else {
             context.join("Dockerfile")
         };
-        let sync_err = |e: super::filesync::FileSyncError| BuildkitError::Session(e.to_string());
+        let sync_err = |e: BuildkitError| BuildkitError::Session(e.to_string());
         let file_sync = FileSyncService::new([
             (
                 "context".to_string(),
@@ -222,7 +222,7 @@ impl Client {
                 let mut chunks = chunks;
                 // Report the load once the exporter starts sending, not before.
                 let Some(first) = chunks.recv().await else {
-                    return Err(super::filesend::LoadError::Empty);
+                    return Err(BuildkitError::LoadedNothing);
                 };
                 let chunks = futures::stream::once(async move { first })
                     .chain(tokio_stream::wrappers::ReceiverStream::new(chunks));

@@ -88,7 +88,8 @@ impl fmt::Display for SolveFailure {
     }
 }
 
-/// Errors of the BuildKit layer.
+/// Errors of the BuildKit layer, the one error type of `crate::buildkit`
+/// (file sync, file send and the walk included).
 #[derive(Debug, thiserror::Error)]
 pub enum BuildkitError {
     #[error(transparent)]
@@ -118,6 +119,34 @@ pub enum BuildkitError {
     },
     #[error("{0}")]
     Unsupported(String),
+    /// A `.dockerignore` pattern Docker refuses too (file sync).
+    #[error("{file}: {error} (fix or remove the pattern; Docker refuses it too)")]
+    Ignore {
+        file: std::path::PathBuf,
+        error: crate::dockerignore::PatternError,
+    },
+    #[error("build context {0} is not a directory")]
+    NotADirectory(std::path::PathBuf),
+    /// The file sync's receiver no longer wants entries (the stream was
+    /// closed): the walk stops, which is not a failure of the build.
+    #[error("file sync stopped by the receiver")]
+    SyncStopped,
+    /// Loading an exported tarball into the engine (`--load`).
+    #[error("loading the image into the docker engine failed: {0}")]
+    Load(String),
+    #[error("the docker engine loaded nothing from the exported tarball")]
+    LoadedNothing,
+}
+
+impl BuildkitError {
+    /// A file that cannot be read (`cannot read PATH: …`).
+    pub fn unreadable(path: &std::path::Path, source: std::io::Error) -> BuildkitError {
+        BuildkitError::Io {
+            what: "cannot read",
+            path: path.display().to_string(),
+            source,
+        }
+    }
 }
 
 impl BuildkitError {

@@ -29,6 +29,7 @@ use tonic::server::NamedService;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::attachables::TarDest;
+use crate::buildkit::BuildkitError;
 
 /// Where an export lands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -214,15 +215,6 @@ async fn receive_stream(
     Ok(())
 }
 
-/// A failed load of an exported tarball into the engine.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    #[error("loading the image into the docker engine failed: {0}")]
-    Engine(String),
-    #[error("the docker engine loaded nothing from the exported tarball")]
-    Empty,
-}
-
 /// Loads a docker-format tarball, arriving as `chunks` (e.g. a
 /// [`StreamSink`]'s receiver through `ReceiverStream`), into the engine
 /// (`POST /images/load`, what `docker load` does), reporting each progress
@@ -231,7 +223,7 @@ pub async fn load_into_engine(
     engine: &bollard::Docker,
     chunks: impl Stream<Item = Bytes> + Send + 'static,
     mut progress: impl FnMut(&str),
-) -> Result<Vec<String>, LoadError> {
+) -> Result<Vec<String>, BuildkitError> {
     use futures::StreamExt;
     let body = chunks.map(Ok::<_, Infallible>);
     let options = bollard::query_parameters::ImportImageOptionsBuilder::new()
@@ -240,9 +232,9 @@ pub async fn load_into_engine(
     let mut answers = std::pin::pin!(engine.import_image_stream(options, body, None));
     let mut loaded = Vec::new();
     while let Some(item) = answers.next().await {
-        let info = item.map_err(|e| LoadError::Engine(e.to_string()))?;
+        let info = item.map_err(|e| BuildkitError::Load(e.to_string()))?;
         if let Some(e) = info.error_detail.and_then(|d| d.message) {
-            return Err(LoadError::Engine(e));
+            return Err(BuildkitError::Load(e));
         }
         for line in info.stream.iter().chain(info.status.iter()) {
             let line = line.trim_end();
@@ -256,7 +248,7 @@ pub async fn load_into_engine(
         }
     }
     if loaded.is_empty() {
-        return Err(LoadError::Empty);
+        return Err(BuildkitError::LoadedNothing);
     }
     Ok(loaded)
 }

@@ -31,7 +31,8 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::dockerignore::{DockerIgnore, PatternError};
+use crate::buildkit::BuildkitError;
+use crate::dockerignore::DockerIgnore;
 
 pub use walk::{can_request_data, go_file_mode, go_mode};
 
@@ -50,21 +51,6 @@ pub mod keys {
 /// Files sent in parallel, as fsutil's four send workers.
 const PARALLEL_FILES: usize = 4;
 
-/// Errors of the file sync layer.
-#[derive(Debug, thiserror::Error)]
-pub enum FileSyncError {
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{file}: {error} (fix or remove the pattern; Docker refuses it too)")]
-    Ignore { file: PathBuf, error: PatternError },
-    #[error("build context {0} is not a directory")]
-    NotADirectory(PathBuf),
-}
-
 /// A directory BuildKit may copy, under a `dir-name`.
 #[derive(Debug, Clone)]
 pub struct SyncedDir {
@@ -78,14 +64,12 @@ pub struct SyncedDir {
 impl SyncedDir {
     /// A directory sent as is (no `.dockerignore`), e.g. the Dockerfile's.
     /// Symlinks in `root` are resolved now, as fsutil does.
-    pub fn new(root: impl AsRef<Path>) -> Result<SyncedDir, FileSyncError> {
+    pub fn new(root: impl AsRef<Path>) -> Result<SyncedDir, BuildkitError> {
         let root = root.as_ref();
-        let resolved = std::fs::canonicalize(root).map_err(|source| FileSyncError::Io {
-            path: root.to_path_buf(),
-            source,
-        })?;
+        let resolved = std::fs::canonicalize(root)
+            .map_err(|source| BuildkitError::unreadable(root, source))?;
         if !resolved.is_dir() {
-            return Err(FileSyncError::NotADirectory(root.to_path_buf()));
+            return Err(BuildkitError::NotADirectory(root.to_path_buf()));
         }
         Ok(SyncedDir {
             root: resolved,
@@ -99,20 +83,20 @@ impl SyncedDir {
     /// (and symlink targets on the way). When the Dockerfile sits in the
     /// context, this keeps the rest of the context, ignored files included,
     /// from leaving through the `dockerfile` name.
-    pub fn dockerfile(dockerfile: &Path) -> Result<SyncedDir, FileSyncError> {
+    pub fn dockerfile(dockerfile: &Path) -> Result<SyncedDir, BuildkitError> {
         let parent = match dockerfile.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
         let mut dir = SyncedDir::new(parent)?;
         let Some(name) = dockerfile.file_name().and_then(|n| n.to_str()) else {
-            return Err(FileSyncError::NotADirectory(dockerfile.to_path_buf()));
+            return Err(BuildkitError::NotADirectory(dockerfile.to_path_buf()));
         };
         let wanted = [name.to_string(), format!("{name}.dockerignore")];
         let paths = walk::follow_links(&dir.root, &wanted);
         let patterns: Vec<String> = paths.iter().map(|p| escape_glob(p)).collect();
         let only =
-            DockerIgnore::from_patterns(&patterns).map_err(|error| FileSyncError::Ignore {
+            DockerIgnore::from_patterns(&patterns).map_err(|error| BuildkitError::Ignore {
                 file: dockerfile.to_path_buf(),
                 error,
             })?;
@@ -122,7 +106,7 @@ impl SyncedDir {
 
     /// The build context: `root` filtered by the ignore file BuildKit would
     /// pick (see [`find_dockerignore`]). Fails on a pattern Docker rejects.
-    pub fn context(root: impl AsRef<Path>, dockerfile: &Path) -> Result<SyncedDir, FileSyncError> {
+    pub fn context(root: impl AsRef<Path>, dockerfile: &Path) -> Result<SyncedDir, BuildkitError> {
         let dir = SyncedDir::new(root)?;
         match find_dockerignore(&dir.root, dockerfile)? {
             Some((_, ignore)) => Ok(dir.with_ignore(ignore)),
@@ -160,7 +144,7 @@ fn escape_glob(path: &str) -> String {
 pub fn find_dockerignore(
     context: &Path,
     dockerfile: &Path,
-) -> Result<Option<(PathBuf, DockerIgnore)>, FileSyncError> {
+) -> Result<Option<(PathBuf, DockerIgnore)>, BuildkitError> {
     let mut candidates = Vec::new();
     if let Some(name) = dockerfile.file_name() {
         let mut n = name.to_os_string();
@@ -179,7 +163,7 @@ pub fn find_dockerignore(
                 let text = String::from_utf8_lossy(&bytes);
                 let ignore = DockerIgnore::parse(&text);
                 if let Some(error) = ignore.errors().first() {
-                    return Err(FileSyncError::Ignore {
+                    return Err(BuildkitError::Ignore {
                         file: path,
                         error: error.clone(),
                     });
@@ -187,7 +171,7 @@ pub fn find_dockerignore(
                 return Ok(Some((path, ignore)));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(source) => return Err(FileSyncError::Io { path, source }),
+            Err(source) => return Err(BuildkitError::unreadable(&path, source)),
         }
     }
     Ok(None)
@@ -540,7 +524,7 @@ fn list_entries(
         stats.count_packet(&p);
         stats.stats_sent.fetch_add(1, Ordering::Relaxed);
         tx.blocking_send(Ok(p))
-            .map_err(|_| walk::WalkError::Stopped)
+            .map_err(|_| BuildkitError::SyncStopped)
     });
     match outcome {
         Ok(()) => {
@@ -553,7 +537,7 @@ fn list_entries(
             let _ = tx.blocking_send(Ok(end));
             Ok(())
         }
-        Err(walk::WalkError::Stopped) => Ok(()),
+        Err(BuildkitError::SyncStopped) => Ok(()),
         Err(e) => {
             let msg = e.to_string();
             let _ = tx.blocking_send(Ok(Packet {

@@ -201,7 +201,14 @@ async fn run_async(spec: BuildSpec, mode: ProgressMode, builder: Option<String>)
             on_ctrl_c.cancel();
         }
     });
-    let result = crate::builder::run::run(spec, builder.as_deref(), tx, cancel).await;
+    // `tx` goes into the run (or is dropped) so the printer ends.
+    let result = match crate::builder::run::resolve(builder.as_deref()) {
+        Ok(group) => crate::builder::run::run(spec, &group, tx, cancel).await,
+        Err(e) => {
+            drop(tx);
+            Err(e)
+        }
+    };
     watcher.abort();
     let _ = printer.await;
     match result {

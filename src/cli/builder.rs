@@ -319,7 +319,7 @@ async fn ls(store: &Store, env: &Env, format: &str) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for group in groups {
         let statuses = status::status(&group).await;
-        let pods = status::kubernetes_pods(&group)
+        let pods = status::instances(&group)
             .await
             .into_iter()
             .map(|(_, pods)| pods.unwrap_or_default())
@@ -526,7 +526,12 @@ fn features_text(kind: &str) -> String {
     };
     let features = Features::of(kind);
     let mut out = String::from("\nFeatures");
-    if kind == DriverKind::Docker {
+    let best = Features::best_of(kind);
+    if Feature::ALL
+        .iter()
+        .any(|f| features.support(*f) != best.support(*f))
+    {
+        // the column depends on the engine's image store
         out.push_str(" (engine without the containerd image store)");
     }
     out.push_str(":\n");

@@ -16,7 +16,7 @@ use futures::future::BoxFuture;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{BoxStream, Driver, DriverError, DriverKind, Features, SessionInfo};
+use super::{BoxStream, Driver, DriverError, DriverKind, Features, InitConfig, SessionInfo};
 
 /// The default engine socket.
 pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
@@ -161,6 +161,20 @@ impl DockerDriver {
         DockerDriver::connect_to(DockerEndpoint::from_env()?).await
     }
 
+    /// The engine a stored node names: a docker host URL, or the name of a
+    /// docker context (`default` or none: the environment's engine).
+    pub async fn for_node(endpoint: &str) -> Result<DockerDriver, DriverError> {
+        if endpoint.contains("://") {
+            return DockerDriver::connect_to(DockerEndpoint::parse(endpoint)?).await;
+        }
+        if endpoint.is_empty() || endpoint == "default" {
+            return DockerDriver::from_env().await;
+        }
+        let dir = docker_config_dir();
+        let ep = resolve(None, Some(endpoint), dir.as_deref())?;
+        DockerDriver::connect_to(ep).await
+    }
+
     /// Pings the engine, negotiates the API version and reads its features.
     pub async fn connect_to(endpoint: DockerEndpoint) -> Result<DockerDriver, DriverError> {
         let url = endpoint.url();
@@ -194,8 +208,8 @@ impl DockerDriver {
             endpoint,
             engine,
             features: Features {
-                kind: DriverKind::Docker,
                 containerd_store,
+                ..Features::of(DriverKind::Docker)
             },
         })
     }
@@ -209,7 +223,7 @@ impl DockerDriver {
     /// `docker push` does: the engine's embedded BuildKit (20.10) does not
     /// push from its `moby` exporter. `credentials` are (user, secret); empty
     /// means anonymous.
-    pub async fn push(
+    pub async fn push_image(
         &self,
         reference: &str,
         credentials: (String, String),
@@ -257,6 +271,19 @@ impl Driver for DockerDriver {
         self.endpoint.url()
     }
 
+    /// The engine is not ours to start: bootstrap asks BuildKit once.
+    fn answer_within(&self) -> Option<Duration> {
+        Some(Duration::ZERO)
+    }
+
+    fn push<'a>(
+        &'a self,
+        reference: &'a str,
+        credentials: (String, String),
+    ) -> BoxFuture<'a, Result<(), DriverError>> {
+        Box::pin(self.push_image(reference, credentials))
+    }
+
     fn connect(&self) -> BoxFuture<'_, Result<BoxStream, DriverError>> {
         Box::pin(async move { upgrade(&self.endpoint, "/grpc", &[]).await })
     }
@@ -272,6 +299,92 @@ impl Driver for DockerDriver {
                 .map(Some)
         })
     }
+}
+
+/// The docker driver's factory: a node is an engine (its endpoint a docker
+/// host or context); its daemon is configured with dockerd's own file.
+#[derive(Debug)]
+pub struct Factory;
+
+impl super::factory::Factory for Factory {
+    fn kind(&self) -> DriverKind {
+        DriverKind::Docker
+    }
+
+    fn allows_instances(&self) -> bool {
+        false
+    }
+
+    fn owns_daemon(&self) -> bool {
+        false
+    }
+
+    fn validate(&self, cfg: &InitConfig) -> Result<(), String> {
+        if cfg.files.as_ref().is_some_and(|f| !f.is_empty()) {
+            return Err("setting config file is not supported for docker driver, use dockerd configuration file".into());
+        }
+        Ok(())
+    }
+
+    fn new_driver<'a>(
+        &'a self,
+        cfg: &'a InitConfig,
+    ) -> BoxFuture<'a, Result<std::sync::Arc<dyn Driver>, DriverError>> {
+        Box::pin(async move {
+            let d = DockerDriver::for_node(&cfg.endpoint).await?;
+            Ok(std::sync::Arc::new(d) as std::sync::Arc<dyn Driver>)
+        })
+    }
+}
+
+/// The Docker CLI's `opts.ParseHost(true, ep)` for a docker endpoint given to
+/// `create`: `unix://`, `tcp://` (port 2376 by default), `npipe://`, `fd://`,
+/// `ssh://`, or a bare `host:port`.
+pub fn parse_host(ep: &str) -> Result<String, String> {
+    let fail = || format!("failed to parse endpoint {ep}: Invalid bind address format: {ep}");
+    let ep_trim = ep.trim();
+    match ep_trim.split_once("://") {
+        Some(("unix", path)) => Ok(format!(
+            "unix://{}",
+            if path.is_empty() {
+                "/var/run/docker.sock"
+            } else {
+                path
+            }
+        )),
+        Some(("npipe" | "fd" | "ssh", _)) => Ok(ep_trim.to_string()),
+        Some(("tcp", addr)) => tcp_host(addr).ok_or_else(fail),
+        Some(_) => Err(fail()),
+        None => tcp_host(ep_trim).ok_or_else(fail),
+    }
+}
+
+fn tcp_host(addr: &str) -> Option<String> {
+    let (host, rest) = match addr.find('/') {
+        Some(i) => (&addr[..i], &addr[i..]),
+        None => (addr, ""),
+    };
+    let (name, port) = if host.starts_with('[') {
+        // [v6-address]:port
+        let end = host.find(']')?;
+        let (name, after) = host.split_at(end + 1);
+        match after.strip_prefix(':') {
+            Some(p) if !p.is_empty() => (name, p),
+            _ if after.is_empty() || after == ":" => (name, "2376"),
+            _ => return None,
+        }
+    } else {
+        match host.split_once(':') {
+            Some((h, p)) if !p.is_empty() => (h, p),
+            Some((h, _)) => (h, "2376"),
+            None => (host, "2376"),
+        }
+    };
+    if !port.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let name = if name.is_empty() { "localhost" } else { name };
+    Some(format!("tcp://{name}:{port}{rest}"))
 }
 
 /// Splits `repo[:tag]` (a `:` before the last `/` is a registry port).
@@ -468,6 +581,20 @@ mod tests {
         assert_eq!(registry_host("localhost/app"), "localhost");
         assert_eq!(registry_host("library/busybox:1"), "docker.io");
         assert_eq!(registry_host("busybox"), "docker.io");
+    }
+
+    #[test]
+    fn create_endpoints_parse_as_the_docker_cli() {
+        assert_eq!(parse_host("tcp://1.2.3.4").unwrap(), "tcp://1.2.3.4:2376");
+        assert_eq!(parse_host("1.2.3.4:2375").unwrap(), "tcp://1.2.3.4:2375");
+        assert_eq!(
+            parse_host("unix:///run/d.sock").unwrap(),
+            "unix:///run/d.sock"
+        );
+        assert_eq!(
+            parse_host("http://x").unwrap_err(),
+            "failed to parse endpoint http://x: Invalid bind address format: http://x"
+        );
     }
 
     #[test]

@@ -27,7 +27,8 @@ use bollard::query_parameters::{
 use futures::future::BoxFuture;
 use futures::StreamExt;
 
-use super::{BoxStream, Driver, DriverError, DriverKind, Features};
+use super::{BoxStream, DaemonState, Driver, DriverError, DriverKind, Features, Progress};
+use crate::options::{parse_bool, parse_int, ram_in_bytes};
 
 const DRIVER: &str = "docker-container";
 
@@ -62,23 +63,10 @@ pub struct ContainerOptions {
 }
 
 impl ContainerOptions {
-    /// Reads the driver options (buildx's names and defaults).
-    pub fn from_opts(opts: &BTreeMap<String, String>) -> Result<ContainerOptions, DriverError> {
-        let err = |detail: String| DriverError::Config {
-            driver: DRIVER,
-            detail,
-        };
-        let int = |k: &str, v: &str| {
-            v.parse::<i64>()
-                .map_err(|_| err(format!("invalid {k} value {v:?}: expected an integer")))
-        };
-        let boolean = |k: &str, v: &str| match v.to_ascii_lowercase().as_str() {
-            "1" | "t" | "true" => Ok(true),
-            "0" | "f" | "false" => Ok(false),
-            _ => Err(err(format!(
-                "invalid {k} value {v:?}: expected true or false"
-            ))),
-        };
+    /// Reads the driver options with buildx's names, defaults, checks and
+    /// words (`driver/docker-container/factory.go`); the error is the bare
+    /// message, for `create` to wrap as buildx does.
+    pub fn from_opts(opts: &BTreeMap<String, String>) -> Result<ContainerOptions, String> {
         let mut o = ContainerOptions {
             image: DEFAULT_IMAGE.to_string(),
             env: Vec::new(),
@@ -101,22 +89,20 @@ impl ContainerOptions {
                 "image" => o.image = v.clone(),
                 "network" => o.network = Some(v.clone()),
                 "cgroup-parent" => o.cgroup_parent = Some(v.clone()),
-                "restart-policy" => o.restart_policy = restart_policy(v).map_err(err)?,
-                "memory" => o.memory = Some(ram_in_bytes(v).map_err(err)?),
-                "memory-swap" => {
-                    o.memory_swap = Some(if v == "-1" {
-                        -1
-                    } else {
-                        ram_in_bytes(v).map_err(err)?
-                    })
-                }
-                "cpu-period" => o.cpu_period = Some(int(k, v)?),
-                "cpu-quota" => o.cpu_quota = Some(int(k, v)?),
-                "cpu-shares" => o.cpu_shares = Some(int(k, v)?),
+                "restart-policy" => o.restart_policy = restart_policy(v)?,
+                "memory" => o.memory = Some(ram_in_bytes(v)?),
+                // Docker's `MemSwapBytes`: -1 is unlimited swap.
+                "memory-swap" if v == "-1" => o.memory_swap = Some(-1),
+                "memory-swap" => o.memory_swap = Some(ram_in_bytes(v)?),
+                "cpu-period" => o.cpu_period = Some(parse_int(v)?),
+                "cpu-quota" => o.cpu_quota = Some(parse_int(v)?),
+                "cpu-shares" => o.cpu_shares = Some(parse_int(v)?),
                 "cpuset-cpus" => o.cpuset_cpus = Some(v.clone()),
                 "cpuset-mems" => o.cpuset_mems = Some(v.clone()),
-                "default-load" => o.default_load = boolean(k, v)?,
-                "privileged" => o.privileged = boolean(k, v)?,
+                "default-load" => o.default_load = parse_bool(v)?,
+                // privileged, cap-add: ours, for hosts that forbid
+                // privileged containers
+                "privileged" => o.privileged = parse_bool(v)?,
                 "cap-add" => {
                     o.cap_add = v
                         .split(':')
@@ -125,18 +111,18 @@ impl ContainerOptions {
                         .collect()
                 }
                 // buildx's own options that change nothing here
-                "provenance-add-gha" | "allow-untrusted-image" => {}
+                "provenance-add-gha" | "allow-untrusted-image" => {
+                    parse_bool(v)?;
+                }
                 _ => match k.strip_prefix("env.") {
                     Some(name) if !name.is_empty() => o.env.push(format!("{name}={v}")),
                     Some(_) => {
-                        return Err(err(format!(
-                            "invalid env option {k:?}, expecting env.FOO=bar"
-                        )))
+                        return Err(format!("invalid env option {k:?}, expecting env.FOO=bar"))
                     }
                     None => {
-                        return Err(err(format!(
+                        return Err(format!(
                             "invalid driver option {k} for docker-container driver"
-                        )))
+                        ))
                     }
                 },
             }
@@ -145,49 +131,25 @@ impl ContainerOptions {
     }
 }
 
-/// `no`, `always`, `unless-stopped`, `on-failure[:N]`.
+/// Docker's restart policy syntax: `no`, `always`, `unless-stopped`,
+/// `on-failure[:N]`; empty is the engine's default (`no`).
 fn restart_policy(v: &str) -> Result<(String, i64), String> {
     let (name, count) = match v.split_once(':') {
-        Some((n, c)) => (
-            n,
-            c.parse::<i64>()
-                .map_err(|_| format!("invalid restart-policy {v:?}: bad retry count"))?,
-        ),
-        None => (v, 0),
+        Some((n, c)) => (n, Some(c)),
+        None => (v, None),
     };
-    match name {
-        "no" | "always" | "unless-stopped" if count == 0 => Ok((name.to_string(), 0)),
-        "on-failure" => Ok((name.to_string(), count)),
-        _ => Err(format!(
-            "invalid restart-policy {v:?}: expected no, always, unless-stopped or on-failure[:N]"
-        )),
+    match (name, count) {
+        ("", None) => Ok(("no".to_string(), 0)),
+        ("no" | "always" | "unless-stopped" | "on-failure", None) => Ok((name.to_string(), 0)),
+        ("on-failure", Some(c)) => match c.parse::<u32>() {
+            Ok(n) => Ok((name.to_string(), i64::from(n))),
+            Err(_) => Err(format!(
+                "invalid restart policy format: maximum retry count must be an integer: {c}"
+            )),
+        },
+        (_, Some(_)) => Err(format!("invalid restart policy format: {v}")),
+        _ => Err(format!("invalid restart policy: {v}")),
     }
-}
-
-/// Docker's `RAMInBytes`: a number with an optional binary unit
-/// (`b`, `k`, `m`, `g`, `t`, `p`, optionally followed by `b`).
-pub fn ram_in_bytes(v: &str) -> Result<i64, String> {
-    let bad =
-        || format!("invalid size {v:?}: expected a number with an optional unit (b, k, m, g)");
-    let lower = v.trim().to_ascii_lowercase();
-    let split = lower
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(lower.len());
-    let (num, unit) = lower.split_at(split);
-    let n: f64 = num.parse().map_err(|_| bad())?;
-    let mult: f64 = match unit.trim_end_matches('b').trim() {
-        "" => 1.0,
-        "k" => 1024.0,
-        "m" => 1024.0 * 1024.0,
-        "g" => 1024.0 * 1024.0 * 1024.0,
-        "t" => 1024f64.powi(4),
-        "p" => 1024f64.powi(5),
-        _ => return Err(bad()),
-    };
-    if unit.len() > 2 {
-        return Err(bad());
-    }
-    Ok((n * mult) as i64)
 }
 
 /// Whether the container exists and runs.
@@ -234,7 +196,10 @@ impl DockerContainerDriver {
             engine,
             engine_endpoint: engine_endpoint.to_string(),
             node: node.to_string(),
-            opts: ContainerOptions::from_opts(opts)?,
+            opts: ContainerOptions::from_opts(opts).map_err(|detail| DriverError::Config {
+                driver: DRIVER,
+                detail,
+            })?,
             flags: flags.to_vec(),
             config: files.and_then(|f| f.get("buildkitd.toml").cloned()),
         })
@@ -646,15 +611,84 @@ impl DockerContainerDriver {
 
 impl Driver for DockerContainerDriver {
     fn features(&self) -> Features {
-        Features::of(DriverKind::DockerContainer)
+        Features {
+            default_load: self.opts.default_load,
+            ..Features::of(DriverKind::DockerContainer)
+        }
     }
 
     fn endpoint(&self) -> String {
         format!("docker-container://{}", self.container_name())
     }
 
+    fn state(&self) -> BoxFuture<'_, Result<DaemonState, DriverError>> {
+        Box::pin(async move {
+            Ok(match DockerContainerDriver::state(self).await? {
+                ContainerState::Missing => DaemonState::Inactive,
+                ContainerState::Stopped => DaemonState::Stopped,
+                ContainerState::Running => DaemonState::Running,
+            })
+        })
+    }
+
+    fn bootstrap<'a>(&'a self, progress: Progress<'a>) -> BoxFuture<'a, Result<(), DriverError>> {
+        Box::pin(DockerContainerDriver::bootstrap(self, progress))
+    }
+
+    fn stop(&self) -> BoxFuture<'_, Result<(), DriverError>> {
+        Box::pin(DockerContainerDriver::stop(self))
+    }
+
+    fn remove(&self, keep_state: bool) -> BoxFuture<'_, Result<(), DriverError>> {
+        Box::pin(DockerContainerDriver::remove(self, keep_state))
+    }
+
     fn connect(&self) -> BoxFuture<'_, Result<BoxStream, DriverError>> {
         Box::pin(self.dial())
+    }
+}
+
+/// The docker-container driver's factory: its options are
+/// [`ContainerOptions`]; its container lives on the engine the node's
+/// endpoint names (a docker host or context).
+#[derive(Debug)]
+pub struct Factory;
+
+impl super::factory::Factory for Factory {
+    fn kind(&self) -> DriverKind {
+        DriverKind::DockerContainer
+    }
+
+    fn validate(&self, cfg: &super::InitConfig) -> Result<(), String> {
+        ContainerOptions::from_opts(&cfg.driver_opts).map(|_| ())
+    }
+
+    fn new_driver<'a>(
+        &'a self,
+        cfg: &'a super::InitConfig,
+    ) -> BoxFuture<'a, Result<std::sync::Arc<dyn Driver>, DriverError>> {
+        Box::pin(async move {
+            let engine = super::docker::DockerDriver::for_node(&cfg.endpoint).await?;
+            let d = DockerContainerDriver::new(
+                engine.engine().clone(),
+                &engine.endpoint(),
+                &cfg.name,
+                &cfg.driver_opts,
+                &cfg.buildkitd_flags,
+                cfg.files.as_ref(),
+            )?;
+            Ok(std::sync::Arc::new(d) as std::sync::Arc<dyn Driver>)
+        })
+    }
+
+    fn isolated_network(&self) -> bool {
+        true
+    }
+
+    fn host_network(&self, driver_opts: Option<&BTreeMap<String, String>>) -> bool {
+        driver_opts
+            .and_then(|o| o.get("network"))
+            .is_some_and(|v| v == "host")
     }
 }
 
@@ -712,12 +746,7 @@ fn tar_entry(out: &mut Vec<u8>, name: &str, kind: u8, mode: u32, data: &[u8]) {
 mod tests {
     use super::*;
 
-    fn opts(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::driver::test_opts as opts;
 
     #[test]
     fn defaults_are_buildx_defaults() {
@@ -758,26 +787,23 @@ mod tests {
     #[test]
     fn bad_options_are_named() {
         let e = ContainerOptions::from_opts(&opts(&[("bogus", "1")])).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "docker-container driver: invalid driver option bogus for docker-container driver"
-        );
+        assert_eq!(e, "invalid driver option bogus for docker-container driver");
         let e = ContainerOptions::from_opts(&opts(&[("env.", "1")])).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "docker-container driver: invalid env option \"env.\", expecting env.FOO=bar"
-        );
-        assert!(ContainerOptions::from_opts(&opts(&[("memory", "lots")])).is_err());
-        assert!(ContainerOptions::from_opts(&opts(&[("restart-policy", "sometimes")])).is_err());
+        assert_eq!(e, "invalid env option \"env.\", expecting env.FOO=bar");
+        let e = ContainerOptions::from_opts(&opts(&[("memory", "lots")])).unwrap_err();
+        assert_eq!(e, "invalid size: 'lots'");
+        let e = ContainerOptions::from_opts(&opts(&[("restart-policy", "sometimes")])).unwrap_err();
+        assert_eq!(e, "invalid restart policy: sometimes");
+        let e = ContainerOptions::from_opts(&opts(&[("default-load", "yes")])).unwrap_err();
+        assert_eq!(e, "strconv.ParseBool: parsing \"yes\": invalid syntax");
     }
 
     #[test]
-    fn sizes_are_binary_units() {
-        assert_eq!(ram_in_bytes("512").unwrap(), 512);
-        assert_eq!(ram_in_bytes("64k").unwrap(), 65536);
-        assert_eq!(ram_in_bytes("1.5m").unwrap(), 1572864);
-        assert_eq!(ram_in_bytes("2GB").unwrap(), 2147483648);
-        assert!(ram_in_bytes("2x").is_err());
+    fn default_load_takes_every_go_bool() {
+        for v in ["t", "T", "1", "TRUE", "True", "true"] {
+            let o = ContainerOptions::from_opts(&opts(&[("default-load", v)])).unwrap();
+            assert!(o.default_load, "{v}");
+        }
     }
 
     #[test]

@@ -126,21 +126,42 @@ pub fn table(kind: DriverKind, feature: Feature) -> Support {
     }
 }
 
-/// What one builder can do: its driver kind, and for the docker driver
-/// whether the engine uses the containerd image store.
+/// What one builder can do: its driver kind, for the docker driver whether
+/// the engine uses the containerd image store, and whether a build without
+/// an output loads its image (the driver-opt `default-load`, buildx's
+/// `DefaultLoad` feature).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Features {
     pub kind: DriverKind,
     pub containerd_store: bool,
+    pub default_load: bool,
 }
 
 impl Features {
-    /// The features of a driver kind on a classic (non-containerd) engine.
+    /// The features of a driver kind on a classic (non-containerd) engine,
+    /// without `default-load`.
     pub fn of(kind: DriverKind) -> Features {
         Features {
             kind,
             containerd_store: false,
+            default_load: false,
         }
+    }
+
+    /// The most a driver of `kind` may turn out to offer once it answers
+    /// (the docker engine's containerd image store): what this refuses,
+    /// no daemon of that kind can do.
+    pub fn best_of(kind: DriverKind) -> Features {
+        Features {
+            containerd_store: true,
+            ..Features::of(kind)
+        }
+    }
+
+    /// Whether images land in the engine's image store by themselves: then
+    /// `--load` needs no export, and `--push` goes through the engine.
+    pub fn loads_into_engine(&self) -> bool {
+        self.support(Feature::AutomaticLoad) == Support::Yes
     }
 
     /// The cell for this builder, the containerd store taken into account.
@@ -203,8 +224,8 @@ mod tests {
     #[test]
     fn containerd_store_lifts_docker_limits() {
         let f = Features {
-            kind: DriverKind::Docker,
             containerd_store: true,
+            ..Features::of(DriverKind::Docker)
         };
         assert_eq!(f.support(Feature::MultiPlatform), Support::Yes);
         assert_eq!(f.support(Feature::CacheExport), Support::Yes);

@@ -25,7 +25,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Event, Pod};
 use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::Api;
 
-use super::{BoxStream, Driver, DriverError, DriverKind, Features};
+use super::{BoxStream, DaemonState, Driver, DriverError, DriverKind, Features, Progress};
 pub use config::{KubeEnv, Resolved, Source};
 pub use exec::Backoff;
 pub use manifest::{LoadBalance, Objects, Options};
@@ -506,16 +506,150 @@ pub fn human_duration(d: Duration) -> String {
 
 impl Driver for KubernetesDriver {
     fn features(&self) -> Features {
-        Features::of(DriverKind::Kubernetes)
+        Features {
+            default_load: self.opts.default_load,
+            ..Features::of(DriverKind::Kubernetes)
+        }
     }
 
     fn endpoint(&self) -> String {
         format!("{} ({} at {})", self.opts.name, self.kind(), self.server)
     }
 
+    /// No workload → inactive, no ready replica → stopped (buildx's words).
+    fn state(&self) -> BoxFuture<'_, Result<DaemonState, DriverError>> {
+        Box::pin(async move {
+            Ok(match KubernetesDriver::state(self).await? {
+                WorkloadState::Missing => DaemonState::Inactive,
+                WorkloadState::NotReady => DaemonState::Stopped,
+                WorkloadState::Running { .. } => DaemonState::Running,
+            })
+        })
+    }
+
+    fn bootstrap<'a>(&'a self, progress: Progress<'a>) -> BoxFuture<'a, Result<(), DriverError>> {
+        Box::pin(KubernetesDriver::bootstrap(self, progress))
+    }
+
+    /// The workload and its ConfigMaps; volume claims stay whatever
+    /// `keep_state` says, as in buildx.
+    fn remove(&self, _keep_state: bool) -> BoxFuture<'_, Result<(), DriverError>> {
+        Box::pin(KubernetesDriver::remove(self))
+    }
+
+    /// The running pods: buildx lists them as the builder's nodes.
+    fn instances(&self) -> BoxFuture<'_, Result<Option<Vec<String>>, DriverError>> {
+        Box::pin(async move { self.running_pods().await.map(Some) })
+    }
+
     fn connect(&self) -> BoxFuture<'_, Result<BoxStream, DriverError>> {
         Box::pin(self.dial())
     }
+}
+
+/// The kubernetes driver's factory: the workload's options are
+/// [`Options`] (buildx's driver-opts); a node's endpoint names the
+/// deployment and the kubeconfig; pods run BuildKit in their own network.
+#[derive(Debug)]
+pub struct Factory;
+
+impl super::factory::Factory for Factory {
+    fn kind(&self) -> DriverKind {
+        DriverKind::Kubernetes
+    }
+
+    fn validate(&self, cfg: &super::InitConfig) -> Result<(), String> {
+        Options::from_driver_opts(
+            &cfg.name,
+            &cfg.driver_opts,
+            &cfg.buildkitd_flags,
+            cfg.files.as_ref(),
+            &[],
+        )
+        .map(|_| ())
+    }
+
+    fn new_driver<'a>(
+        &'a self,
+        cfg: &'a super::InitConfig,
+    ) -> BoxFuture<'a, Result<std::sync::Arc<dyn Driver>, DriverError>> {
+        Box::pin(async move {
+            let d = KubernetesDriver::new(
+                &cfg.endpoint,
+                &cfg.name,
+                &cfg.driver_opts,
+                &cfg.buildkitd_flags,
+                cfg.files.as_ref(),
+                &cfg.platforms,
+            )
+            .await?;
+            // Sticky pod choice hashes the absolute context path.
+            let d = match cfg
+                .context_path
+                .as_deref()
+                .and_then(|c| std::path::absolute(c).ok())
+            {
+                Some(abs) => d.with_sticky_key(&abs.display().to_string()),
+                None => d,
+            };
+            Ok(std::sync::Arc::new(d) as std::sync::Arc<dyn Driver>)
+        })
+    }
+
+    fn endpoint_rule(&self) -> super::factory::EndpointRule {
+        super::factory::EndpointRule::Own
+    }
+
+    /// `kubernetes:///<builder>?deployment=<node>&kubeconfig=<$KUBECONFIG>`.
+    fn own_endpoint(&self, builder: &str, node: &str) -> String {
+        let kubeconfig = std::env::var("KUBECONFIG").unwrap_or_default();
+        format!(
+            "kubernetes:///{builder}?deployment={}&kubeconfig={}",
+            query_escape(node),
+            query_escape(&kubeconfig)
+        )
+    }
+
+    /// buildx's node name: `buildkit-<uuid>-<5 hex>`, unique in the group.
+    fn new_node_name(&self, taken: &[&str]) -> Option<String> {
+        loop {
+            let b: [u8; 16] = rand::random();
+            let uuid = format!(
+                "{}-{}-{}-{}-{}",
+                hex::encode(&b[0..4]),
+                hex::encode(&b[4..6]),
+                hex::encode(&b[6..8]),
+                hex::encode(&b[8..10]),
+                hex::encode(&b[10..16])
+            );
+            let suffix: [u8; 3] = rand::random();
+            let mut suffix = hex::encode(suffix);
+            suffix.truncate(5);
+            let name = format!("buildkit-{uuid}-{suffix}");
+            if !taken.contains(&name.as_str()) {
+                return Some(name);
+            }
+        }
+    }
+
+    fn isolated_network(&self) -> bool {
+        true
+    }
+}
+
+/// Go's `url.QueryEscape` for the few characters a path or name holds.
+fn query_escape(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            b => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,20 +1,36 @@
 //! Where BuildKit runs: one driver per kind (docker, docker-container,
-//! kubernetes, remote). A driver's only job is to report its features and to
-//! open a duplex byte stream to a BuildKit gRPC endpoint; everything above
-//! the stream (gRPC, the session, progress) is shared in `crate::buildkit`.
+//! kubernetes, remote), each one value behind the [`Driver`] trait, built by
+//! its kind's [`Factory`] from a node's configuration, as buildx's
+//! `driver.Driver` and `driver.Factory`. A driver reports its features, runs
+//! its daemon's lifecycle (status, bootstrap, stop, remove) and opens duplex
+//! byte streams to a BuildKit gRPC endpoint; everything above the stream
+//! (gRPC, the session, progress) is shared in `crate::buildkit`, and nothing
+//! outside this module dispatches on a driver kind.
 
 pub mod docker;
 pub mod docker_container;
+pub mod factory;
 pub mod features;
 pub mod kubernetes;
 pub mod remote;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use tokio::io::{AsyncRead, AsyncWrite};
 
+pub use factory::{factory, InitConfig};
 pub use features::{DriverKind, Feature, Features, Refusal, Support};
+
+/// Driver options from `(key, value)` pairs, for the drivers' tests.
+#[cfg(test)]
+pub(crate) fn test_opts(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
 
 /// A duplex byte stream to BuildKit (an upgraded HTTP connection, an exec's
 /// stdio, a socket).
@@ -105,13 +121,85 @@ pub enum DriverError {
     },
 }
 
-/// One way to reach a BuildKit daemon.
+/// What a driver knows of its daemon without asking BuildKit (buildx's
+/// `driver.Status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DaemonState {
+    /// Not created yet: bootstrap creates it.
+    Inactive,
+    /// Created, not running.
+    Stopped,
+    /// Running, or not the driver's to start (docker, remote): BuildKit
+    /// itself says whether it answers.
+    Running,
+}
+
+/// A progress callback: one line per bootstrap step.
+pub type Progress<'a> = &'a mut (dyn FnMut(&str) + Send);
+
+/// One BuildKit daemon and the way to reach it (buildx's `driver.Driver`).
 pub trait Driver: Send + Sync + 'static {
     /// What this builder can do.
     fn features(&self) -> Features;
 
     /// A human-readable endpoint for messages (`unix:///var/run/docker.sock`).
     fn endpoint(&self) -> String;
+
+    /// Whether the daemon exists and runs (buildx's `Info`). Drivers whose
+    /// daemon is not theirs say `Running` and leave the answer to BuildKit.
+    fn state(&self) -> BoxFuture<'_, Result<DaemonState, DriverError>> {
+        Box::pin(async { Ok(DaemonState::Running) })
+    }
+
+    /// Creates and starts what is missing (buildx's `Bootstrap`), reporting
+    /// each step to `progress`. Nothing to do for a daemon that is not ours.
+    fn bootstrap<'a>(&'a self, _progress: Progress<'a>) -> BoxFuture<'a, Result<(), DriverError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// How long the lifecycle then waits for BuildKit to answer
+    /// `ListWorkers` (`Some(ZERO)`: asks once). `None`: `bootstrap` itself
+    /// waited until the daemon was ready.
+    fn answer_within(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Stops the daemon (`builder stop`). buildx's docker, remote and
+    /// kubernetes drivers have nothing to stop.
+    fn stop(&self) -> BoxFuture<'_, Result<(), DriverError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Removes the daemon (`builder rm` without `--keep-daemon`); with
+    /// `keep_state` its state stays. Nothing to remove for a daemon that is
+    /// not ours.
+    fn remove(&self, _keep_state: bool) -> BoxFuture<'_, Result<(), DriverError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// The daemons that serve this node when there are several (kubernetes:
+    /// its running pods, which `ls` lists in the node's place). `None`: the
+    /// node is one daemon.
+    fn instances(&self) -> BoxFuture<'_, Result<Option<Vec<String>>, DriverError>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    /// Pushes `reference` from the engine's image store, for drivers whose
+    /// images land there ([`Feature::AutomaticLoad`]): their exporter does
+    /// not push. `credentials` are (user, secret); empty means anonymous.
+    fn push<'a>(
+        &'a self,
+        reference: &'a str,
+        _credentials: (String, String),
+    ) -> BoxFuture<'a, Result<(), DriverError>> {
+        Box::pin(async move {
+            Err(DriverError::Push {
+                endpoint: self.endpoint(),
+                reference: reference.to_string(),
+                detail: "this driver pushes through BuildKit's exporter, not an engine".into(),
+            })
+        })
+    }
 
     /// Opens a new byte stream to BuildKit's gRPC control API. Called once per
     /// HTTP/2 connection (tonic may reconnect).

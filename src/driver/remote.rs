@@ -26,9 +26,13 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::rustls;
 
-use super::{BoxStream, Driver, DriverError, DriverKind, Features};
+use super::{BoxStream, Driver, DriverError, DriverKind, Features, InitConfig};
+use crate::options::parse_bool;
 
 const DRIVER: &str = "remote";
+
+/// How long bootstrap waits for the remote BuildKit to answer (buildx: 20 s).
+const BOOTSTRAP_WAIT: Duration = Duration::from_secs(20);
 
 /// How long connecting (TCP/Unix connect, TLS handshake, probe) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -157,6 +161,7 @@ pub struct RemoteDriver {
     endpoint: RemoteEndpoint,
     tls: Option<Tls>,
     probed: AtomicBool,
+    default_load: bool,
 }
 
 impl std::fmt::Debug for RemoteDriver {
@@ -188,10 +193,18 @@ impl RemoteDriver {
             Some(o) => Some(load_tls(&endpoint, o)?),
             None => None,
         };
+        let default_load = match opts.get("default-load") {
+            Some(v) => parse_bool(v).map_err(|detail| DriverError::Config {
+                driver: DRIVER,
+                detail,
+            })?,
+            None => false,
+        };
         Ok(RemoteDriver {
             endpoint,
             tls,
             probed: AtomicBool::new(false),
+            default_load,
         })
     }
 
@@ -277,11 +290,19 @@ impl RemoteDriver {
 
 impl Driver for RemoteDriver {
     fn features(&self) -> Features {
-        Features::of(DriverKind::Remote)
+        Features {
+            default_load: self.default_load,
+            ..Features::of(DriverKind::Remote)
+        }
     }
 
     fn endpoint(&self) -> String {
         self.endpoint.url()
+    }
+
+    /// Someone else runs the daemon: bootstrap waits for it to answer.
+    fn answer_within(&self) -> Option<Duration> {
+        Some(BOOTSTRAP_WAIT)
     }
 
     fn connect(&self) -> BoxFuture<'_, Result<BoxStream, DriverError>> {
@@ -417,16 +438,74 @@ fn explain_tls(e: &std::io::Error, options: &TlsOptions) -> String {
     }
 }
 
+/// The remote driver's factory: a node is a BuildKit address with TLS
+/// options; the daemon's flags and files are the remote side's business.
+#[derive(Debug)]
+pub struct Factory;
+
+impl super::factory::Factory for Factory {
+    fn kind(&self) -> DriverKind {
+        DriverKind::Remote
+    }
+
+    fn validate(&self, cfg: &InitConfig) -> Result<(), String> {
+        if cfg.files.as_ref().is_some_and(|f| !f.is_empty()) {
+            return Err("setting config file is not supported for remote driver".into());
+        }
+        if !cfg.buildkitd_flags.is_empty() {
+            return Err("setting buildkit flags is not supported for remote driver".into());
+        }
+        if let Some(v) = cfg.driver_opts.get("default-load") {
+            parse_bool(v)?;
+        }
+        match tls_options(&cfg.driver_opts) {
+            Ok(_) => Ok(()),
+            Err(DriverError::Config { detail, .. }) => Err(detail),
+            Err(other) => Err(other.to_string()),
+        }
+    }
+
+    fn new_driver<'a>(
+        &'a self,
+        cfg: &'a InitConfig,
+    ) -> BoxFuture<'a, Result<Arc<dyn Driver>, DriverError>> {
+        Box::pin(async move {
+            let d = RemoteDriver::new(Some(cfg.endpoint.as_str()), &cfg.driver_opts)?;
+            Ok(Arc::new(d) as Arc<dyn Driver>)
+        })
+    }
+
+    fn endpoint_rule(&self) -> super::factory::EndpointRule {
+        super::factory::EndpointRule::Buildkit
+    }
+
+    fn owns_daemon(&self) -> bool {
+        false
+    }
+
+    /// buildx's `remoteutil.IsValidEndpoint`.
+    fn validate_endpoint(&self, ep: &str) -> Result<(), String> {
+        const SCHEMES: &[&str] = &[
+            "docker-container",
+            "kube-pod",
+            "npipe",
+            "ssh",
+            "tcp",
+            "unix",
+        ];
+        let scheme = ep.split_once("://").map(|(s, _)| s).unwrap_or("");
+        if !SCHEMES.contains(&scheme) {
+            return Err(format!("unrecognized url scheme {scheme}"));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn opts(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::driver::test_opts as opts;
 
     #[test]
     fn endpoints_parse() {

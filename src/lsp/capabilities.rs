@@ -173,7 +173,7 @@ impl ClientFeatures {
             })),
             semantic_tokens_provider: Some(
                 SemanticTokensServerCapabilities::SemanticTokensOptions(SemanticTokensOptions {
-                    legend: super::api::semantic_tokens::legend(),
+                    legend: super::token_legend::legend(),
                     full: Some(SemanticTokensFullOptions::Bool(true)),
                     range: None,
                     work_done_progress_options: WorkDoneProgressOptions::default(),

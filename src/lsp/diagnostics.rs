@@ -14,9 +14,19 @@ use super::builds::selection::findings;
 use super::diagnostic_conv;
 use super::document::{self, Document};
 use super::position::Encoding;
-use super::session::Session;
+use super::session::{Session, Stale};
 use super::settings::Settings;
 use crate::dockerfile::Model;
+
+/// Makes this module the session's handler of stale diagnostics
+/// ([`Session::report_stale`]): features report, this module schedules.
+pub fn attach(session: &Session, client: Client) {
+    session.on_stale(Box::new(move |session, stale| match stale {
+        Stale::All => schedule_all(session, &client),
+        Stale::Document { uri, immediate } => schedule(session, &client, uri, immediate),
+        Stale::Invalidated(uri) => invalidate(session, &client, uri),
+    }));
+}
 
 /// Schedules diagnostics for `uri` at its current generation. `immediate`
 /// skips the debounce (document just opened, settings changed).

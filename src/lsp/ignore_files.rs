@@ -10,16 +10,15 @@ use std::sync::{Arc, Mutex};
 
 use ls_types::Uri;
 
-use tower_lsp_server::Client;
-
-use super::diagnostics;
 use super::session::Session;
+use super::uri::uri_path;
 use crate::dockerignore::DockerIgnore;
+use crate::lsp::session::Stale;
 
 /// Ignore files changed on disk (watched-file events, didSave, didOpen):
 /// forget them and re-publish the diagnostics of the open Dockerfiles they
 /// apply to. Paths that are not ignore files are skipped.
-pub fn files_changed(session: &Arc<Session>, client: &Client, uris: &[Uri]) {
+pub fn files_changed(session: &Arc<Session>, uris: &[Uri]) {
     let paths: Vec<PathBuf> = uris
         .iter()
         .filter_map(uri_path)
@@ -46,7 +45,7 @@ pub fn files_changed(session: &Arc<Session>, client: &Client, uris: &[Uri]) {
             .collect()
     };
     for uri in affected {
-        diagnostics::invalidate(session, client, uri);
+        session.report_stale(Stale::Invalidated(uri));
     }
 }
 
@@ -73,11 +72,6 @@ pub fn candidates(dockerfile: &Path) -> Vec<PathBuf> {
         out.push(dir.join(".dockerignore"));
     }
     out
-}
-
-/// The local path of a `file:` URI.
-pub fn uri_path(uri: &Uri) -> Option<PathBuf> {
-    uri.to_file_path().map(|p| p.into_owned())
 }
 
 impl IgnoreCache {

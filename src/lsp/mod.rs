@@ -26,8 +26,10 @@ mod progress;
 mod server;
 mod session;
 mod settings;
+mod token_legend;
 mod transport;
 mod trust;
+mod uri;
 
 use std::time::Duration;
 

@@ -64,6 +64,7 @@ impl Server {
         });
         let session = Arc::new(Session::default());
         session.trust.set(!options.restricted);
+        crate::lsp::diagnostics::attach(&session, client.clone());
         if let Some(ms) = options.debounce_ms {
             let mut state = session.state();
             state.defaults.debounce_ms = ms;

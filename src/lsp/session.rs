@@ -49,6 +49,37 @@ impl State {
     }
 }
 
+/// Diagnostics that went stale without an edit of their document (a
+/// builder switched, a build failed, a bake file or ignore file changed).
+/// Features report it to the session; the diagnostics module, which the
+/// server attaches as the handler, decides when to re-compute. So no
+/// feature imports `diagnostics`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stale {
+    /// Every open document, and pull clients re-pull.
+    All,
+    /// One document, re-computed at once (`immediate`) or after the debounce.
+    Document { uri: Uri, immediate: bool },
+    /// One document whose pulled diagnostics are stale too.
+    Invalidated(Uri),
+}
+
+/// What the session calls when diagnostics go stale.
+pub type StaleHandler = Box<dyn Fn(&Arc<Session>, Stale) + Send + Sync>;
+
+#[derive(Default)]
+struct OnStale(std::sync::OnceLock<StaleHandler>);
+
+impl std::fmt::Debug for OnStale {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "OnStale(attached)"
+        } else {
+            "OnStale(none)"
+        })
+    }
+}
+
 /// Everything a read-only request needs, taken under the lock once.
 pub struct Snapshot {
     pub doc: Arc<Document>,
@@ -77,6 +108,8 @@ pub struct Session {
     pub pull_refresh_pending: std::sync::atomic::AtomicBool,
     /// Whether the workspace is trusted (builds allowed); `lsp::trust`.
     pub trust: super::trust::Trust,
+    /// Who re-computes stale diagnostics (set once by the server).
+    on_stale: OnStale,
 }
 
 impl Session {
@@ -107,6 +140,19 @@ impl Session {
             features,
             settings,
         })
+    }
+
+    /// Sets who re-computes stale diagnostics; the first call wins.
+    pub fn on_stale(&self, handler: StaleHandler) {
+        let _ = self.on_stale.0.set(handler);
+    }
+
+    /// Reports diagnostics gone stale without an edit (see [`Stale`]);
+    /// nothing happens before a handler is attached.
+    pub fn report_stale(self: &Arc<Self>, stale: Stale) {
+        if let Some(handler) = self.on_stale.0.get() {
+            handler(self, stale);
+        }
     }
 
     /// A snapshot of an open document, if it is open.

@@ -8,6 +8,7 @@
 //! unless `CI` is set: then it panics, so CI cannot pass with skipped tests.
 #![allow(dead_code)]
 
+pub mod home;
 pub mod relay;
 
 use std::io::{Read, Write};

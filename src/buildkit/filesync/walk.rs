@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use bollard_buildkit_proto::fsutil::types::Stat;
 
+use crate::buildkit::BuildkitError;
 use crate::dockerignore::DockerIgnore;
 
 /// Go's `os.FileMode` bits, the encoding fsutil puts in `Stat.mode`.
@@ -76,20 +77,6 @@ pub struct Entry {
     pub abs: PathBuf,
 }
 
-/// Why a walk stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum WalkError {
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    /// The consumer no longer wants entries (the stream was closed).
-    #[error("file sync stopped by the receiver")]
-    Stopped,
-}
-
 /// The filters of one walk.
 #[derive(Debug, Default)]
 pub struct Filters<'a> {
@@ -110,9 +97,9 @@ struct Walker<'a, F> {
 }
 
 /// Walks `root` and calls `emit` for each entry to list, in fsutil's order.
-pub fn walk<F>(root: &Path, filters: &Filters<'_>, emit: F) -> Result<(), WalkError>
+pub fn walk<F>(root: &Path, filters: &Filters<'_>, emit: F) -> Result<(), BuildkitError>
 where
-    F: FnMut(Entry) -> Result<(), WalkError>,
+    F: FnMut(Entry) -> Result<(), BuildkitError>,
 {
     let mut w = Walker {
         filters,
@@ -125,16 +112,13 @@ where
 
 impl<F> Walker<'_, F>
 where
-    F: FnMut(Entry) -> Result<(), WalkError>,
+    F: FnMut(Entry) -> Result<(), BuildkitError>,
 {
     /// `filtered_out`: `abs` itself is not listed (only walked for what an
     /// exception may re-include), so an unreadable one is not an error,
     /// as in fsutil.
-    fn walk_dir(&mut self, abs: &Path, rel: &str, filtered_out: bool) -> Result<(), WalkError> {
-        let io_err = |source| WalkError::Io {
-            path: abs.to_path_buf(),
-            source,
-        };
+    fn walk_dir(&mut self, abs: &Path, rel: &str, filtered_out: bool) -> Result<(), BuildkitError> {
+        let io_err = |source| BuildkitError::unreadable(abs, source);
         let entries = match std::fs::read_dir(abs) {
             Err(e) if filtered_out && e.kind() == io::ErrorKind::PermissionDenied => return Ok(()),
             other => other.map_err(io_err)?,
@@ -161,12 +145,7 @@ where
                 Ok(m) => m,
                 // removed while we walk: as fsutil, just leave it out
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(source) => {
-                    return Err(WalkError::Io {
-                        path: child_abs,
-                        source,
-                    })
-                }
+                Err(source) => return Err(BuildkitError::unreadable(&child_abs, source)),
             };
             let is_dir = meta.is_dir();
             let mut skip = false;
@@ -207,14 +186,14 @@ where
         Ok(())
     }
 
-    fn flush_pending(&mut self) -> Result<(), WalkError> {
+    fn flush_pending(&mut self) -> Result<(), BuildkitError> {
         for (rel, abs, meta) in std::mem::take(&mut self.pending) {
             self.emit_entry(&rel, &abs, &meta)?;
         }
         Ok(())
     }
 
-    fn emit_entry(&mut self, rel: &str, abs: &Path, meta: &Metadata) -> Result<(), WalkError> {
+    fn emit_entry(&mut self, rel: &str, abs: &Path, meta: &Metadata) -> Result<(), BuildkitError> {
         let stat = self.make_stat(rel, abs, meta)?;
         (self.emit)(Entry {
             stat,
@@ -223,7 +202,7 @@ where
     }
 
     /// fsutil's `mkstat` + `setUnixOpt` (xattrs are not sent).
-    fn make_stat(&mut self, rel: &str, abs: &Path, meta: &Metadata) -> Result<Stat, WalkError> {
+    fn make_stat(&mut self, rel: &str, abs: &Path, meta: &Metadata) -> Result<Stat, BuildkitError> {
         let mut stat = Stat {
             path: rel.to_string(),
             mode: go_file_mode(meta.mode()),
@@ -253,10 +232,8 @@ where
                 }
             }
             if ft.is_symlink() {
-                let target = std::fs::read_link(abs).map_err(|source| WalkError::Io {
-                    path: abs.to_path_buf(),
-                    source,
-                })?;
+                let target = std::fs::read_link(abs)
+                    .map_err(|source| BuildkitError::unreadable(abs, source))?;
                 stat.linkname = target.to_string_lossy().into_owned();
             }
         }

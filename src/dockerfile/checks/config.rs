@@ -150,11 +150,7 @@ fn split_rules(v: &str) -> Vec<String> {
 
 /// Go's `strconv.ParseBool`.
 fn parse_go_bool(v: &str) -> Option<bool> {
-    match v {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
-    }
+    crate::options::parse_bool(v).ok()
 }
 
 #[cfg(test)]

@@ -2,8 +2,6 @@
 //! reference (`distribution/reference.ParseNormalizedNamed`), and what OS and
 //! architecture does a platform string name (`containerd/platforms.Parse`).
 
-use crate::platform::{normalize_arch, normalize_os, KNOWN_ARCH, KNOWN_OS};
-
 /// Whether `s` parses as an image reference the way Docker normalises it
 /// (`alpine`, `docker.io/library/alpine:3`, `host:5000/a/b@sha256:…`).
 pub(crate) fn is_valid_image_reference(s: &str) -> bool {
@@ -144,46 +142,16 @@ pub(crate) struct Platform {
     pub arch: String,
 }
 
-/// containerd's `platforms.Parse`, for the cases a Dockerfile uses:
-/// `os`, `arch`, `os/arch`, `os/arch/variant`, optionally `os(version)`.
-/// A lone architecture gets the OS `linux` (the daemon's, in BuildKit).
+/// A platform a Dockerfile names, parsed by containerd's rules
+/// (`crate::platform`): `os`, `arch`, `os/arch`, `os/arch/variant`,
+/// optionally `os(version)`, any case. A lone architecture gets this
+/// machine's OS, a lone OS this machine's architecture.
 pub(crate) fn parse_platform(s: &str) -> Option<Platform> {
-    let lower = s.to_ascii_lowercase();
-    // Drop an OS version in parentheses: `windows(10.0.17763)/amd64`.
-    let spec = match (lower.find('('), lower.find(')')) {
-        (Some(a), Some(b)) if a < b => format!("{}{}", &lower[..a], &lower[b + 1..]),
-        _ => lower,
-    };
-    let parts: Vec<&str> = spec.split('/').collect();
-    let valid = |p: &str| {
-        !p.is_empty()
-            && p.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-    };
-    if !parts.iter().all(|p| valid(p)) {
-        return None;
-    }
-    match parts.as_slice() {
-        [one] => {
-            let os = normalize_os(one);
-            if KNOWN_OS.contains(&os.as_str()) {
-                return Some(Platform {
-                    os,
-                    arch: "amd64".to_string(),
-                });
-            }
-            let arch = normalize_arch(one, "").0;
-            KNOWN_ARCH.contains(&arch.as_str()).then(|| Platform {
-                os: "linux".to_string(),
-                arch,
-            })
-        }
-        [os, arch] | [os, arch, _] => Some(Platform {
-            os: normalize_os(os),
-            arch: normalize_arch(arch, "").0,
-        }),
-        _ => None,
-    }
+    let p = crate::platform::normalize(crate::platform::parse(s).ok()?);
+    Some(Platform {
+        os: p.os,
+        arch: p.architecture,
+    })
 }
 
 #[cfg(test)]

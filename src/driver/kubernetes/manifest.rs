@@ -17,6 +17,8 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde_json::{json, Map, Value};
 
+use crate::options::parse_bool;
+
 /// buildx's default BuildKit image.
 pub const DEFAULT_IMAGE: &str = "moby/buildkit:buildx-stable-1";
 /// buildx's default image with `rootless=true`.
@@ -549,15 +551,6 @@ fn parse_tolerations(v: &str) -> Result<Vec<Toleration>, String> {
     Ok(out)
 }
 
-/// Go's `strconv.ParseBool`, with its message.
-fn parse_bool(v: &str) -> Result<bool, String> {
-    match v {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
-        _ => Err(format!("strconv.ParseBool: parsing {v:?}: invalid syntax")),
-    }
-}
-
 /// Go's `strconv.ParseInt(v, 10, 32)`, with its messages.
 fn parse_int32(v: &str) -> Result<i32, String> {
     match v.parse::<i64>() {
@@ -639,12 +632,7 @@ pub fn parse_go_duration(v: &str) -> Result<Duration, String> {
 mod tests {
     use super::*;
 
-    fn opts(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::driver::test_opts as opts;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<Options, String> {
         Options::from_driver_opts("buildkit_node_0", &opts(pairs), &[], None, &[])

@@ -13,6 +13,6 @@ use crate::lsp::session::Session;
 
 pub fn handle(session: &Arc<Session>, client: &Client, params: DidChangeWatchedFilesParams) {
     let uris: Vec<Uri> = params.changes.into_iter().map(|c| c.uri).collect();
-    ignore_files::files_changed(session, client, &uris);
+    ignore_files::files_changed(session, &uris);
     findings::files_changed(session, client, &uris);
 }

@@ -13,10 +13,10 @@ use crate::lsp::session::Session;
 pub fn handle(session: &Arc<Session>, client: &Client, params: DidOpenTextDocumentParams) {
     let td = params.text_document;
     let is_ignore =
-        ignore_files::uri_path(&td.uri).is_some_and(|p| ignore_files::is_ignore_file(&p));
+        crate::lsp::uri::uri_path(&td.uri).is_some_and(|p| ignore_files::is_ignore_file(&p));
     if is_ignore {
         // Not a Dockerfile: re-read its patterns rather than analyse it.
-        ignore_files::files_changed(session, client, &[td.uri]);
+        ignore_files::files_changed(session, &[td.uri]);
         return;
     }
     let doc = Document::new(

@@ -13,7 +13,7 @@ use crate::lsp::session::Session;
 
 pub fn handle(session: &Arc<Session>, client: &Client, params: DidSaveTextDocumentParams) {
     let uri = params.text_document.uri;
-    ignore_files::files_changed(session, client, std::slice::from_ref(&uri));
+    ignore_files::files_changed(session, std::slice::from_ref(&uri));
     // Build on save is off in a workspace that is not trusted (`lsp::trust`).
     if session.trust.is_trusted() {
         run::on_save(session, client, uri);

@@ -2,10 +2,7 @@
 //! flags, stage names, and variables (declarations marked). Tokens never
 //! span lines; lengths are in the negotiated position encoding.
 
-use ls_types::{
-    SemanticToken, SemanticTokenModifier, SemanticTokenType, SemanticTokens, SemanticTokensLegend,
-    SemanticTokensParams,
-};
+use ls_types::{SemanticToken, SemanticTokens, SemanticTokensParams};
 
 use crate::dockerfile::Model;
 use crate::dockerfile::{Dockerfile, InstructionKind, PieceKind, Span};
@@ -13,34 +10,9 @@ use crate::lsp::analysis::stage_refs;
 use crate::lsp::position::Encoding;
 use crate::lsp::session::Session;
 
-const KEYWORD: u32 = 0;
-const COMMENT: u32 = 1;
-const MACRO: u32 = 2;
-const STRING: u32 = 3;
-const PROPERTY: u32 = 4;
-const CLASS: u32 = 5;
-const VARIABLE: u32 = 6;
-
-const DECLARATION: u32 = 1;
-const DEPRECATED: u32 = 2;
-
-pub fn legend() -> SemanticTokensLegend {
-    SemanticTokensLegend {
-        token_types: vec![
-            SemanticTokenType::KEYWORD,
-            SemanticTokenType::COMMENT,
-            SemanticTokenType::MACRO,
-            SemanticTokenType::STRING,
-            SemanticTokenType::PROPERTY,
-            SemanticTokenType::CLASS,
-            SemanticTokenType::VARIABLE,
-        ],
-        token_modifiers: vec![
-            SemanticTokenModifier::DECLARATION,
-            SemanticTokenModifier::DEPRECATED,
-        ],
-    }
-}
+use crate::lsp::token_legend::{
+    CLASS, COMMENT, DECLARATION, DEPRECATED, KEYWORD, MACRO, PROPERTY, STRING, VARIABLE,
+};
 
 pub fn handle(session: &Session, params: SemanticTokensParams) -> SemanticTokens {
     let Some(snap) = session.snapshot(&params.text_document.uri) else {

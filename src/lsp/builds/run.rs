@@ -28,11 +28,11 @@ use crate::build::BuildSpec;
 use crate::builder::run::{BuildReport, RunEvent};
 use crate::builder::BuilderError;
 use crate::buildkit::BuildkitError;
-use crate::lsp::diagnostics;
 use crate::lsp::error::LspError;
 use crate::lsp::position::Encoding;
 use crate::lsp::progress::WorkProgress;
 use crate::lsp::session::Session;
+use crate::lsp::session::Stale;
 
 pub use failures::Failure;
 use tracker::Tracker;
@@ -192,6 +192,9 @@ struct Job {
     spec: BuildSpec,
     builder: String,
     driver: String,
+    /// The builder as the session resolved it: the build goes to it
+    /// without reading the store again.
+    group: crate::builder::NodeGroup,
     cancel: CancellationToken,
 }
 
@@ -376,8 +379,29 @@ async fn prepare(
         spec,
         builder: current.name,
         driver: current.driver,
+        group: current.group,
         cancel,
     })
+}
+
+/// The bake files of `folder` that exist, read without blocking the
+/// runtime (`build/` parses text and does no I/O).
+async fn read_bake_folder(
+    folder: &Path,
+) -> Result<Vec<crate::build::bake::BakeSource>, crate::build::bake::BakeError> {
+    let mut sources = Vec::new();
+    for path in crate::build::bake::bake_file_paths(folder) {
+        match tokio::fs::read_to_string(&path).await {
+            Ok(text) => sources.push(crate::build::bake::BakeSource { path, text }),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::IsADirectory
+                ) => {}
+            Err(e) => return Err(crate::build::bake::BakeError::unreadable(&path, e)),
+        }
+    }
+    Ok(sources)
 }
 
 /// The spec of a request and the target that names the build: a bake
@@ -399,8 +423,8 @@ async fn configure(
                 Some(b) => b,
                 None => {
                     let folder = path.parent().unwrap_or(Path::new("/"));
-                    Bake::load_folder(folder, &std::env::vars().collect())
-                        .map_err(|e| e.to_string())?
+                    let sources = read_bake_folder(folder).await.map_err(|e| e.to_string())?;
+                    Bake::parse(&sources, &std::env::vars().collect()).map_err(|e| e.to_string())?
                 }
             };
             let build = config::bake_target_spec(&bake, name).map_err(|e| e.to_string())?;
@@ -460,12 +484,7 @@ async fn drive(session: Arc<Session>, client: Client, job: Job) -> Value {
     tracing::info!("{}: {title}", job.id);
 
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let run = crate::builder::run::run(
-        job.spec.clone(),
-        Some(job.builder.as_str()),
-        tx,
-        job.cancel.clone(),
-    );
+    let run = crate::builder::run::run(job.spec.clone(), &job.group, tx, job.cancel.clone());
     tokio::pin!(run);
     let mut tracker = Tracker::new();
     let mut tick = tokio::time::interval(FLUSH_EVERY);
@@ -500,7 +519,7 @@ async fn drive(session: Arc<Session>, client: Client, job: Job) -> Value {
     progress.end(outcome.end_message()).await;
     let (typ, message) = outcome.show_message(&what, &job.builder);
     client.show_message(typ, message).await;
-    record_failure(&session, &client, &job, &outcome).await;
+    record_failure(&session, &job, &outcome).await;
     {
         let mut inner = session.builds.inner();
         let key = (job.uri.as_str().to_string(), job.target.clone());
@@ -641,7 +660,7 @@ impl Outcome {
 
 /// Keeps the failure's diagnostic, or clears the target's after a success,
 /// and re-publishes the document's diagnostics when they changed.
-async fn record_failure(session: &Arc<Session>, client: &Client, job: &Job, outcome: &Outcome) {
+async fn record_failure(session: &Arc<Session>, job: &Job, outcome: &Outcome) {
     let Some(dockerfile) = &job.dockerfile else {
         return;
     };
@@ -682,7 +701,7 @@ async fn record_failure(session: &Arc<Session>, client: &Client, job: &Job, outc
         _ => false,
     };
     if changed {
-        diagnostics::invalidate(session, client, dockerfile.clone());
+        session.report_stale(Stale::Invalidated(dockerfile.clone()));
     }
 }
 

@@ -14,6 +14,7 @@ pub mod findings;
 pub mod fixes;
 pub mod lenses;
 pub mod watch;
+pub mod workspace;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -220,27 +221,14 @@ pub fn cached(session: &Session) -> Option<CurrentBuilder> {
 /// answering (the driver's own status query gives up after 10 s).
 const PROBE_TIMEOUT: Duration = Duration::from_secs(12);
 
-/// Asks a builder's driver for its status and, for the docker driver, the
-/// engine's features (containerd image store). `None` features: keep the
-/// table's column for the driver kind.
+/// Asks a builder's drivers for their status, and the features the first
+/// node's driver reports (the docker engine's containerd image store, the
+/// `default-load` option). `None` features: no driver could be built; keep
+/// the table's column for the driver kind.
 pub async fn probe(group: &NodeGroup) -> (KnownStatus, Option<Features>) {
     let work = async {
-        if driver_kind(group) == "docker" {
-            if let Some(node) = group.nodes.first() {
-                let st = match status::node_driver(group, node).await {
-                    Some(Ok(driver)) => {
-                        let features = driver.features();
-                        let st = status::query(driver).await;
-                        return (KnownStatus::from_nodes(group, &[st]), Some(features));
-                    }
-                    Some(Err(e)) => NodeStatus::Error(e.to_string()),
-                    None => NodeStatus::Unknown("driver docker not available".into()),
-                };
-                return (KnownStatus::from_nodes(group, &[st]), None);
-            }
-        }
-        let nodes = status::status(group).await;
-        (KnownStatus::from_nodes(group, &nodes), None)
+        let (nodes, features) = status::status_and_features(group).await;
+        (KnownStatus::from_nodes(group, &nodes), features)
     };
     match tokio::time::timeout(PROBE_TIMEOUT, work).await {
         Ok(r) => r,
@@ -271,7 +259,7 @@ pub fn folders(folders: &Option<Vec<ls_types::WorkspaceFolder>>) -> Vec<std::pat
     folders
         .iter()
         .flatten()
-        .filter_map(|f| crate::lsp::ignore_files::uri_path(&f.uri))
+        .filter_map(|f| crate::lsp::uri::uri_path(&f.uri))
         .collect()
 }
 

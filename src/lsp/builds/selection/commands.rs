@@ -21,6 +21,7 @@ use crate::lsp::commands;
 use crate::lsp::error::LspError;
 use crate::lsp::progress::WorkProgress;
 use crate::lsp::session::Session;
+use crate::lsp::session::Stale;
 
 /// How long a bootstrap may take before the command gives up (pulling is
 /// not possible here, but a container start and BuildKit's first answer can
@@ -404,7 +405,7 @@ pub fn enable_load(session: &Arc<Session>, client: &Client) -> Result<Option<Val
         state.builders.load_override = true;
         state.settings_epoch += 1;
     }
-    crate::lsp::diagnostics::schedule_all(session, client);
+    session.report_stale(Stale::All);
     notify_lenses(session, client);
     Ok(Some(
         json!({"setting": "buildkit.build.load", "value": true}),

@@ -5,10 +5,8 @@
 //! diagnostics; on open bake files the same findings at the attribute, each
 //! side linking the other through `relatedInformation`.
 //!
-//! Bake files are read from the open document when it is open (unsaved
-//! edits count), else from disk, asynchronously, cached by path until a
-//! watched-file event says it changed. Code actions and lenses use the cache
-//! only (no disk access on the request path).
+//! What the workspace configures (bake files, settings) is read through
+//! the cache in `workspace`; this module only turns it into findings.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -21,143 +19,20 @@ use ls_types::{
 use serde_json::json;
 use tower_lsp_server::Client;
 
-use crate::build::bake::{
-    is_bake_file, Bake, BakeError, BakeErrorKind, BakeSource, BAKE_FILE_NAMES,
-};
+use crate::build::bake::{bake_file_paths, is_bake_file, Bake, BakeErrorKind};
 use crate::build::capability::{self, CapabilityFinding, Severity};
-use crate::build::config::{self, ConfigSource, ConfiguredBuild};
+use crate::build::config::{ConfigSource, ConfiguredBuild};
 use crate::dockerfile::{Dockerfile, Model, Span};
 use crate::lsp::document::Document;
-use crate::lsp::ignore_files::uri_path;
 use crate::lsp::position::{range_to_lsp, Encoding};
 use crate::lsp::session::Session;
+use crate::lsp::session::Stale;
+use crate::lsp::uri::uri_path;
 
-/// Whether a document is a bake file (by its file name, any languageId).
-pub fn is_bake_uri(uri: &Uri) -> bool {
-    uri_path(uri).is_some_and(|p| is_bake_file(&p))
-}
-
-/// The workspace folder a file belongs to: the innermost workspace folder
-/// that contains it, else its own folder.
-pub fn workspace_folder(session: &Session, file: &Path) -> PathBuf {
-    let state = session.state();
-    state
-        .builders
-        .folders
-        .iter()
-        .filter(|f| file.starts_with(f))
-        .max_by_key(|f| f.as_os_str().len())
-        .cloned()
-        .unwrap_or_else(|| file.parent().map(Path::to_path_buf).unwrap_or_default())
-}
-
-/// The texts of open documents by local path.
-fn open_texts(session: &Session) -> HashMap<PathBuf, Arc<Document>> {
-    session
-        .state()
-        .documents
-        .iter()
-        .filter_map(|(k, d)| {
-            let uri: Uri = k.parse().ok()?;
-            Some((uri_path(&uri)?, crate::lsp::document::private_copy(d)))
-        })
-        .collect()
-}
-
-/// Reads uncached files into the disk cache (missing files as `None`).
-async fn fill_cache(session: &Session, paths: &[PathBuf]) {
-    for path in paths {
-        if session.state().builders.disk.contains_key(path) {
-            continue;
-        }
-        let text = match tokio::fs::read_to_string(path).await {
-            Ok(t) => Some(Arc::<str>::from(t)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => {
-                tracing::warn!("cannot read {}: {e}", path.display());
-                None
-            }
-        };
-        session.state().builders.disk.insert(path.clone(), text);
-    }
-}
-
-/// Files changed on disk (watched-file events): forget them; if a bake
-/// file is among them, re-validate every open document and refresh lenses.
-pub fn files_changed(session: &Arc<Session>, client: &Client, uris: &[Uri]) {
-    let paths: Vec<PathBuf> = uris.iter().filter_map(uri_path).collect();
-    let bake = {
-        let mut state = session.state();
-        for p in &paths {
-            state.builders.disk.remove(p);
-        }
-        let bake = paths.iter().any(|p| is_bake_file(p));
-        if bake {
-            state.settings_epoch += 1;
-        }
-        bake
-    };
-    if bake {
-        tracing::info!("bake files changed");
-        crate::lsp::diagnostics::schedule_all(session, client);
-        if session.state().features.code_lens_refresh {
-            super::watch::refresh_lenses(client);
-        }
-    }
-}
-
-/// The text of a file: the open document, else the disk cache.
-fn text_of(
-    session: &Session,
-    open: &HashMap<PathBuf, Arc<Document>>,
-    path: &Path,
-) -> Option<Arc<str>> {
-    if let Some(d) = open.get(path) {
-        return Some(Arc::from(d.text()));
-    }
-    session.state().builders.disk.get(path).cloned().flatten()
-}
-
-/// The bake definition of a folder from cached texts (`None`: no bake
-/// file, or one that does not parse; the error is logged and shown on the
-/// open bake file by [`bake_diagnostics`]).
-fn bake_of(
-    session: &Session,
-    open: &HashMap<PathBuf, Arc<Document>>,
-    folder: &Path,
-) -> Option<Bake> {
-    match parse_bake(session, open, folder)? {
-        Ok(b) => Some(b),
-        Err(e) => {
-            tracing::warn!("bake files of {}: {e}", folder.display());
-            None
-        }
-    }
-}
-
-/// The folder's bake files parsed from cached texts; `None`: there are none.
-fn parse_bake(
-    session: &Session,
-    open: &HashMap<PathBuf, Arc<Document>>,
-    folder: &Path,
-) -> Option<Result<Bake, BakeError>> {
-    let sources: Vec<BakeSource> = BAKE_FILE_NAMES
-        .iter()
-        .map(|n| folder.join(n))
-        .filter_map(|path| {
-            let text = text_of(session, open, &path)?;
-            Some(BakeSource {
-                path,
-                text: text.to_string(),
-            })
-        })
-        .collect();
-    if sources.is_empty() {
-        return None;
-    }
-    // Evaluated only in a trusted workspace (`lsp::trust`).
-    Some(session.trust.parse_bake(&sources))
-}
+pub use super::workspace::{
+    bake_for, configured_builds, files_changed, is_bake_uri, workspace_folder,
+};
+use super::workspace::{bake_of, builds_cached, fill_cache, open_texts, parse_bake, text_of};
 
 /// The errors of the folder's bake files that lie in `bake_file`, as
 /// diagnostics: a syntax error (no target builds), or an expression that
@@ -192,46 +67,6 @@ fn bake_error_diagnostics(
             ..Diagnostic::default()
         })
         .collect()
-}
-
-/// The builds configured for a Dockerfile, from cached texts only.
-fn builds_cached(
-    session: &Session,
-    open: &HashMap<PathBuf, Arc<Document>>,
-    dockerfile: &Path,
-    folder: &Path,
-) -> Result<Vec<ConfiguredBuild>, config::ConfigError> {
-    let bake = bake_of(session, open, folder);
-    let (mut settings, load_override) = {
-        let state = session.state();
-        (state.settings().build, state.builders.load_override)
-    };
-    settings.load |= load_override;
-    config::configured_builds(dockerfile, folder, bake.as_ref(), &settings)
-}
-
-fn bake_paths(folder: &Path) -> Vec<PathBuf> {
-    BAKE_FILE_NAMES.iter().map(|n| folder.join(n)).collect()
-}
-
-/// The builds configured for the Dockerfile at `uri` (reads the folder's
-/// bake files if not cached yet). For builds and the line-0 lens.
-pub async fn configured_builds(
-    session: &Session,
-    uri: &Uri,
-) -> Result<Vec<ConfiguredBuild>, config::ConfigError> {
-    let Some(path) = uri_path(uri) else {
-        return Ok(Vec::new());
-    };
-    let folder = workspace_folder(session, &path);
-    fill_cache(session, &bake_paths(&folder)).await;
-    builds_cached(session, &open_texts(session), &path, &folder)
-}
-
-/// The bake definition of the folder of an open bake file, from cache.
-pub fn bake_for(session: &Session, bake_file: &Path) -> Option<Bake> {
-    let folder = bake_file.parent()?;
-    bake_of(session, &open_texts(session), folder)
 }
 
 /// A finding with the build it is about.
@@ -310,12 +145,12 @@ pub fn note_edit(session: &Arc<Session>, client: &Client, uri: &Uri, doc: &Docum
     if is_bake_uri(uri) {
         bake_changed(session, client);
     } else {
-        reschedule(session, client, true);
+        reschedule(session, true);
     }
 }
 
 /// Re-schedules the open bake files (`bake`) or the other documents.
-fn reschedule(session: &Arc<Session>, client: &Client, bake: bool) {
+fn reschedule(session: &Arc<Session>, bake: bool) {
     let uris: Vec<Uri> = session
         .state()
         .documents
@@ -327,13 +162,16 @@ fn reschedule(session: &Arc<Session>, client: &Client, bake: bool) {
     // only, no `workspace/diagnostic/refresh` making pull clients re-pull
     // every document.
     for u in uris {
-        crate::lsp::diagnostics::schedule(session, client, u, true);
+        session.report_stale(Stale::Document {
+            uri: u,
+            immediate: true,
+        });
     }
 }
 
 /// Schedules diagnostics of the open documents that have capability
 /// findings now (from cached texts).
-pub fn schedule_with_findings(session: &Arc<Session>, client: &Client) {
+pub fn schedule_with_findings(session: &Arc<Session>) {
     let (docs, enc) = {
         let state = session.state();
         let docs: Vec<(Uri, Arc<Document>)> = state
@@ -356,7 +194,7 @@ pub fn schedule_with_findings(session: &Arc<Session>, client: &Client) {
             })
         };
         if has {
-            crate::lsp::diagnostics::invalidate(session, client, uri);
+            session.report_stale(Stale::Invalidated(uri));
         }
     }
 }
@@ -365,7 +203,7 @@ pub fn schedule_with_findings(session: &Arc<Session>, client: &Client) {
 pub fn bake_changed(session: &Arc<Session>, client: &Client) {
     // No epoch bump: this runs inside the bake file's own diagnostics task,
     // whose result must stay current; the Dockerfiles are re-scheduled.
-    reschedule(session, client, false);
+    reschedule(session, false);
     if session.state().features.code_lens_refresh {
         super::watch::refresh_lenses(client);
     }
@@ -390,7 +228,7 @@ pub async fn diagnostics(
         return Vec::new();
     };
     let folder = workspace_folder(session, &path);
-    fill_cache(session, &bake_paths(&folder)).await;
+    fill_cache(session, &bake_file_paths(&folder)).await;
     dockerfile_findings(session, &path, &folder, df, Some(model))
         .iter()
         .map(|f| dockerfile_diagnostic(f, df, enc))
@@ -462,7 +300,7 @@ async fn bake_diagnostics(session: &Session, bake_file: &Path, enc: Encoding) ->
     let Some(folder) = bake_file.parent() else {
         return Vec::new();
     };
-    fill_cache(session, &bake_paths(folder)).await;
+    fill_cache(session, &bake_file_paths(folder)).await;
     let open = open_texts(session);
     if let Some(bake) = bake_of(session, &open, folder) {
         fill_cache(session, &target_dockerfiles(&bake)).await;

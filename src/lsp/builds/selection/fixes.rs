@@ -17,9 +17,9 @@ use crate::build::bake::BakeEdit;
 use crate::build::capability::CapabilityFix;
 use crate::driver::{DriverKind, Features, Support};
 use crate::lsp::commands;
-use crate::lsp::ignore_files::uri_path;
 use crate::lsp::position::{range_to_lsp, Encoding};
 use crate::lsp::session::Session;
+use crate::lsp::uri::uri_path;
 
 /// The quick fixes for the capability findings whose diagnostics touch
 /// `range` in the document at `uri`.

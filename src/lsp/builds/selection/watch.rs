@@ -14,8 +14,8 @@ use tower_lsp_server::Client;
 use super::{blocking, probe, read_store, resolve, CurrentBuilder, KnownBuilder, KnownStatus};
 use crate::builder::status::driver_kind;
 use crate::builder::Env;
-use crate::lsp::diagnostics;
 use crate::lsp::session::Session;
+use crate::lsp::session::Stale;
 
 /// Time between two polls of the selected builder.
 const POLL_INTERVAL: Duration = Duration::from_secs(10);
@@ -113,9 +113,9 @@ pub async fn poll(session: &Arc<Session>, client: &Client) {
             // Before the first resolution no document had builder findings:
             // only those that have some now need publishing again (no epoch
             // bump, so debounced edits in flight still publish).
-            super::findings::schedule_with_findings(session, client);
+            super::findings::schedule_with_findings(session);
         } else {
-            diagnostics::schedule_all(session, client);
+            session.report_stale(Stale::All);
         }
         if refresh {
             refresh_lenses(client);
@@ -247,7 +247,7 @@ pub async fn selection_changed(session: &Arc<Session>, client: &Client, current:
         state.settings_epoch += 1;
         (notice, state.features.code_lens_refresh)
     };
-    diagnostics::schedule_all(session, client);
+    session.report_stale(Stale::All);
     if refresh {
         refresh_lenses(client);
     }
