@@ -208,7 +208,11 @@ async fn build_with(
     Ok(BuildReport {
         builder: builder.to_string(),
         driver: driver_name,
-        image_id: image_id(response).or_else(|| digest.clone()),
+        image_id: image_id(
+            response,
+            features.loads_into_engine() && features.containerd_store,
+        )
+        .or_else(|| digest.clone()),
         digest,
         tags: spec.tags.clone(),
         duration: started.elapsed(),
@@ -219,9 +223,17 @@ async fn build_with(
     })
 }
 
-/// The image config digest, when the exporter reports one.
-fn image_id(response: &HashMap<String, String>) -> Option<String> {
-    response.get("containerimage.config.digest").cloned()
+/// The image's id as the engine it lands in names it. The containerd image
+/// store names an image by its manifest (`containerimage.digest`: what
+/// `docker image inspect` and buildx's `--iidfile` show on Engine 26 with
+/// that store); everywhere else the id is the config digest, when the
+/// exporter reports one.
+fn image_id(response: &HashMap<String, String>, by_manifest: bool) -> Option<String> {
+    let key = match by_manifest {
+        true => "containerimage.digest",
+        false => "containerimage.config.digest",
+    };
+    response.get(key).cloned()
 }
 
 async fn push_all(
@@ -277,15 +289,16 @@ mod tests {
     }
 
     #[test]
-    fn image_id_prefers_the_config_digest() {
+    fn image_id_is_the_config_digest_or_on_the_containerd_store_the_manifest() {
         let mut r = HashMap::new();
         r.insert("containerimage.digest".to_string(), "sha256:m".to_string());
-        assert_eq!(image_id(&r), None);
+        assert_eq!(image_id(&r, false), None);
         r.insert(
             "containerimage.config.digest".to_string(),
             "sha256:c".to_string(),
         );
-        assert_eq!(image_id(&r).as_deref(), Some("sha256:c"));
+        assert_eq!(image_id(&r, false).as_deref(), Some("sha256:c"));
+        assert_eq!(image_id(&r, true).as_deref(), Some("sha256:m"));
     }
 
     /// `default-load=t` is true for the driver's factory, and so for the
