@@ -146,7 +146,7 @@ fn multi_platform_and_tarball_on_docker_undeclared_arg_everywhere() {
     assert_eq!(bake_range(&found[0]), Some(range(14, 2, 14, 44)));
     assert_eq!(
         found[1].message,
-        "Docker/OCI tarball output (type=oci) is not supported for the docker driver. Switch to a docker-container, kubernetes or remote builder."
+        "OCI exporter (type=oci) is not supported for the docker driver. Switch to a docker-container, kubernetes or remote builder."
     );
     assert_eq!(bake_range(&found[1]), Some(range(15, 2, 15, 36)));
     for f in &found[..2] {

@@ -11,25 +11,42 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_buildkit-lsp"))
 }
 
-const SUFFIX: &str = " is not supported for the docker driver. Switch to a different driver, or turn on the containerd image store, and try again.";
+/// buildx 0.13.1's refusal, line for line (`docker buildx build` on the
+/// docker driver of Engine 20.10 prints the same three lines).
+fn refusal(subject: &str, topic: &str) -> String {
+    format!(
+        "ERROR: {subject} is not supported for the docker driver.\nSwitch to a different driver, or turn on the containerd image store, and try again.\nLearn more at https://docs.docker.com/go/{topic}/\n"
+    )
+}
 
 #[test]
 fn unsupported_requests_are_refused_without_an_engine() {
     let ctx = support::TempContext::new().file("Dockerfile", "FROM scratch\n");
     let dir = tempfile::tempdir().unwrap();
     let host = format!("unix://{}", dir.path().join("no-daemon.sock").display());
-    let cases: [(&[&str], &str); 3] = [
-        (&["--cache-to", "type=local,dest=cache"], "Cache export"),
+    let cases: [(&[&str], &str, &str); 4] = [
+        (
+            &["--cache-to", "type=local,dest=cache"],
+            "Cache export",
+            "build-cache-backends",
+        ),
         (
             &["--output", "type=oci,dest=image.tar"],
-            "Docker/OCI tarball output",
+            "OCI exporter",
+            "build-exporters",
+        ),
+        (
+            &["--output", "type=docker,dest=image.tar"],
+            "Docker exporter",
+            "build-exporters",
         ),
         (
             &["--platform", "linux/amd64,linux/arm64"],
             "Multi-platform build",
+            "build-multi-platform",
         ),
     ];
-    for (flags, feature) in cases {
+    for (flags, subject, topic) in cases {
         let out = bin()
             .arg("build")
             .args(flags)
@@ -40,7 +57,7 @@ fn unsupported_requests_are_refused_without_an_engine() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{flags:?}: {stderr}");
-        assert_eq!(stderr, format!("ERROR: {feature}{SUFFIX}\n"), "{flags:?}");
+        assert_eq!(stderr, refusal(subject, topic), "{flags:?}");
     }
 }
 

@@ -213,26 +213,39 @@ fn old_daemons_get_one_exporter_in_the_deprecated_fields_only() {
 
 #[test]
 fn docker_driver_refuses_with_buildx_messages() {
+    // buildx 0.13.1's three lines, word for word.
     let tail =
         "Switch to a different driver, or turn on the containerd image store, and try again.";
+    let more = "Learn more at https://docs.docker.com/go/";
     let s = spec_with(&["type=oci,dest=o.tar"]);
     assert_eq!(
         request(&s, DriverKind::Docker).unwrap_err(),
-        format!("Docker/OCI tarball output is not supported for the docker driver. {tail}")
+        format!(
+            "OCI exporter is not supported for the docker driver.\n{tail}\n{more}build-exporters/"
+        )
     );
     let s = spec_with(&["type=docker,dest=o.tar"]);
-    assert!(request(&s, DriverKind::Docker).is_err());
+    assert_eq!(
+        request(&s, DriverKind::Docker).unwrap_err(),
+        format!(
+            "Docker exporter is not supported for the docker driver.\n{tail}\n{more}build-exporters/"
+        )
+    );
     let mut s = spec_with(&[]);
     s.cache_to = vec![CacheSpec::parse("--cache-to", "type=registry,ref=r/c").unwrap()];
     assert_eq!(
         request(&s, DriverKind::Docker).unwrap_err(),
-        format!("Cache export is not supported for the docker driver. {tail}")
+        format!(
+            "Cache export is not supported for the docker driver.\n{tail}\n{more}build-cache-backends/"
+        )
     );
     let mut s = spec_with(&[]);
     s.platforms = vec!["linux/amd64".into(), "linux/arm64".into()];
     assert_eq!(
         request(&s, DriverKind::Docker).unwrap_err(),
-        format!("Multi-platform build is not supported for the docker driver. {tail}")
+        format!(
+            "Multi-platform build is not supported for the docker driver.\n{tail}\n{more}build-multi-platform/"
+        )
     );
     // The containerd image store lifts all three.
     let f = Features {

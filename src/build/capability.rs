@@ -230,8 +230,8 @@ pub fn findings(
 /// builder."
 pub fn refusal_message(features: &Features, refusal: &Refusal, detail: Option<&str>) -> String {
     let title = match detail {
-        Some(d) => format!("{} ({d})", refusal.feature.title()),
-        None => refusal.feature.title().to_string(),
+        Some(d) => format!("{} ({d})", refusal.subject),
+        None => refusal.subject.to_string(),
     };
     let offered = match features.support(refusal.feature) {
         Support::InlineOnly => ": only inline cache",

@@ -111,7 +111,7 @@ impl BuildSpec {
             };
             if tarball && lacks(Feature::TarballOutput) {
                 out.push(SpecRefusal {
-                    refusal: features.refuse(Feature::TarballOutput),
+                    refusal: features.refuse_exporter(&o.kind),
                     asked_by: AskedBy::Output(i),
                 });
             }
@@ -437,7 +437,7 @@ mod tests {
         let e = s.check(&docker()).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "Docker/OCI tarball output is not supported for the docker driver. Switch to a different driver, or turn on the containerd image store, and try again."
+            "OCI exporter is not supported for the docker driver.\nSwitch to a different driver, or turn on the containerd image store, and try again.\nLearn more at https://docs.docker.com/go/build-exporters/"
         );
 
         let mut s = BuildSpec::new(".");

@@ -184,18 +184,49 @@ impl Features {
     pub fn refuse(&self, feature: Feature) -> Refusal {
         Refusal {
             feature,
+            subject: feature.title(),
             driver: self.kind,
+        }
+    }
+
+    /// A refusal of a tarball exporter (`type=oci` or `type=docker`), named
+    /// by its exporter as buildx names it.
+    pub fn refuse_exporter(&self, exporter: &str) -> Refusal {
+        Refusal {
+            subject: match exporter {
+                "oci" => "OCI exporter",
+                "docker" => "Docker exporter",
+                _ => Feature::TarballOutput.title(),
+            },
+            ..self.refuse(Feature::TarballOutput)
         }
     }
 }
 
 /// A request the selected driver cannot serve. Its `Display` is buildx's
-/// message form, the same text in the CLI, the editor and the build.
+/// message, word for word and line for line (buildx 0.13.1 on Engine 20.10
+/// prints the same three lines; see docs/drivers.md), the same text in the
+/// CLI and the build.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{} is not supported for the {driver} driver. Switch to a different driver, or turn on the containerd image store, and try again.", feature.title())]
+#[error("{subject} is not supported for the {driver} driver.\nSwitch to a different driver, or turn on the containerd image store, and try again.{}", learn_more(*feature))]
 pub struct Refusal {
     pub feature: Feature,
+    /// What is refused, as the message names it: the feature's title, or
+    /// the exporter (`OCI exporter`).
+    pub subject: &'static str,
     pub driver: DriverKind,
+}
+
+/// buildx's "Learn more" line of a refusal.
+fn learn_more(feature: Feature) -> &'static str {
+    match feature {
+        Feature::CacheExport => "\nLearn more at https://docs.docker.com/go/build-cache-backends/",
+        Feature::TarballOutput => "\nLearn more at https://docs.docker.com/go/build-exporters/",
+        Feature::MultiPlatform => {
+            "\nLearn more at https://docs.docker.com/go/build-multi-platform/"
+        }
+        Feature::AutomaticLoad | Feature::BuildkitConfig => "",
+    }
 }
 
 #[cfg(test)]
@@ -237,7 +268,7 @@ mod tests {
         let r = Features::of(DriverKind::Docker).refuse(Feature::CacheExport);
         assert_eq!(
             r.to_string(),
-            "Cache export is not supported for the docker driver. Switch to a different driver, or turn on the containerd image store, and try again."
+            "Cache export is not supported for the docker driver.\nSwitch to a different driver, or turn on the containerd image store, and try again.\nLearn more at https://docs.docker.com/go/build-cache-backends/"
         );
     }
 
