@@ -75,6 +75,8 @@ pub struct Session {
     pub pull_epoch: AtomicU64,
     /// A `workspace/diagnostic/refresh` is about to be sent (coalescing).
     pub pull_refresh_pending: std::sync::atomic::AtomicBool,
+    /// Which documents' diagnostics are computing or owed.
+    pub diagnostics: crate::lsp::diagnostics::Scheduler,
 }
 
 impl Session {
