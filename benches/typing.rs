@@ -23,7 +23,7 @@
 //! Not a test: it prints a table and one JSON line.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
@@ -94,7 +94,11 @@ fn dockerfile(n: usize) -> (String, (u32, u32)) {
     .to_vec();
     let stages = ((n - out.len()) / 100).max(2);
     let per = (n - out.len()) / stages;
-    let bases = ["golang:${GO_VERSION}-bookworm", "${BASE_IMAGE}", "alpine:3.20"];
+    let bases = [
+        "golang:${GO_VERSION}-bookworm",
+        "${BASE_IMAGE}",
+        "alpine:3.20",
+    ];
     let mut edits = Vec::new();
     let mut prev: Option<String> = None;
     for i in 0..stages {
@@ -322,11 +326,19 @@ impl Server {
             let fields: Vec<&str> = stat[stat.rfind(')').map_or(0, |i| i + 2)..]
                 .split_whitespace()
                 .collect();
-            total += fields.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-            total += fields.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-            if let Ok(kids) = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-            {
-                todo.extend(kids.split_whitespace().filter_map(|k| k.parse::<u32>().ok()));
+            total += fields
+                .get(11)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+            total += fields
+                .get(12)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+            if let Ok(kids) = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) {
+                todo.extend(
+                    kids.split_whitespace()
+                        .filter_map(|k| k.parse::<u32>().ok()),
+                );
             }
         }
         total as f64 / tick
@@ -425,7 +437,11 @@ fn type_into(s: &Server, uri: &str, text: &str, at: (u32, u32), keys: usize) -> 
     s.wait(|i| {
         i.publishes
             .get(uri)
-            .and_then(|p| p.iter().skip(skip).find(|(_, v)| v.is_none_or(|v| v >= last)))
+            .and_then(|p| {
+                p.iter()
+                    .skip(skip)
+                    .find(|(_, v)| v.is_none_or(|v| v >= last))
+            })
             .map(|_| ())
     });
     let wall_s = t_start.elapsed().as_secs_f64();

@@ -317,7 +317,10 @@ fn the_last_publish_reflects_the_last_version() {
         .filter(|p| p["uri"] == URI)
         .skip(before)
         .collect();
-    let versions: Vec<i64> = pubs.iter().map(|p| p["version"].as_i64().unwrap()).collect();
+    let versions: Vec<i64> = pubs
+        .iter()
+        .map(|p| p["version"].as_i64().unwrap())
+        .collect();
     assert_eq!(versions.last(), Some(&last), "{versions:?}");
     assert!(
         versions.windows(2).all(|w| w[0] < w[1]),

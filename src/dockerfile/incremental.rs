@@ -97,8 +97,7 @@ pub enum FullParse {
 /// measurements). The old tree is consumed either way.
 pub fn try_reparse(mut old: Dockerfile, new: &str) -> Result<(Dockerfile, usize), FullParse> {
     let edit = Edit::between(&old.source, new);
-    if edit.start == old.source.len() && edit.old_end == edit.start && edit.new_end == edit.start
-    {
+    if edit.start == old.source.len() && edit.old_end == edit.start && edit.new_end == edit.start {
         // Same text.
         return Ok((
             Dockerfile {

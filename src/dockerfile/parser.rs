@@ -75,7 +75,14 @@ pub(super) fn parse_window(
     p.escape = escape;
     let mut pieces = Vec::new();
     let mut instructions = Vec::new();
-    p.pieces(None, true, &mut Vec::new(), &mut pieces, &mut instructions, stop);
+    p.pieces(
+        None,
+        true,
+        &mut Vec::new(),
+        &mut pieces,
+        &mut instructions,
+        stop,
+    );
     let mut errors = p.errors;
     errors.sort_by_key(|e| e.span.start);
     Window {

@@ -393,7 +393,10 @@ mod tests {
         let r = |l1, c1, l2, c2| Some(Range::new(Position::new(l1, c1), Position::new(l2, c2)));
         doc.apply_changes(vec![change(r(1, 5, 1, 5), "c")], 2, Encoding::Utf16, 2);
         let first = doc.parse_transient().expect("analysed");
-        assert!(doc.parsed.get().is_some(), "an edited document keeps its tree");
+        assert!(
+            doc.parsed.get().is_some(),
+            "an edited document keeps its tree"
+        );
         doc.apply_changes(vec![change(r(1, 6, 1, 6), "d")], 3, Encoding::Utf16, 3);
         assert!(doc.parsed.get().is_none());
         assert!(Arc::ptr_eq(
@@ -403,7 +406,10 @@ mod tests {
         drop(first);
         let df = doc.parse_transient().expect("analysed");
         assert_eq!(*df, parse("FROM a\nRUN bcd\n"));
-        assert!(doc.previous.0.lock().unwrap().is_none(), "taken by the parse");
+        assert!(
+            doc.previous.0.lock().unwrap().is_none(),
+            "taken by the parse"
+        );
     }
 
     fn big_text(tag: &str) -> String {
