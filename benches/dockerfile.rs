@@ -5,8 +5,8 @@
 
 use std::hint::black_box;
 
-use buildkit_lsp::dockerfile::{checks, parse, Model};
-use criterion::{criterion_group, Criterion};
+use buildkit_lsp::dockerfile::{checks, incremental, parse, Model};
+use criterion::{criterion_group, BatchSize, Criterion};
 
 /// A realistic mix: global ARGs, 250 stages of 20 lines each with ARG/ENV,
 /// continuations, mounts, heredocs, COPY --from and JSON/shell forms.
@@ -53,6 +53,18 @@ fn bench(c: &mut Criterion) {
     let model = Model::build(&parsed);
     c.bench_function("checks_5000_lines", |b| {
         b.iter(|| checks::run_with_model(black_box(&parsed), &model, &opts).len())
+    });
+    // One character typed in the middle of the file, re-parsed from the
+    // previous tree (what the language server does per keystroke); the
+    // tree given up is cloned outside the timing.
+    let mid = text.len() / 2 + text[text.len() / 2..].find("ENV APP_HOME=").unwrap_or(0) + 13;
+    let typed = format!("{}x{}", &text[..mid], &text[mid..]);
+    c.bench_function("reparse_one_char_5000_lines", |b| {
+        b.iter_batched(
+            || parsed.clone(),
+            |old| incremental::reparse(old, black_box(&typed)),
+            BatchSize::LargeInput,
+        )
     });
     c.bench_function("parse_model_checks_5000_lines", |b| {
         b.iter(|| {

@@ -244,6 +244,100 @@ fn diagnostics_are_debounced_and_only_the_latest_version_is_published() {
     assert_eq!(info["openDocuments"][0]["lines"], 7);
 }
 
+/// The versions of every publish for `uri` after the first `skip` ones.
+fn published_versions(lsp: &Lsp, uri: &str, skip: usize) -> Vec<i64> {
+    lsp.notifications("textDocument/publishDiagnostics")
+        .iter()
+        .filter(|p| p["uri"] == uri)
+        .skip(skip)
+        .map(|p| p["version"].as_i64().expect("a versioned publish"))
+        .collect()
+}
+
+fn publishes_for(lsp: &Lsp, uri: &str) -> usize {
+    published_versions(lsp, uri, 0).len()
+}
+
+#[test]
+fn edits_arriving_during_a_computation_collapse_into_one_follow_up() {
+    // Default settings: no delay.
+    let lsp = Lsp::start(full_capabilities(), Value::Null).0;
+    // Large enough that one computation outlasts the burst below.
+    let mut text = String::from("FROM alpine AS base\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("RUN echo {i}\n"));
+    }
+    lsp.open(URI, &text);
+    lsp.diagnostics(URI, 1);
+    let before = publishes_for(&lsp, URI);
+    // Twenty keystrokes in one write: they all arrive while the first
+    // edit's diagnostics compute.
+    let mut burst = Vec::new();
+    for v in 2..=21 {
+        let msg = json!({"jsonrpc": "2.0", "method": "textDocument/didChange",
+            "params": {"textDocument": {"uri": URI, "version": v},
+                       "contentChanges": [{"range": range(0, 4, 0, 4), "text": "x"}]}});
+        burst.extend(lsp_support::frame(msg.to_string().as_bytes()));
+    }
+    lsp.write_raw(&burst);
+    lsp.diagnostics(URI, 21);
+    std::thread::sleep(Duration::from_millis(300));
+    let versions = published_versions(&lsp, URI, before);
+    assert!(
+        versions.len() <= 3,
+        "a publish per keystroke instead of one follow-up: {versions:?}"
+    );
+    assert_eq!(versions.last(), Some(&21), "{versions:?}");
+}
+
+#[test]
+fn the_last_publish_reflects_the_last_version() {
+    let lsp = Lsp::start(full_capabilities(), Value::Null).0;
+    lsp.open(URI, "FROM alpine\nRUN x\n");
+    lsp.diagnostics(URI, 1);
+    let before = publishes_for(&lsp, URI);
+    // Line 1 alternates between a deprecated MAINTAINER (even versions) and
+    // a clean RUN (odd), at irregular intervals, so computations and edits
+    // overlap in every way.
+    let last = 41;
+    for v in 2..=last {
+        let line = if v % 2 == 0 { "MAINTAINER me" } else { "RUN x" };
+        lsp.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": URI, "version": v},
+                   "contentChanges": [{"range": range(1, 0, 2, 0), "text": format!("{line}\n")}]}),
+        );
+        std::thread::sleep(Duration::from_millis((v % 4) as u64));
+    }
+    lsp.diagnostics(URI, last);
+    std::thread::sleep(Duration::from_millis(300));
+    let pubs: Vec<Value> = lsp
+        .notifications("textDocument/publishDiagnostics")
+        .into_iter()
+        .filter(|p| p["uri"] == URI)
+        .skip(before)
+        .collect();
+    let versions: Vec<i64> = pubs
+        .iter()
+        .map(|p| p["version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(versions.last(), Some(&last), "{versions:?}");
+    assert!(
+        versions.windows(2).all(|w| w[0] < w[1]),
+        "an older version was published after a newer one: {versions:?}"
+    );
+    // Every publish is the diagnostics of the version it names.
+    for p in &pubs {
+        let v = p["version"].as_i64().unwrap();
+        let maintainer = p["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["code"] == "MaintainerDeprecated");
+        assert_eq!(maintainer, v % 2 == 0, "version {v}: {p}");
+    }
+}
+
 #[test]
 fn closing_a_document_clears_its_diagnostics() {
     let lsp = Lsp::start_default();

@@ -15,8 +15,9 @@ pub struct ServeArgs {
     /// `initializationOptions.diagnosticMode` takes precedence.
     #[arg(long, default_value = "push", value_parser = ["push", "pull", "both"])]
     pub diagnostic_mode: String,
-    /// Delay from the last edit to diagnostics, in ms, unless the client's
-    /// `buildkit.diagnostics.debounceMs` says otherwise (default 50).
+    /// Extra delay from the last edit to diagnostics, in ms, unless the
+    /// client's `buildkit.diagnostics.debounceMs` says otherwise (default 0:
+    /// none).
     #[arg(long)]
     pub debounce_ms: Option<u64>,
     /// Start in Restricted Mode (no builds, no builder management, bake

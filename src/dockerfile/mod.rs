@@ -8,6 +8,7 @@
 //! UTF-8 with the byte offset).
 
 pub mod checks;
+pub mod incremental;
 pub mod model;
 pub mod parser;
 pub mod syntax;

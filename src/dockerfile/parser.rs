@@ -45,7 +45,51 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<Dockerfile, ParseError> {
 /// Parses a Dockerfile. Never fails: syntax errors are collected in
 /// [`Dockerfile::errors`] and parsing continues with the next instruction.
 pub fn parse(text: &str) -> Dockerfile {
-    Parser::new(text).run()
+    Parser::new(text, 0).run()
+}
+
+/// The pieces, instructions and errors [`parse`] makes of a run of lines
+/// in the body of a file (past its parser directives), for
+/// [`incremental`](super::incremental) re-parsing.
+#[derive(Debug)]
+pub(super) struct Window {
+    /// Instruction indices count from 0, the first of `instructions`.
+    pub pieces: Vec<Piece>,
+    pub instructions: Vec<Instruction>,
+    /// In source order.
+    pub errors: Vec<SyntaxError>,
+}
+
+/// Parses `text` from byte `from` (the start of a line past the parser
+/// directives) with the escape character `escape`, piece by piece, until
+/// the text ends or `stop` accepts the end offset of the piece just parsed.
+/// Every piece is parsed exactly as [`parse`] parses it there: a piece
+/// depends only on its own lines and the escape character.
+pub(super) fn parse_window(
+    text: &str,
+    from: usize,
+    escape: char,
+    stop: impl FnMut(usize) -> bool,
+) -> Window {
+    let mut p = Parser::new(text, from);
+    p.escape = escape;
+    let mut pieces = Vec::new();
+    let mut instructions = Vec::new();
+    p.pieces(
+        None,
+        true,
+        &mut Vec::new(),
+        &mut pieces,
+        &mut instructions,
+        stop,
+    );
+    let mut errors = p.errors;
+    errors.sort_by_key(|e| e.span.start);
+    Window {
+        pieces,
+        instructions,
+        errors,
+    }
 }
 
 /// Nesting limit for JSON arrays, so hostile input cannot exhaust the stack.
@@ -64,11 +108,12 @@ struct Line {
     end: usize,
 }
 
-fn split_lines(text: &str) -> Vec<Line> {
+/// The lines of `text` from byte `from` (a line start) on.
+fn split_lines(text: &str, from: usize) -> Vec<Line> {
     let bytes = text.as_bytes();
     // Counted exactly (one SIMD pass): growing a vector this size copies it.
-    let mut lines = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
-    let mut start = 0;
+    let mut lines = Vec::with_capacity(memchr::memchr_iter(b'\n', &bytes[from..]).count() + 1);
+    let mut start = from;
     while start < bytes.len() {
         let nl = memchr::memchr(b'\n', &bytes[start..]).map(|i| start + i);
         let end = nl.map_or(bytes.len(), |i| i + 1);
@@ -94,6 +139,10 @@ struct Logical {
     /// (offset in `text`, offset in the source) where each contiguous source
     /// segment starts.
     segs: Vec<(usize, usize)>,
+    /// Where the instruction starts in the source: the place of spans in a
+    /// logical line without text (a lone escape character), which must
+    /// stay inside the instruction.
+    base: usize,
 }
 
 impl Logical {
@@ -113,7 +162,7 @@ impl Logical {
         let i = self.segs.partition_point(|&(l, _)| l <= off);
         match i.checked_sub(1).and_then(|i| self.segs.get(i)) {
             Some(&(l, s)) => s + (off - l),
-            None => self.segs.first().map_or(0, |&(_, s)| s),
+            None => self.segs.first().map_or(self.base, |&(_, s)| s),
         }
     }
 
@@ -175,10 +224,11 @@ struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    fn new(src: &'a str) -> Self {
+    /// A parser of `src` from byte `from` (a line start) on.
+    fn new(src: &'a str, from: usize) -> Self {
         Parser {
             src,
-            lines: split_lines(src),
+            lines: split_lines(src, from),
             escape: '\\',
             errors: Vec::new(),
             scratch: Logical::default(),
@@ -207,7 +257,43 @@ impl<'a> Parser<'a> {
         }
         let mut directives: Vec<Directive> = Vec::new();
         let mut instructions: Vec<Instruction> = Vec::new();
-        let mut directives_done = false;
+        self.pieces(
+            bom,
+            false,
+            &mut directives,
+            &mut pieces,
+            &mut instructions,
+            |_| false,
+        );
+        let mut errors = self.errors;
+        errors.sort_by_key(|e| e.span.start);
+        Dockerfile {
+            source: src.to_string(),
+            line_index: LineIndex::new(src),
+            bom,
+            escape: self.escape,
+            directives,
+            pieces,
+            instructions,
+            errors,
+        }
+    }
+
+    /// Parses the lines into top-level pieces, in order, until the text
+    /// ends or `stop` accepts the end offset of the piece just parsed.
+    /// `bom` is the file's BOM when the first line is the file's first;
+    /// `directives_done` is false only at the top of the file. Piece
+    /// indices count from the start of `directives` and `instructions`.
+    fn pieces(
+        &mut self,
+        bom: Option<Span>,
+        mut directives_done: bool,
+        directives: &mut Vec<Directive>,
+        pieces: &mut Vec<Piece>,
+        instructions: &mut Vec<Instruction>,
+        mut stop: impl FnMut(usize) -> bool,
+    ) {
+        let src = self.src;
         let mut i = 0;
         while i < self.lines.len() {
             let line = self.lines[i];
@@ -223,7 +309,7 @@ impl<'a> Parser<'a> {
             let t = &content[lead..];
 
             if !directives_done {
-                match self.directive(t, t_start, &directives) {
+                match self.directive(t, t_start, directives) {
                     DirectiveLine::Directive(d) => {
                         pieces.push(Piece {
                             kind: PieceKind::Directive(directives.len()),
@@ -250,6 +336,9 @@ impl<'a> Parser<'a> {
                     span: Span::new(start, line.end),
                 });
                 i += 1;
+                if stop(line.end) {
+                    return;
+                }
                 continue;
             }
             if t.starts_with('#') {
@@ -258,6 +347,9 @@ impl<'a> Parser<'a> {
                     span: Span::new(start, line.end),
                 });
                 i += 1;
+                if stop(line.end) {
+                    return;
+                }
                 continue;
             }
             // Built in place: an instruction is a few hundred bytes, and
@@ -267,23 +359,15 @@ impl<'a> Parser<'a> {
                 break;
             };
             let next = self.instruction(i, t_start, ins);
+            let end = self.lines[next - 1].end;
             pieces.push(Piece {
                 kind: PieceKind::Instruction(instructions.len() - 1),
-                span: Span::new(start, self.lines[next - 1].end),
+                span: Span::new(start, end),
             });
             i = next;
-        }
-        let mut errors = self.errors;
-        errors.sort_by_key(|e| e.span.start);
-        Dockerfile {
-            source: src.to_string(),
-            line_index: LineIndex::new(src),
-            bom,
-            escape: self.escape,
-            directives,
-            pieces,
-            instructions,
-            errors,
+            if stop(end) {
+                return;
+            }
         }
     }
 
@@ -383,6 +467,7 @@ impl<'a> Parser<'a> {
         let mut logical = std::mem::take(&mut self.scratch);
         logical.text.clear();
         logical.segs.clear();
+        logical.base = t_start;
         let mut empty_lines = ThinVec::new();
         let mut comment_lines = ThinVec::new();
         let first_text = &src[t_start..line.content_end];

@@ -23,7 +23,8 @@ pub use thin_vec::ThinVec;
 use super::text::{LineIndex, PositionEncoding, Range, Span};
 
 /// A parsed Dockerfile. Holds its source so spans can always be sliced.
-#[derive(Debug, Clone)]
+/// Equality is structural (incremental and full parses are compared).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dockerfile {
     pub source: String,
     pub line_index: LineIndex,

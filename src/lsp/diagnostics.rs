@@ -1,7 +1,21 @@
-//! Push diagnostics: each change schedules a computation after the debounce;
-//! a result is published only if the document has not changed since it was
-//! scheduled, so stale results never overwrite newer ones.
+//! Push diagnostics, scheduled leading-edge and latest-wins.
+//!
+//! - An edit that arrives while nothing computes for its document is
+//!   computed at once (no fixed delay: `buildkit.diagnostics.debounceMs`
+//!   defaults to 0 and only adds a trailing delay when a user sets it).
+//! - Edits that arrive while a computation of the same document runs
+//!   collapse into one follow-up, which reads the latest version when it
+//!   starts, as soon as the running one ends.
+//! - A result is published only if the document and the settings have not
+//!   changed since it was computed, so stale results never overwrite newer
+//!   ones; the follow-up publishes the newer version.
+//! - Work that is not an edit of the document (other documents after a
+//!   settings or builder change, builder findings, bake re-evaluation, a
+//!   failed build) is background: one document at a time, after every
+//!   queued edit, yielding to incoming messages between documents, so it
+//!   never runs ahead of the edited document's own diagnostics.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,72 +42,236 @@ pub fn attach(session: &Session, client: Client) {
     }));
 }
 
-/// Schedules diagnostics for `uri` at its current generation. `immediate`
-/// skips the debounce (document just opened, settings changed).
+/// Which documents have diagnostics computing or owed.
+#[derive(Debug, Default)]
+pub struct Scheduler {
+    queues: std::sync::Mutex<Queues>,
+    /// Wakes the background worker when the last edit computation ends.
+    idle: tokio::sync::Notify,
+}
+
+#[derive(Debug, Default)]
+struct Queues {
+    /// Documents whose computation runs now, by URI.
+    running: HashMap<String, Run>,
+    /// How many of `running` were started by an edit (not the background
+    /// worker): background work waits while any is.
+    edits_running: usize,
+    /// Documents owed a computation for a cause other than their own edit,
+    /// oldest first, each once.
+    background: VecDeque<Uri>,
+    /// Whether the background worker task is alive.
+    worker: bool,
+}
+
+/// What is owed after a running computation.
+#[derive(Debug, Default, Clone, Copy)]
+struct Run {
+    /// An edit arrived: recompute if the document changed meanwhile.
+    edited: bool,
+    /// Something else changed (findings, a build): recompute in any case.
+    forced: bool,
+}
+
+/// What a computation was made from: results of another key are stale.
+type Key = (u64, u64);
+
+impl Scheduler {
+    fn queues(&self) -> std::sync::MutexGuard<'_, Queues> {
+        self.queues.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Schedules diagnostics for `uri`. `immediate` is false for an edit of the
+/// document itself (computed at once, or after the delay a user
+/// configured), true for any other cause (background: after pending edits,
+/// never with a delay).
 pub fn schedule(session: &Arc<Session>, client: &Client, uri: Uri, immediate: bool) {
-    let (generation, delay) = {
+    let delay = {
         let state = session.state();
         if !state.features.diagnostic_mode.pushes() {
             return;
         }
-        let Some(doc) = state.documents.get(uri.as_str()) else {
+        if !state.documents.contains_key(uri.as_str()) {
             return;
-        };
-        let delay = if immediate {
-            0
-        } else {
-            state.client_settings.debounce_ms
-        };
-        ((doc.generation(), state.settings_epoch), delay)
+        }
+        state.client_settings.debounce_ms
+    };
+    if immediate {
+        background(session, client, uri);
+    } else if delay == 0 {
+        edited(session, client, uri);
+    } else {
+        delayed(session, client, uri, Duration::from_millis(delay));
+    }
+}
+
+/// The opt-in trailing delay: computes after `delay` unless another edit
+/// came meanwhile (that edit's own timer owns it then).
+fn delayed(session: &Arc<Session>, client: &Client, uri: Uri, delay: Duration) {
+    let Some(key) = current_key(session, &uri) else {
+        return;
     };
     let session = Arc::clone(session);
     let client = client.clone();
     tokio::spawn(async move {
-        if delay > 0 {
-            tokio::time::sleep(Duration::from_millis(delay)).await;
+        tokio::time::sleep(delay).await;
+        if current_key(&session, &uri) == Some(key) {
+            edited(&session, &client, uri);
         }
-        let Some((doc, settings, enc)) = ({
-            let state = session.state();
-            state
-                .documents
-                .get(uri.as_str())
-                .filter(|d| (d.generation(), state.settings_epoch) == generation)
-                .map(|d| {
-                    (
-                        document::private_copy(d),
-                        state.settings(),
-                        state.features.encoding,
-                    )
-                })
-        }) else {
-            return; // closed or changed again: a newer task owns it
-        };
-        let started = std::time::Instant::now();
-        findings::note_edit(&session, &client, &uri, &doc);
-        let diagnostics = collect(&session, &uri, &doc, &settings, enc).await;
-        let _guard = session.publish.lock().await;
-        let current = {
-            let state = session.state();
-            state
-                .documents
-                .get(uri.as_str())
-                .map(|d| (d.generation(), state.settings_epoch))
-        };
-        if current != Some(generation) {
-            tracing::debug!("dropping stale diagnostics for {}", uri.as_str());
+    });
+}
+
+/// An edit: computes now unless this document is computing, in which case
+/// one follow-up is owed.
+fn edited(session: &Arc<Session>, client: &Client, uri: Uri) {
+    {
+        let mut q = session.diagnostics.queues();
+        if let Some(run) = q.running.get_mut(uri.as_str()) {
+            run.edited = true;
             return;
         }
-        tracing::debug!(
-            "diagnostics for {} v{}: {} in {:?}",
-            uri.as_str(),
-            doc.version(),
-            diagnostics.len(),
-            started.elapsed()
-        );
-        client
-            .publish_diagnostics(uri, diagnostics, Some(doc.version()))
-            .await;
+        q.running.insert(uri.as_str().to_string(), Run::default());
+        q.edits_running += 1;
+    }
+    let session = Arc::clone(session);
+    let client = client.clone();
+    tokio::spawn(async move {
+        drive(&session, &client, &uri).await;
+        let last = {
+            let mut q = session.diagnostics.queues();
+            q.edits_running -= 1;
+            q.edits_running == 0
+        };
+        if last {
+            session.diagnostics.idle.notify_one();
+        }
     });
+}
+
+/// Queues a background computation of `uri` and makes sure the worker runs.
+fn background(session: &Arc<Session>, client: &Client, uri: Uri) {
+    {
+        let mut q = session.diagnostics.queues();
+        if !q.background.iter().any(|u| u == &uri) {
+            q.background.push_back(uri);
+        }
+        if std::mem::replace(&mut q.worker, true) {
+            return;
+        }
+    }
+    let session = Arc::clone(session);
+    let client = client.clone();
+    tokio::spawn(async move { background_worker(&session, &client).await });
+}
+
+/// Computes the background queue one document at a time; before each one,
+/// lets the messages that arrived meanwhile be handled and waits for every
+/// edit computation to end.
+async fn background_worker(session: &Arc<Session>, client: &Client) {
+    loop {
+        // A few turns of the (single-threaded) runtime: an edit read from
+        // stdin passes the transport and the library before its handler
+        // runs, each a task of its own.
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+        }
+        let uri = {
+            let mut q = session.diagnostics.queues();
+            if q.edits_running > 0 {
+                None
+            } else {
+                match q.background.pop_front() {
+                    Some(uri) => Some(uri),
+                    None => {
+                        q.worker = false;
+                        return;
+                    }
+                }
+            }
+        };
+        let Some(uri) = uri else {
+            session.diagnostics.idle.notified().await;
+            continue;
+        };
+        {
+            let mut q = session.diagnostics.queues();
+            if let Some(run) = q.running.get_mut(uri.as_str()) {
+                // Computing now for an edit: it owes one more for this cause.
+                run.forced = true;
+                continue;
+            }
+            q.running.insert(uri.as_str().to_string(), Run::default());
+        }
+        drive(session, client, &uri).await;
+    }
+}
+
+/// Computes and publishes `uri` (an entry in `running` was made for it)
+/// until nothing more is owed, then removes the entry.
+async fn drive(session: &Arc<Session>, client: &Client, uri: &Uri) {
+    let mut computed = compute_and_publish(session, client, uri).await;
+    loop {
+        let again = {
+            let mut q = session.diagnostics.queues();
+            let run = q.running.get(uri.as_str()).copied().unwrap_or_default();
+            let changed = run.edited && current_key(session, uri) != computed;
+            if run.forced || changed {
+                q.running.insert(uri.as_str().to_string(), Run::default());
+                true
+            } else {
+                q.running.remove(uri.as_str());
+                false
+            }
+        };
+        if !again {
+            return;
+        }
+        computed = compute_and_publish(session, client, uri).await;
+    }
+}
+
+/// The document's generation and the settings epoch, `None` once closed.
+fn current_key(session: &Session, uri: &Uri) -> Option<Key> {
+    let state = session.state();
+    state
+        .documents
+        .get(uri.as_str())
+        .map(|d| (d.generation(), state.settings_epoch))
+}
+
+/// One computation of the current version; publishes it if it is still
+/// current when done. Returns the key it computed (`None`: closed).
+async fn compute_and_publish(session: &Arc<Session>, client: &Client, uri: &Uri) -> Option<Key> {
+    let (doc, settings, enc, key) = {
+        let state = session.state();
+        let d = state.documents.get(uri.as_str())?;
+        (
+            document::private_copy(d),
+            state.settings(),
+            state.features.encoding,
+            (d.generation(), state.settings_epoch),
+        )
+    };
+    let started = std::time::Instant::now();
+    findings::note_edit(session, client, uri, &doc);
+    let diagnostics = collect(session, uri, &doc, &settings, enc).await;
+    let _guard = session.publish.lock().await;
+    if current_key(session, uri) != Some(key) {
+        tracing::debug!("dropping stale diagnostics for {}", uri.as_str());
+        return Some(key);
+    }
+    tracing::debug!(
+        "diagnostics for {} v{}: {} in {:?}",
+        uri.as_str(),
+        doc.version(),
+        diagnostics.len(),
+        started.elapsed()
+    );
+    client
+        .publish_diagnostics(uri.clone(), diagnostics, Some(doc.version()))
+        .await;
+    Some(key)
 }
 
 /// Everything shown for one document, from one parse: parse errors and

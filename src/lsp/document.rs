@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 use ls_types::{Position, Range, TextDocumentContentChangeEvent};
 
 use super::position::{from_lsp, range_to_lsp, Encoding, LineIndex};
-use crate::dockerfile::{parse, Dockerfile, Model, Span};
+use crate::dockerfile::{incremental, parse, Dockerfile, Model, Span};
 
 /// Documents larger than this are kept (edits still apply) but not analysed:
 /// a 20 MB paste must not stall the server.
@@ -93,6 +93,25 @@ fn unpack(bytes: &[u8], len: usize) -> String {
     }
 }
 
+/// The syntax tree of an earlier text of the document, kept across edits
+/// so the next parse re-parses only what the edits reached
+/// ([`incremental::reparse`]). Taken by that parse.
+#[derive(Debug, Default)]
+struct Previous(std::sync::Mutex<Option<Arc<Dockerfile>>>);
+
+impl Previous {
+    fn take(&self) -> Option<Arc<Dockerfile>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+impl Clone for Previous {
+    fn clone(&self) -> Self {
+        let tree = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        Previous(std::sync::Mutex::new(tree))
+    }
+}
+
 /// An open document as the client last described it.
 #[derive(Debug, Clone)]
 pub struct Document {
@@ -105,8 +124,14 @@ pub struct Document {
     /// Bumped on every change; background diagnostics compare it to know
     /// whether their result is still current.
     generation: u64,
-    /// The parse of `text`, made on first use and dropped on every edit.
+    /// The parse of `text`, made on first use; an edit moves it to
+    /// `previous`.
     parsed: OnceLock<Arc<Dockerfile>>,
+    /// The last parse before the latest edits, for the next parse.
+    previous: Previous,
+    /// Whether the client edited the document since it was opened (or
+    /// packed): its parse is kept then, for the next edit to re-use.
+    edited: bool,
     /// The semantic model of `parsed`, made on first use.
     model: OnceLock<Arc<Model>>,
 }
@@ -120,6 +145,8 @@ impl Document {
             lines: OnceLock::new(),
             generation,
             parsed: OnceLock::new(),
+            previous: Previous::default(),
+            edited: false,
             model: OnceLock::new(),
         }
     }
@@ -161,6 +188,8 @@ impl Document {
             lines: OnceLock::new(),
             generation: self.generation,
             parsed: OnceLock::new(),
+            previous: Previous::default(),
+            edited: false,
             model: OnceLock::new(),
         })
     }
@@ -182,7 +211,16 @@ impl Document {
         if self.skip_reason().is_some() {
             return None;
         }
-        Some(self.parsed.get_or_init(|| Arc::new(parse(self.text()))))
+        Some(self.parsed.get_or_init(|| Arc::new(self.parse_now())))
+    }
+
+    /// A parse of the text: re-parsed from the previous tree when there is
+    /// one (equal to a full parse, but only the edited pieces are parsed).
+    fn parse_now(&self) -> Dockerfile {
+        match self.previous.take() {
+            Some(tree) => incremental::reparse(Arc::unwrap_or_clone(tree), self.text()),
+            None => parse(self.text()),
+        }
     }
 
     fn lines(&self) -> &LineIndex {
@@ -190,9 +228,14 @@ impl Document {
     }
 
     /// The parse for a one-off use (diagnostics): the cached one if a request
-    /// already made it, else a fresh one that is not kept, so documents that
-    /// are only checked do not hold their syntax tree.
+    /// already made it; for an edited document, one that is kept (the next
+    /// edit re-parses from it); else a fresh one that is not kept, so
+    /// documents that are only opened and checked do not hold their syntax
+    /// tree.
     pub fn parse_transient(&self) -> Option<Arc<Dockerfile>> {
+        if self.edited {
+            return self.parsed().cloned();
+        }
         if self.skip_reason().is_some() {
             return None;
         }
@@ -244,7 +287,13 @@ impl Document {
         }
         self.version = version;
         self.generation = generation;
-        self.parsed = OnceLock::new();
+        // The tree of the text before these changes (or, when nothing parsed
+        // that one, the older tree still kept) is what the next parse
+        // re-uses.
+        if let Some(tree) = self.parsed.take() {
+            self.previous = Previous(std::sync::Mutex::new(Some(tree)));
+        }
+        self.edited = true;
         self.model = OnceLock::new();
     }
 
@@ -333,6 +382,34 @@ mod tests {
         let rev = Some(Range::new(Position::new(1, 5), Position::new(1, 0)));
         doc.apply_changes(vec![change(rev, "")], 3, Encoding::Utf16, 3);
         assert_eq!(doc.text(), "FROM a\n");
+    }
+
+    #[test]
+    fn an_edited_document_keeps_its_tree_and_reparses_from_it() {
+        let mut doc = Document::new("FROM a\nRUN b\n".into(), 1, "dockerfile".into(), 1);
+        // Only opened: checked without keeping the tree.
+        doc.parse_transient().expect("analysed");
+        assert!(doc.parsed.get().is_none());
+        let r = |l1, c1, l2, c2| Some(Range::new(Position::new(l1, c1), Position::new(l2, c2)));
+        doc.apply_changes(vec![change(r(1, 5, 1, 5), "c")], 2, Encoding::Utf16, 2);
+        let first = doc.parse_transient().expect("analysed");
+        assert!(
+            doc.parsed.get().is_some(),
+            "an edited document keeps its tree"
+        );
+        doc.apply_changes(vec![change(r(1, 6, 1, 6), "d")], 3, Encoding::Utf16, 3);
+        assert!(doc.parsed.get().is_none());
+        assert!(Arc::ptr_eq(
+            doc.previous.0.lock().unwrap().as_ref().expect("kept"),
+            &first
+        ));
+        drop(first);
+        let df = doc.parse_transient().expect("analysed");
+        assert_eq!(*df, parse("FROM a\nRUN bcd\n"));
+        assert!(
+            doc.previous.0.lock().unwrap().is_none(),
+            "taken by the parse"
+        );
     }
 
     fn big_text(tag: &str) -> String {

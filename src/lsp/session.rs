@@ -110,6 +110,8 @@ pub struct Session {
     pub trust: super::trust::Trust,
     /// Who re-computes stale diagnostics (set once by the server).
     on_stale: OnStale,
+    /// Which documents' diagnostics are computing or owed.
+    pub diagnostics: crate::lsp::diagnostics::Scheduler,
 }
 
 impl Session {

@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-/// Debounce between the last edit and diagnostics, when not configured.
-pub const DEFAULT_DEBOUNCE_MS: u64 = 50;
+/// Delay between the last edit and diagnostics, when not configured: none.
+/// Diagnostics are computed as soon as an edit arrives (see
+/// `lsp::diagnostics`); a user may still ask for a trailing delay.
+pub const DEFAULT_DEBOUNCE_MS: u64 = 0;
 
 pub use crate::dockerfile::checks::{Experimental, SeverityOverride};
 
@@ -57,7 +59,8 @@ pub struct Settings {
     pub severity: BTreeMap<String, SeverityOverride>,
     /// Experimental rules to run (`buildkit.checks.experimental`: `true`, or a list).
     pub experimental: Experimental,
-    /// Delay from the last edit to diagnostics (`buildkit.diagnostics.debounceMs`).
+    /// Extra delay from the last edit to diagnostics
+    /// (`buildkit.diagnostics.debounceMs`, 0: none).
     pub debounce_ms: u64,
     /// `buildkit.logLevel`.
     pub log_level: LogLevel,
@@ -233,7 +236,7 @@ mod tests {
     fn reads_known_keys_and_reports_unknown_ones() {
         let (s, ignored) = Settings::from_section(&json!({
             "checks": {"skip": ["StageNameCasing"], "severity": {"JSONArgsRecommended": "error", "MaintainerDeprecated": "off"}, "experimental": true},
-            "diagnostics": {"debounceMs": 0},
+            "diagnostics": {"debounceMs": 25},
             "logLevel": "debug",
             "colour": "blue",
             "build": {"context": "."}
@@ -250,7 +253,7 @@ mod tests {
             Some(&SeverityOverride::Off)
         );
         assert_eq!(s.experimental, Experimental::All);
-        assert_eq!(s.debounce_ms, 0);
+        assert_eq!(s.debounce_ms, 25);
         assert_eq!(s.log_level, LogLevel::Debug);
         assert_eq!(
             ignored,
