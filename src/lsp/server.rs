@@ -16,6 +16,10 @@ use ls_types::{
     RenameParams, SemanticTokensParams, SemanticTokensResult, TextDocumentPositionParams, TextEdit,
     WorkDoneProgressCancelParams, WorkspaceEdit,
 };
+use ls_types::{
+    CompletionItem, DocumentLink, DocumentLinkParams, DocumentOnTypeFormattingParams,
+    DocumentRangeFormattingParams, SignatureHelp, SignatureHelpParams,
+};
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::{Client, LanguageServer};
 
@@ -206,5 +210,35 @@ impl LanguageServer for Server {
 
     async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
         Ok(Some(api::formatting::handle(&self.session, params)))
+    }
+
+    async fn completion_resolve(&self, item: CompletionItem) -> Result<CompletionItem> {
+        Ok(api::completion_resolve::handle(&self.session, item))
+    }
+
+    async fn signature_help(&self, params: SignatureHelpParams) -> Result<Option<SignatureHelp>> {
+        Ok(api::signature_help::handle(&self.session, params))
+    }
+
+    async fn document_link(&self, params: DocumentLinkParams) -> Result<Option<Vec<DocumentLink>>> {
+        Ok(Some(api::document_link::handle(&self.session, params)))
+    }
+
+    async fn document_link_resolve(&self, link: DocumentLink) -> Result<DocumentLink> {
+        Ok(api::document_link::resolve(link))
+    }
+
+    async fn range_formatting(
+        &self,
+        params: DocumentRangeFormattingParams,
+    ) -> Result<Option<Vec<TextEdit>>> {
+        Ok(Some(api::range_formatting::handle(&self.session, params)))
+    }
+
+    async fn on_type_formatting(
+        &self,
+        params: DocumentOnTypeFormattingParams,
+    ) -> Result<Option<Vec<TextEdit>>> {
+        Ok(Some(api::on_type_formatting::handle(&self.session, params)))
     }
 }
