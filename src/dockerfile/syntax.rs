@@ -62,6 +62,19 @@ impl Dockerfile {
             .find(|d| d.name.eq_ignore_ascii_case(name))
     }
 
+    /// The instruction at `offset` that owns it: the one `ONBUILD` wraps once
+    /// `offset` reaches the wrapped keyword, else the top-level one.
+    pub fn innermost_instruction_at(&self, offset: usize) -> Option<&Instruction> {
+        let mut ins = self.instruction_at(offset)?;
+        while let Some(inner) = ins.onbuild.as_deref() {
+            if offset < inner.keyword_span.start {
+                break;
+            }
+            ins = inner;
+        }
+        Some(ins)
+    }
+
     /// The top-level instruction whose span touches `offset` (for hover and
     /// completion).
     pub fn instruction_at(&self, offset: usize) -> Option<&Instruction> {

@@ -112,8 +112,9 @@ pub fn complete(snap: &Snapshot, offset: usize) -> Vec<CompletionItem> {
     let token_start = line_start + prefix.rfind([' ', '\t']).map_or(0, |i| i + 1);
     let token = &text[token_start..offset];
     let cx = Ctx { snap, offset };
+    // Inside `ONBUILD`, the wrapped instruction (its flags, its values).
     let ins = df
-        .instruction_at(offset)
+        .innermost_instruction_at(offset)
         .filter(|i| i.keyword_span.start < offset);
     let continuing = ins.is_some_and(|i| i.keyword_span.start < line_start);
 

@@ -1,10 +1,13 @@
-//! `textDocument/documentSymbol`: stages with their instructions as
-//! children; instructions before the first FROM (global ARGs) at top level.
-//! Clients without hierarchical support get the same, flattened.
+//! `textDocument/documentSymbol`: parser directives (`# syntax=`, `# escape=`,
+//! `# check=`) first, then stages with their instructions as children;
+//! instructions before the first FROM (global ARGs) at top level. What
+//! BuildKit deprecates (MAINTAINER, the legacy `ENV key value` form) is
+//! tagged deprecated. Clients without hierarchical support get the same,
+//! flattened.
 
 use ls_types::{
     DocumentSymbol, DocumentSymbolParams, DocumentSymbolResponse, Location, SymbolInformation,
-    SymbolKind,
+    SymbolKind, SymbolTag,
 };
 
 use crate::dockerfile::{Instruction, InstructionKind};
@@ -61,14 +64,41 @@ fn instruction_symbol(snap: &Snapshot, ins: &Instruction) -> DocumentSymbol {
         .unwrap_or(first_line)
         .trim();
     let detail = (!first_line.is_empty()).then(|| truncate(first_line, 60));
-    symbol(
+    let mut sym = symbol(
         ins.keyword.as_str().to_ascii_uppercase(),
         detail,
         kind,
         range_to_lsp(snap.df.range_in(ins.span, enc)),
         range_to_lsp(snap.df.range_in(ins.keyword_span, enc)),
         None,
-    )
+    );
+    if deprecated(ins) {
+        sym.tags = Some(vec![SymbolTag::DEPRECATED]);
+    }
+    sym
+}
+
+/// What BuildKit's checks call deprecated: MAINTAINER (MaintainerDeprecated)
+/// and `ENV`/`LABEL key value` (LegacyKeyValueFormat), also inside ONBUILD.
+fn deprecated(ins: &Instruction) -> bool {
+    ins.kind == InstructionKind::Maintainer
+        || ins.legacy_key_value
+        || ins.onbuild.as_deref().is_some_and(deprecated)
+}
+
+fn directive_symbols(snap: &Snapshot) -> impl Iterator<Item = DocumentSymbol> + '_ {
+    let df = &snap.df;
+    let enc = snap.features.encoding;
+    df.directives.iter().map(move |d| {
+        symbol(
+            format!("# {}", d.name),
+            Some(truncate(&d.value, 60)),
+            SymbolKind::KEY,
+            range_to_lsp(df.range_in(d.span, enc)),
+            range_to_lsp(df.range_in(d.name_span, enc)),
+            None,
+        )
+    })
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -85,10 +115,12 @@ pub fn symbols(snap: &Snapshot) -> Vec<DocumentSymbol> {
     let enc = snap.features.encoding;
     let stages = stages(&snap.model);
     let first_from = stages.first().map_or(df.instructions.len(), |s| s.from);
-    let mut out: Vec<DocumentSymbol> = df.instructions[..first_from]
-        .iter()
-        .map(|i| instruction_symbol(snap, i))
-        .collect();
+    let mut out: Vec<DocumentSymbol> = directive_symbols(snap).collect();
+    out.extend(
+        df.instructions[..first_from]
+            .iter()
+            .map(|i| instruction_symbol(snap, i)),
+    );
     for st in &stages {
         let from = &df.instructions[st.from];
         let last = &df.instructions[st.end.saturating_sub(1).max(st.from)];
@@ -125,7 +157,7 @@ fn flatten(
         out.push(SymbolInformation {
             name: s.name.clone(),
             kind: s.kind,
-            tags: None,
+            tags: s.tags.clone(),
             deprecated: None,
             location: Location::new(uri.clone(), s.range),
             container_name: container.map(str::to_string),

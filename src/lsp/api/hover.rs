@@ -45,7 +45,8 @@ pub fn hover_at(df: &Dockerfile, model: &Model, offset: usize) -> Option<(String
             ));
         }
     }
-    let ins = df.instruction_at(offset)?;
+    // Inside `ONBUILD`, the wrapped instruction answers.
+    let ins = df.innermost_instruction_at(offset)?;
     if ins.keyword_span.touches(offset) {
         let doc = docs::instruction(&ins.keyword)?;
         return Some((docs::instruction_markdown(doc), ins.keyword_span));

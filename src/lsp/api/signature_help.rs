@@ -20,21 +20,8 @@ pub fn handle(session: &Session, params: SignatureHelpParams) -> Option<Signatur
     signature_help(&snap.df, offset, snap.features.hover_markdown)
 }
 
-/// The instruction that owns `offset`: the nested one of `ONBUILD` once the
-/// cursor is past `ONBUILD `.
-pub fn instruction_for(df: &Dockerfile, offset: usize) -> Option<&Instruction> {
-    let mut ins = df.instruction_at(offset)?;
-    while let Some(inner) = ins.onbuild.as_deref() {
-        if offset < inner.keyword_span.start {
-            break;
-        }
-        ins = inner;
-    }
-    Some(ins)
-}
-
 pub fn signature_help(df: &Dockerfile, offset: usize, markdown: bool) -> Option<SignatureHelp> {
-    let ins = instruction_for(df, offset)?;
+    let ins = df.innermost_instruction_at(offset)?;
     // On the keyword itself the user is still choosing the instruction.
     if offset <= ins.keyword_span.end || ins.kind == InstructionKind::Unknown {
         return None;
