@@ -10,6 +10,7 @@
 
 pub mod config;
 mod expand;
+mod fixes;
 mod reference;
 mod rules;
 
@@ -363,7 +364,7 @@ pub fn run_with_model(df: &Dockerfile, model: &Model, opts: &CheckOptions) -> Ve
             message: e.message.clone(),
             span: e.span,
             url: None,
-            fix: None,
+            fix: fixes::for_syntax_error(df, e),
         });
     }
     rules::run_all(&mut cx, model);

@@ -9,6 +9,7 @@ use foldhash::{HashMap, HashSet, HashSetExt};
 
 use super::Model;
 use crate::dockerfile::checks::expand::{expand, expand_with, suggest};
+use crate::dockerfile::checks::fixes::repair_json_array;
 use crate::dockerfile::checks::{
     Cx, Edit, Fix, COPY_IGNORED_FILE, EXPOSE_INVALID_FORMAT, EXPOSE_PROTO_CASING,
     INVALID_DEFINITION_DESCRIPTION, JSON_ARGS_RECOMMENDED, LEGACY_KEY_VALUE_FORMAT,
@@ -312,6 +313,17 @@ fn used_once(cx: &mut Cx, idx: usize, ins: &Instruction, last: &mut Option<usize
 
 fn json_args(cx: &mut Cx, idx: usize, ins: &Instruction) {
     let fix = ins.args.first().and_then(|cmd| {
+        // An exec form with the wrong quotes (`['a', 'b']`): BuildKit took
+        // it for shell form; the fix writes the JSON it was meant to be.
+        if cmd.value.trim_start().starts_with('[') {
+            return repair_json_array(&cmd.value).map(|json| Fix {
+                title: "Write the JSON array with double quotes".to_string(),
+                edits: vec![Edit {
+                    span: ins.rest_span,
+                    new_text: json,
+                }],
+            });
+        }
         // Only plain words split the same in JSON; anything shell-like
         // (quotes, variables, operators) needs a human.
         let plain = cmd
