@@ -33,7 +33,11 @@ fn instruction_fix(ins: &Instruction, e: &SyntaxError) -> Option<Fix> {
     if ins.kind == InstructionKind::Unknown && e.span == ins.keyword_span {
         let keywords = InstructionKind::ALL.map(InstructionKind::as_str);
         let wanted = suggest(&ins.keyword, keywords, false)?;
-        return Some(replace(ins.keyword_span, &ins.keyword, in_case_of(&ins.keyword, &wanted)));
+        return Some(replace(
+            ins.keyword_span,
+            &ins.keyword,
+            in_case_of(&ins.keyword, &wanted),
+        ));
     }
     if let Some(f) = ins.flags.iter().find(|f| f.span == e.span) {
         let allowed = ins.kind.allowed_flags();
@@ -155,7 +159,11 @@ pub(crate) fn repair_json_array(text: &str) -> Option<String> {
     if items.is_empty() {
         return None;
     }
-    Some(serde_json::to_string(&items).ok()?.replace("\",\"", "\", \""))
+    Some(
+        serde_json::to_string(&items)
+            .ok()?
+            .replace("\",\"", "\", \""),
+    )
 }
 
 #[cfg(test)]
@@ -176,7 +184,10 @@ mod tests {
             repair_json_array(r#"["a" "b""#).as_deref(),
             Some(r#"["a", "b"]"#)
         );
-        assert_eq!(repair_json_array("['it\\'s']").as_deref(), Some(r#"["it's"]"#));
+        assert_eq!(
+            repair_json_array("['it\\'s']").as_deref(),
+            Some(r#"["it's"]"#)
+        );
         assert_eq!(repair_json_array("echo ['a']"), None);
         assert_eq!(repair_json_array("[['a']]"), None);
         assert_eq!(repair_json_array("['unclosed]"), None);

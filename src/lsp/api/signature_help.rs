@@ -21,19 +21,24 @@ pub fn handle(session: &Session, params: SignatureHelpParams) -> Option<Signatur
 }
 
 pub fn signature_help(df: &Dockerfile, offset: usize, markdown: bool) -> Option<SignatureHelp> {
-    let ins = df.innermost_instruction_at(offset)?;
+    let ins = df
+        .innermost_instruction_at(offset)
+        .or_else(|| typing_after(df, offset))?;
     // On the keyword itself the user is still choosing the instruction.
     if offset <= ins.keyword_span.end || ins.kind == InstructionKind::Unknown {
         return None;
     }
     // Past a heredoc's first body line the cursor is in a body, not the line.
-    if offset > ins.line_span.end {
+    if !ins.heredocs.is_empty() && offset > ins.line_span.end {
         return None;
     }
     let forms: Vec<&SignatureDoc> = docs::signatures_of(ins.kind.as_str()).collect();
     let active_form = active_form(ins, &forms);
     let active = forms.get(active_form)?;
-    let flag_names: Vec<&str> = docs::flags_of(ins.kind.as_str()).map(|f| f.name).collect();
+    let flag_names: Vec<&str> = docs::flags_of(ins.kind.as_str())
+        .filter(|_| active.form != FormDoc::None)
+        .map(|f| f.name)
+        .collect();
     let active_parameter = active_parameter(df, ins, active, &flag_names, offset);
     let signatures = forms.iter().map(|s| signature(s, markdown)).collect();
     Some(SignatureHelp {
@@ -41,6 +46,22 @@ pub fn signature_help(df: &Dockerfile, offset: usize, markdown: bool) -> Option<
         active_signature: Some(active_form as u32),
         active_parameter,
     })
+}
+
+/// The instruction the cursor follows after spaces just typed (`FROM |`):
+/// instruction spans end at their last word.
+fn typing_after(df: &Dockerfile, offset: usize) -> Option<&Instruction> {
+    let i = df.instructions.partition_point(|ins| ins.span.end < offset);
+    let ins = df.instructions.get(i.checked_sub(1)?)?;
+    let gap = df.source.get(ins.span.end..offset)?;
+    if gap.is_empty() || !gap.chars().all(|c| c == ' ' || c == '\t') {
+        return None;
+    }
+    let mut ins = ins;
+    while let Some(inner) = ins.onbuild.as_deref() {
+        ins = inner;
+    }
+    Some(ins)
 }
 
 /// Which form is written: JSON or shell, `HEALTHCHECK NONE` or `CMD`.
@@ -175,7 +196,9 @@ fn signature(s: &SignatureDoc, markdown: bool) -> SignatureInformation {
             documentation: Some(doc(summary.to_string())),
         });
     };
-    for f in docs::flags_of(s.keyword) {
+    // `HEALTHCHECK NONE` takes no options.
+    let flags = docs::flags_of(s.keyword).filter(|_| s.form != FormDoc::None);
+    for f in flags {
         push(
             &mut label,
             " ",
@@ -207,5 +230,19 @@ fn signature(s: &SignatureDoc, markdown: bool) -> SignatureInformation {
         documentation: summary,
         parameters: Some(params),
         active_parameter: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dockerfile::parse;
+
+    #[test]
+    fn onbuild_alone_shows_its_own_signature() {
+        let text = "FROM a\nMAINTAINER m\nONBUILD \nRUN x\n";
+        let df = parse(text);
+        let h = signature_help(&df, text.find("ONBUILD").unwrap() + 8, true).expect("a signature");
+        assert!(h.signatures[0].label.starts_with("ONBUILD"));
     }
 }
