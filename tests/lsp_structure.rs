@@ -267,3 +267,29 @@ fn syntax_errors_with_a_mechanical_fix_get_one() {
         )]
     );
 }
+
+#[test]
+fn document_symbols_always_reflect_the_edits_sent_before_them() {
+    let (mut lsp, _) = open("FROM a AS s0\n");
+    let mut text = String::from("FROM a AS s0\n");
+    for v in 2..40 {
+        text.push_str(&format!("FROM a AS s{}\n", v - 1));
+        lsp.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": URI, "version": v}, "contentChanges": [{"text": text}]}),
+        );
+        // No wait: the request follows the change on the wire.
+        let syms = lsp.request(
+            "textDocument/documentSymbol",
+            json!({"textDocument": {"uri": URI}}),
+        );
+        let names: Vec<&str> = syms
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names.len(), v as usize, "version {v}: {names:?}");
+        assert_eq!(names.last().copied(), Some(format!("s{}", v - 1).as_str()));
+    }
+}

@@ -54,7 +54,8 @@ pub struct Server {
 impl Server {
     /// Must be called inside a tokio runtime: it starts the task that
     /// forwards log lines to the client.
-    pub fn new(client: Client, options: ServeOptions) -> Self {
+    /// `session` is shared with the transport (see `transport::sanitize`).
+    pub fn new(client: Client, options: ServeOptions, session: Arc<Session>) -> Self {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         logging::forward_to(tx);
         let forward = client.clone();
@@ -63,7 +64,6 @@ impl Server {
                 forward.log_message(typ, message).await;
             }
         });
-        let session = Arc::new(Session::default());
         if let Some(ms) = options.debounce_ms {
             let mut state = session.state();
             state.defaults.debounce_ms = ms;
@@ -107,14 +107,17 @@ impl LanguageServer for Server {
 
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
         api::did_open::handle(&self.session, &self.client, params);
+        self.session.text_sync_applied();
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
         api::did_change::handle(&self.session, &self.client, params);
+        self.session.text_sync_applied();
     }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         api::did_close::handle(&self.session, &self.client, params).await;
+        self.session.text_sync_applied();
     }
 
     async fn did_save(&self, params: DidSaveTextDocumentParams) {

@@ -10,6 +10,12 @@ use ls_types::{
     SymbolKind, SymbolTag,
 };
 
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::Value;
+
 use crate::dockerfile::{Instruction, InstructionKind};
 use crate::lsp::analysis::stages;
 use crate::lsp::position::range_to_lsp;
@@ -18,13 +24,103 @@ use crate::lsp::session::{Session, Snapshot};
 pub fn handle(session: &Session, params: DocumentSymbolParams) -> Option<DocumentSymbolResponse> {
     let uri = params.text_document.uri;
     let snap = session.snapshot(&uri)?;
-    let symbols = symbols(&snap);
+    Some(response(&snap, &uri))
+}
+
+fn response(snap: &Snapshot, uri: &ls_types::Uri) -> DocumentSymbolResponse {
+    let symbols = symbols(snap);
     if snap.features.hierarchical_symbols {
-        return Some(DocumentSymbolResponse::Nested(symbols));
+        return DocumentSymbolResponse::Nested(symbols);
     }
     let mut flat = Vec::new();
-    flatten(&symbols, None, &uri, &mut flat);
-    Some(DocumentSymbolResponse::Flat(flat))
+    flatten(&symbols, None, uri, &mut flat);
+    DocumentSymbolResponse::Flat(flat)
+}
+
+/// Answers `textDocument/documentSymbol` in the transport, before the
+/// protocol library: the library turns every result into a
+/// `serde_json::Value` tree first, which for the outline of a large file
+/// (thousands of nested objects) costs ten times the work itself. Here the
+/// symbols are serialized straight to bytes, and the bytes are kept for the
+/// document's current version. Only while every didOpen/didChange/didClose
+/// the transport passed on has been applied (`Session::text_in_sync`):
+/// otherwise the request takes the library's path, in order behind them.
+pub struct Shortcut {
+    session: Arc<Session>,
+    /// (uri, document generation, hierarchical, UTF-8 positions) and the
+    /// serialized result.
+    cache: Option<(String, u64, bool, bool, Arc<[u8]>)>,
+}
+
+#[derive(Deserialize)]
+struct Probe {
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
+    id: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Request {
+    params: DocumentSymbolParams,
+}
+
+impl Shortcut {
+    pub fn new(session: Arc<Session>) -> Self {
+        Shortcut {
+            session,
+            cache: None,
+        }
+    }
+
+    /// The response body when this message is a documentSymbol request the
+    /// shortcut can answer; counts text synchronisation notifications.
+    pub fn answer(&mut self, body: &[u8]) -> Option<Vec<u8>> {
+        let probe: Probe = serde_json::from_slice(body).ok()?;
+        let method = probe.method?;
+        match method.as_str() {
+            "textDocument/didOpen" | "textDocument/didChange" | "textDocument/didClose" => {
+                self.session
+                    .text_sync_forwarded
+                    .fetch_add(1, Ordering::SeqCst);
+                return None;
+            }
+            "textDocument/documentSymbol" => {}
+            _ => return None,
+        }
+        let id = probe.id?;
+        if !self.session.text_in_sync() {
+            return None;
+        }
+        let request: Request = serde_json::from_slice(body).ok()?;
+        let uri = request.params.text_document.uri;
+        let doc = self.session.document(&uri)?;
+        let features = self.session.state().features.clone();
+        let key = (
+            uri.as_str().to_string(),
+            doc.generation(),
+            features.hierarchical_symbols,
+            features.encoding == crate::lsp::position::Encoding::Utf8,
+        );
+        let result = match &self.cache {
+            Some((u, g, h, e, bytes)) if (u, *g, *h, *e) == (&key.0, key.1, key.2, key.3) => {
+                bytes.clone()
+            }
+            _ => {
+                let snap = self.session.snapshot(&uri)?;
+                let bytes: Arc<[u8]> = serde_json::to_vec(&response(&snap, &uri)).ok()?.into();
+                self.cache = Some((key.0, key.1, key.2, key.3, bytes.clone()));
+                bytes
+            }
+        };
+        let mut out = Vec::with_capacity(result.len() + 64);
+        out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
+        serde_json::to_writer(&mut out, &id).ok()?;
+        out.extend_from_slice(b",\"result\":");
+        out.extend_from_slice(&result);
+        out.push(b'}');
+        Some(out)
+    }
 }
 
 #[allow(deprecated)] // `deprecated` is a required field of the LSP type
