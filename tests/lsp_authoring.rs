@@ -330,3 +330,35 @@ fn the_new_requests_are_advertised() {
         .unwrap()
         .contains(&json!(" ")));
 }
+
+#[test]
+fn images_written_with_variables_show_their_value_as_hint_and_hover() {
+    let text = "ARG GO=1.22\nARG BASE=alpine\nFROM golang:${GO} AS build\nFROM ${UNDECLARED}\nFROM build\nFROM busybox\n";
+    let mut lsp = open(text);
+    let hints = lsp.request(
+        "textDocument/inlayHint",
+        json!({"textDocument": {"uri": URI}, "range": range(0, 0, 6, 0)}),
+    );
+    let hints = hints.as_array().unwrap();
+    assert_eq!(hints.len(), 1, "{hints:?}");
+    assert_eq!(hints[0]["position"], pos(2, 17));
+    assert_eq!(hints[0]["label"], "= golang:1.22");
+
+    let hover = |lsp: &mut Lsp, line, character| {
+        lsp.request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": URI}, "position": pos(line, character)}),
+        )["contents"]["value"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    let h = hover(&mut lsp, 2, 7);
+    assert!(h.starts_with("**Image** `golang:${GO}`"), "{h}");
+    assert!(h.contains("= `golang:1.22`"), "{h}");
+    assert!(h.contains("(https://hub.docker.com/_/golang)"), "{h}");
+    // On the variable itself, the variable answers.
+    assert!(hover(&mut lsp, 2, 15).starts_with("**ARG GO**"));
+    assert!(hover(&mut lsp, 3, 8).contains("not defined by any ARG"));
+    assert!(hover(&mut lsp, 5, 7).contains("(https://hub.docker.com/_/busybox)"));
+}

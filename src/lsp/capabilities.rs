@@ -207,6 +207,7 @@ impl ClientFeatures {
                 work_done_progress_options: WorkDoneProgressOptions::default(),
             }),
             document_range_formatting_provider: Some(OneOf::Left(true)),
+            inlay_hint_provider: Some(OneOf::Left(true)),
             document_on_type_formatting_provider: Some(ls_types::DocumentOnTypeFormattingOptions {
                 first_trigger_character: super::api::on_type_formatting::TRIGGERS[0].to_string(),
                 more_trigger_character: Some(

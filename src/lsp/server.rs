@@ -18,7 +18,7 @@ use ls_types::{
 };
 use ls_types::{
     CompletionItem, DocumentLink, DocumentLinkParams, DocumentOnTypeFormattingParams,
-    DocumentRangeFormattingParams, SignatureHelp, SignatureHelpParams,
+    DocumentRangeFormattingParams, InlayHint, InlayHintParams, SignatureHelp, SignatureHelpParams,
 };
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::{Client, LanguageServer};
@@ -229,6 +229,10 @@ impl LanguageServer for Server {
 
     async fn document_link_resolve(&self, link: DocumentLink) -> Result<DocumentLink> {
         Ok(api::document_link::resolve(link))
+    }
+
+    async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
+        Ok(Some(api::inlay_hint::handle(&self.session, params)))
     }
 
     async fn range_formatting(

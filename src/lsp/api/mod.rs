@@ -23,6 +23,7 @@ pub mod goto_definition;
 pub mod hover;
 pub mod initialize;
 pub mod initialized;
+pub mod inlay_hint;
 pub mod on_type_formatting;
 pub mod range_formatting;
 pub mod references;
