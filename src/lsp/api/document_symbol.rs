@@ -47,9 +47,17 @@ fn response(snap: &Snapshot, uri: &ls_types::Uri) -> DocumentSymbolResponse {
 /// otherwise the request takes the library's path, in order behind them.
 pub struct Shortcut {
     session: Arc<Session>,
-    /// (uri, document generation, hierarchical, UTF-8 positions) and the
-    /// serialized result.
-    cache: Option<(String, u64, bool, bool, Arc<[u8]>)>,
+    cache: Option<(CacheKey, Arc<[u8]>)>,
+}
+
+/// What a serialized outline depends on: the document (uri, generation) and
+/// the client's shape (hierarchical, UTF-8 positions).
+#[derive(PartialEq, Eq)]
+struct CacheKey {
+    uri: String,
+    generation: u64,
+    hierarchical: bool,
+    utf8: bool,
 }
 
 #[derive(Deserialize)]
@@ -96,20 +104,18 @@ impl Shortcut {
         let uri = request.params.text_document.uri;
         let doc = self.session.document(&uri)?;
         let features = self.session.state().features.clone();
-        let key = (
-            uri.as_str().to_string(),
-            doc.generation(),
-            features.hierarchical_symbols,
-            features.encoding == crate::lsp::position::Encoding::Utf8,
-        );
+        let key = CacheKey {
+            uri: uri.as_str().to_string(),
+            generation: doc.generation(),
+            hierarchical: features.hierarchical_symbols,
+            utf8: features.encoding == crate::lsp::position::Encoding::Utf8,
+        };
         let result = match &self.cache {
-            Some((u, g, h, e, bytes)) if (u, *g, *h, *e) == (&key.0, key.1, key.2, key.3) => {
-                bytes.clone()
-            }
+            Some((k, bytes)) if *k == key => bytes.clone(),
             _ => {
                 let snap = self.session.snapshot(&uri)?;
                 let bytes: Arc<[u8]> = serde_json::to_vec(&response(&snap, &uri)).ok()?.into();
-                self.cache = Some((key.0, key.1, key.2, key.3, bytes.clone()));
+                self.cache = Some((key, bytes.clone()));
                 bytes
             }
         };
