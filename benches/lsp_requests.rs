@@ -85,8 +85,12 @@ fn raw_symbols(text: &str, edit_line: u32) -> (f64, f64, usize) {
             out.read_exact(&mut body).unwrap();
             // A response to `id`, not a request from the server (those carry
             // a method; none of them needs an answer here).
-            let head = String::from_utf8_lossy(&body[..body.len().min(64)]).to_string();
-            if head.contains(&format!("\"id\":{id},")) && !head.contains("\"method\"") {
+            // The id comes first (the shortcut) or last (the library).
+            let head = String::from_utf8_lossy(&body[..len.min(64)]).to_string();
+            let tail = String::from_utf8_lossy(&body[len.saturating_sub(64)..]).to_string();
+            let ours = head.contains(&format!("\"id\":{id},"))
+                || tail.ends_with(&format!("\"id\":{id}}}"));
+            if ours && !head.contains("\"method\"") && !tail.contains("\"method\"") {
                 return len;
             }
         }
