@@ -63,6 +63,19 @@ impl Dockerfile {
             .find(|d| d.name.eq_ignore_ascii_case(name))
     }
 
+    /// The instruction at `offset` that owns it: the one `ONBUILD` wraps once
+    /// `offset` reaches the wrapped keyword, else the top-level one.
+    pub fn innermost_instruction_at(&self, offset: usize) -> Option<&Instruction> {
+        let mut ins = self.instruction_at(offset)?;
+        while let Some(inner) = ins.onbuild.as_deref() {
+            if offset < inner.keyword_span.start {
+                break;
+            }
+            ins = inner;
+        }
+        Some(ins)
+    }
+
     /// The top-level instruction whose span touches `offset` (for hover and
     /// completion).
     pub fn instruction_at(&self, offset: usize) -> Option<&Instruction> {
@@ -506,6 +519,26 @@ pub struct Heredoc {
 }
 
 impl Heredoc {
+    /// The delimiter's name in the opening word (`EOF` in `3<<-"EOF"`).
+    pub fn name_span(&self, source: &str) -> Span {
+        let word = self.span.slice(source);
+        let after = word.find("<<").map_or(0, |i| i + 2);
+        let at = word
+            .get(after..)
+            .and_then(|rest| rest.find(self.name.as_str()))
+            .map_or(0, |i| after + i);
+        Span::new(self.span.start + at, self.span.start + at + self.name.len()).clamp_to(self.span)
+    }
+
+    /// The delimiter's name on the terminator line (after the tabs `<<-`
+    /// strips), when the heredoc is terminated.
+    pub fn terminator_name_span(&self, source: &str) -> Option<Span> {
+        let t = self.terminator_span?;
+        let line = t.slice(source);
+        let lead = line.len() - line.trim_start_matches('\t').len();
+        Some(Span::new(t.start + lead, t.start + lead + self.name.len()).clamp_to(t))
+    }
+
     /// The body with leading tabs removed from each line when `<<-` was used.
     pub fn effective_body(&self) -> String {
         if !self.strip_tabs {

@@ -49,6 +49,12 @@ impl Span {
         self.start <= other.start && other.end <= self.end
     }
 
+    /// This span cut to fit inside `outer`.
+    pub fn clamp_to(self, outer: Span) -> Span {
+        let start = self.start.clamp(outer.start, outer.end);
+        Span::new(start, self.end.clamp(start, outer.end))
+    }
+
     /// The smallest span covering both.
     pub fn cover(self, other: Span) -> Span {
         Span {

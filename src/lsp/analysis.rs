@@ -8,7 +8,7 @@
 use crate::dockerfile::model::{
     DefKind, Model, Resolution, VarDef, AUTOMATIC_PLATFORM_ARGS, BUILTIN_ARGS,
 };
-use crate::dockerfile::Span;
+use crate::dockerfile::{Dockerfile, Span};
 
 /// A build stage as the handlers use it.
 #[derive(Debug, Clone)]
@@ -92,16 +92,56 @@ pub struct Occurrence {
 /// What a name at `offset` is, and all its occurrences in text order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Named {
-    Stage { occurrences: Vec<Occurrence> },
-    Variable { occurrences: Vec<Occurrence> },
+    Stage {
+        occurrences: Vec<Occurrence>,
+    },
+    Variable {
+        occurrences: Vec<Occurrence>,
+    },
+    /// A heredoc delimiter: the name after `<<` (the definition) and on the
+    /// terminator line.
+    Heredoc {
+        occurrences: Vec<Occurrence>,
+        /// The body as written, to refuse a new name that a body line
+        /// already equals (it would end the heredoc early).
+        body: Span,
+        strip_tabs: bool,
+    },
 }
 
 impl Named {
     pub fn occurrences(&self) -> &[Occurrence] {
         match self {
-            Named::Stage { occurrences } | Named::Variable { occurrences } => occurrences,
+            Named::Stage { occurrences }
+            | Named::Variable { occurrences }
+            | Named::Heredoc { occurrences, .. } => occurrences,
         }
     }
+}
+
+/// The heredoc whose delimiter (opening or terminator) is at `offset`.
+pub fn heredoc_at(df: &Dockerfile, offset: usize) -> Option<Named> {
+    let ins = df.instruction_at(offset)?;
+    ins.heredocs.iter().find_map(|h| {
+        let open = h.name_span(&df.source);
+        let close = h.terminator_name_span(&df.source);
+        if !open.touches(offset) && !close.is_some_and(|c| c.touches(offset)) {
+            return None;
+        }
+        let mut occurrences = vec![Occurrence {
+            span: open,
+            definition: true,
+        }];
+        occurrences.extend(close.map(|span| Occurrence {
+            span,
+            definition: false,
+        }));
+        Some(Named::Heredoc {
+            occurrences,
+            body: h.body_span,
+            strip_tabs: h.strip_tabs,
+        })
+    })
 }
 
 /// The definition a variable site at `offset` stands for, following a stage
@@ -117,8 +157,11 @@ fn var_root(model: &Model, offset: usize) -> Option<usize> {
     }
 }
 
-/// The stage name or variable at `offset`, if any.
-pub fn named_at(model: &Model, offset: usize) -> Option<Named> {
+/// The stage name, variable or heredoc delimiter at `offset`, if any.
+pub fn named_at(df: &Dockerfile, model: &Model, offset: usize) -> Option<Named> {
+    if let Some(h) = heredoc_at(df, offset) {
+        return Some(h);
+    }
     let refs = stage_refs(model);
     if let Some(r) = refs.iter().find(|r| r.span.touches(offset)) {
         return Some(Named::Stage {
@@ -156,9 +199,13 @@ pub fn named_at(model: &Model, offset: usize) -> Option<Named> {
     Some(Named::Variable { occurrences })
 }
 
-/// Where the name at `offset` is defined: a stage's `AS name`, or the
-/// ARG/ENV a variable reference resolves to (a definition answers itself).
-pub fn definition_at(model: &Model, offset: usize) -> Option<Span> {
+/// Where the name at `offset` is defined: a stage's `AS name`, the ARG/ENV
+/// a variable reference resolves to, or a heredoc's opening delimiter (a
+/// definition answers itself).
+pub fn definition_at(df: &Dockerfile, model: &Model, offset: usize) -> Option<Span> {
+    if let Some(h) = heredoc_at(df, offset) {
+        return h.occurrences().first().map(|o| o.span);
+    }
     if let Some((stage, _)) = stage_ref_at(model, offset) {
         return model.stages.get(stage)?.name.as_ref().map(|w| w.span);
     }

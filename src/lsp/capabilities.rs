@@ -164,6 +164,7 @@ impl ClientFeatures {
                         .map(|c| c.to_string())
                         .collect(),
                 ),
+                resolve_provider: Some(true),
                 ..CompletionOptions::default()
             }),
             code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
@@ -195,6 +196,26 @@ impl ClientFeatures {
             execute_command_provider: Some(ExecuteCommandOptions {
                 commands: commands::names(),
                 work_done_progress_options: WorkDoneProgressOptions::default(),
+            }),
+            signature_help_provider: Some(ls_types::SignatureHelpOptions {
+                trigger_characters: Some(vec![" ".into(), "=".into(), "[".into()]),
+                retrigger_characters: Some(vec![",".into()]),
+                work_done_progress_options: WorkDoneProgressOptions::default(),
+            }),
+            document_link_provider: Some(ls_types::DocumentLinkOptions {
+                resolve_provider: Some(true),
+                work_done_progress_options: WorkDoneProgressOptions::default(),
+            }),
+            document_range_formatting_provider: Some(OneOf::Left(true)),
+            inlay_hint_provider: Some(OneOf::Left(true)),
+            document_on_type_formatting_provider: Some(ls_types::DocumentOnTypeFormattingOptions {
+                first_trigger_character: super::api::on_type_formatting::TRIGGERS[0].to_string(),
+                more_trigger_character: Some(
+                    super::api::on_type_formatting::TRIGGERS[1..]
+                        .iter()
+                        .map(|c| c.to_string())
+                        .collect(),
+                ),
             }),
             ..ServerCapabilities::default()
         }

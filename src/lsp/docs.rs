@@ -162,6 +162,144 @@ pub static DIRECTIVES: &[DirectiveDoc] = &[
     DirectiveDoc { name: "check", summary: "Configures build checks: `skip=Rule1,Rule2` or `skip=all`, `error=true`, `experimental=...`.", snippet: "check=skip=${1:RuleName}", anchor: "check" },
 ];
 
+/// Which argument a positional parameter of a signature stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// The argument with this index.
+    Arg(usize),
+    /// Every argument from this index on (`<src>...`, `<port>...`).
+    From(usize),
+    /// The last argument, when there are at least two (`<dest>`).
+    Last,
+    /// The key of an ENV/LABEL/ARG pair.
+    Key,
+    /// The value of an ENV/LABEL/ARG pair.
+    Value,
+}
+
+/// One positional parameter of an instruction's signature.
+pub struct ParamDoc {
+    /// As shown in the signature, e.g. `<src>...`.
+    pub label: &'static str,
+    pub slot: Slot,
+    pub summary: &'static str,
+}
+
+/// One form of an instruction (`CMD ["executable", …]`, `CMD command`): its
+/// flags come from [`FLAGS`], so the signature label is built from both.
+pub struct SignatureDoc {
+    pub keyword: &'static str,
+    pub form: FormDoc,
+    pub params: &'static [ParamDoc],
+}
+
+/// Which written form a signature describes, to pick the active one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormDoc {
+    Any,
+    /// A JSON array of strings (exec form).
+    Json,
+    /// Plain text (shell form).
+    Shell,
+    /// `HEALTHCHECK NONE`.
+    None,
+}
+
+const fn param(label: &'static str, slot: Slot, summary: &'static str) -> ParamDoc {
+    ParamDoc {
+        label,
+        slot,
+        summary,
+    }
+}
+
+const fn sig(keyword: &'static str, form: FormDoc, params: &'static [ParamDoc]) -> SignatureDoc {
+    SignatureDoc {
+        keyword,
+        form,
+        params,
+    }
+}
+
+const SRC: ParamDoc = param("<src>...", Slot::From(0), "One or more sources: paths in the build context (or the `--from` source), globs allowed; ADD also takes URLs and Git repositories.");
+const DEST: ParamDoc = param("<dest>", Slot::Last, "Destination in the image: absolute, or relative to WORKDIR; a trailing `/` makes it a directory.");
+const EXEC: ParamDoc = param(
+    "\"<executable>\"",
+    Slot::Arg(0),
+    "The program to run, without a shell.",
+);
+const EXEC_PARAMS: ParamDoc = param(
+    "\"<param>\"...",
+    Slot::From(1),
+    "Its arguments, one JSON string each.",
+);
+const COMMAND: ParamDoc = param(
+    "<command>",
+    Slot::From(0),
+    "A command line run by the shell (`/bin/sh -c` unless SHELL changed it).",
+);
+
+/// Every form of every instruction, in the order editors list them.
+pub static SIGNATURES: &[SignatureDoc] = &[
+    sig("ADD", FormDoc::Any, &[SRC, DEST]),
+    sig("ARG", FormDoc::Any, &[
+        param("<name>", Slot::Key, "The build argument's name; `--build-arg <name>=<value>` sets it."),
+        param("<default value>", Slot::Value, "Used when the build does not set the argument."),
+    ]),
+    sig("CMD", FormDoc::Json, &[EXEC, EXEC_PARAMS]),
+    sig("CMD", FormDoc::Shell, &[COMMAND]),
+    sig("COPY", FormDoc::Any, &[SRC, DEST]),
+    sig("ENTRYPOINT", FormDoc::Json, &[EXEC, EXEC_PARAMS]),
+    sig("ENTRYPOINT", FormDoc::Shell, &[COMMAND]),
+    sig("ENV", FormDoc::Any, &[
+        param("<key>", Slot::Key, "The variable's name."),
+        param("<value>", Slot::Value, "Its value; quote it or escape spaces."),
+    ]),
+    sig("EXPOSE", FormDoc::Any, &[param("<port>[/<protocol>]...", Slot::From(0), "A port number or range, optionally `/tcp` (the default) or `/udp`.")]),
+    sig("FROM", FormDoc::Any, &[
+        param("<image>", Slot::Arg(0), "The base: an image reference (`name[:tag][@digest]`), an earlier stage's name, or `scratch`."),
+        param("AS", Slot::Arg(1), "Introduces the stage name."),
+        param("<name>", Slot::Arg(2), "The stage's name, for `--from=`, `--target` and later FROMs."),
+    ]),
+    sig("HEALTHCHECK", FormDoc::Any, &[
+        param("CMD", Slot::Arg(0), "The check follows; `NONE` instead disables an inherited check."),
+        param("<command>", Slot::From(1), "The check: exit status 0 means healthy, 1 unhealthy."),
+    ]),
+    sig("HEALTHCHECK", FormDoc::None, &[param("NONE", Slot::Arg(0), "Disables any health check inherited from the base image.")]),
+    sig("LABEL", FormDoc::Any, &[
+        param("<key>", Slot::Key, "The label's name, e.g. `org.opencontainers.image.source`."),
+        param("<value>", Slot::Value, "Its value; quote it when it has spaces."),
+    ]),
+    sig("MAINTAINER", FormDoc::Any, &[param("<name>", Slot::From(0), "The author (deprecated: use `LABEL org.opencontainers.image.authors=…`).")]),
+    sig("ONBUILD", FormDoc::Any, &[param("<INSTRUCTION>", Slot::From(0), "Any instruction but FROM, MAINTAINER and ONBUILD, run when an image builds FROM this one.")]),
+    sig("RUN", FormDoc::Json, &[EXEC, EXEC_PARAMS]),
+    sig("RUN", FormDoc::Shell, &[COMMAND]),
+    sig("SHELL", FormDoc::Any, &[
+        param("\"<executable>\"", Slot::Arg(0), "The shell, e.g. `/bin/bash` or `powershell`."),
+        param("\"<parameters>\"...", Slot::From(1), "Its arguments before the command, e.g. `-c`."),
+    ]),
+    sig("STOPSIGNAL", FormDoc::Any, &[param("<signal>", Slot::From(0), "A signal name (`SIGTERM`, `SIGKILL`) or number.")]),
+    sig("USER", FormDoc::Any, &[param("<user>[:<group>]", Slot::From(0), "A user name or UID, optionally with a group name or GID.")]),
+    sig("VOLUME", FormDoc::Any, &[param("<path>...", Slot::From(0), "Mount points, as words or a JSON array.")]),
+    sig("WORKDIR", FormDoc::Any, &[param("<path>", Slot::From(0), "The working directory; absolute paths are safest.")]),
+];
+
+/// The forms of an instruction.
+pub fn signatures_of(keyword: &str) -> impl Iterator<Item = &'static SignatureDoc> + '_ {
+    SIGNATURES
+        .iter()
+        .filter(move |s| s.keyword.eq_ignore_ascii_case(keyword))
+}
+
+/// A flag as signatures and completion show it: `--name` or `--name=<value>`.
+pub fn flag_usage(f: &FlagDoc) -> String {
+    if f.value.is_empty() {
+        format!("--{}", f.name)
+    } else {
+        format!("--{}={}", f.name, f.value)
+    }
+}
+
 pub fn url(anchor: &str) -> String {
     format!("{REF}#{anchor}")
 }
@@ -207,11 +345,7 @@ pub fn instruction_markdown(d: &InstructionDoc) -> String {
 
 /// Markdown hover text of a flag.
 pub fn flag_markdown(f: &FlagDoc) -> String {
-    let usage = if f.value.is_empty() {
-        format!("--{}", f.name)
-    } else {
-        format!("--{}={}", f.name, f.value)
-    };
+    let usage = flag_usage(f);
     format!(
         "`{} {}` — {}\n\n[Dockerfile reference]({})",
         f.instruction,
@@ -219,6 +353,66 @@ pub fn flag_markdown(f: &FlagDoc) -> String {
         f.summary,
         url(f.anchor)
     )
+}
+
+/// The length of the repository part of an image reference: before the
+/// `@digest`, and before a `:tag` in the last path component (a `:` in the
+/// first component is a registry port).
+pub fn repository_len(image: &str) -> usize {
+    let no_digest = image.find('@').unwrap_or(image.len());
+    let last_slash = image[..no_digest].rfind('/').map_or(0, |i| i + 1);
+    match image[last_slash..no_digest].find(':') {
+        Some(i) => last_slash + i,
+        None => no_digest,
+    }
+}
+
+/// The web page of an image repository (`registry/path`, or a Docker Hub
+/// path), for the registries with a known web UI:
+///
+/// | registry | page |
+/// | --- | --- |
+/// | Docker Hub, official image (`nginx`, `library/nginx`) | `https://hub.docker.com/_/NAME` |
+/// | Docker Hub, namespaced (`grafana/grafana`) | `https://hub.docker.com/r/NS/NAME` |
+/// | `ghcr.io/OWNER/NAME` | `https://github.com/OWNER/NAME/pkgs/container/NAME` (GitHub's package page) |
+/// | `quay.io/NS/NAME` | `https://quay.io/repository/NS/NAME` |
+/// | `mcr.microsoft.com/PATH` | `https://mcr.microsoft.com/artifact/mar/PATH` |
+/// | `public.ecr.aws/NS/NAME` | `https://gallery.ecr.aws/NS/NAME` |
+pub fn image_page(repo: &str) -> Option<String> {
+    let valid = |part: &str| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+    };
+    let (domain, path) = match repo.split_once('/') {
+        // Docker's rule: a first component with `.` or `:`, or `localhost`,
+        // is a registry.
+        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => (first, rest),
+        _ => ("docker.io", repo),
+    };
+    let parts: Vec<&str> = path.split('/').collect();
+    if !parts.iter().all(|p| valid(p)) {
+        return None;
+    }
+    match (domain, parts.as_slice()) {
+        ("docker.io" | "index.docker.io" | "registry-1.docker.io", ["library", name] | [name]) => {
+            Some(format!("https://hub.docker.com/_/{name}"))
+        }
+        ("docker.io" | "index.docker.io" | "registry-1.docker.io", [ns, name]) => {
+            Some(format!("https://hub.docker.com/r/{ns}/{name}"))
+        }
+        ("ghcr.io", [owner, name]) => Some(format!(
+            "https://github.com/{owner}/{name}/pkgs/container/{name}"
+        )),
+        ("quay.io", [ns, name]) => Some(format!("https://quay.io/repository/{ns}/{name}")),
+        ("mcr.microsoft.com", [_, ..]) => Some(format!(
+            "https://mcr.microsoft.com/artifact/mar/{}",
+            parts.join("/")
+        )),
+        ("public.ecr.aws", [ns, name]) => Some(format!("https://gallery.ecr.aws/{ns}/{name}")),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -237,5 +431,59 @@ mod tests {
             "https://docs.docker.com/reference/dockerfile/#copy"
         );
         assert_eq!(mount("cache").unwrap().keys[0].0, "target");
+    }
+
+    #[test]
+    fn every_instruction_has_a_signature() {
+        for d in INSTRUCTIONS {
+            assert!(signatures_of(d.keyword).next().is_some(), "{}", d.keyword);
+        }
+    }
+
+    #[test]
+    fn hub_and_known_registries_have_pages() {
+        let cases = [
+            ("alpine", Some("https://hub.docker.com/_/alpine")),
+            ("library/alpine", Some("https://hub.docker.com/_/alpine")),
+            (
+                "docker.io/library/alpine",
+                Some("https://hub.docker.com/_/alpine"),
+            ),
+            (
+                "grafana/grafana",
+                Some("https://hub.docker.com/r/grafana/grafana"),
+            ),
+            ("docker.io/a/b/c", None),
+            (
+                "ghcr.io/owner/tool",
+                Some("https://github.com/owner/tool/pkgs/container/tool"),
+            ),
+            (
+                "quay.io/prometheus/node-exporter",
+                Some("https://quay.io/repository/prometheus/node-exporter"),
+            ),
+            (
+                "mcr.microsoft.com/dotnet/sdk",
+                Some("https://mcr.microsoft.com/artifact/mar/dotnet/sdk"),
+            ),
+            (
+                "public.ecr.aws/lambda/python",
+                Some("https://gallery.ecr.aws/lambda/python"),
+            ),
+            ("localhost:5000/app", None),
+            ("registry.example.com/team/app", None),
+            ("Alpine", None),
+        ];
+        for (repo, want) in cases {
+            assert_eq!(image_page(repo).as_deref(), want, "{repo}");
+        }
+    }
+
+    #[test]
+    fn the_repository_ends_before_tag_and_digest() {
+        assert_eq!(repository_len("alpine:3.20"), 6);
+        assert_eq!(repository_len("localhost:5000/app:1"), 18);
+        assert_eq!(repository_len("a/b@sha256:00"), 3);
+        assert_eq!(repository_len("golang:${GO}"), 6);
     }
 }

@@ -50,22 +50,28 @@ pub fn serve_stdio(options: ServeOptions) -> Result<bool, LspError> {
         .build()
         .map_err(LspError::Runtime)?;
     runtime.block_on(async move {
-        let (service, socket) =
-            tower_lsp_server::LspService::build(|client| server::Server::new(client, options))
-                .custom_method(
-                    "window/workDoneProgress/cancel",
-                    server::Server::work_done_progress_cancel,
-                )
-                .custom_method(trust::SET_TRUST, server::Server::set_trust)
-                .finish();
+        // Shared with the transport, which answers documentSymbol itself.
+        let session = std::sync::Arc::new(session::Session::default());
+        let server_session = session.clone();
+        let (service, socket) = tower_lsp_server::LspService::build(move |client| {
+            server::Server::new(client, options, server_session)
+        })
+        .custom_method(
+            "window/workDoneProgress/cancel",
+            server::Server::work_done_progress_cancel,
+        )
+        .custom_method(trust::SET_TRUST, server::Server::set_trust)
+        .finish();
         // stdin -> sanitize -> library -> frames -> stdout; see `transport`.
         let (to_library, library_in) = tokio::io::duplex(256 * 1024);
         let (library_out, from_library) = tokio::io::duplex(256 * 1024);
         let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut shortcut = api::document_symbol::Shortcut::new(session.clone());
         let reader = tokio::spawn(transport::sanitize(
             tokio::io::stdin(),
             to_library,
             out_tx.clone(),
+            move |body: &[u8]| shortcut.answer(body),
         ));
         let writer = tokio::spawn(transport::write_frames(tokio::io::stdout(), out_rx));
         // A `buildkit.build` request stays pending for the whole build; the

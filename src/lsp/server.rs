@@ -16,6 +16,10 @@ use ls_types::{
     RenameParams, SemanticTokensParams, SemanticTokensResult, TextDocumentPositionParams, TextEdit,
     WorkDoneProgressCancelParams, WorkspaceEdit,
 };
+use ls_types::{
+    CompletionItem, DocumentLink, DocumentLinkParams, DocumentOnTypeFormattingParams,
+    DocumentRangeFormattingParams, InlayHint, InlayHintParams, SignatureHelp, SignatureHelpParams,
+};
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::{Client, LanguageServer};
 
@@ -53,7 +57,8 @@ pub struct Server {
 impl Server {
     /// Must be called inside a tokio runtime: it starts the task that
     /// forwards log lines to the client.
-    pub fn new(client: Client, options: ServeOptions) -> Self {
+    /// `session` is shared with the transport (see `transport::sanitize`).
+    pub fn new(client: Client, options: ServeOptions, session: Arc<Session>) -> Self {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         logging::forward_to(tx);
         let forward = client.clone();
@@ -62,7 +67,6 @@ impl Server {
                 forward.log_message(typ, message).await;
             }
         });
-        let session = Arc::new(Session::default());
         session.trust.set(!options.restricted);
         crate::lsp::diagnostics::attach(&session, client.clone());
         if let Some(ms) = options.debounce_ms {
@@ -113,14 +117,17 @@ impl LanguageServer for Server {
 
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
         api::did_open::handle(&self.session, &self.client, params);
+        self.session.text_sync_applied();
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
         api::did_change::handle(&self.session, &self.client, params);
+        self.session.text_sync_applied();
     }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         api::did_close::handle(&self.session, &self.client, params).await;
+        self.session.text_sync_applied();
     }
 
     async fn did_save(&self, params: DidSaveTextDocumentParams) {
@@ -216,5 +223,39 @@ impl LanguageServer for Server {
 
     async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
         Ok(Some(api::formatting::handle(&self.session, params)))
+    }
+
+    async fn completion_resolve(&self, item: CompletionItem) -> Result<CompletionItem> {
+        Ok(api::completion_resolve::handle(&self.session, item))
+    }
+
+    async fn signature_help(&self, params: SignatureHelpParams) -> Result<Option<SignatureHelp>> {
+        Ok(api::signature_help::handle(&self.session, params))
+    }
+
+    async fn document_link(&self, params: DocumentLinkParams) -> Result<Option<Vec<DocumentLink>>> {
+        Ok(Some(api::document_link::handle(&self.session, params)))
+    }
+
+    async fn document_link_resolve(&self, link: DocumentLink) -> Result<DocumentLink> {
+        Ok(api::document_link::resolve(link))
+    }
+
+    async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
+        Ok(Some(api::inlay_hint::handle(&self.session, params)))
+    }
+
+    async fn range_formatting(
+        &self,
+        params: DocumentRangeFormattingParams,
+    ) -> Result<Option<Vec<TextEdit>>> {
+        Ok(Some(api::range_formatting::handle(&self.session, params)))
+    }
+
+    async fn on_type_formatting(
+        &self,
+        params: DocumentOnTypeFormattingParams,
+    ) -> Result<Option<Vec<TextEdit>>> {
+        Ok(Some(api::on_type_formatting::handle(&self.session, params)))
     }
 }

@@ -112,12 +112,29 @@ pub struct Session {
     on_stale: OnStale,
     /// Which documents' diagnostics are computing or owed.
     pub diagnostics: crate::lsp::diagnostics::Scheduler,
+    /// didOpen/didChange/didClose notifications the transport passed on,
+    /// and those the server has applied: equal when the documents are as
+    /// the client last described them (see `document_symbol::Shortcut`).
+    pub text_sync_forwarded: AtomicU64,
+    pub text_sync_applied: AtomicU64,
 }
 
 impl Session {
     pub fn state(&self) -> MutexGuard<'_, State> {
         // A panic elsewhere must not take the whole server down with it.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records that a text synchronisation notification was applied.
+    pub fn text_sync_applied(&self) {
+        self.text_sync_applied.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Whether every text synchronisation notification received so far has
+    /// been applied.
+    pub fn text_in_sync(&self) -> bool {
+        self.text_sync_applied.load(Ordering::SeqCst)
+            == self.text_sync_forwarded.load(Ordering::SeqCst)
     }
 
     pub fn next_generation(&self) -> u64 {

@@ -10,6 +10,7 @@
 
 pub mod config;
 mod expand;
+mod fixes;
 mod reference;
 mod rules;
 
@@ -345,6 +346,13 @@ impl CheckOptions {
     }
 }
 
+/// Each stage's FROM image with the global ARGs (and BuildKit's predefined
+/// platform ARGs, for a linux/amd64 build) expanded, as the checks see it;
+/// `None` where the expansion fails. Indexed like `Model::stages`.
+pub fn expanded_bases(df: &Dockerfile, model: &Model) -> Vec<Option<String>> {
+    rules::expanded_bases(df, model)
+}
+
 /// Runs every enabled rule and returns the findings, the parser's syntax
 /// errors included, sorted by position.
 pub fn run(df: &Dockerfile, opts: &CheckOptions) -> Vec<Finding> {
@@ -363,7 +371,7 @@ pub fn run_with_model(df: &Dockerfile, model: &Model, opts: &CheckOptions) -> Ve
             message: e.message.clone(),
             span: e.span,
             url: None,
-            fix: None,
+            fix: fixes::for_syntax_error(df, e),
         });
     }
     rules::run_all(&mut cx, model);

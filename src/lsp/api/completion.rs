@@ -5,9 +5,10 @@
 //! typed, so clients that split words differently still insert cleanly.
 
 use ls_types::{
-    CompletionItem, CompletionItemKind, CompletionParams, CompletionTextEdit, Documentation,
-    InsertTextFormat, MarkupContent, MarkupKind, Range, TextEdit,
+    CompletionItem, CompletionItemKind, CompletionParams, CompletionTextEdit, InsertTextFormat,
+    Range, TextEdit,
 };
+use serde::{Deserialize, Serialize};
 
 use crate::dockerfile::{Dockerfile, InstructionKind};
 use crate::lsp::analysis::{stages, visible_vars};
@@ -21,6 +22,37 @@ pub fn handle(session: &Session, params: CompletionParams) -> Vec<CompletionItem
     };
     let offset = snap.doc.offset(p.position, snap.features.encoding);
     complete(&snap, offset)
+}
+
+/// What an item's documentation is, carried in its `data` until
+/// `completionItem/resolve` asks for the text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "doc", rename_all = "camelCase")]
+pub enum DocRef {
+    Instruction { keyword: String },
+    Flag { instruction: String, name: String },
+    Directive { name: String },
+}
+
+impl DocRef {
+    /// The documentation as markdown.
+    pub fn markdown(&self) -> Option<String> {
+        match self {
+            DocRef::Instruction { keyword } => {
+                docs::instruction(keyword).map(docs::instruction_markdown)
+            }
+            DocRef::Flag { instruction, name } => {
+                docs::flag(instruction, name).map(docs::flag_markdown)
+            }
+            DocRef::Directive { name } => docs::directive(name).map(|d| {
+                format!(
+                    "{}\n\n[Dockerfile reference]({})",
+                    d.summary,
+                    docs::url(d.anchor)
+                )
+            }),
+        }
+    }
 }
 
 struct Ctx<'a> {
@@ -38,7 +70,7 @@ impl Ctx<'_> {
         replace_from: usize,
         new_text: String,
         detail: Option<String>,
-        doc: Option<String>,
+        doc: Option<DocRef>,
         snippet: bool,
     ) -> CompletionItem {
         let enc = self.snap.features.encoding;
@@ -55,21 +87,12 @@ impl Ctx<'_> {
                 .range(crate::dockerfile::Span::new(self.offset, self.offset), enc)
                 .start,
         );
-        let documentation = doc.map(|d| {
-            if self.snap.features.completion_markdown {
-                Documentation::MarkupContent(MarkupContent {
-                    kind: MarkupKind::Markdown,
-                    value: d,
-                })
-            } else {
-                Documentation::String(d)
-            }
-        });
         CompletionItem {
             label: label.to_string(),
             kind: Some(kind),
             detail,
-            documentation,
+            // Documentation arrives in `completionItem/resolve`.
+            data: doc.and_then(|d| serde_json::to_value(d).ok()),
             insert_text_format: Some(if snippet {
                 InsertTextFormat::SNIPPET
             } else {
@@ -89,8 +112,9 @@ pub fn complete(snap: &Snapshot, offset: usize) -> Vec<CompletionItem> {
     let token_start = line_start + prefix.rfind([' ', '\t']).map_or(0, |i| i + 1);
     let token = &text[token_start..offset];
     let cx = Ctx { snap, offset };
+    // Inside `ONBUILD`, the wrapped instruction (its flags, its values).
     let ins = df
-        .instruction_at(offset)
+        .innermost_instruction_at(offset)
         .filter(|i| i.keyword_span.start < offset);
     let continuing = ins.is_some_and(|i| i.keyword_span.start < line_start);
 
@@ -108,11 +132,6 @@ pub fn complete(snap: &Snapshot, offset: usize) -> Vec<CompletionItem> {
         return docs::DIRECTIVES
             .iter()
             .map(|d| {
-                let doc = format!(
-                    "{}\n\n[Dockerfile reference]({})",
-                    d.summary,
-                    docs::url(d.anchor)
-                );
                 let (new, snippet) = if snap.features.snippets {
                     (d.snippet.to_string(), true)
                 } else {
@@ -124,7 +143,9 @@ pub fn complete(snap: &Snapshot, offset: usize) -> Vec<CompletionItem> {
                     from,
                     new,
                     Some("parser directive".into()),
-                    Some(doc),
+                    Some(DocRef::Directive {
+                        name: d.name.to_string(),
+                    }),
                     snippet,
                 )
             })
@@ -188,7 +209,9 @@ pub fn complete(snap: &Snapshot, offset: usize) -> Vec<CompletionItem> {
                     from,
                     new,
                     Some(d.summary.to_string()),
-                    Some(docs::instruction_markdown(d)),
+                    Some(DocRef::Instruction {
+                        keyword: d.keyword.to_string(),
+                    }),
                     snippet,
                 )
             })
@@ -263,7 +286,10 @@ pub fn complete(snap: &Snapshot, offset: usize) -> Vec<CompletionItem> {
                             token_start,
                             new,
                             Some(f.value.to_string()),
-                            Some(docs::flag_markdown(f)),
+                            Some(DocRef::Flag {
+                                instruction: f.instruction.to_string(),
+                                name: f.name.to_string(),
+                            }),
                             false,
                         )
                     })

@@ -14,7 +14,7 @@ pub fn handle(session: &Session, params: DocumentHighlightParams) -> Vec<Documen
     };
     let enc = snap.features.encoding;
     let offset = snap.doc.offset(p.position, enc);
-    let Some(named) = named_at(&snap.model, offset) else {
+    let Some(named) = named_at(&snap.df, &snap.model, offset) else {
         return Vec::new();
     };
     named

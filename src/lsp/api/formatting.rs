@@ -7,23 +7,24 @@
 use ls_types::{DocumentFormattingParams, TextEdit};
 
 use crate::dockerfile::{Dockerfile, Instruction, InstructionKind, Span};
-use crate::lsp::position::range_to_lsp;
+use crate::lsp::position::{range_to_lsp, Encoding};
 use crate::lsp::session::Session;
 
-const INDENT: &str = "    ";
+/// The indentation of continuation lines.
+pub const INDENT: &str = "    ";
 
 pub fn handle(session: &Session, params: DocumentFormattingParams) -> Vec<TextEdit> {
     let Some(snap) = session.snapshot(&params.text_document.uri) else {
         return Vec::new();
     };
-    edits(&snap.df)
+    to_lsp(&snap.df, edits(&snap.df), snap.features.encoding)
+}
+
+/// Byte-span edits as LSP text edits.
+pub fn to_lsp(df: &Dockerfile, edits: Vec<(Span, String)>, enc: Encoding) -> Vec<TextEdit> {
+    edits
         .into_iter()
-        .map(|(span, text)| {
-            TextEdit::new(
-                range_to_lsp(snap.df.range_in(span, snap.features.encoding)),
-                text,
-            )
-        })
+        .map(|(span, text)| TextEdit::new(range_to_lsp(df.range_in(span, enc)), text))
         .collect()
 }
 

@@ -1,5 +1,6 @@
 //! `textDocument/definition`: from a stage use to its `AS name`, from a
-//! variable reference to the ARG/ENV it resolves to (the model's scope rules).
+//! variable reference to the ARG/ENV it resolves to (the model's scope rules),
+//! from a heredoc's terminator to its `<<NAME`.
 
 use ls_types::{GotoDefinitionParams, GotoDefinitionResponse, Location};
 
@@ -12,7 +13,7 @@ pub fn handle(session: &Session, params: GotoDefinitionParams) -> Option<GotoDef
     let snap = session.snapshot(&p.text_document.uri)?;
     let enc = snap.features.encoding;
     let offset = snap.doc.offset(p.position, enc);
-    let span = definition_at(&snap.model, offset)?;
+    let span = definition_at(&snap.df, &snap.model, offset)?;
     Some(GotoDefinitionResponse::Scalar(Location::new(
         p.text_document.uri,
         range_to_lsp(snap.df.range_in(span, enc)),

@@ -1,10 +1,12 @@
 //! `textDocument/hover`: instruction and flag documentation, `RUN --mount`
 //! types and keys, parser directives, a variable's value and where it is
-//! defined, and a stage summary on a stage reference. Markdown only if the
-//! client accepts it.
+//! defined, a stage summary on a stage reference, and on a FROM image what
+//! it names (expanded with the global ARGs' defaults) and its registry
+//! page. Markdown only if the client accepts it.
 
 use ls_types::{Hover, HoverContents, HoverParams, MarkupContent, MarkupKind};
 
+use crate::dockerfile::checks::expanded_bases;
 use crate::dockerfile::model::{DefKind, Model};
 use crate::dockerfile::{Dockerfile, InstructionKind, Span};
 use crate::lsp::analysis::{stage_ref_at, stages, var_info, Stage, VarInfo};
@@ -45,7 +47,8 @@ pub fn hover_at(df: &Dockerfile, model: &Model, offset: usize) -> Option<(String
             ));
         }
     }
-    let ins = df.instruction_at(offset)?;
+    // Inside `ONBUILD`, the wrapped instruction answers.
+    let ins = df.innermost_instruction_at(offset)?;
     if ins.keyword_span.touches(offset) {
         let doc = docs::instruction(&ins.keyword)?;
         return Some((docs::instruction_markdown(doc), ins.keyword_span));
@@ -97,7 +100,9 @@ pub fn hover_at(df: &Dockerfile, model: &Model, offset: usize) -> Option<(String
             }
         }
     }
-    let (span, info) = var_info(model, offset)?;
+    let Some((span, info)) = var_info(model, offset) else {
+        return image_hover(df, model, offset);
+    };
     let text = match info {
         VarInfo::Defined { def, value_from } => {
             let line = df.line_index.line_of(def.name_span.start) + 1;
@@ -119,6 +124,41 @@ pub fn hover_at(df: &Dockerfile, model: &Model, offset: usize) -> Option<(String
         VarInfo::Undefined(name) => format!("**${name}** — not defined by any ARG or ENV in scope (it may come from the base image)."),
     };
     Some((text, span))
+}
+
+/// The image a FROM names: as written, with the global ARGs' defaults when
+/// it uses variables, and its registry page when it has one.
+fn image_hover(df: &Dockerfile, model: &Model, offset: usize) -> Option<(String, Span)> {
+    let (i, stage) = model
+        .stages
+        .iter()
+        .enumerate()
+        .find(|(_, s)| s.parent.is_none() && s.base.span.touches(offset))?;
+    let written = stage.base.value.as_str();
+    if written.eq_ignore_ascii_case("scratch") {
+        return Some((
+            "**scratch** — an empty base: the stage starts with no files.".to_string(),
+            stage.base.span,
+        ));
+    }
+    let mut text = format!("**Image** `{written}`");
+    let mut image = written.to_string();
+    if written.contains('$') {
+        match expanded_bases(df, model).get(i).cloned().flatten() {
+            Some(e) => {
+                text.push_str(&format!(
+                    "\n\n= `{e}` with the global ARGs' defaults (a `--build-arg` may change it)."
+                ));
+                image = e;
+            }
+            None => text.push_str("\n\nIts value is only known at build time."),
+        }
+    }
+    let repo = &image[..docs::repository_len(&image)];
+    if let Some(page) = docs::image_page(repo) {
+        text.push_str(&format!("\n\n[{repo} on its registry]({page})"));
+    }
+    Some((text, stage.base.span))
 }
 
 fn stage_label(st: &Stage) -> String {

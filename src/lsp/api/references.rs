@@ -1,5 +1,5 @@
-//! `textDocument/references`: every occurrence of the stage or variable
-//! under the cursor (its definition only when `includeDeclaration`).
+//! `textDocument/references`: every occurrence of the stage, variable or
+//! heredoc delimiter under the cursor (its definition only when `includeDeclaration`).
 
 use ls_types::{Location, ReferenceParams};
 
@@ -14,7 +14,7 @@ pub fn handle(session: &Session, params: ReferenceParams) -> Vec<Location> {
     };
     let enc = snap.features.encoding;
     let offset = snap.doc.offset(p.position, enc);
-    let Some(named) = named_at(&snap.model, offset) else {
+    let Some(named) = named_at(&snap.df, &snap.model, offset) else {
         return Vec::new();
     };
     named

@@ -275,6 +275,24 @@ local function main()
   end
   eq(client.config.settings.buildkit.checks.skip, { 'ConsistentInstructionCasing' }, 'client setting buildkit.checks.skip')
 
+  -- Range formatting of line 0 only: `as` becomes `AS` there, while
+  -- `workdir` on line 6 (outside the range) stays as written.
+  local fmt = request(bufnr, 'textDocument/rangeFormatting', {
+    textDocument = { uri = uri },
+    range = { start = pos(0, 0), ['end'] = pos(0, 28) },
+    options = { tabSize = 4, insertSpaces = true },
+  })
+  log('rangeFormatting edits: %s', vim.inspect(fmt))
+  eq(#fmt, 1, 'one range formatting edit')
+  vim.lsp.util.apply_text_edits(fmt, bufnr, client.offset_encoding or 'utf-16')
+  eq(vim.api.nvim_buf_get_lines(bufnr, 0, 1, false)[1], 'FROM busybox:test AS builder', 'line 0 after range formatting')
+  eq(vim.api.nvim_buf_get_lines(bufnr, 6, 7, false)[1], 'workdir /srv', 'line 6 untouched by range formatting')
+  if not vim.wait(10000, function()
+    return #vim.diagnostic.get(bufnr) == 0
+  end, 20) then
+    fail('FromAsCasing still reported after range formatting; have %s', vim.inspect(sorted_diagnostics(bufnr)))
+  end
+
   log('PASS nvim e2e in %.0f ms', (vim.loop.hrtime() - t0) / 1e6)
 end
 

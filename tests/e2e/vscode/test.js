@@ -11,8 +11,10 @@
 // editor and the rule names in the Problems panel. Expected values (by hand,
 // from BuildKit's rules): line 1 FromAsCasing + StageNameCasing, line 7
 // ConsistentInstructionCasing. Then a hover on RUN, a completion while typing
-// `WOR` on the empty line 4, and the error that text causes. Screenshots go
-// to test-output/ (vscode-editor, -e2e, -hover, -completion; -failure on error).
+// `WOR` on the empty line 4, and the error that text causes; between them,
+// document links on the FROM images and signature help on COPY. Screenshots
+// go to test-output/ (vscode-editor, -e2e, -hover, -signature, -completion;
+// -failure on error).
 'use strict';
 
 const assert = require('node:assert');
@@ -109,6 +111,40 @@ async function main() {
     }
     log(`hover shown after ${Date.now() - t} ms: ${(await hover.first().innerText()).split('\n')[0]}`);
     await page.screenshot({ path: path.join(outDir, 'vscode-hover.png') });
+    await page.keyboard.press('Escape');
+
+    // Document links: both FROM images (busybox, a Docker Hub official
+    // image) are underlined as links by the server's documentLink.
+    t = Date.now();
+    await page.waitForFunction(
+      () => [...document.querySelectorAll('.monaco-editor .detected-link')].filter((e) => e.textContent.includes('busybox')).length >= 2,
+      null,
+      { timeout: 20000 },
+    );
+    log(`document links on both FROM images after ${Date.now() - t} ms`);
+
+    // Signature help at the end of the COPY line (line 6): the COPY signature
+    // with its flags, the destination as the active parameter.
+    t = Date.now();
+    const hints = page.locator('.parameter-hints-widget');
+    for (let attempt = 1; ; attempt++) {
+      await page.locator('.monaco-editor .view-lines .view-line span span', { hasText: /^COPY$/ }).first().click();
+      await page.keyboard.press('End');
+      await page.keyboard.press('Control+Shift+Space');
+      try {
+        await hints.locator('.signature', { hasText: 'COPY [--from=' }).first().waitFor({ timeout: 5000 });
+        break;
+      } catch (err) {
+        if (attempt === 4) {
+          throw err;
+        }
+        await page.keyboard.press('Escape');
+      }
+    }
+    const active = await hints.locator('.parameter.active').first().innerText();
+    assert.strictEqual(active, '<dest>', 'active parameter at the end of COPY');
+    log(`signature help shown after ${Date.now() - t} ms, active parameter ${active}`);
+    await page.screenshot({ path: path.join(outDir, 'vscode-signature.png') });
     await page.keyboard.press('Escape');
 
     // Quick fix "Ignore … everywhere" on `workdir` (line 7): the server stops

@@ -13,8 +13,14 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
     for st in &model.stages {
         let Some(from) = &st.from.from else { continue };
         let at = Some(st.from_idx);
-        if let Some(name) = &from.stage_name {
-            // BuildKit checks the name only in the `FROM img AS name` shape.
+        // BuildKit only reads `FROM img AS name`: with another word in the
+        // AS slot the line is a syntax error (whose fix writes `AS`), and
+        // a casing fix of that word would resolve nothing.
+        let as_written = from
+            .as_keyword
+            .as_ref()
+            .filter(|w| w.value.eq_ignore_ascii_case("as"));
+        if let (Some(name), Some(_)) = (&from.stage_name, as_written) {
             if !is_lowercase(&name.value) {
                 let lower = name.value.as_str().to_lowercase();
                 cx.report(
@@ -32,7 +38,7 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
                 );
             }
         }
-        if let (Some(as_kw), Some(_)) = (&from.as_keyword, &from.stage_name) {
+        if let (Some(as_kw), Some(_)) = (as_written, &from.stage_name) {
             let kw = &st.from.keyword;
             // A mixed-case FROM is ConsistentInstructionCasing's business.
             // The case tests come first so a matching AS builds no string.

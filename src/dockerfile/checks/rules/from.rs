@@ -118,21 +118,34 @@ fn report_undeclared(
         if keys.binary_search(arg).is_ok() {
             continue;
         }
-        let span = ins
+        let var = ins
             .variables
             .iter()
-            .find(|v| v.name == *arg && within.contains_span(v.span))
-            .map(|v| v.span)
-            .unwrap_or(within);
-        let hint = suggest(arg, keys.iter().copied(), true)
+            .find(|v| v.name == *arg && within.contains_span(v.span));
+        let span = var.map_or(within, |v| v.span);
+        let suggestion = suggest(arg, keys.iter().copied(), true);
+        let hint = suggestion
+            .as_ref()
             .map(|s| format!(" (did you mean {s}?)"))
             .unwrap_or_default();
+        // Only the one reference is renamed: a fix for this finding only
+        // when the name appears once in the FROM.
+        let once = ins
+            .variables
+            .iter()
+            .filter(|v| v.name == *arg && within.contains_span(v.span))
+            .count()
+            == 1;
+        let fix = var
+            .zip(suggestion)
+            .filter(|_| once)
+            .map(|(v, s)| super::stage::rename_var(v.name_span, arg, s));
         cx.report(
             &UNDEFINED_ARG_IN_FROM,
             at,
             span,
             format!("FROM argument '{arg}' is not declared{hint}"),
-            None,
+            fix,
         );
     }
 }

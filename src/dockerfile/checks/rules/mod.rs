@@ -162,6 +162,21 @@ impl<'a> Model<'a> {
     }
 }
 
+/// Each stage's base image with the global ARGs expanded as the checks
+/// expand it (`None` where the expansion fails or a variable is not
+/// declared), in stage order.
+pub(crate) fn expanded_bases(df: &Dockerfile, semantic: &SemanticModel) -> Vec<Option<String>> {
+    Model::build(df, semantic)
+        .stages
+        .into_iter()
+        .map(|s| {
+            s.base_expansion
+                .filter(|e| e.unmatched.is_empty())
+                .map(|e| e.result)
+        })
+        .collect()
+}
+
 /// Expands a FROM word against the global ARGs.
 pub(super) fn expand_global<'w>(
     df: &Dockerfile,

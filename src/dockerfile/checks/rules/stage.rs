@@ -9,6 +9,7 @@ use foldhash::{HashMap, HashSet, HashSetExt};
 
 use super::Model;
 use crate::dockerfile::checks::expand::{expand, expand_with, suggest};
+use crate::dockerfile::checks::fixes::repair_json_array;
 use crate::dockerfile::checks::{
     Cx, Edit, Fix, COPY_IGNORED_FILE, EXPOSE_INVALID_FORMAT, EXPOSE_PROTO_CASING,
     INVALID_DEFINITION_DESCRIPTION, JSON_ARGS_RECOMMENDED, LEGACY_KEY_VALUE_FORMAT,
@@ -224,15 +225,29 @@ fn undefined_vars<'r>(
     refs: impl Iterator<Item = &'r VarRef>,
 ) {
     for v in refs {
-        if let Some(msg) = undefined_message(scope, &v.name) {
-            cx.report(&UNDEFINED_VAR, at, v.span, msg, None);
+        if let Some((msg, hint)) = undefined_message(scope, &v.name) {
+            let fix = hint.map(|h| rename_var(v.name_span, &v.name, h));
+            cx.report(&UNDEFINED_VAR, at, v.span, msg, fix);
         }
     }
 }
 
-/// The UndefinedVar message for `name`, or `None` when it is defined (or,
-/// on an external base image, could come from the image's ENV).
-fn undefined_message(scope: &Scope, name: &str) -> Option<String> {
+/// The fix of a `did you mean` finding: the reference renamed to the
+/// suggestion.
+pub(super) fn rename_var(name_span: Span, name: &str, wanted: String) -> Fix {
+    Fix {
+        title: format!("Change '{name}' to '{wanted}'"),
+        edits: vec![Edit {
+            span: name_span,
+            new_text: wanted,
+        }],
+    }
+}
+
+/// The UndefinedVar message for `name` and the name it suggests, or `None`
+/// when it is defined (or, on an external base image, could come from the
+/// image's ENV).
+fn undefined_message(scope: &Scope, name: &str) -> Option<(String, Option<String>)> {
     if scope.env.contains_key(name) || scope.args.contains(name) || NON_ENV_ARGS.contains(&name) {
         return None;
     }
@@ -262,10 +277,11 @@ fn undefined_message(scope: &Scope, name: &str) -> Option<String> {
     if scope.external && hint.is_none() && !name.chars().any(|c| c.is_lowercase()) {
         return None;
     }
-    let hint = hint
+    let text = hint
+        .as_ref()
         .map(|s| format!(" (did you mean ${s}?)"))
         .unwrap_or_default();
-    Some(format!("Usage of undefined variable '${name}'{hint}"))
+    Some((format!("Usage of undefined variable '${name}'{text}"), hint))
 }
 
 /// Variables in expanded heredoc bodies of COPY/ADD (BuildKit's `ExpandRaw`).
@@ -277,11 +293,12 @@ fn heredoc_vars(cx: &mut Cx, at: Option<usize>, scope: &Scope, ins: &Instruction
             continue;
         };
         for name in &e.unmatched {
-            let Some(msg) = undefined_message(scope, name) else {
+            let Some((msg, _)) = undefined_message(scope, name) else {
                 continue;
             };
             // The parser collected the body's references: point at the first
             // one of that name, as for references on the instruction line.
+            // No fix: the body may use the name more than once.
             let span = ins
                 .variables
                 .iter()
@@ -312,6 +329,17 @@ fn used_once(cx: &mut Cx, idx: usize, ins: &Instruction, last: &mut Option<usize
 
 fn json_args(cx: &mut Cx, idx: usize, ins: &Instruction) {
     let fix = ins.args.first().and_then(|cmd| {
+        // An exec form with the wrong quotes (`['a', 'b']`): BuildKit took
+        // it for shell form; the fix writes the JSON it was meant to be.
+        if cmd.value.trim_start().starts_with('[') {
+            return repair_json_array(&cmd.value).map(|json| Fix {
+                title: "Write the JSON array with double quotes".to_string(),
+                edits: vec![Edit {
+                    span: ins.rest_span,
+                    new_text: json,
+                }],
+            });
+        }
         // Only plain words split the same in JSON; anything shell-like
         // (quotes, variables, operators) needs a human.
         let plain = cmd
