@@ -7,6 +7,7 @@ pub mod client;
 pub mod errors;
 pub mod filesend;
 pub mod filesync;
+pub mod oracle;
 pub mod progress;
 pub mod session;
 
