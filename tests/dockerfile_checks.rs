@@ -125,12 +125,13 @@ fn from_as_casing() {
 #[test]
 fn no_empty_continuation() {
     let src = "FROM alpine\nRUN echo a \\\n\n  b\n";
+    // On the line that ends the instruction, as BuildKit's parser reports it.
     assert_eq!(
         of(src, "NoEmptyContinuation"),
         [row(
             "NoEmptyContinuation",
             "Empty continuation line",
-            [2, 0, 2, 0]
+            [3, 2, 3, 3]
         )]
     );
     assert_eq!(
@@ -377,12 +378,14 @@ fn undefined_var() {
         "FROM scratch\nCOPY <<EOF /f\n$MISSING\nEOF\n",
         "UndefinedVar",
     );
+    // BuildKit places it on the COPY's lines: the diagnostic covers the
+    // instruction, heredoc included.
     assert_eq!(
         h,
         [row(
             "UndefinedVar",
             "Usage of undefined variable '$MISSING'",
-            [2, 0, 2, 8]
+            [1, 0, 3, 3]
         )]
     );
     assert!(of(
@@ -400,7 +403,7 @@ fn undefined_var() {
         [row(
             "UndefinedVar",
             "Usage of undefined variable '$MISSING'",
-            [3, 3, 3, 13]
+            [2, 0, 4, 3]
         )]
     );
     // RUN heredocs go to the shell: BuildKit's linter never sees them.

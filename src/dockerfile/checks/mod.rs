@@ -366,6 +366,9 @@ pub fn run_with_model(df: &Dockerfile, model: &Model, opts: &CheckOptions) -> Ve
             fix: None,
         });
     }
+    if let Some(f) = no_instructions(df) {
+        cx.out.push(f);
+    }
     rules::run_all(&mut cx, model);
     let mut out = cx.out;
     out.sort_by(|a, b| {
@@ -388,6 +391,10 @@ pub(crate) struct Cx<'a> {
     /// instructions with comments. Sparse: most instructions have none.
     prev_comments: Vec<(usize, Vec<String>)>,
     pub out: Vec<Finding>,
+    /// While an ONBUILD trigger of a parent stage is checked in a child
+    /// stage: the child's FROM, where BuildKit places the trigger's
+    /// findings.
+    pub relocate: Option<Span>,
 }
 
 impl<'a> Cx<'a> {
@@ -449,6 +456,7 @@ impl<'a> Cx<'a> {
             inst_cfg,
             prev_comments,
             out,
+            relocate: None,
         }
     }
 
@@ -500,6 +508,15 @@ impl<'a> Cx<'a> {
             return;
         }
         let severity = self.severity(rule);
+        // NoEmptyContinuation is the one finding BuildKit's parser places
+        // on a single line of its own choosing.
+        let span = if let Some(at) = self.relocate {
+            at
+        } else if rule.name == NO_EMPTY_CONTINUATION.name {
+            span
+        } else {
+            self.on_first_line(span)
+        };
         self.out.push(Finding {
             rule: Some(rule),
             severity,
@@ -511,10 +528,59 @@ impl<'a> Cx<'a> {
     }
 }
 
+impl Cx<'_> {
+    /// BuildKit places every finding on its instruction's lines, starting
+    /// with the first (`Node.Location()`: one range per line, heredoc bodies
+    /// included). A word on that first line keeps its own span (inside
+    /// BuildKit's range, and more precise); a word on a later line (the
+    /// second key of a multi-line ENV, a variable in a heredoc body) gives
+    /// way to the whole instruction, so the diagnostic starts where
+    /// BuildKit's does. See docs/checks.md, "Where findings sit".
+    fn on_first_line(&self, span: Span) -> Span {
+        let Some(ins) = self.df.instruction_at(span.start) else {
+            return span;
+        };
+        let lines = &self.df.line_index;
+        if lines.line_of(span.start) == lines.line_of(ins.span.start) {
+            span
+        } else {
+            ins.span
+        }
+    }
+}
+
 /// The value for `key` in a list of `(key, value)` sorted by key.
 fn sparse_get<T>(list: &[(usize, T)], key: usize) -> Option<&T> {
     let i = list.binary_search_by_key(&key, |(k, _)| *k).ok()?;
     Some(&list[i].1)
+}
+
+/// BuildKit refuses a file without instructions: an empty one before
+/// parsing (`the Dockerfile cannot be empty`, no position), one with only
+/// comments, directives or blank lines after parsing (`file with no
+/// instructions`, on the last line its scanner read).
+fn no_instructions(df: &Dockerfile) -> Option<Finding> {
+    if !df.instructions.is_empty() {
+        return None;
+    }
+    let (message, span) = if df.source.is_empty() {
+        ("the Dockerfile cannot be empty", Span::empty(0))
+    } else {
+        // The scanner's last line: a final line break ends a line, it does
+        // not start one.
+        let read = df.source.matches('\n').count() + usize::from(!df.source.ends_with('\n'));
+        let line = u32::try_from(read.saturating_sub(1)).unwrap_or(u32::MAX);
+        let span = df.line_index.line_span(line).unwrap_or(Span::empty(0));
+        ("file with no instructions", span)
+    };
+    Some(Finding {
+        rule: None,
+        severity: Severity::Error,
+        message: message.to_string(),
+        span,
+        url: None,
+        fix: None,
+    })
 }
 
 fn config_error(e: CheckOptionError, span: Span) -> Finding {

@@ -20,6 +20,19 @@ use crate::dockerfile::syntax::{
 };
 use crate::dockerfile::text::Span;
 
+/// BuildKit's `system.DefaultPathEnvUnix`, the PATH of a stage whose base
+/// sets none.
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// A stage whose `--platform` names Windows (the only way the file tells;
+/// without the flag the build platform is assumed, linux/amd64).
+fn is_windows_stage(st: &super::StageView) -> bool {
+    st.from
+        .flag("platform")
+        .and_then(|f| f.value.as_deref())
+        .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("windows"))
+}
+
 /// ARGs BuildKit never treats as undefined (SBOM scanner switches).
 const NON_ENV_ARGS: [&str; 2] = ["BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE"];
 
@@ -94,126 +107,175 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
                 args: HashSet::new(),
                 ..parent
             },
-            None => Scope {
-                external: st.base != "scratch",
-                ..Scope::default()
-            },
+            None => {
+                let mut scope = Scope {
+                    external: st.base != "scratch",
+                    ..Scope::default()
+                };
+                // BuildKit makes sure PATH is set in every stage it starts
+                // from an image or from scratch, except on Windows (its
+                // `DefaultPathEnv`); a registry image may set its own.
+                if scope.external || !is_windows_stage(st) {
+                    scope
+                        .env
+                        .insert(CompactString::new("PATH"), DEFAULT_PATH.to_string());
+                }
+                scope
+            }
         };
-        let mut last_cmd: Option<usize> = None;
-        let mut last_entrypoint: Option<usize> = None;
-        let mut last_healthcheck: Option<usize> = None;
-        for &idx in st.commands {
-            let ins = &df.instructions[idx];
-            let at = Some(idx);
-            match ins.kind {
-                InstructionKind::Cmd | InstructionKind::Entrypoint => {
-                    let tracker = if ins.kind == InstructionKind::Cmd {
-                        &mut last_cmd
-                    } else {
-                        &mut last_entrypoint
-                    };
-                    used_once(cx, idx, ins, tracker);
-                    if ins.form == ArgForm::Shell && !scope.shell_set {
-                        json_args(cx, idx, ins);
-                    }
+        let mut once = UsedOnce::default();
+        // A stage built on another stage of the file runs that stage's
+        // ONBUILD triggers first; BuildKit dispatches them like the stage's
+        // own instructions and places their findings on this stage's FROM.
+        if let Some(parent) = st.parent.and_then(|p| model.stages.get(p)) {
+            let triggers: Vec<&Instruction> = parent
+                .commands
+                .iter()
+                .filter_map(|&i| df.instructions[i].onbuild.as_deref())
+                .collect();
+            if !triggers.is_empty() {
+                cx.relocate = Some(st.from.span);
+                for trigger in triggers {
+                    dispatch(cx, model, &mut scope, &mut once, st.from_idx, trigger);
                 }
-                InstructionKind::Healthcheck => used_once(cx, idx, ins, &mut last_healthcheck),
-                InstructionKind::Shell => scope.shell_set = true,
-                InstructionKind::Workdir => {
-                    undefined_vars(cx, at, &scope, ins.variables.iter());
-                    if let Some(path) = ins.args.first() {
-                        let expanded = expand(&path.value, df.escape, &scope.lookup())
-                            .map(|e| e.result)
-                            .unwrap_or_else(|_| path.value.to_string());
-                        if !scope.workdir_set && !is_absolute(&expanded) {
-                            cx.report(
-                                &WORKDIR_RELATIVE_PATH,
-                                at,
-                                path.span,
-                                format!(
-                                    "Relative workdir {} can have unexpected results if the base image changes",
-                                    go_quote(&expanded)
-                                ),
-                                None,
-                            );
-                        }
-                    }
-                    scope.workdir_set = true;
-                }
-                InstructionKind::Env | InstructionKind::Label => {
-                    let is_env = ins.kind == InstructionKind::Env;
-                    undefined_vars(cx, at, &scope, ins.variables.iter());
-                    if ins.legacy_key_value {
-                        for kv in &ins.key_values {
-                            legacy_key_value(cx, idx, ins, kv);
-                        }
-                    }
-                    if is_env {
-                        let mut new = Vec::new();
-                        for kv in &ins.key_values {
-                            secret_key(cx, at, "ENV", kv);
-                            let raw = kv.value.as_deref().unwrap_or("");
-                            let v = expand(raw, df.escape, &scope.lookup())
-                                .map(|e| e.result)
-                                .unwrap_or_else(|_| raw.to_string());
-                            new.push((kv.key.clone(), v));
-                        }
-                        // All values see the ENV before the instruction.
-                        scope.env.extend(new);
-                    }
-                }
-                InstructionKind::Arg => {
-                    for kv in &ins.key_values {
-                        secret_key(cx, at, "ARG", kv);
-                        if let (Some(raw), Some(vspan)) = (&kv.value, kv.value_span) {
-                            let refs = ins.variables.iter().filter(|v| vspan.contains_span(v.span));
-                            undefined_vars(cx, at, &scope, refs);
-                            let v = expand(raw, df.escape, &scope.lookup())
-                                .map(|e| e.result)
-                                .unwrap_or_else(|_| raw.to_string());
-                            scope.env.insert(kv.key.clone(), v);
-                        } else if let Some(v) = model.global_env.get(&kv.key) {
-                            if model.meta_names.contains(&kv.key)
-                                || super::PREDEFINED_ARGS.iter().any(|(k, _)| *k == kv.key)
-                            {
-                                scope.env.insert(kv.key.clone(), v.clone());
-                            }
-                        }
-                        scope.args.insert(kv.key.clone());
-                    }
-                }
-                InstructionKind::Expose => expose(cx, idx, ins, &scope),
-                InstructionKind::Copy | InstructionKind::Add => {
-                    let expanded_flags = ["chown", "chmod", "checksum"];
-                    // Heredoc bodies are checked by `heredoc_vars`, which
-                    // expands them the way BuildKit does.
-                    let refs = ins.variables.iter().filter(|v| {
-                        match ins.flags.iter().find(|f| f.span.contains_span(v.span)) {
-                            Some(f) => expanded_flags.contains(&f.name.as_str()),
-                            None => !ins
-                                .heredocs
-                                .iter()
-                                .any(|h| h.body_span.contains_span(v.span)),
-                        }
-                    });
-                    undefined_vars(cx, at, &scope, refs);
-                    heredoc_vars(cx, at, &scope, ins);
-                    copy_ignored(cx, at, ins, &scope);
-                }
-                InstructionKind::User | InstructionKind::Volume | InstructionKind::Stopsignal => {
-                    undefined_vars(cx, at, &scope, ins.variables.iter());
-                }
-                InstructionKind::Run => {
-                    let refs = ins.variables.iter().filter(|v| {
-                        ins.flags_named("mount")
-                            .any(|f| f.span.contains_span(v.span))
-                    });
-                    undefined_vars(cx, at, &scope, refs);
-                }
-                _ => {}
+                cx.relocate = None;
             }
         }
+        for &idx in st.commands {
+            dispatch(cx, model, &mut scope, &mut once, idx, &df.instructions[idx]);
+        }
         finals.push(Some(scope));
+    }
+}
+
+/// The CMD/ENTRYPOINT/HEALTHCHECK seen so far in a stage: where each was
+/// (BuildKit reports the earlier one, which is ignored).
+#[derive(Default)]
+struct UsedOnce {
+    cmd: Option<Span>,
+    entrypoint: Option<Span>,
+    healthcheck: Option<Span>,
+}
+
+/// One instruction of a stage (or an ONBUILD trigger run in it), as
+/// BuildKit's dispatch sees it: the rules that need the scope, then the
+/// scope's update.
+fn dispatch(
+    cx: &mut Cx,
+    model: &Model,
+    scope: &mut Scope,
+    once: &mut UsedOnce,
+    idx: usize,
+    ins: &Instruction,
+) {
+    let df = cx.df;
+    let at = Some(idx);
+    match ins.kind {
+        InstructionKind::Cmd | InstructionKind::Entrypoint => {
+            let tracker = if ins.kind == InstructionKind::Cmd {
+                &mut once.cmd
+            } else {
+                &mut once.entrypoint
+            };
+            used_once(cx, idx, ins, tracker);
+            if ins.form == ArgForm::Shell && !scope.shell_set {
+                json_args(cx, idx, ins);
+            }
+        }
+        InstructionKind::Healthcheck => used_once(cx, idx, ins, &mut once.healthcheck),
+        InstructionKind::Shell => scope.shell_set = true,
+        InstructionKind::Workdir => {
+            undefined_vars(cx, at, scope, ins.variables.iter());
+            if let Some(path) = ins.args.first() {
+                let expanded = expand(&path.value, df.escape, &scope.lookup())
+                    .map(|e| e.result)
+                    .unwrap_or_else(|_| path.value.to_string());
+                if !scope.workdir_set && !is_absolute(&expanded) {
+                    cx.report(
+                        &WORKDIR_RELATIVE_PATH,
+                        at,
+                        path.span,
+                        format!(
+                            "Relative workdir {} can have unexpected results if the base image changes",
+                            go_quote(&expanded)
+                        ),
+                        None,
+                    );
+                }
+            }
+            scope.workdir_set = true;
+        }
+        InstructionKind::Env | InstructionKind::Label => {
+            let is_env = ins.kind == InstructionKind::Env;
+            undefined_vars(cx, at, scope, ins.variables.iter());
+            if ins.legacy_key_value {
+                for kv in &ins.key_values {
+                    legacy_key_value(cx, idx, ins, kv);
+                }
+            }
+            if is_env {
+                let mut new = Vec::new();
+                for kv in &ins.key_values {
+                    secret_key(cx, at, "ENV", kv);
+                    let raw = kv.value.as_deref().unwrap_or("");
+                    let v = expand(raw, df.escape, &scope.lookup())
+                        .map(|e| e.result)
+                        .unwrap_or_else(|_| raw.to_string());
+                    new.push((kv.key.clone(), v));
+                }
+                // All values see the ENV before the instruction.
+                scope.env.extend(new);
+            }
+        }
+        InstructionKind::Arg => {
+            for kv in &ins.key_values {
+                secret_key(cx, at, "ARG", kv);
+                if let (Some(raw), Some(vspan)) = (&kv.value, kv.value_span) {
+                    let refs = ins.variables.iter().filter(|v| vspan.contains_span(v.span));
+                    undefined_vars(cx, at, scope, refs);
+                    let v = expand(raw, df.escape, &scope.lookup())
+                        .map(|e| e.result)
+                        .unwrap_or_else(|_| raw.to_string());
+                    scope.env.insert(kv.key.clone(), v);
+                } else if let Some(v) = model.global_env.get(&kv.key) {
+                    if model.meta_names.contains(&kv.key)
+                        || super::PREDEFINED_ARGS.iter().any(|(k, _)| *k == kv.key)
+                    {
+                        scope.env.insert(kv.key.clone(), v.clone());
+                    }
+                }
+                scope.args.insert(kv.key.clone());
+            }
+        }
+        InstructionKind::Expose => expose(cx, idx, ins, scope),
+        InstructionKind::Copy | InstructionKind::Add => {
+            let expanded_flags = ["chown", "chmod", "checksum"];
+            // Heredoc bodies are checked by `heredoc_vars`, which
+            // expands them the way BuildKit does.
+            let refs = ins.variables.iter().filter(|v| {
+                match ins.flags.iter().find(|f| f.span.contains_span(v.span)) {
+                    Some(f) => expanded_flags.contains(&f.name.as_str()),
+                    None => !ins
+                        .heredocs
+                        .iter()
+                        .any(|h| h.body_span.contains_span(v.span)),
+                }
+            });
+            undefined_vars(cx, at, scope, refs);
+            heredoc_vars(cx, at, scope, ins);
+            copy_ignored(cx, at, ins, scope);
+        }
+        InstructionKind::User | InstructionKind::Volume | InstructionKind::Stopsignal => {
+            undefined_vars(cx, at, scope, ins.variables.iter());
+        }
+        InstructionKind::Run => {
+            let refs = ins.variables.iter().filter(|v| {
+                ins.flags_named("mount")
+                    .any(|f| f.span.contains_span(v.span))
+            });
+            undefined_vars(cx, at, scope, refs);
+        }
+        _ => {}
     }
 }
 
@@ -236,23 +298,10 @@ fn undefined_message(scope: &Scope, name: &str) -> Option<String> {
     if scope.env.contains_key(name) || scope.args.contains(name) || NON_ENV_ARGS.contains(&name) {
         return None;
     }
-    if scope.external && name == "PATH" {
-        return None;
-    }
     // Suggestions cost one comparison per known name: skipped for huge
-    // scopes so a hostile file stays linear. On an external image, PATH is
-    // known to exist (BuildKit suggests it for `$PAHT`).
-    let path: &[&str] = if scope.external { &["PATH"] } else { &[] };
+    // scopes so a hostile file stays linear.
     let hint = if scope.env.len() <= MAX_SUGGEST_SCOPE {
-        suggest(
-            name,
-            scope
-                .env
-                .keys()
-                .map(CompactString::as_str)
-                .chain(path.iter().copied()),
-            true,
-        )
+        suggest(name, scope.env.keys().map(CompactString::as_str), true)
     } else {
         None
     };
@@ -292,10 +341,9 @@ fn heredoc_vars(cx: &mut Cx, at: Option<usize>, scope: &Scope, ins: &Instruction
     }
 }
 
-fn used_once(cx: &mut Cx, idx: usize, ins: &Instruction, last: &mut Option<usize>) {
-    if let Some(prev) = *last {
+fn used_once(cx: &mut Cx, idx: usize, ins: &Instruction, last: &mut Option<Span>) {
+    if let Some(prev_span) = *last {
         // BuildKit points at the earlier one: it is the one that is ignored.
-        let prev_span = cx.df.instructions[prev].line_span;
         cx.report(
             &MULTIPLE_INSTRUCTIONS_DISALLOWED,
             Some(idx),
@@ -307,7 +355,8 @@ fn used_once(cx: &mut Cx, idx: usize, ins: &Instruction, last: &mut Option<usize
             None,
         );
     }
-    *last = Some(idx);
+    // A trigger sits where BuildKit puts it: on the stage's FROM.
+    *last = Some(cx.relocate.unwrap_or(ins.line_span));
 }
 
 fn json_args(cx: &mut Cx, idx: usize, ins: &Instruction) {
@@ -571,9 +620,24 @@ fn copy_ignored(cx: &mut Cx, at: Option<usize>, ins: &Instruction, scope: &Scope
 fn empty_continuations(cx: &mut Cx) {
     let df = cx.df;
     for ins in &df.instructions {
-        let Some(first) = ins.empty_continuation_lines.first() else {
+        let Some(last_empty) = ins.empty_continuation_lines.last() else {
             continue;
         };
+        // BuildKit reports once per instruction, on the last line its
+        // scanner read for the logical line (`currentLine` after the
+        // continuation loop): the line that ends the instruction, or the
+        // last empty/comment line when the file ends inside it.
+        let lines = &df.line_index;
+        let mut line = lines
+            .line_of(ins.line_span.end.saturating_sub(1).max(ins.line_span.start))
+            .max(lines.line_of(last_empty.start));
+        if let Some(c) = ins.comment_lines.last() {
+            line = line.max(lines.line_of(c.start));
+        }
+        let span = df
+            .line_index
+            .line_span(line)
+            .map_or(*last_empty, |l| trim_line(&df.source, l));
         let edits = ins
             .empty_continuation_lines
             .iter()
@@ -585,7 +649,7 @@ fn empty_continuations(cx: &mut Cx) {
         cx.report(
             &NO_EMPTY_CONTINUATION,
             None,
-            *first,
+            span,
             "Empty continuation line".to_string(),
             Some(Fix {
                 title: "Remove empty continuation lines".to_string(),
@@ -635,6 +699,15 @@ fn definition_descriptions(cx: &mut Cx, model: &Model) {
             check(cx, idx, "ARG", keys);
         }
     }
+}
+
+/// A line's span without its line break and surrounding blanks.
+fn trim_line(src: &str, line: Span) -> Span {
+    let text = line.slice(src);
+    let body = text.trim_end_matches(['\r', '\n']);
+    let start = body.len() - body.trim_start().len();
+    let end = body.trim_end().len().max(start);
+    Span::new(line.start + start, line.start + end)
 }
 
 /// A span of a whole line extended over its line break.
