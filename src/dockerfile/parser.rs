@@ -831,7 +831,8 @@ impl<'a> Parser<'a> {
             let msg = if ins.keyword.is_empty() {
                 "unknown instruction: (empty)".to_string()
             } else {
-                format!("unknown instruction: {}", ins.keyword)
+                let hint = did_you_mean(&ins.keyword, &INSTRUCTION_NAMES, false);
+                format!("unknown instruction: {}{hint}", ins.keyword)
             };
             self.error(ins.keyword_span, msg);
             return;
@@ -844,7 +845,8 @@ impl<'a> Parser<'a> {
         for f in &ins.flags {
             let n = f.name.as_str();
             let Some(k) = allowed.iter().position(|a| *a == n) else {
-                flag_errors.push((f.span, format!("unknown flag: --{n}")));
+                let hint = did_you_mean(n, allowed, true);
+                flag_errors.push((f.span, format!("unknown flag: --{n}{hint}")));
                 continue;
             };
             let repeatable = matches!(n, "mount" | "exclude" | "device");
@@ -918,9 +920,7 @@ impl<'a> Parser<'a> {
                 }
             }
             InstructionKind::Add | InstructionKind::Copy => {
-                if nargs == 0 && ins.heredocs.is_empty() && !rest.contains("<<") {
-                    self.error(at, format!("{name} requires at least two arguments"));
-                } else if nargs == 1 && !rest.contains("<<") {
+                if nargs < 2 && !rest.contains("<<") {
                     self.error(
                         at,
                         format!("{name} requires at least two arguments, but only one was provided. Destination could not be determined"),
@@ -1629,4 +1629,49 @@ fn scan_dollar(
         }
     }
     end
+}
+
+/// Every instruction name, for BuildKit's `did you mean` on an unknown one.
+const INSTRUCTION_NAMES: [&str; 18] = [
+    "ADD",
+    "ARG",
+    "CMD",
+    "COPY",
+    "ENTRYPOINT",
+    "ENV",
+    "EXPOSE",
+    "FROM",
+    "HEALTHCHECK",
+    "LABEL",
+    "MAINTAINER",
+    "ONBUILD",
+    "RUN",
+    "SHELL",
+    "STOPSIGNAL",
+    "USER",
+    "VOLUME",
+    "WORKDIR",
+];
+
+/// BuildKit's `suggest.WrapError` suffix: ` (did you mean X?)`, with X in
+/// the case of what was written when matching case-insensitively (its
+/// `matchCase`), or empty.
+fn did_you_mean(val: &str, options: &[&str], case_sensitive: bool) -> String {
+    let found = if case_sensitive {
+        super::checks::suggest(val, options.iter().copied(), true)
+    } else {
+        let lower: Vec<String> = options.iter().map(|o| o.to_lowercase()).collect();
+        super::checks::suggest(&val.to_lowercase(), lower.iter().map(String::as_str), true).map(
+            |m| {
+                if val == val.to_lowercase() {
+                    m
+                } else if val == val.to_uppercase() {
+                    m.to_uppercase()
+                } else {
+                    m
+                }
+            },
+        )
+    };
+    found.map(|m| format!(" (did you mean {m}?)")).unwrap_or_default()
 }

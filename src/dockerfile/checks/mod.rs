@@ -24,6 +24,7 @@ use super::text::Span;
 use crate::dockerignore::DockerIgnore;
 
 pub use config::{CheckOptionError, LintConfig};
+pub(crate) use expand::suggest;
 
 /// How serious a finding is. Ordered from most to least severe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
