@@ -530,6 +530,19 @@ impl<'a> Cx<'a> {
 }
 
 impl Cx<'_> {
+    /// Records an error that stops BuildKit's build (not a rule finding:
+    /// no rule, never skipped).
+    pub(crate) fn error(&mut self, span: Span, message: String) {
+        self.out.push(Finding {
+            rule: None,
+            severity: Severity::Error,
+            message,
+            span,
+            url: None,
+            fix: None,
+        });
+    }
+
     /// BuildKit places every finding on its instruction's lines, starting
     /// with the first (`Node.Location()`: one range per line, heredoc bodies
     /// included). A word on that first line keeps its own span (inside
@@ -537,7 +550,7 @@ impl Cx<'_> {
     /// second key of a multi-line ENV, a variable in a heredoc body) gives
     /// way to the whole instruction, so the diagnostic starts where
     /// BuildKit's does. See docs/checks.md, "Where findings sit".
-    fn on_first_line(&self, span: Span) -> Span {
+    pub(crate) fn on_first_line(&self, span: Span) -> Span {
         let Some(ins) = self.df.instruction_at(span.start) else {
             return span;
         };
