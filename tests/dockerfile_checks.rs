@@ -431,8 +431,26 @@ fn circular_stage_dependency_is_an_error_on_each_reference() {
         .iter()
         .filter(|f| f.code().is_none())
         .all(|f| f.severity == Severity::Error));
-    // A forward reference without a cycle is fine.
-    assert!(rows("FROM alpine AS a\nCOPY --from=b /x /x\nFROM alpine AS b\n").is_empty());
+    // A forward reference without a cycle is BuildKit's dispatch error
+    // (stages are dispatched in file order).
+    assert_eq!(
+        rows("FROM alpine AS a\nCOPY --from=b /x /x\nFROM alpine AS b\n"),
+        [(
+            "-".to_string(),
+            "cannot copy from stage \"b\", it needs to be defined before current stage \"a\""
+                .to_string(),
+            [1, 12, 1, 13]
+        )]
+    );
+    assert_eq!(
+        rows("FROM alpine AS a\nRUN --mount=from=b,target=/x true\nFROM alpine AS b\n"),
+        [(
+            "-".to_string(),
+            "cannot mount from stage \"b\" to \"/x\", stage needs to be defined before current command"
+                .to_string(),
+            [1, 17, 1, 18]
+        )]
+    );
 }
 
 #[test]

@@ -424,7 +424,13 @@ impl<'a> Parser<'a> {
         ins.empty_continuation_lines = empty_lines;
         ins.comment_lines = comment_lines;
 
-        if ins.kind.accepts_heredocs() && logical.text.contains("<<") {
+        // `ONBUILD RUN <<EOF` takes its bodies too (BuildKit's
+        // `heredocCompoundDirectives`): the wrapped instruction decides.
+        let heredoc_kind = match ins.onbuild.as_deref() {
+            Some(inner) => inner.kind,
+            None => ins.kind,
+        };
+        if heredoc_kind.accepts_heredocs() && logical.text.contains("<<") {
             let docs = heredoc_words(&logical);
             for (a, b, mut doc) in docs {
                 doc.span = logical.span(a, b);
@@ -458,7 +464,7 @@ impl<'a> Parser<'a> {
                     // honours quotes.
                     let lex = Lex {
                         esc: b'\\',
-                        quotes: ins.kind == InstructionKind::Run,
+                        quotes: heredoc_kind == InstructionKind::Run,
                     };
                     scan_source_vars(src, doc.body_span, lex, &mut self.refs, &mut ins.variables);
                 }

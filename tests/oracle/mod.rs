@@ -172,7 +172,12 @@ pub fn ours(files: &[PathBuf]) -> BTreeMap<PathBuf, Vec<Ours>> {
     let mut out: BTreeMap<PathBuf, Vec<Ours>> =
         files.iter().map(|f| (f.clone(), Vec::new())).collect();
     for chunk in files.chunks(500) {
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_buildkit-lsp"))
+        // `BUILDKIT_ORACLE_BIN` pins a copy of the binary, so a long fuzz
+        // run is not affected by rebuilds meanwhile.
+        let bin = std::env::var_os("BUILDKIT_ORACLE_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_buildkit-lsp")));
+        let o = std::process::Command::new(bin)
             .current_dir(repo())
             .args(["check", "--format", "json", "--"])
             .args(chunk)
@@ -209,6 +214,11 @@ pub fn ours(files: &[PathBuf]) -> BTreeMap<PathBuf, Vec<Ours>> {
 fn base_image_dependent(text: &str, w: &RecordedWarning) -> bool {
     if w.rule == "InvalidBaseImagePlatform" {
         return true;
+    }
+    // A Windows path is absolute in a Windows stage; the stub image is Linux.
+    if w.rule == "WorkdirRelativePath" {
+        let b = w.message.as_bytes();
+        return b.len() > 20 && b[18].is_ascii_alphabetic() && b[19] == b':';
     }
     if w.rule != "UndefinedVar" || w.message.contains("did you mean") {
         return false;
@@ -265,6 +275,13 @@ pub fn compare(text: &str, theirs: &Recorded, ours: &[Ours]) -> Vec<String> {
                 .split(", ")
                 .collect();
             named.sort_unstable();
+            // A rule all of whose BuildKit findings depend on the base image
+            // cannot be among ours.
+            named.retain(|r| {
+                let theirs_r: Vec<&RecordedWarning> =
+                    theirs.warnings.iter().filter(|w| w.rule == *r).collect();
+                theirs_r.is_empty() || !theirs_r.iter().all(|w| base_image_dependent(text, w))
+            });
             let mut ours_failing: Vec<&str> = ours
                 .iter()
                 .filter(|o| o.severity == "error")
@@ -287,9 +304,15 @@ pub fn compare(text: &str, theirs: &Recorded, ours: &[Ours]) -> Vec<String> {
         Some(e) => {
             let line = e.ranges.first().map(|r| r[0]);
             let message = without_line_prefix(&e.message, line);
-            let found = our_errors
-                .iter()
-                .any(|o| o.message == message && line.is_none_or(|l| l == o.start_line));
+            // BuildKit's parser places a directive error one line early
+            // (it wraps the error before counting the line; line 0 when the
+            // directive is on line 1): a BuildKit bug, docs/checks.md.
+            let directive_bug = message.ends_with("parser directive can be used")
+                || message.starts_with("invalid escape token");
+            let found = our_errors.iter().any(|o| {
+                o.message == message
+                    && line.is_none_or(|l| l == o.start_line || (directive_bug && l + 1 == o.start_line))
+            });
             if !found {
                 out.push(format!(
                     "BuildKit stops with {:?}{}; we report {}",

@@ -358,14 +358,7 @@ pub fn run(df: &Dockerfile, opts: &CheckOptions) -> Vec<Finding> {
 pub fn run_with_model(df: &Dockerfile, model: &Model, opts: &CheckOptions) -> Vec<Finding> {
     let mut cx = Cx::new(df, opts);
     for e in &df.errors {
-        cx.out.push(Finding {
-            rule: None,
-            severity: Severity::Error,
-            message: e.message.clone(),
-            span: e.span,
-            url: None,
-            fix: None,
-        });
+        cx.error(e.span, e.message.clone());
     }
     if let Some(f) = no_instructions(df) {
         cx.out.push(f);
@@ -533,6 +526,8 @@ impl Cx<'_> {
     /// Records an error that stops BuildKit's build (not a rule finding:
     /// no rule, never skipped).
     pub(crate) fn error(&mut self, span: Span, message: String) {
+        // BuildKit's errors carry the instruction's location, as findings.
+        let span = self.on_first_line(span);
         self.out.push(Finding {
             rule: None,
             severity: Severity::Error,

@@ -85,7 +85,7 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
     }
     let mut budget = CLONE_BUDGET;
     let mut finals: Vec<Option<Scope>> = Vec::with_capacity(model.stages.len());
-    for st in &model.stages {
+    for (s_idx, st) in model.stages.iter().enumerate() {
         let inherited = st.parent.and_then(|p| {
             children_left[p] = children_left[p].saturating_sub(1);
             let slot = finals.get_mut(p)?;
@@ -127,7 +127,10 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
         // A stage built on another stage of the file runs that stage's
         // ONBUILD triggers first; BuildKit dispatches them like the stage's
         // own instructions and places their findings on this stage's FROM.
-        if let Some(parent) = st.parent.and_then(|p| model.stages.get(p)) {
+        // Only in stages the target needs: BuildKit initialises triggers
+        // while resolving the target's stages, even when linting all.
+        let reachable = model.reachable.get(s_idx).copied().unwrap_or(false);
+        if let Some(parent) = st.parent.and_then(|p| model.stages.get(p)).filter(|_| reachable) {
             let triggers: Vec<&Instruction> = parent
                 .commands
                 .iter()
@@ -265,8 +268,20 @@ fn dispatch(
             heredoc_vars(cx, at, scope, ins);
             copy_ignored(cx, at, ins, scope);
         }
-        InstructionKind::User | InstructionKind::Volume | InstructionKind::Stopsignal => {
+        InstructionKind::User | InstructionKind::Stopsignal => {
             undefined_vars(cx, at, scope, ins.variables.iter());
+        }
+        InstructionKind::Volume => {
+            undefined_vars(cx, at, scope, ins.variables.iter());
+            // A path that expands to nothing stops the build (literal empty
+            // ones are the parser's error).
+            for w in ins.args.iter().filter(|w| w.value.contains('$')) {
+                let empty = expand(&w.value, df.escape, &scope.lookup())
+                    .is_ok_and(|e| e.result.is_empty());
+                if empty {
+                    cx.error(w.span, "VOLUME specified can not be an empty string".to_string());
+                }
+            }
         }
         InstructionKind::Run => {
             let refs = ins.variables.iter().filter(|v| {
