@@ -605,7 +605,12 @@ impl<'a> Parser<'a> {
                 // hostile chain from exhausting the stack.
                 if !rest_empty && depth < MAX_ONBUILD_DEPTH {
                     let mut inner = Instruction::default();
+                    // BuildKit checks a trigger only where it runs (a child
+                    // stage, `checks` reports that); here only the ONBUILD
+                    // rules below apply.
+                    let errors_before = self.errors.len();
                     self.parse_logical(l, rest_a, depth + 1, &mut inner);
+                    self.errors.truncate(errors_before);
                     ins.variables.extend(inner.variables.iter().cloned());
                     ins.onbuild = Some(Box::new(inner));
                     ins.form = ArgForm::Shell;

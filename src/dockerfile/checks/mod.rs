@@ -527,7 +527,10 @@ impl Cx<'_> {
     /// no rule, never skipped).
     pub(crate) fn error(&mut self, span: Span, message: String) {
         // BuildKit's errors carry the instruction's location, as findings.
-        let span = self.on_first_line(span);
+        let span = match self.relocate {
+            Some(at) => at,
+            None => self.on_first_line(span),
+        };
         self.out.push(Finding {
             rule: None,
             severity: Severity::Error,

@@ -183,6 +183,17 @@ fn build_errors(cx: &mut Cx, model: &Model) {
                         );
                         continue;
                     }
+                    if let Some(why) = platform_error(&p.result) {
+                        let hint = p
+                            .unmatched
+                            .iter()
+                            .find_map(|u| suggest(u, keys.iter().copied(), true))
+                            .map(|s| format!(" (did you mean {s}?)"))
+                            .unwrap_or_default();
+                        let span = cx.on_first_line(vspan);
+                        cx.error(span, format!("failed to parse platform {v}: {why}{hint}"));
+                        continue;
+                    }
                 }
             }
         }
@@ -237,4 +248,43 @@ fn reference_error(s: &str) -> Option<String> {
 /// Go's `%q` for the plain strings these messages quote.
 fn go_quote(s: &str) -> String {
     format!("{s:?}")
+}
+
+/// containerd's `platforms.Parse` error for `spec`, in its words; `None`
+/// when it parses.
+fn platform_error(spec: &str) -> Option<String> {
+    const OS_RE: &str = r"^([A-Za-z0-9_-]+)(?:\(([A-Za-z0-9_.%-]*)((?:\+[A-Za-z0-9_.%-]+)*)\))?$";
+    const SPEC_RE: &str = r"^[A-Za-z0-9_.-]+$";
+    static RES: std::sync::OnceLock<Option<(regex::Regex, regex::Regex)>> =
+        std::sync::OnceLock::new();
+    let (os_re, spec_re) = RES
+        .get_or_init(|| Some((regex::Regex::new(OS_RE).ok()?, regex::Regex::new(SPEC_RE).ok()?)))
+        .as_ref()?;
+    if spec.contains('*') {
+        return Some(format!("{spec:?}: wildcards not yet supported: invalid argument"));
+    }
+    let parts: Vec<&str> = spec.splitn(4, '/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 && !os_re.is_match(part) {
+            return Some(format!(
+                "{part:?} is an invalid OS component of {spec:?}: OSAndVersion specifier component must match {OS_RE:?}: invalid argument"
+            ));
+        }
+        if i > 0 && !spec_re.is_match(part) {
+            return Some(format!(
+                "{part:?} is an invalid component of {spec:?}: platform specifier component must match {SPEC_RE:?}: invalid argument"
+            ));
+        }
+    }
+    match parts.len() {
+        1 => {
+            let os = crate::platform::normalize_os(parts[0]);
+            let arch = crate::platform::normalize_arch(parts[0], "").0;
+            let known = crate::platform::KNOWN_OS.contains(&os.as_str())
+                || crate::platform::KNOWN_ARCH.contains(&arch.as_str());
+            (!known).then(|| format!("{spec:?}: unknown operating system or architecture: invalid argument"))
+        }
+        2 | 3 => None,
+        _ => Some(format!("{spec:?}: cannot parse platform specifier: invalid argument")),
+    }
 }

@@ -4,6 +4,7 @@
 
 mod casing;
 mod from;
+mod mount;
 mod stage;
 
 use foldhash::{HashMap, HashMapExt};

@@ -131,14 +131,25 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
         // while resolving the target's stages, even when linting all.
         let reachable = model.reachable.get(s_idx).copied().unwrap_or(false);
         if let Some(parent) = st.parent.and_then(|p| model.stages.get(p)).filter(|_| reachable) {
-            let triggers: Vec<&Instruction> = parent
+            let triggers: Vec<(&Instruction, &Instruction)> = parent
                 .commands
                 .iter()
-                .filter_map(|&i| df.instructions[i].onbuild.as_deref())
+                .filter_map(|&i| {
+                    let outer = &df.instructions[i];
+                    Some((outer, outer.onbuild.as_deref()?))
+                })
                 .collect();
             if !triggers.is_empty() {
                 cx.relocate = Some(st.from.span);
-                for trigger in triggers {
+                for (outer, trigger) in triggers {
+                    // BuildKit parses the trigger afresh here: its errors
+                    // stop the build, on this FROM.
+                    let text = df.text(Span::new(trigger.line_span.start, outer.span.end));
+                    let errors = crate::dockerfile::parse(text).errors;
+                    if let Some(e) = errors.first() {
+                        cx.error(st.from.span, e.message.clone());
+                        continue;
+                    }
                     dispatch(cx, model, &mut scope, &mut once, st.from_idx, trigger);
                 }
                 cx.relocate = None;
@@ -289,6 +300,16 @@ fn dispatch(
                     .any(|f| f.span.contains_span(v.span))
             });
             undefined_vars(cx, at, scope, refs);
+            for f in ins.flags_named("mount") {
+                let lookup = scope.lookup();
+                let expand_value =
+                    |v: &str| expand(v, df.escape, &lookup).ok().map(|e| e.result);
+                if let Some(msg) =
+                    super::mount::mount_error(&f.options(), &expand_value, scope.workdir_set)
+                {
+                    cx.error(f.span, msg);
+                }
+            }
         }
         _ => {}
     }
