@@ -184,6 +184,17 @@ fn dispatch(
 ) {
     let df = cx.df;
     let at = Some(idx);
+    // `${X?message}` on an unset X stops the build where BuildKit expands
+    // the instruction's words.
+    if ins.kind.expands_variables() {
+        let failed = ins.args.iter().filter(|w| w.value.contains('$')).find_map(|w| {
+            let e = expand(&w.value, df.escape, &scope.lookup()).err()?;
+            Some((w, e.message?))
+        });
+        if let Some((w, why)) = failed {
+            cx.error(w.span, format!("failed to process {:?}: {why}", w.value.as_str()));
+        }
+    }
     match ins.kind {
         InstructionKind::Cmd | InstructionKind::Entrypoint => {
             let tracker = if ins.kind == InstructionKind::Cmd {
