@@ -9,6 +9,7 @@
 //! `BUILDKIT_ORACLE_ADDR=tcp://127.0.0.1:PORT cargo test --test buildkit_oracle -- --ignored`
 //! (add `BUILDKIT_ORACLE_RECORD=1` to rewrite the recordings).
 
+mod lsp_support;
 mod oracle;
 
 use std::path::PathBuf;
@@ -66,6 +67,65 @@ fn our_checks_agree_with_buildkits_recorded_answers() {
     assert!(
         problems.is_empty(),
         "{} disagreement(s) with BuildKit:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// The editor shows the same findings at the same places: every fixture
+/// opened in the real language server, its published diagnostics compared
+/// with BuildKit's recorded answer exactly as the CLI's are.
+#[test]
+fn editor_diagnostics_sit_where_buildkit_puts_them() {
+    let lsp = lsp_support::Lsp::start_default();
+    let mut problems = Vec::new();
+    let mut compared = 0;
+    for f in fixtures() {
+        let path = repo().join(&f);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue; // not UTF-8: the editor never gets it
+        };
+        if text.contains('\0') {
+            continue; // a binary document: no diagnostics, by design (docs/lsp.md)
+        }
+        let Ok(rec) = read_recorded(&f) else {
+            continue; // reported by the test above
+        };
+        let uri = format!("file://{}", path.display());
+        lsp.open(&uri, &text);
+        let ours: Vec<oracle::Ours> = lsp
+            .diagnostics(&uri, 1)
+            .iter()
+            .map(|d| {
+                let start = d["range"]["start"]["line"].as_i64().unwrap_or(0) as i32;
+                let mut end = d["range"]["end"]["line"].as_i64().unwrap_or(0) as i32;
+                if end > start && d["range"]["end"]["character"].as_i64() == Some(0) {
+                    end -= 1;
+                }
+                oracle::Ours {
+                    rule: d["code"].as_str().map(str::to_string),
+                    severity: match d["severity"].as_i64() {
+                        Some(1) => "error",
+                        Some(2) => "warning",
+                        Some(3) => "information",
+                        _ => "hint",
+                    }
+                    .to_string(),
+                    message: d["message"].as_str().unwrap_or_default().to_string(),
+                    start_line: start + 1,
+                    end_line: end + 1,
+                }
+            })
+            .collect();
+        compared += 1;
+        for d in compare(&text, &rec, &ours) {
+            problems.push(format!("{} (editor): {d}", f.display()));
+        }
+    }
+    assert!(compared > 100, "fixtures compared in the editor: {compared}");
+    assert!(
+        problems.is_empty(),
+        "{} disagreement(s) with BuildKit in the editor:\n{}",
         problems.len(),
         problems.join("\n")
     );

@@ -176,7 +176,34 @@ impl Gen {
         let kw = self.keyword(k);
         let mut body = String::new();
         let line = match k {
-            "RUN" => match self.rng.random_range(0..5) {
+            "RUN" => match self.rng.random_range(0..8) {
+                5 => {
+                    let m = self.pick(&[
+                        "type=bind,target=/x",
+                        "type=cache,target=/c,sharing=locked,id=$A",
+                        "type=secret,id=tok",
+                        "type=ssh",
+                        "type=tmpfs,target=/t,size=10m",
+                        "target=/x,from=0",
+                        "type=cache,target=${PORT}",
+                        "type=bind,source=.,target=/src,rw",
+                        "type=cache,mode=0700,uid=1000,target=/c",
+                    ]);
+                    format!("{kw} --mount={m} true")
+                }
+                6 => {
+                    // Two heredocs on one line.
+                    let (o1, b1) = self.heredoc(true);
+                    let (o2, b2) = self.heredoc(false);
+                    if o1.trim_start_matches(['<', '-', '\'', '"']) == o2.trim_start_matches(['<', '-', '\'', '"']) {
+                        body = b1;
+                        format!("{kw} {o1}")
+                    } else {
+                        body = format!("{b1}{b2}");
+                        format!("{kw} {o1} {o2}")
+                    }
+                }
+                7 => format!("{kw} [\"unclosed\" {}", self.word()),
                 0 => format!("{kw} {}", self.json_args()),
                 1 => {
                     let (open, b) = self.heredoc(true);
@@ -225,6 +252,10 @@ impl Gen {
                 if self.chance(0.1) {
                     flags.push_str(" --chmod=755");
                 }
+                if self.chance(0.1) {
+                    let f = self.pick(&[" --link", " --parents", " --exclude=*.md", " --keep-git-dir", " --checksum=sha256:abc"]);
+                    flags.push_str(f);
+                }
                 if self.chance(0.2) {
                     let expand = self.chance(0.5);
                     let (open, b) = self.heredoc(expand);
@@ -234,16 +265,40 @@ impl Gen {
                     format!("{kw}{flags} {} {}", self.word(), self.word())
                 }
             }
-            "WORKDIR" => format!("{kw} {}", self.word()),
+            "WORKDIR" => {
+                if self.chance(0.1) {
+                    format!("{kw} ${{{}?must be set}}", self.var_name())
+                } else {
+                    format!("{kw} {}", self.word())
+                }
+            }
             "EXPOSE" => {
-                let p = self.pick(&["80", "80/TCP", "8080:80", "53/udp", "$PORT", "127.0.0.1:80:80"]);
+                let p = self.pick(&[
+                    "80",
+                    "80/TCP",
+                    "8080:80",
+                    "53/udp",
+                    "$PORT",
+                    "127.0.0.1:80:80",
+                    "8000-8010",
+                    "80/http",
+                    "80 443/Udp",
+                ]);
                 format!("{kw} {p}")
             }
             "USER" => format!("{kw} {}", self.word()),
             "VOLUME" => format!("{kw} {}", self.word()),
-            "SHELL" => format!("{kw} [\"/bin/sh\", \"-c\"]"),
+            "SHELL" => {
+                if self.chance(0.2) {
+                    format!("{kw} /bin/sh -c")
+                } else {
+                    format!("{kw} [\"/bin/sh\", \"-c\"]")
+                }
+            }
             "HEALTHCHECK" => {
-                if self.chance(0.3) {
+                if self.chance(0.1) {
+                    format!("{kw} --interval=5s --timeout=1s --start-period=1s --retries=3 CMD [\"true\"]")
+                } else if self.chance(0.3) {
                     format!("{kw} NONE")
                 } else {
                     format!("{kw} --interval=5s CMD {}", self.word())
@@ -352,6 +407,15 @@ impl Gen {
                 out.push('\n');
                 out.push_str(&body);
             }
+        }
+        if self.chance(0.05) {
+            out = format!("\u{feff}{out}");
+        }
+        if self.chance(0.08) {
+            out = out.replace('\n', "\r\n");
+        }
+        if self.chance(0.05) {
+            out.pop();
         }
         out
     }
