@@ -561,13 +561,16 @@ fn expose(cx: &mut Cx, idx: usize, ins: &Instruction, scope: &Scope) {
             };
             let (port, proto) = container.split_once('/').unwrap_or((container, ""));
             // BuildKit fails on these before its checks run.
-            if port.is_empty()
-                || !matches!(
-                    proto.to_ascii_lowercase().as_str(),
-                    "" | "tcp" | "udp" | "sctp"
-                )
-            {
-                continue;
+            if port.is_empty() {
+                cx.error(word.span, format!("invalid port: {raw:?}: no port specified"));
+                return;
+            }
+            if !matches!(
+                proto.to_ascii_lowercase().as_str(),
+                "" | "tcp" | "udp" | "sctp"
+            ) {
+                cx.error(word.span, format!("invalid port: {raw:?}: invalid proto: {proto}"));
+                return;
             }
             if proto != proto.to_ascii_lowercase() {
                 let fix = literal.then(|| {
@@ -600,6 +603,11 @@ fn expose(cx: &mut Cx, idx: usize, ins: &Instruction, scope: &Scope) {
                     ),
                     None,
                 );
+            }
+            // Then the build stops on what `parsePort` rejects.
+            if let Some(msg) = port_error(&ip, host, port) {
+                cx.error(word.span, msg);
+                return;
             }
         }
     }
@@ -744,6 +752,52 @@ fn definition_descriptions(cx: &mut Cx, model: &Model) {
         if ins.kind == InstructionKind::Arg && !cx.prev_comments(idx).is_empty() {
             let keys = ins.key_values.iter().map(|kv| kv.key.to_string()).collect();
             check(cx, idx, "ARG", keys);
+        }
+    }
+}
+
+/// BuildKit's `parsePort` errors after the protocol: the IP address, the
+/// container port (range), the host port (range).
+fn port_error(ip: &str, host: &str, port: &str) -> Option<String> {
+    if !ip.is_empty() {
+        let bare = ip.strip_prefix('[').and_then(|i| i.strip_suffix(']')).unwrap_or(ip);
+        if bare.parse::<std::net::IpAddr>().is_err() {
+            return Some(format!("invalid IP address: {bare}"));
+        }
+    }
+    let Some((start, end)) = port_range(port) else {
+        return Some(format!("invalid containerPort: {port}"));
+    };
+    if !host.is_empty() {
+        let Some((hs, he)) = port_range(host) else {
+            return Some(format!("invalid hostPort: {host}"));
+        };
+        if end - start != he - hs && end != start {
+            return Some(format!(
+                "invalid ranges specified for container and host Ports: {port} and {host}"
+            ));
+        }
+    }
+    None
+}
+
+/// `8000` or `8000-9000` as BuildKit's `parsePortRange` reads it.
+fn port_range(p: &str) -> Option<(i64, i64)> {
+    let number = |s: &str| s.parse::<i64>().ok().filter(|n| (0..=65535).contains(n));
+    if p.is_empty() {
+        return None;
+    }
+    let (start, end) = match p.split_once('-') {
+        Some((a, b)) => (a, Some(b)),
+        None => (p, None),
+    };
+    let s = number(start)?;
+    match end {
+        None => Some((s, s)),
+        Some(e) if e == start => Some((s, s)),
+        Some(e) => {
+            let e = number(e)?;
+            (e >= s).then_some((s, e))
         }
     }
 }
