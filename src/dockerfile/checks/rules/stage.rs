@@ -150,7 +150,22 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
                         cx.error(st.from.span, e.message.clone());
                         continue;
                     }
-                    dispatch(cx, model, &mut scope, &mut once, st.from_idx, trigger);
+                    // The trigger's heredoc bodies were taken by the ONBUILD
+                    // line; BuildKit hands them to the trigger.
+                    if trigger.heredocs.is_empty() && !outer.heredocs.is_empty() {
+                        let mut t = trigger.clone();
+                        t.heredocs = outer.heredocs.clone();
+                        t.variables.extend(
+                            outer
+                                .variables
+                                .iter()
+                                .filter(|v| outer.heredocs.iter().any(|h| h.body_span.contains_span(v.span)))
+                                .cloned(),
+                        );
+                        dispatch(cx, model, &mut scope, &mut once, st.from_idx, &t);
+                    } else {
+                        dispatch(cx, model, &mut scope, &mut once, st.from_idx, trigger);
+                    }
                 }
                 cx.relocate = None;
             }
@@ -289,6 +304,9 @@ fn dispatch(
             undefined_vars(cx, at, scope, refs);
             heredoc_vars(cx, at, scope, ins);
             copy_ignored(cx, at, ins, scope);
+            if let Some((span, msg)) = copy_error(df.escape, ins, scope) {
+                cx.error(span, msg);
+            }
         }
         InstructionKind::User | InstructionKind::Stopsignal => {
             undefined_vars(cx, at, scope, ins.variables.iter());
@@ -754,6 +772,95 @@ fn definition_descriptions(cx: &mut Cx, model: &Model) {
             check(cx, idx, "ARG", keys);
         }
     }
+}
+
+/// What `dispatchCopy` refuses before copying: a `--chmod` that is not an
+/// octal mode up to 07777 (symbolic modes are left alone), a `--checksum`
+/// on COPY, on several sources, or on a source that is not a URL or Git.
+fn copy_error(escape: char, ins: &Instruction, scope: &Scope) -> Option<(Span, String)> {
+    let value = |name: &str| {
+        let f = ins.flag(name)?;
+        let v = f.value.as_deref()?;
+        let v = expand(v, escape, &scope.lookup())
+            .map(|e| e.result)
+            .unwrap_or_else(|_| v.to_string());
+        Some((f.span, v))
+    };
+    if let Some((span, chmod)) = value("chmod").filter(|(_, v)| !v.is_empty()) {
+        let bad = match u32::from_str_radix(&chmod, 8) {
+            Ok(p) => p > 0o7777,
+            // A numeric-looking value that is not octal (`8`, `99999999999`).
+            Err(_) => chmod.bytes().all(|b| b.is_ascii_digit()),
+        };
+        if bad {
+            return Some((
+                span,
+                format!("invalid chmod parameter: '{chmod}'. it should be octal string and between 0 and 07777"),
+            ));
+        }
+    }
+    let (span, checksum) = value("checksum").filter(|(_, v)| !v.is_empty())?;
+    if ins.kind == InstructionKind::Copy {
+        return Some((span, "checksum can't be specified for COPY".into()));
+    }
+    let words: Vec<&str> = ins
+        .args
+        .iter()
+        .map(|w| w.value.as_str())
+        .filter(|w| !w.starts_with("<<"))
+        .collect();
+    let sources = words.split_last().map_or(&[][..], |(_, s)| s);
+    if sources.len() != 1 {
+        return Some((span, "checksum can't be specified for multiple sources".into()));
+    }
+    let src = expand(sources[0], escape, &scope.lookup())
+        .map(|e| e.result)
+        .unwrap_or_else(|_| sources[0].to_string());
+    let git = src.starts_with("git@")
+        || src.starts_with("git://")
+        || src.starts_with("ssh://")
+        || ((src.starts_with("https://") || src.starts_with("http://"))
+            && (src.contains(".git#") || src.ends_with(".git")));
+    let http = src.starts_with("http://") || src.starts_with("https://");
+    if !git && !http {
+        return Some((span, "checksum requires HTTP(S) or Git sources".into()));
+    }
+    // An HTTP source's checksum must be a digest (`digest.Parse`).
+    if git {
+        return None;
+    }
+    digest_error(&checksum).map(|m| (span, m.to_string()))
+}
+
+/// go-digest's `Validate`, in its words.
+fn digest_error(d: &str) -> Option<&'static str> {
+    const FORMAT: &str = "invalid checksum digest format";
+    let Some((alg, hex)) = d.split_once(':').filter(|(a, h)| !a.is_empty() && !h.is_empty())
+    else {
+        return Some(FORMAT);
+    };
+    let size = match alg {
+        "sha256" => 64,
+        "sha384" => 96,
+        "sha512" => 128,
+        _ => {
+            let alg_ok = alg
+                .split(['.', '+', '_', '-'])
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+            let hex_ok = hex
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-'));
+            return Some(if alg_ok && hex_ok {
+                "unsupported digest algorithm"
+            } else {
+                FORMAT
+            });
+        }
+    };
+    if hex.len() != size {
+        return Some("invalid checksum digest length");
+    }
+    (!hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))).then_some(FORMAT)
 }
 
 /// BuildKit's `parsePort` errors after the protocol: the IP address, the
