@@ -122,7 +122,10 @@ fn editor_diagnostics_sit_where_buildkit_puts_them() {
             problems.push(format!("{} (editor): {d}", f.display()));
         }
     }
-    assert!(compared > 100, "fixtures compared in the editor: {compared}");
+    assert!(
+        compared > 100,
+        "fixtures compared in the editor: {compared}"
+    );
     assert!(
         problems.is_empty(),
         "{} disagreement(s) with BuildKit in the editor:\n{}",

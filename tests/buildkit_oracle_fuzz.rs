@@ -195,7 +195,9 @@ impl Gen {
                     // Two heredocs on one line.
                     let (o1, b1) = self.heredoc(true);
                     let (o2, b2) = self.heredoc(false);
-                    if o1.trim_start_matches(['<', '-', '\'', '"']) == o2.trim_start_matches(['<', '-', '\'', '"']) {
+                    if o1.trim_start_matches(['<', '-', '\'', '"'])
+                        == o2.trim_start_matches(['<', '-', '\'', '"'])
+                    {
                         body = b1;
                         format!("{kw} {o1}")
                     } else {
@@ -253,7 +255,13 @@ impl Gen {
                     flags.push_str(" --chmod=755");
                 }
                 if self.chance(0.1) {
-                    let f = self.pick(&[" --link", " --parents", " --exclude=*.md", " --keep-git-dir", " --checksum=sha256:abc"]);
+                    let f = self.pick(&[
+                        " --link",
+                        " --parents",
+                        " --exclude=*.md",
+                        " --keep-git-dir",
+                        " --checksum=sha256:abc",
+                    ]);
                     flags.push_str(f);
                 }
                 if self.chance(0.2) {
@@ -388,7 +396,12 @@ impl Gen {
             }
             let mut from = format!("{} ", self.keyword("FROM"));
             if self.chance(0.15) {
-                let p = self.pick(&["$BUILDPLATFORM", "linux/amd64", "$TARGETPLATFORM", "${PLATFORM}"]);
+                let p = self.pick(&[
+                    "$BUILDPLATFORM",
+                    "linux/amd64",
+                    "$TARGETPLATFORM",
+                    "${PLATFORM}",
+                ]);
                 from.push_str(&format!("--platform={p} "));
             }
             from.push_str(&self.image());
@@ -470,7 +483,10 @@ async fn generated_dockerfiles_agree_with_live_buildkit() {
                 // The harness did not serve an image this file names: not
                 // a comparison (counted, and kept for a look).
                 unserved += 1;
-                let _ = std::fs::write(out_dir.join(format!("unserved-{unserved}.Dockerfile")), text);
+                let _ = std::fs::write(
+                    out_dir.join(format!("unserved-{unserved}.Dockerfile")),
+                    text,
+                );
                 continue;
             }
             cases += 1;
@@ -516,7 +532,10 @@ async fn generated_dockerfiles_agree_with_live_buildkit() {
         out_dir.join("summary.json"),
         serde_json::to_string_pretty(&summary).unwrap_or_default(),
     );
-    println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&summary).unwrap_or_default()
+    );
     assert_eq!(
         disagreeing, 0,
         "{disagreeing} of {cases} generated Dockerfiles disagree with BuildKit {version}; see target/oracle-fuzz/"

@@ -145,7 +145,11 @@ pub struct LintAnswer {
     /// The build error the lint found (`buildError` in `result.json`), or the
     /// error the frontend failed with before linting (e.g. an invalid
     /// `# check=` value), with the source ranges it carried.
-    #[serde(default, rename = "buildError", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "buildError",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub build_error: Option<LintBuildError>,
 }
 
@@ -228,10 +232,7 @@ impl Client {
             allow_result_array_ref: true,
         };
         let mut bridge = Bridge::new(self.channel(), &build_id);
-        let answer = match bridge
-            .call::<_, GatewaySolveResponse>("Solve", solve)
-            .await
-        {
+        let answer = match bridge.call::<_, GatewaySolveResponse>("Solve", solve).await {
             Ok(resp) => {
                 let meta = resp.result.map(|r| r.metadata).unwrap_or_default();
                 let json = meta.get("result.json").ok_or_else(|| {

@@ -930,13 +930,11 @@ impl<'a> Parser<'a> {
                     self.error(at, "FROM requires either one or three arguments");
                 }
             }
-            InstructionKind::Add | InstructionKind::Copy => {
-                if nargs < 2 && !rest.contains("<<") {
-                    self.error(
-                        at,
-                        format!("{name} requires at least two arguments, but only one was provided. Destination could not be determined"),
-                    );
-                }
+            InstructionKind::Add | InstructionKind::Copy if nargs < 2 && !rest.contains("<<") => {
+                self.error(
+                    at,
+                    format!("{name} requires at least two arguments, but only one was provided. Destination could not be determined"),
+                );
             }
             InstructionKind::Arg
             | InstructionKind::Env
@@ -1684,5 +1682,7 @@ fn did_you_mean(val: &str, options: &[&str], case_sensitive: bool) -> String {
             },
         )
     };
-    found.map(|m| format!(" (did you mean {m}?)")).unwrap_or_default()
+    found
+        .map(|m| format!(" (did you mean {m}?)"))
+        .unwrap_or_default()
 }

@@ -142,7 +142,9 @@ impl Recorded {
                 ranges: ranges(&w.location),
             })
             .collect();
-        warnings.sort_by(|a, b| (&a.ranges, &a.rule, &a.message).cmp(&(&b.ranges, &b.rule, &b.message)));
+        warnings.sort_by(|a, b| {
+            (&a.ranges, &a.rule, &a.message).cmp(&(&b.ranges, &b.rule, &b.message))
+        });
         Recorded {
             fixture: fixture.to_string_lossy().into_owned(),
             sha256: sha256(bytes),
@@ -311,7 +313,9 @@ pub fn compare(text: &str, theirs: &Recorded, ours: &[Ours]) -> Vec<String> {
                 || message.starts_with("invalid escape token");
             let found = our_errors.iter().any(|o| {
                 o.message == message
-                    && line.is_none_or(|l| l == o.start_line || (directive_bug && l + 1 == o.start_line))
+                    && line.is_none_or(|l| {
+                        l == o.start_line || (directive_bug && l + 1 == o.start_line)
+                    })
             });
             if !found {
                 out.push(format!(

@@ -411,7 +411,23 @@ mod tests {
         let e = env(&[]);
         assert_eq!(expand("${", '\\', &e), Err(ExpandError::default()));
         assert_eq!(expand("${:x}", '\\', &e), Err(ExpandError::default()));
-        assert_eq!(expand("${X?must}", '\\', &e), Err(ExpandError::default()));
+        // BuildKit's own words for a required variable.
+        let msg = |m: &str| {
+            Err(ExpandError {
+                message: Some(m.to_string()),
+            })
+        };
+        assert_eq!(expand("${X?must}", '\\', &e), msg("X: must"));
+        assert_eq!(
+            expand("${X?}", '\\', &e),
+            msg("X: is not allowed to be unset")
+        );
+        let empty = env(&[("X", "")]);
+        assert_eq!(
+            expand("${X:?}", '\\', &empty),
+            msg("X: is not allowed to be empty")
+        );
+        assert_eq!(expand("${X?}", '\\', &empty).unwrap().result, "");
     }
 
     #[test]

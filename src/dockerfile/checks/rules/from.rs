@@ -155,7 +155,9 @@ fn build_errors(cx: &mut Cx, model: &Model) {
     let keys: Vec<&str> = model.global_env.keys().map(CompactString::as_str).collect();
     for st in &model.stages {
         let Some(from) = &st.from.from else { continue };
-        let Some(e) = &st.base_expansion else { continue };
+        let Some(e) = &st.base_expansion else {
+            continue;
+        };
         let span = cx.on_first_line(from.image.span);
         if e.result.is_empty() {
             cx.error(
@@ -258,10 +260,17 @@ fn platform_error(spec: &str) -> Option<String> {
     static RES: std::sync::OnceLock<Option<(regex::Regex, regex::Regex)>> =
         std::sync::OnceLock::new();
     let (os_re, spec_re) = RES
-        .get_or_init(|| Some((regex::Regex::new(OS_RE).ok()?, regex::Regex::new(SPEC_RE).ok()?)))
+        .get_or_init(|| {
+            Some((
+                regex::Regex::new(OS_RE).ok()?,
+                regex::Regex::new(SPEC_RE).ok()?,
+            ))
+        })
         .as_ref()?;
     if spec.contains('*') {
-        return Some(format!("{spec:?}: wildcards not yet supported: invalid argument"));
+        return Some(format!(
+            "{spec:?}: wildcards not yet supported: invalid argument"
+        ));
     }
     let parts: Vec<&str> = spec.splitn(4, '/').collect();
     for (i, part) in parts.iter().enumerate() {
@@ -282,9 +291,13 @@ fn platform_error(spec: &str) -> Option<String> {
             let arch = crate::platform::normalize_arch(parts[0], "").0;
             let known = crate::platform::KNOWN_OS.contains(&os.as_str())
                 || crate::platform::KNOWN_ARCH.contains(&arch.as_str());
-            (!known).then(|| format!("{spec:?}: unknown operating system or architecture: invalid argument"))
+            (!known).then(|| {
+                format!("{spec:?}: unknown operating system or architecture: invalid argument")
+            })
         }
         2 | 3 => None,
-        _ => Some(format!("{spec:?}: cannot parse platform specifier: invalid argument")),
+        _ => Some(format!(
+            "{spec:?}: cannot parse platform specifier: invalid argument"
+        )),
     }
 }

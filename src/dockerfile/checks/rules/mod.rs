@@ -45,7 +45,9 @@ fn copy_sources(cx: &mut Cx, semantic: &SemanticModel) {
                         .and_then(|f| {
                             f.options()
                                 .into_iter()
-                                .find(|o| matches!(o.key.as_str(), "target" | "dst" | "destination"))
+                                .find(|o| {
+                                    matches!(o.key.as_str(), "target" | "dst" | "destination")
+                                })
                                 .and_then(|o| o.value.map(|v| v.to_string()))
                         })
                         .unwrap_or_default();
@@ -75,7 +77,8 @@ fn copy_sources(cx: &mut Cx, semantic: &SemanticModel) {
         }
         let owner = semantic.stage_of.get(r.instruction).copied().flatten();
         // A cycle stops BuildKit before the dispatch that finds these.
-        if let (Some(target), Some(owner), None) = (r.target, owner, &semantic.circular_dependency) {
+        if let (Some(target), Some(owner), None) = (r.target, owner, &semantic.circular_dependency)
+        {
             if target > owner {
                 let name = semantic.stages[owner]
                     .normalized_name()

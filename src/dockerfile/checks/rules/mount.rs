@@ -52,8 +52,13 @@ pub(super) fn mount_error(
     workdir_set: bool,
 ) -> Option<String> {
     let mut kind = "bind".to_string();
-    let (mut from, mut source, mut target, mut id, mut sharing) =
-        (None::<String>, String::new(), String::new(), String::new(), String::new());
+    let (mut from, mut source, mut target, mut id, mut sharing) = (
+        None::<String>,
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+    );
     let (mut mode, mut uid, mut gid) = (false, false, false);
     for o in options {
         let key = o.key.to_lowercase();

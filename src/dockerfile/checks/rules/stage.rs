@@ -130,7 +130,11 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
         // Only in stages the target needs: BuildKit initialises triggers
         // while resolving the target's stages, even when linting all.
         let reachable = model.reachable.get(s_idx).copied().unwrap_or(false);
-        if let Some(parent) = st.parent.and_then(|p| model.stages.get(p)).filter(|_| reachable) {
+        if let Some(parent) = st
+            .parent
+            .and_then(|p| model.stages.get(p))
+            .filter(|_| reachable)
+        {
             let triggers: Vec<(&Instruction, &Instruction)> = parent
                 .commands
                 .iter()
@@ -159,7 +163,12 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
                             outer
                                 .variables
                                 .iter()
-                                .filter(|v| outer.heredocs.iter().any(|h| h.body_span.contains_span(v.span)))
+                                .filter(|v| {
+                                    outer
+                                        .heredocs
+                                        .iter()
+                                        .any(|h| h.body_span.contains_span(v.span))
+                                })
                                 .cloned(),
                         );
                         dispatch(cx, model, &mut scope, &mut once, st.from_idx, &t);
@@ -202,12 +211,19 @@ fn dispatch(
     // `${X?message}` on an unset X stops the build where BuildKit expands
     // the instruction's words.
     if ins.kind.expands_variables() {
-        let failed = ins.args.iter().filter(|w| w.value.contains('$')).find_map(|w| {
-            let e = expand(&w.value, df.escape, &scope.lookup()).err()?;
-            Some((w, e.message?))
-        });
+        let failed = ins
+            .args
+            .iter()
+            .filter(|w| w.value.contains('$'))
+            .find_map(|w| {
+                let e = expand(&w.value, df.escape, &scope.lookup()).err()?;
+                Some((w, e.message?))
+            });
         if let Some((w, why)) = failed {
-            cx.error(w.span, format!("failed to process {:?}: {why}", w.value.as_str()));
+            cx.error(
+                w.span,
+                format!("failed to process {:?}: {why}", w.value.as_str()),
+            );
         }
     }
     match ins.kind {
@@ -316,10 +332,13 @@ fn dispatch(
             // A path that expands to nothing stops the build (literal empty
             // ones are the parser's error).
             for w in ins.args.iter().filter(|w| w.value.contains('$')) {
-                let empty = expand(&w.value, df.escape, &scope.lookup())
-                    .is_ok_and(|e| e.result.is_empty());
+                let empty =
+                    expand(&w.value, df.escape, &scope.lookup()).is_ok_and(|e| e.result.is_empty());
                 if empty {
-                    cx.error(w.span, "VOLUME specified can not be an empty string".to_string());
+                    cx.error(
+                        w.span,
+                        "VOLUME specified can not be an empty string".to_string(),
+                    );
                 }
             }
         }
@@ -331,8 +350,7 @@ fn dispatch(
             undefined_vars(cx, at, scope, refs);
             for f in ins.flags_named("mount") {
                 let lookup = scope.lookup();
-                let expand_value =
-                    |v: &str| expand(v, df.escape, &lookup).ok().map(|e| e.result);
+                let expand_value = |v: &str| expand(v, df.escape, &lookup).ok().map(|e| e.result);
                 if let Some(msg) =
                     super::mount::mount_error(&f.options(), &expand_value, scope.workdir_set)
                 {
@@ -580,14 +598,20 @@ fn expose(cx: &mut Cx, idx: usize, ins: &Instruction, scope: &Scope) {
             let (port, proto) = container.split_once('/').unwrap_or((container, ""));
             // BuildKit fails on these before its checks run.
             if port.is_empty() {
-                cx.error(word.span, format!("invalid port: {raw:?}: no port specified"));
+                cx.error(
+                    word.span,
+                    format!("invalid port: {raw:?}: no port specified"),
+                );
                 return;
             }
             if !matches!(
                 proto.to_ascii_lowercase().as_str(),
                 "" | "tcp" | "udp" | "sctp"
             ) {
-                cx.error(word.span, format!("invalid port: {raw:?}: invalid proto: {proto}"));
+                cx.error(
+                    word.span,
+                    format!("invalid port: {raw:?}: invalid proto: {proto}"),
+                );
                 return;
             }
             if proto != proto.to_ascii_lowercase() {
@@ -811,7 +835,10 @@ fn copy_error(escape: char, ins: &Instruction, scope: &Scope) -> Option<(Span, S
         .collect();
     let sources = words.split_last().map_or(&[][..], |(_, s)| s);
     if sources.len() != 1 {
-        return Some((span, "checksum can't be specified for multiple sources".into()));
+        return Some((
+            span,
+            "checksum can't be specified for multiple sources".into(),
+        ));
     }
     let src = expand(sources[0], escape, &scope.lookup())
         .map(|e| e.result)
@@ -835,7 +862,9 @@ fn copy_error(escape: char, ins: &Instruction, scope: &Scope) -> Option<(Span, S
 /// go-digest's `Validate`, in its words.
 fn digest_error(d: &str) -> Option<&'static str> {
     const FORMAT: &str = "invalid checksum digest format";
-    let Some((alg, hex)) = d.split_once(':').filter(|(a, h)| !a.is_empty() && !h.is_empty())
+    let Some((alg, hex)) = d
+        .split_once(':')
+        .filter(|(a, h)| !a.is_empty() && !h.is_empty())
     else {
         return Some(FORMAT);
     };
@@ -844,9 +873,11 @@ fn digest_error(d: &str) -> Option<&'static str> {
         "sha384" => 96,
         "sha512" => 128,
         _ => {
-            let alg_ok = alg
-                .split(['.', '+', '_', '-'])
-                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+            let alg_ok = alg.split(['.', '+', '_', '-']).all(|p| {
+                !p.is_empty()
+                    && p.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            });
             let hex_ok = hex
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-'));
@@ -867,7 +898,10 @@ fn digest_error(d: &str) -> Option<&'static str> {
 /// container port (range), the host port (range).
 fn port_error(ip: &str, host: &str, port: &str) -> Option<String> {
     if !ip.is_empty() {
-        let bare = ip.strip_prefix('[').and_then(|i| i.strip_suffix(']')).unwrap_or(ip);
+        let bare = ip
+            .strip_prefix('[')
+            .and_then(|i| i.strip_suffix(']'))
+            .unwrap_or(ip);
         if bare.parse::<std::net::IpAddr>().is_err() {
             return Some(format!("invalid IP address: {bare}"));
         }
