@@ -76,6 +76,9 @@ pub struct GatewayReturnRequest {
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct GatewayReturnResponse {}
 
+/// How long a lint may take (it resolves the FROM images' configurations).
+const LINT_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// The header that addresses an `LLBBridge` call to a gateway build
 /// (BuildKit's `client/buildid`).
 const BUILD_ID_HEADER: &str = "buildkit-controlapi-buildid";
@@ -232,7 +235,20 @@ impl Client {
             allow_result_array_ref: true,
         };
         let mut bridge = Bridge::new(self.channel(), &build_id);
-        let answer = match bridge.call::<_, GatewaySolveResponse>("Solve", solve).await {
+        // The layer never hangs: a lint is quick, an image resolution that
+        // stalls is not waited for forever.
+        let answered = tokio::time::timeout(
+            LINT_TIMEOUT,
+            bridge.call::<_, GatewaySolveResponse>("Solve", solve),
+        )
+        .await
+        .map_err(|_| {
+            BuildkitError::Session(format!(
+                "BuildKit at {endpoint} did not answer the lint request within {} s",
+                LINT_TIMEOUT.as_secs()
+            ))
+        })?;
+        let answer = match answered {
             Ok(resp) => {
                 let meta = resp.result.map(|r| r.metadata).unwrap_or_default();
                 let json = meta.get("result.json").ok_or_else(|| {
