@@ -876,3 +876,52 @@ fn hostile_files_stay_linear() {
         assert!(f.len() < src.len());
     }
 }
+
+/// The classes of disagreement the BuildKit oracle found (docs/checks.md,
+/// "Held against BuildKit"); each also has a recorded fixture under
+/// tests/fixtures/buildkit-oracle/cases/.
+#[test]
+fn buildkit_oracle_regressions() {
+    // A file without instructions is BuildKit's error.
+    assert_eq!(
+        rows(""),
+        [row("-", "the Dockerfile cannot be empty", [0, 0, 0, 0])]
+    );
+    assert_eq!(
+        rows("# only a comment\n\n"),
+        [row("-", "file with no instructions", [1, 0, 1, 0])]
+    );
+    // A secret key on the second line of an ENV: the instruction's lines.
+    let env = "FROM scratch\nENV A=1 \\\n    API_TOKEN=x\n";
+    assert_eq!(
+        of(env, "SecretsUsedInArgOrEnv"),
+        [row(
+            "SecretsUsedInArgOrEnv",
+            "Do not use ARG or ENV instructions for sensitive data (ENV \"API_TOKEN\")",
+            [1, 0, 2, 15]
+        )]
+    );
+    // An invalid `# check=` option stops the build.
+    assert_eq!(
+        rows("# check=skip=all;bogus=1\nFROM scratch\n")[0].1,
+        "failed to parse check options: invalid check option \"bogus\""
+    );
+    // A parent's ONBUILD trigger is checked in the child, on its FROM.
+    let onbuild = "FROM scratch AS p\nONBUILD WORKDIR rel\nFROM p\n";
+    assert_eq!(
+        of(onbuild, "WorkdirRelativePath"),
+        [row(
+            "WorkdirRelativePath",
+            "Relative workdir \"rel\" can have unexpected results if the base image changes",
+            [2, 0, 2, 6]
+        )]
+    );
+    // PATH is defined in scratch stages (BuildKit's default for the build's
+    // target platform, whatever the stage's --platform says).
+    assert!(of("FROM scratch\nENV PATH=$PATH:/app\n", "UndefinedVar").is_empty());
+    assert!(of(
+        "FROM --platform=windows/amd64 scratch\nENV P=$PATH\n",
+        "UndefinedVar"
+    )
+    .is_empty());
+}

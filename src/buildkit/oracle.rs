@@ -364,3 +364,70 @@ impl Drop for AbortOnDrop {
         self.0.abort();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `result.json` as BuildKit v0.32.2 wrote it (zero fields omitted by
+    /// Go's encoding of `pb.Position`).
+    #[test]
+    fn reads_buildkits_result_json() {
+        let json = br#"{
+  "warnings": [
+    {
+      "ruleName": "StageNameCasing",
+      "description": "Stage names should be lowercase",
+      "url": "https://docs.docker.com/go/dockerfile/rule/stage-name-casing/",
+      "detail": "Stage name 'Build' should be lowercase",
+      "location": {"ranges": [{"start": {"line": 1}, "end": {"line": 1}}]}
+    }
+  ],
+  "sources": [{"filename": "Dockerfile", "language": "Dockerfile", "data": "RlJPTQ=="}],
+  "buildError": {"message": "unterminated heredoc", "location": {"ranges": [{"start": {"line": 2}, "end": {"line": 2}}]}}
+}"#;
+        let r: LintResultsJson = serde_json::from_slice(json).unwrap();
+        let w = &r.warnings.unwrap()[0];
+        assert_eq!(w.rule_name, "StageNameCasing");
+        assert_eq!(w.detail, "Stage name 'Build' should be lowercase");
+        assert_eq!(w.location.source_index, 0);
+        assert_eq!(
+            w.location.ranges[0].start,
+            LintPosition {
+                line: 1,
+                character: 0
+            }
+        );
+        let e = r.build_error.unwrap();
+        assert_eq!(e.message, "unterminated heredoc");
+        assert_eq!(e.location.ranges[0].end.line, 2);
+        // No warnings at all: `null` in BuildKit's JSON.
+        let r: LintResultsJson =
+            serde_json::from_slice(br#"{"warnings":null,"sources":[]}"#).unwrap();
+        assert!(r.warnings.is_none() && r.build_error.is_none());
+    }
+
+    #[test]
+    fn gateway_messages_use_buildkits_field_numbers() {
+        use prost::Message;
+        let req = GatewaySolveRequest {
+            frontend: "dockerfile.v0".into(),
+            frontend_opt: HashMap::from([("requestid".into(), "frontend.lint".into())]),
+            allow_result_return: true,
+            allow_result_array_ref: false,
+        };
+        let bytes = req.encode_to_vec();
+        // Field 2 (Frontend), length-delimited: tag byte 0x12.
+        assert_eq!(bytes[0], 0x12);
+        // Field 5 (allowResultReturn), varint true: 0x28 0x01 at the end.
+        assert_eq!(&bytes[bytes.len() - 2..], &[0x28, 0x01]);
+        // A response's result metadata (field 3, then field 10 of Result).
+        let resp = GatewaySolveResponse {
+            result: Some(GatewayResult {
+                metadata: HashMap::from([("result.json".into(), b"{}".to_vec())]),
+            }),
+        };
+        let back = GatewaySolveResponse::decode(resp.encode_to_vec().as_slice()).unwrap();
+        assert_eq!(back.result.unwrap().metadata["result.json"], b"{}");
+    }
+}

@@ -24,15 +24,6 @@ use crate::dockerfile::text::Span;
 /// sets none.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// A stage whose `--platform` names Windows (the only way the file tells;
-/// without the flag the build platform is assumed, linux/amd64).
-fn is_windows_stage(st: &super::StageView) -> bool {
-    st.from
-        .flag("platform")
-        .and_then(|f| f.value.as_deref())
-        .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("windows"))
-}
-
 /// ARGs BuildKit never treats as undefined (SBOM scanner switches).
 const NON_ENV_ARGS: [&str; 2] = ["BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE"];
 
@@ -113,13 +104,13 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
                     ..Scope::default()
                 };
                 // BuildKit makes sure PATH is set in every stage it starts
-                // from an image or from scratch, except on Windows (its
-                // `DefaultPathEnv`); a registry image may set its own.
-                if scope.external || !is_windows_stage(st) {
-                    scope
-                        .env
-                        .insert(CompactString::new("PATH"), DEFAULT_PATH.to_string());
-                }
+                // from an image or from scratch (`DefaultPathEnv` of the
+                // build's target platform, linux/amd64 here: a stage's own
+                // `--platform=windows/…` does not change it); a registry
+                // image may set its own.
+                scope
+                    .env
+                    .insert(CompactString::new("PATH"), DEFAULT_PATH.to_string());
                 scope
             }
         };
