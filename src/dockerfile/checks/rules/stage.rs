@@ -139,8 +139,7 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
                 for (outer, trigger) in triggers {
                     // BuildKit parses the trigger afresh here: its errors
                     // stop the build, on this FROM.
-                    let text = df.text(Span::new(trigger.line_span.start, outer.span.end));
-                    let errors = crate::dockerfile::parse(text).errors;
+                    let errors = crate::dockerfile::parse(&trigger_text(df, outer, trigger)).errors;
                     if let Some(e) = errors.first() {
                         cx.error(st.from.span, e.message.clone());
                         continue;
@@ -787,6 +786,34 @@ fn definition_descriptions(cx: &mut Cx, model: &Model) {
             check(cx, idx, "ARG", keys);
         }
     }
+}
+
+/// An ONBUILD trigger as BuildKit keeps it (`OnbuildCommand.Expression`):
+/// the logical line after `ONBUILD` (continuations joined, empty and comment
+/// lines dropped, so the file's `# escape=` no longer matters), then the
+/// heredoc bodies.
+fn trigger_text(
+    df: &crate::dockerfile::Dockerfile,
+    outer: &Instruction,
+    trigger: &Instruction,
+) -> String {
+    let logical_end = outer.line_span.end.max(trigger.line_span.start);
+    let raw = df.text(Span::new(trigger.line_span.start, logical_end));
+    let mut out = String::with_capacity(raw.len());
+    for (i, line) in raw.split('\n').enumerate() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let t = line.trim_start();
+        if i > 0 && (t.is_empty() || t.starts_with('#')) {
+            continue;
+        }
+        let body = line.trim_end_matches([' ', '\t']);
+        match body.strip_suffix(df.escape) {
+            Some(joined) => out.push_str(joined),
+            None => out.push_str(line),
+        }
+    }
+    out.push_str(df.text(Span::new(logical_end, outer.span.end)));
+    out
 }
 
 /// What `dispatchCopy` refuses before copying: a `--chmod` that is not an
