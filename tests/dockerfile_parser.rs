@@ -283,7 +283,10 @@ fn bad_flags_are_errors() {
     let msgs: Vec<_> = df.errors.iter().map(|e| e.message.as_str()).collect();
     assert_eq!(
         msgs,
-        ["unknown flag: --form", "missing a value on flag: --network"]
+        [
+            "unknown flag: --form (did you mean from?)",
+            "missing a value on flag: --network"
+        ]
     );
     assert_eq!(df.range(df.errors[0].span), rng(1, 5, 1, 13));
 }
@@ -364,7 +367,10 @@ fn keywords_in_any_case_and_unknown_instructions() {
     assert_eq!(df.instructions[1].kind, InstructionKind::Run);
     assert_eq!(df.instructions[2].kind, InstructionKind::Unknown);
     assert_eq!(df.errors.len(), 1);
-    assert_eq!(df.errors[0].message, "unknown instruction: FOO");
+    assert_eq!(
+        df.errors[0].message,
+        "unknown instruction: FOO (did you mean FROM?)"
+    );
     assert_eq!(df.range(df.errors[0].span), rng(2, 0, 2, 3));
     assert_eq!(df.instructions[3].kind, InstructionKind::Copy);
 }
@@ -618,7 +624,7 @@ fn cli_parse_json_prints_the_documented_schema() {
     assert_eq!(ins[0]["onbuild"], serde_json::Value::Null);
     assert_eq!(
         v["errors"],
-        serde_json::json!([{"message": "unknown instruction: FOO", "range": r(8, 0, 8, 3)}])
+        serde_json::json!([{"message": "unknown instruction: FOO (did you mean FROM?)", "range": r(8, 0, 8, 3)}])
     );
     // Not UTF-8: exit 2 with the offset.
     std::fs::write(&file, b"FROM a\n\xc3\x28\n").unwrap();

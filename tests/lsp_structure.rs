@@ -103,12 +103,15 @@ const ONBUILD: &str = "FROM a\nONBUILD COPY --chown=app src /dst\nonbuild run --
 #[test]
 fn the_instruction_inside_onbuild_completes_hovers_and_reports_in_place() {
     let (mut lsp, diags) = open(ONBUILD);
-    // The unknown flag is reported on the flag itself, inside ONBUILD.
-    let unknown = diags
-        .iter()
-        .find(|d| d["message"] == "unknown flag: --form")
-        .expect("unknown flag reported");
-    assert_eq!(unknown["range"], range(3, 13, 3, 21));
+    // BuildKit checks a trigger where it runs, in a child stage built FROM
+    // this one (tests/dockerfile_checks.rs, recorded from BuildKit): with no
+    // such child here, the trigger's unknown flag is not an error yet.
+    assert!(
+        !diags
+            .iter()
+            .any(|d| d["message"].as_str().unwrap_or("").contains("--form")),
+        "{diags:?}"
+    );
 
     let items = lsp.request(
         "textDocument/completion",

@@ -34,6 +34,9 @@ use crate::driver::{BoxStream, Driver, Features};
 pub struct Client {
     driver: Arc<dyn Driver>,
     control: ControlClient<Channel>,
+    /// The connection itself, for services other than Control (the
+    /// gateway's `LLBBridge` in `oracle.rs`).
+    channel: Channel,
 }
 
 impl std::fmt::Debug for Client {
@@ -95,10 +98,14 @@ impl Client {
                 endpoint: endpoint.clone(),
                 detail: error_chain(&e),
             })?;
-        let control = ControlClient::new(channel)
+        let control = ControlClient::new(channel.clone())
             .max_decoding_message_size(64 << 20)
             .max_encoding_message_size(64 << 20);
-        Ok(Client { driver, control })
+        Ok(Client {
+            driver,
+            control,
+            channel,
+        })
     }
 
     /// The driver this client goes through.
@@ -109,6 +116,11 @@ impl Client {
     /// The raw control client, for calls not wrapped here.
     pub fn control(&self) -> ControlClient<Channel> {
         self.control.clone()
+    }
+
+    /// The connection, for other services on the same daemon.
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
     }
 
     /// The daemon's workers (platforms, labels).

@@ -456,7 +456,12 @@ fn circular_dependency(m: &Model, df: &Dockerfile) -> Option<StageCycle> {
             continue;
         }
         if let (Some(Some(owner)), Some(target)) = (m.stage_of.get(sr.instruction), sr.target) {
-            edges[*owner].push((target, r));
+            // BuildKit keeps one command per dependency (`deps[src] = cmd`,
+            // a map): the stage's last reference to that target.
+            match edges[*owner].iter_mut().find(|(t, _)| *t == target) {
+                Some(edge) => edge.1 = r,
+                None => edges[*owner].push((target, r)),
+            }
         }
     }
     let (stage, refs) = find_cycle(&edges)?;

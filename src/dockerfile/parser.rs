@@ -509,7 +509,13 @@ impl<'a> Parser<'a> {
         ins.empty_continuation_lines = empty_lines;
         ins.comment_lines = comment_lines;
 
-        if ins.kind.accepts_heredocs() && logical.text.contains("<<") {
+        // `ONBUILD RUN <<EOF` takes its bodies too (BuildKit's
+        // `heredocCompoundDirectives`): the wrapped instruction decides.
+        let heredoc_kind = match ins.onbuild.as_deref() {
+            Some(inner) => inner.kind,
+            None => ins.kind,
+        };
+        if heredoc_kind.accepts_heredocs() && logical.text.contains("<<") {
             let docs = heredoc_words(&logical);
             for (a, b, mut doc) in docs {
                 doc.span = logical.span(a, b);
@@ -543,7 +549,7 @@ impl<'a> Parser<'a> {
                     // honours quotes.
                     let lex = Lex {
                         esc: b'\\',
-                        quotes: ins.kind == InstructionKind::Run,
+                        quotes: heredoc_kind == InstructionKind::Run,
                     };
                     scan_source_vars(src, doc.body_span, lex, &mut self.refs, &mut ins.variables);
                 }
@@ -684,7 +690,12 @@ impl<'a> Parser<'a> {
                 // hostile chain from exhausting the stack.
                 if !rest_empty && depth < MAX_ONBUILD_DEPTH {
                     let mut inner = Instruction::default();
+                    // BuildKit checks a trigger only where it runs (a child
+                    // stage, `checks` reports that); here only the ONBUILD
+                    // rules below apply.
+                    let errors_before = self.errors.len();
                     self.parse_logical(l, rest_a, depth + 1, &mut inner);
+                    self.errors.truncate(errors_before);
                     ins.variables.extend(inner.variables.iter().cloned());
                     ins.onbuild = Some(Box::new(inner));
                     ins.form = ArgForm::Shell;
@@ -916,7 +927,8 @@ impl<'a> Parser<'a> {
             let msg = if ins.keyword.is_empty() {
                 "unknown instruction: (empty)".to_string()
             } else {
-                format!("unknown instruction: {}", ins.keyword)
+                let hint = did_you_mean(&ins.keyword, &INSTRUCTION_NAMES, false);
+                format!("unknown instruction: {}{hint}", ins.keyword)
             };
             self.error(ins.keyword_span, msg);
             return;
@@ -929,7 +941,8 @@ impl<'a> Parser<'a> {
         for f in &ins.flags {
             let n = f.name.as_str();
             let Some(k) = allowed.iter().position(|a| *a == n) else {
-                flag_errors.push((f.span, format!("unknown flag: --{n}")));
+                let hint = did_you_mean(n, allowed, true);
+                flag_errors.push((f.span, format!("unknown flag: --{n}{hint}")));
                 continue;
             };
             let repeatable = matches!(n, "mount" | "exclude" | "device");
@@ -1002,15 +1015,11 @@ impl<'a> Parser<'a> {
                     self.error(at, "FROM requires either one or three arguments");
                 }
             }
-            InstructionKind::Add | InstructionKind::Copy => {
-                if nargs == 0 && ins.heredocs.is_empty() && !rest.contains("<<") {
-                    self.error(at, format!("{name} requires at least two arguments"));
-                } else if nargs == 1 && !rest.contains("<<") {
-                    self.error(
-                        at,
-                        format!("{name} requires at least two arguments, but only one was provided. Destination could not be determined"),
-                    );
-                }
+            InstructionKind::Add | InstructionKind::Copy if nargs < 2 && !rest.contains("<<") => {
+                self.error(
+                    at,
+                    format!("{name} requires at least two arguments, but only one was provided. Destination could not be determined"),
+                );
             }
             InstructionKind::Arg
             | InstructionKind::Env
@@ -1714,4 +1723,51 @@ fn scan_dollar(
         }
     }
     end
+}
+
+/// Every instruction name, for BuildKit's `did you mean` on an unknown one.
+const INSTRUCTION_NAMES: [&str; 18] = [
+    "ADD",
+    "ARG",
+    "CMD",
+    "COPY",
+    "ENTRYPOINT",
+    "ENV",
+    "EXPOSE",
+    "FROM",
+    "HEALTHCHECK",
+    "LABEL",
+    "MAINTAINER",
+    "ONBUILD",
+    "RUN",
+    "SHELL",
+    "STOPSIGNAL",
+    "USER",
+    "VOLUME",
+    "WORKDIR",
+];
+
+/// BuildKit's `suggest.WrapError` suffix: ` (did you mean X?)`, with X in
+/// the case of what was written when matching case-insensitively (its
+/// `matchCase`), or empty.
+fn did_you_mean(val: &str, options: &[&str], case_sensitive: bool) -> String {
+    let found = if case_sensitive {
+        super::checks::suggest(val, options.iter().copied(), true)
+    } else {
+        let lower: Vec<String> = options.iter().map(|o| o.to_lowercase()).collect();
+        super::checks::suggest(&val.to_lowercase(), lower.iter().map(String::as_str), true).map(
+            |m| {
+                if val == val.to_lowercase() {
+                    m
+                } else if val == val.to_uppercase() {
+                    m.to_uppercase()
+                } else {
+                    m
+                }
+            },
+        )
+    };
+    found
+        .map(|m| format!(" (did you mean {m}?)"))
+        .unwrap_or_default()
 }

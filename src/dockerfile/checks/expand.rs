@@ -17,8 +17,12 @@ pub(crate) struct Expansion<'w> {
 
 /// Why a word could not be expanded (BuildKit fails the build on these;
 /// the checks then stay silent as BuildKit's linter does).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ExpandError;
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct ExpandError {
+    /// BuildKit's message when it has one of its own: `${X?word}` and
+    /// `${X:?word}` on an unset (or empty) `X` say `X: word`.
+    pub message: Option<String>,
+}
 
 /// A variable's value, borrowed from the scope that holds it.
 pub(crate) type Lookup<'l, 'v> = &'l dyn Fn(&str) -> Option<&'v str>;
@@ -116,7 +120,7 @@ impl<'w, 'v> Lexer<'w, '_, 'v> {
         loop {
             let Some(c) = self.peek() else {
                 return if stop.is_some() {
-                    Err(ExpandError)
+                    Err(ExpandError::default())
                 } else {
                     Ok(())
                 };
@@ -136,7 +140,7 @@ impl<'w, 'v> Lexer<'w, '_, 'v> {
                         match self.next() {
                             Some('\'') => break,
                             Some(ch) => out.push(ch),
-                            None => return Err(ExpandError),
+                            None => return Err(ExpandError::default()),
                         }
                     }
                 }
@@ -144,7 +148,7 @@ impl<'w, 'v> Lexer<'w, '_, 'v> {
                     self.next();
                     loop {
                         match self.peek() {
-                            None => return Err(ExpandError),
+                            None => return Err(ExpandError::default()),
                             Some('"') => {
                                 self.next();
                                 break;
@@ -230,11 +234,11 @@ impl<'w, 'v> Lexer<'w, '_, 'v> {
         }
         self.next(); // `{`
         match self.peek() {
-            None | Some('{') | Some('}') | Some(':') => return Err(ExpandError),
+            None | Some('{') | Some('}') | Some(':') => return Err(ExpandError::default()),
             _ => {}
         }
         let name = self.process_name();
-        let mut ch = self.next().ok_or(ExpandError)?;
+        let mut ch = self.next().ok_or_else(ExpandError::default)?;
         if ch == '}' {
             if let Some(v) = self.get(name) {
                 out.push_str(v);
@@ -244,16 +248,16 @@ impl<'w, 'v> Lexer<'w, '_, 'v> {
         let mut null_is_unset = false;
         if ch == ':' {
             null_is_unset = true;
-            ch = self.next().ok_or(ExpandError)?;
+            ch = self.next().ok_or_else(ExpandError::default)?;
         }
         match ch {
             '+' | '-' | '?' | '#' | '%' => {
                 let raw = ch == '#' || ch == '%';
                 if null_is_unset && raw {
-                    return Err(ExpandError);
+                    return Err(ExpandError::default());
                 }
                 if self.depth >= MAX_DEPTH {
-                    return Err(ExpandError);
+                    return Err(ExpandError::default());
                 }
                 self.depth += 1;
                 let mut word = String::new();
@@ -270,7 +274,18 @@ impl<'w, 'v> Lexer<'w, '_, 'v> {
                             out.push_str(&word);
                         }
                     }
-                    '?' if unset => return Err(ExpandError),
+                    '?' if unset => {
+                        let why = if !word.is_empty() {
+                            word.clone()
+                        } else if value.is_none() {
+                            "is not allowed to be unset".to_string()
+                        } else {
+                            "is not allowed to be empty".to_string()
+                        };
+                        return Err(ExpandError {
+                            message: Some(format!("{name}: {why}")),
+                        });
+                    }
                     '?' => out.push_str(v),
                     // Pattern trimming: only literal prefixes/suffixes, which
                     // covers FROM expressions in practice.
@@ -286,7 +301,7 @@ impl<'w, 'v> Lexer<'w, '_, 'v> {
                 Ok(())
             }
             // `${A/x/y}` and anything else: not needed by the checks.
-            _ => Err(ExpandError),
+            _ => Err(ExpandError::default()),
         }
     }
 }
@@ -394,9 +409,25 @@ mod tests {
     #[test]
     fn errors_on_bad_substitution_and_required_unset() {
         let e = env(&[]);
-        assert_eq!(expand("${", '\\', &e), Err(ExpandError));
-        assert_eq!(expand("${:x}", '\\', &e), Err(ExpandError));
-        assert_eq!(expand("${X?must}", '\\', &e), Err(ExpandError));
+        assert_eq!(expand("${", '\\', &e), Err(ExpandError::default()));
+        assert_eq!(expand("${:x}", '\\', &e), Err(ExpandError::default()));
+        // BuildKit's own words for a required variable.
+        let msg = |m: &str| {
+            Err(ExpandError {
+                message: Some(m.to_string()),
+            })
+        };
+        assert_eq!(expand("${X?must}", '\\', &e), msg("X: must"));
+        assert_eq!(
+            expand("${X?}", '\\', &e),
+            msg("X: is not allowed to be unset")
+        );
+        let empty = env(&[("X", "")]);
+        assert_eq!(
+            expand("${X:?}", '\\', &empty),
+            msg("X: is not allowed to be empty")
+        );
+        assert_eq!(expand("${X?}", '\\', &empty).unwrap().result, "");
     }
 
     #[test]
@@ -417,7 +448,7 @@ mod tests {
     #[test]
     fn deep_nesting_is_refused_not_a_stack_overflow() {
         let word = format!("{}x{}", "${A:-".repeat(100_000), "}".repeat(100_000));
-        assert_eq!(expand(&word, '\\', &|_| None), Err(ExpandError));
+        assert_eq!(expand(&word, '\\', &|_| None), Err(ExpandError::default()));
         let ok = format!("{}x{}", "${A:-".repeat(10), "}".repeat(10));
         assert_eq!(expand(&ok, '\\', &|_| None).unwrap().result, "x");
     }

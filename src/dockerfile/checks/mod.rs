@@ -25,6 +25,7 @@ use super::text::Span;
 use crate::dockerignore::DockerIgnore;
 
 pub use config::{CheckOptionError, LintConfig};
+pub(crate) use expand::suggest;
 
 /// How serious a finding is. Ordered from most to least severe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -365,14 +366,15 @@ pub fn run(df: &Dockerfile, opts: &CheckOptions) -> Vec<Finding> {
 pub fn run_with_model(df: &Dockerfile, model: &Model, opts: &CheckOptions) -> Vec<Finding> {
     let mut cx = Cx::new(df, opts);
     for e in &df.errors {
-        cx.out.push(Finding {
-            rule: None,
-            severity: Severity::Error,
-            message: e.message.clone(),
-            span: e.span,
-            url: None,
-            fix: fixes::for_syntax_error(df, e),
-        });
+        cx.error(e.span, e.message.clone());
+        // The error's mechanical fix, if it has one (a near-miss flag or
+        // instruction name, an invalid escape value, …).
+        if let Some(last) = cx.out.last_mut() {
+            last.fix = fixes::for_syntax_error(df, e);
+        }
+    }
+    if let Some(f) = no_instructions(df) {
+        cx.out.push(f);
     }
     rules::run_all(&mut cx, model);
     let mut out = cx.out;
@@ -396,6 +398,10 @@ pub(crate) struct Cx<'a> {
     /// instructions with comments. Sparse: most instructions have none.
     prev_comments: Vec<(usize, Vec<String>)>,
     pub out: Vec<Finding>,
+    /// While an ONBUILD trigger of a parent stage is checked in a child
+    /// stage: the child's FROM, where BuildKit places the trigger's
+    /// findings.
+    pub relocate: Option<Span>,
 }
 
 impl<'a> Cx<'a> {
@@ -457,6 +463,7 @@ impl<'a> Cx<'a> {
             inst_cfg,
             prev_comments,
             out,
+            relocate: None,
         }
     }
 
@@ -508,6 +515,15 @@ impl<'a> Cx<'a> {
             return;
         }
         let severity = self.severity(rule);
+        // NoEmptyContinuation is the one finding BuildKit's parser places
+        // on a single line of its own choosing.
+        let span = if let Some(at) = self.relocate {
+            at
+        } else if rule.name == NO_EMPTY_CONTINUATION.name {
+            span
+        } else {
+            self.on_first_line(span)
+        };
         self.out.push(Finding {
             rule: Some(rule),
             severity,
@@ -519,10 +535,77 @@ impl<'a> Cx<'a> {
     }
 }
 
+impl Cx<'_> {
+    /// Records an error that stops BuildKit's build (not a rule finding:
+    /// no rule, never skipped).
+    pub(crate) fn error(&mut self, span: Span, message: String) {
+        // BuildKit's errors carry the instruction's location, as findings.
+        let span = match self.relocate {
+            Some(at) => at,
+            None => self.on_first_line(span),
+        };
+        self.out.push(Finding {
+            rule: None,
+            severity: Severity::Error,
+            message,
+            span,
+            url: None,
+            fix: None,
+        });
+    }
+
+    /// BuildKit places every finding on its instruction's lines, starting
+    /// with the first (`Node.Location()`: one range per line, heredoc bodies
+    /// included). A word on that first line keeps its own span (inside
+    /// BuildKit's range, and more precise); a word on a later line (the
+    /// second key of a multi-line ENV, a variable in a heredoc body) gives
+    /// way to the whole instruction, so the diagnostic starts where
+    /// BuildKit's does. See docs/checks.md, "Where findings sit".
+    pub(crate) fn on_first_line(&self, span: Span) -> Span {
+        let Some(ins) = self.df.instruction_at(span.start) else {
+            return span;
+        };
+        let lines = &self.df.line_index;
+        if lines.line_of(span.start) == lines.line_of(ins.span.start) {
+            span
+        } else {
+            ins.span
+        }
+    }
+}
+
 /// The value for `key` in a list of `(key, value)` sorted by key.
 fn sparse_get<T>(list: &[(usize, T)], key: usize) -> Option<&T> {
     let i = list.binary_search_by_key(&key, |(k, _)| *k).ok()?;
     Some(&list[i].1)
+}
+
+/// BuildKit refuses a file without instructions: an empty one before
+/// parsing (`the Dockerfile cannot be empty`, no position), one with only
+/// comments, directives or blank lines after parsing (`file with no
+/// instructions`, on the last line its scanner read).
+fn no_instructions(df: &Dockerfile) -> Option<Finding> {
+    if !df.instructions.is_empty() {
+        return None;
+    }
+    let (message, span) = if df.source.is_empty() {
+        ("the Dockerfile cannot be empty", Span::empty(0))
+    } else {
+        // The scanner's last line: a final line break ends a line, it does
+        // not start one.
+        let read = df.source.matches('\n').count() + usize::from(!df.source.ends_with('\n'));
+        let line = u32::try_from(read.saturating_sub(1)).unwrap_or(u32::MAX);
+        let span = df.line_index.line_span(line).unwrap_or(Span::empty(0));
+        ("file with no instructions", span)
+    };
+    Some(Finding {
+        rule: None,
+        severity: Severity::Error,
+        message: message.to_string(),
+        span,
+        url: None,
+        fix: None,
+    })
 }
 
 fn config_error(e: CheckOptionError, span: Span) -> Finding {

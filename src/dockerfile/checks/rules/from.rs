@@ -12,6 +12,7 @@ use crate::dockerfile::syntax::{CompactString, Instruction};
 use crate::dockerfile::text::Span;
 
 pub(super) fn check(cx: &mut Cx, model: &Model) {
+    build_errors(cx, model);
     let df = cx.df;
     // Keys a FROM may use: declared global ARGs and the predefined ones.
     let mut keys: Vec<&str> = model
@@ -156,4 +157,160 @@ pub(super) fn span_with_trailing_space(src: &str, span: Span) -> Span {
     let tail = src.get(span.end..).unwrap_or("");
     let n = tail.len() - tail.trim_start_matches([' ', '\t']).len();
     Span::new(span.start, span.end + n)
+}
+
+/// The FROM errors that stop BuildKit's build before any step runs
+/// (`buildDispatchStates`, `resolveBaseImage`), with the ARG defaults:
+/// a base that expands to nothing, a `--platform` that expands to nothing,
+/// a base image name that is not a valid reference.
+fn build_errors(cx: &mut Cx, model: &Model) {
+    let df = cx.df;
+    let keys: Vec<&str> = model.global_env.keys().map(CompactString::as_str).collect();
+    for st in &model.stages {
+        let Some(from) = &st.from.from else { continue };
+        let Some(e) = &st.base_expansion else {
+            continue;
+        };
+        let span = cx.on_first_line(from.image.span);
+        if e.result.is_empty() {
+            cx.error(
+                span,
+                format!("base name ({}) should not be blank", from.image.value),
+            );
+            continue;
+        }
+        if let Some(flag) = st.from.flag("platform") {
+            if let (Some(v), Some(vspan)) = (&flag.value, flag.value_span) {
+                if let Some(p) = expand_global(df, &model.global_env, v) {
+                    if p.result.is_empty() && !v.is_empty() {
+                        // BuildKit suggests a global ARG for the first
+                        // unmatched name that is close to one.
+                        let hint = p
+                            .unmatched
+                            .iter()
+                            .find_map(|u| suggest(u, keys.iter().copied(), true))
+                            .map(|s| format!(" (did you mean {s}?)"))
+                            .unwrap_or_default();
+                        let span = cx.on_first_line(vspan);
+                        cx.error(
+                            span,
+                            format!("empty platform value from expression {v}{hint}"),
+                        );
+                        continue;
+                    }
+                    if let Some(why) = platform_error(&p.result) {
+                        let hint = p
+                            .unmatched
+                            .iter()
+                            .find_map(|u| suggest(u, keys.iter().copied(), true))
+                            .map(|s| format!(" (did you mean {s}?)"))
+                            .unwrap_or_default();
+                        let span = cx.on_first_line(vspan);
+                        cx.error(span, format!("failed to parse platform {v}: {why}{hint}"));
+                        continue;
+                    }
+                }
+            }
+        }
+        // BuildKit compares with `scratch` exactly; stage names match
+        // case-insensitively (the model's parent).
+        if st.parent.is_some() || e.result == "scratch" {
+            continue;
+        }
+        if let Some(why) = reference_error(&e.result) {
+            cx.error(
+                span,
+                format!("failed to parse stage name {}: {why}", go_quote(&e.result)),
+            );
+        }
+    }
+}
+
+/// Why `distribution/reference.ParseNormalizedNamed` rejects `s`, in its
+/// words; `None` when it parses.
+fn reference_error(s: &str) -> Option<String> {
+    if s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Some(format!(
+            "invalid repository name ({s}), cannot specify 64-byte hexadecimal strings"
+        ));
+    }
+    // splitDockerDomain: a first component without `.`/`:`, not
+    // `localhost` and lower-case is a Docker Hub path.
+    let (hub, remainder) = match s.split_once('/') {
+        Some((first, rest))
+            if first.contains(['.', ':'])
+                || first == "localhost"
+                || first.to_lowercase() != first =>
+        {
+            (false, rest)
+        }
+        _ => (true, s),
+    };
+    let remote = remainder.split(':').next().unwrap_or(remainder);
+    if remote.to_lowercase() != remote {
+        let remote = if hub && !remote.contains('/') {
+            format!("library/{remote}")
+        } else {
+            remote.to_string()
+        };
+        return Some(format!(
+            "invalid reference format: repository name ({remote}) must be lowercase"
+        ));
+    }
+    (!is_valid_image_reference(s)).then(|| "invalid reference format".to_string())
+}
+
+/// Go's `%q` for the plain strings these messages quote.
+fn go_quote(s: &str) -> String {
+    format!("{s:?}")
+}
+
+/// containerd's `platforms.Parse` error for `spec`, in its words; `None`
+/// when it parses.
+fn platform_error(spec: &str) -> Option<String> {
+    const OS_RE: &str = r"^([A-Za-z0-9_-]+)(?:\(([A-Za-z0-9_.%-]*)((?:\+[A-Za-z0-9_.%-]+)*)\))?$";
+    const SPEC_RE: &str = r"^[A-Za-z0-9_.-]+$";
+    static RES: std::sync::OnceLock<Option<(regex::Regex, regex::Regex)>> =
+        std::sync::OnceLock::new();
+    let (os_re, spec_re) = RES
+        .get_or_init(|| {
+            Some((
+                regex::Regex::new(OS_RE).ok()?,
+                regex::Regex::new(SPEC_RE).ok()?,
+            ))
+        })
+        .as_ref()?;
+    if spec.contains('*') {
+        return Some(format!(
+            "{spec:?}: wildcards not yet supported: invalid argument"
+        ));
+    }
+    let parts: Vec<&str> = spec.splitn(4, '/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 && !os_re.is_match(part) {
+            return Some(format!(
+                "{part:?} is an invalid OS component of {spec:?}: OSAndVersion specifier component must match {OS_RE:?}: invalid argument"
+            ));
+        }
+        if i > 0 && !spec_re.is_match(part) {
+            return Some(format!(
+                "{part:?} is an invalid component of {spec:?}: platform specifier component must match {SPEC_RE:?}: invalid argument"
+            ));
+        }
+    }
+    match parts.len() {
+        1 => {
+            let os = crate::platform::normalize_os(parts[0]);
+            let arch = crate::platform::normalize_arch(parts[0], "").0;
+            let known = crate::platform::KNOWN_OS.contains(&os.as_str())
+                || crate::platform::KNOWN_ARCH.contains(&arch.as_str());
+            (!known).then(|| {
+                format!("{spec:?}: unknown operating system or architecture: invalid argument")
+            })
+        }
+        2 | 3 => None,
+        _ => Some(format!(
+            "{spec:?}: cannot parse platform specifier: invalid argument"
+        )),
+    }
 }

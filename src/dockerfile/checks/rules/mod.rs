@@ -4,13 +4,14 @@
 
 mod casing;
 mod from;
+mod mount;
 mod stage;
 
 use foldhash::{HashMap, HashMapExt};
 
 use super::expand::{expand, Expansion};
-use super::{Cx, Finding, Severity};
-use crate::dockerfile::model::Model as SemanticModel;
+use super::Cx;
+use crate::dockerfile::model::{Model as SemanticModel, StageRefKind};
 use crate::dockerfile::syntax::{CompactString, Dockerfile, Instruction, InstructionKind};
 
 pub(super) fn run_all(cx: &mut Cx, semantic: &SemanticModel) {
@@ -19,6 +20,78 @@ pub(super) fn run_all(cx: &mut Cx, semantic: &SemanticModel) {
     from::check(cx, &model);
     stage::check(cx, &model);
     circular_dependency(cx, semantic);
+    copy_sources(cx, semantic);
+}
+
+/// BuildKit's errors for a `COPY --from=` value (`toCommand`, then the
+/// dispatch in file order): a variable, a stage index past the last stage,
+/// a stage defined after the one that copies from it; and for a
+/// `--mount=from=` of a later stage.
+fn copy_sources(cx: &mut Cx, semantic: &SemanticModel) {
+    for r in &semantic.stage_refs {
+        let Some(ins) = cx.df.instructions.get(r.instruction) else {
+            continue;
+        };
+        if ins.kind == InstructionKind::Onbuild || r.kind == StageRefKind::FromBase {
+            continue;
+        }
+        if r.kind == StageRefKind::MountFrom {
+            let owner = semantic.stage_of.get(r.instruction).copied().flatten();
+            if let (Some(t), Some(o), None) = (r.target, owner, &semantic.circular_dependency) {
+                if t > o {
+                    let target = ins
+                        .flags_named("mount")
+                        .find(|f| f.span.contains_span(r.span))
+                        .and_then(|f| {
+                            f.options()
+                                .into_iter()
+                                .find(|o| {
+                                    matches!(o.key.as_str(), "target" | "dst" | "destination")
+                                })
+                                .and_then(|o| o.value.map(|v| v.to_string()))
+                        })
+                        .unwrap_or_default();
+                    let span = cx.on_first_line(r.span);
+                    cx.error(
+                        span,
+                        format!(
+                            "cannot mount from stage {:?} to {target:?}, stage needs to be defined before current command",
+                            r.value
+                        ),
+                    );
+                }
+            }
+            continue;
+        }
+        let span = cx.on_first_line(r.span);
+        let v = r.value.as_str();
+        if v.contains('$') {
+            cx.error(span, "variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround".to_string());
+            continue;
+        }
+        if let Ok(i) = v.parse::<i64>() {
+            if i < 0 || i >= semantic.stages.len() as i64 {
+                cx.error(span, format!("invalid stage index {i}"));
+                continue;
+            }
+        }
+        let owner = semantic.stage_of.get(r.instruction).copied().flatten();
+        // A cycle stops BuildKit before the dispatch that finds these.
+        if let (Some(target), Some(owner), None) = (r.target, owner, &semantic.circular_dependency)
+        {
+            if target > owner {
+                let name = semantic.stages[owner]
+                    .normalized_name()
+                    .unwrap_or_else(|| format!("stage-{owner}"));
+                cx.error(
+                    span,
+                    format!(
+                        "cannot copy from stage {v:?}, it needs to be defined before current stage {name:?}"
+                    ),
+                );
+            }
+        }
+    }
 }
 
 /// BuildKit refuses a build whose stages depend on each other in a cycle
@@ -33,14 +106,7 @@ fn circular_dependency(cx: &mut Cx, semantic: &SemanticModel) {
         let Some(stage_ref) = semantic.stage_refs.get(r) else {
             continue;
         };
-        cx.out.push(Finding {
-            rule: None,
-            severity: Severity::Error,
-            message: cycle.message(),
-            span: stage_ref.span,
-            url: None,
-            fix: None,
-        });
+        cx.error(stage_ref.span, cycle.message());
     }
 }
 
@@ -82,6 +148,8 @@ pub(super) struct Model<'a> {
     /// Global values: the predefined platform ARGs, then meta ARG defaults.
     pub global_env: HashMap<CompactString, String>,
     pub stages: Vec<StageView<'a>>,
+    /// Per stage: whether the last stage (the default target) needs it.
+    pub reachable: Vec<bool>,
 }
 
 impl<'a> Model<'a> {
@@ -154,10 +222,12 @@ impl<'a> Model<'a> {
                 by_name.insert(name, s);
             }
         }
+        let reachable = reachable_from_target(df, semantic, &stages);
         Model {
             meta_names,
             global_env,
             stages,
+            reachable,
         }
     }
 }
@@ -175,6 +245,41 @@ pub(crate) fn expanded_bases(df: &Dockerfile, semantic: &SemanticModel) -> Vec<O
                 .map(|e| e.result)
         })
         .collect()
+}
+
+/// The stages BuildKit resolves for the target, the last stage
+/// (`allReachableStages`): it, its base stages, and the stages it copies or
+/// mounts from, transitively. Only these run a parent's ONBUILD triggers.
+fn reachable_from_target(
+    df: &Dockerfile,
+    semantic: &SemanticModel,
+    stages: &[StageView],
+) -> Vec<bool> {
+    let n = stages.len();
+    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, st) in stages.iter().enumerate() {
+        deps[i].extend(st.parent);
+    }
+    for r in &semantic.stage_refs {
+        let onbuild =
+            df.instructions.get(r.instruction).map(|i| i.kind) == Some(InstructionKind::Onbuild);
+        if let (Some(Some(owner)), Some(t), false) =
+            (semantic.stage_of.get(r.instruction), r.target, onbuild)
+        {
+            if *owner < n && t < n {
+                deps[*owner].push(t);
+            }
+        }
+    }
+    let mut seen = vec![false; n];
+    let mut todo: Vec<usize> = n.checked_sub(1).into_iter().collect();
+    while let Some(s) = todo.pop() {
+        if std::mem::replace(&mut seen[s], true) {
+            continue;
+        }
+        todo.extend(deps[s].iter().copied().filter(|&d| !seen[d]));
+    }
+    seen
 }
 
 /// Expands a FROM word against the global ARGs.

@@ -21,6 +21,10 @@ use crate::dockerfile::syntax::{
 };
 use crate::dockerfile::text::Span;
 
+/// BuildKit's `system.DefaultPathEnvUnix`, the PATH of a stage whose base
+/// sets none.
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// ARGs BuildKit never treats as undefined (SBOM scanner switches).
 const NON_ENV_ARGS: [&str; 2] = ["BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE"];
 
@@ -73,7 +77,7 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
     }
     let mut budget = CLONE_BUDGET;
     let mut finals: Vec<Option<Scope>> = Vec::with_capacity(model.stages.len());
-    for st in &model.stages {
+    for (s_idx, st) in model.stages.iter().enumerate() {
         let inherited = st.parent.and_then(|p| {
             children_left[p] = children_left[p].saturating_sub(1);
             let slot = finals.get_mut(p)?;
@@ -95,126 +99,257 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
                 args: HashSet::new(),
                 ..parent
             },
-            None => Scope {
-                external: st.base != "scratch",
-                ..Scope::default()
-            },
+            None => {
+                let mut scope = Scope {
+                    external: st.base != "scratch",
+                    ..Scope::default()
+                };
+                // BuildKit makes sure PATH is set in every stage it starts
+                // from an image or from scratch (`DefaultPathEnv` of the
+                // build's target platform, linux/amd64 here: a stage's own
+                // `--platform=windows/…` does not change it); a registry
+                // image may set its own.
+                scope
+                    .env
+                    .insert(CompactString::new("PATH"), DEFAULT_PATH.to_string());
+                scope
+            }
         };
-        let mut last_cmd: Option<usize> = None;
-        let mut last_entrypoint: Option<usize> = None;
-        let mut last_healthcheck: Option<usize> = None;
-        for &idx in st.commands {
-            let ins = &df.instructions[idx];
-            let at = Some(idx);
-            match ins.kind {
-                InstructionKind::Cmd | InstructionKind::Entrypoint => {
-                    let tracker = if ins.kind == InstructionKind::Cmd {
-                        &mut last_cmd
-                    } else {
-                        &mut last_entrypoint
-                    };
-                    used_once(cx, idx, ins, tracker);
-                    if ins.form == ArgForm::Shell && !scope.shell_set {
-                        json_args(cx, idx, ins);
+        let mut once = UsedOnce::default();
+        // A stage built on another stage of the file runs that stage's
+        // ONBUILD triggers first; BuildKit dispatches them like the stage's
+        // own instructions and places their findings on this stage's FROM.
+        // Only in stages the target needs: BuildKit initialises triggers
+        // while resolving the target's stages, even when linting all.
+        let reachable = model.reachable.get(s_idx).copied().unwrap_or(false);
+        if let Some(parent) = st
+            .parent
+            .and_then(|p| model.stages.get(p))
+            .filter(|_| reachable)
+        {
+            let triggers: Vec<(&Instruction, &Instruction)> = parent
+                .commands
+                .iter()
+                .filter_map(|&i| {
+                    let outer = &df.instructions[i];
+                    Some((outer, outer.onbuild.as_deref()?))
+                })
+                .collect();
+            if !triggers.is_empty() {
+                cx.relocate = Some(st.from.span);
+                for (outer, trigger) in triggers {
+                    // BuildKit parses the trigger afresh here: its errors
+                    // stop the build, on this FROM.
+                    let errors = crate::dockerfile::parse(&trigger_text(df, outer, trigger)).errors;
+                    if let Some(e) = errors.first() {
+                        cx.error(st.from.span, e.message.clone());
+                        continue;
                     }
-                }
-                InstructionKind::Healthcheck => used_once(cx, idx, ins, &mut last_healthcheck),
-                InstructionKind::Shell => scope.shell_set = true,
-                InstructionKind::Workdir => {
-                    undefined_vars(cx, at, &scope, ins.variables.iter());
-                    if let Some(path) = ins.args.first() {
-                        let expanded = expand(&path.value, df.escape, &scope.lookup())
-                            .map(|e| e.result)
-                            .unwrap_or_else(|_| path.value.to_string());
-                        if !scope.workdir_set && !is_absolute(&expanded) {
-                            cx.report(
-                                &WORKDIR_RELATIVE_PATH,
-                                at,
-                                path.span,
-                                format!(
-                                    "Relative workdir {} can have unexpected results if the base image changes",
-                                    go_quote(&expanded)
-                                ),
-                                None,
-                            );
-                        }
-                    }
-                    scope.workdir_set = true;
-                }
-                InstructionKind::Env | InstructionKind::Label => {
-                    let is_env = ins.kind == InstructionKind::Env;
-                    undefined_vars(cx, at, &scope, ins.variables.iter());
-                    if ins.legacy_key_value {
-                        for kv in &ins.key_values {
-                            legacy_key_value(cx, idx, ins, kv);
-                        }
-                    }
-                    if is_env {
-                        let mut new = Vec::new();
-                        for kv in &ins.key_values {
-                            secret_key(cx, at, "ENV", kv);
-                            let raw = kv.value.as_deref().unwrap_or("");
-                            let v = expand(raw, df.escape, &scope.lookup())
-                                .map(|e| e.result)
-                                .unwrap_or_else(|_| raw.to_string());
-                            new.push((kv.key.clone(), v));
-                        }
-                        // All values see the ENV before the instruction.
-                        scope.env.extend(new);
-                    }
-                }
-                InstructionKind::Arg => {
-                    for kv in &ins.key_values {
-                        secret_key(cx, at, "ARG", kv);
-                        if let (Some(raw), Some(vspan)) = (&kv.value, kv.value_span) {
-                            let refs = ins.variables.iter().filter(|v| vspan.contains_span(v.span));
-                            undefined_vars(cx, at, &scope, refs);
-                            let v = expand(raw, df.escape, &scope.lookup())
-                                .map(|e| e.result)
-                                .unwrap_or_else(|_| raw.to_string());
-                            scope.env.insert(kv.key.clone(), v);
-                        } else if let Some(v) = model.global_env.get(&kv.key) {
-                            if model.meta_names.contains(&kv.key)
-                                || super::PREDEFINED_ARGS.iter().any(|(k, _)| *k == kv.key)
-                            {
-                                scope.env.insert(kv.key.clone(), v.clone());
-                            }
-                        }
-                        scope.args.insert(kv.key.clone());
-                    }
-                }
-                InstructionKind::Expose => expose(cx, idx, ins, &scope),
-                InstructionKind::Copy | InstructionKind::Add => {
-                    let expanded_flags = ["chown", "chmod", "checksum"];
-                    // Heredoc bodies are checked by `heredoc_vars`, which
-                    // expands them the way BuildKit does.
-                    let refs = ins.variables.iter().filter(|v| {
-                        match ins.flags.iter().find(|f| f.span.contains_span(v.span)) {
-                            Some(f) => expanded_flags.contains(&f.name.as_str()),
-                            None => !ins
-                                .heredocs
+                    // The trigger's heredoc bodies were taken by the ONBUILD
+                    // line; BuildKit hands them to the trigger.
+                    if trigger.heredocs.is_empty() && !outer.heredocs.is_empty() {
+                        let mut t = trigger.clone();
+                        t.heredocs = outer.heredocs.clone();
+                        t.variables.extend(
+                            outer
+                                .variables
                                 .iter()
-                                .any(|h| h.body_span.contains_span(v.span)),
-                        }
-                    });
-                    undefined_vars(cx, at, &scope, refs);
-                    heredoc_vars(cx, at, &scope, ins);
-                    copy_ignored(cx, at, ins, &scope);
+                                .filter(|v| {
+                                    outer
+                                        .heredocs
+                                        .iter()
+                                        .any(|h| h.body_span.contains_span(v.span))
+                                })
+                                .cloned(),
+                        );
+                        dispatch(cx, model, &mut scope, &mut once, st.from_idx, &t);
+                    } else {
+                        dispatch(cx, model, &mut scope, &mut once, st.from_idx, trigger);
+                    }
                 }
-                InstructionKind::User | InstructionKind::Volume | InstructionKind::Stopsignal => {
-                    undefined_vars(cx, at, &scope, ins.variables.iter());
-                }
-                InstructionKind::Run => {
-                    let refs = ins.variables.iter().filter(|v| {
-                        ins.flags_named("mount")
-                            .any(|f| f.span.contains_span(v.span))
-                    });
-                    undefined_vars(cx, at, &scope, refs);
-                }
-                _ => {}
+                cx.relocate = None;
             }
         }
+        for &idx in st.commands {
+            dispatch(cx, model, &mut scope, &mut once, idx, &df.instructions[idx]);
+        }
         finals.push(Some(scope));
+    }
+}
+
+/// The CMD/ENTRYPOINT/HEALTHCHECK seen so far in a stage: where each was
+/// (BuildKit reports the earlier one, which is ignored).
+#[derive(Default)]
+struct UsedOnce {
+    cmd: Option<Span>,
+    entrypoint: Option<Span>,
+    healthcheck: Option<Span>,
+}
+
+/// One instruction of a stage (or an ONBUILD trigger run in it), as
+/// BuildKit's dispatch sees it: the rules that need the scope, then the
+/// scope's update.
+fn dispatch(
+    cx: &mut Cx,
+    model: &Model,
+    scope: &mut Scope,
+    once: &mut UsedOnce,
+    idx: usize,
+    ins: &Instruction,
+) {
+    let df = cx.df;
+    let at = Some(idx);
+    // `${X?message}` on an unset X stops the build where BuildKit expands
+    // the instruction's words.
+    if ins.kind.expands_variables() {
+        let failed = ins
+            .args
+            .iter()
+            .filter(|w| w.value.contains('$'))
+            .find_map(|w| {
+                let e = expand(&w.value, df.escape, &scope.lookup()).err()?;
+                Some((w, e.message?))
+            });
+        if let Some((w, why)) = failed {
+            cx.error(
+                w.span,
+                format!("failed to process {:?}: {why}", w.value.as_str()),
+            );
+        }
+    }
+    match ins.kind {
+        InstructionKind::Cmd | InstructionKind::Entrypoint => {
+            let tracker = if ins.kind == InstructionKind::Cmd {
+                &mut once.cmd
+            } else {
+                &mut once.entrypoint
+            };
+            used_once(cx, idx, ins, tracker);
+            if ins.form == ArgForm::Shell && !scope.shell_set {
+                json_args(cx, idx, ins);
+            }
+        }
+        InstructionKind::Healthcheck => used_once(cx, idx, ins, &mut once.healthcheck),
+        InstructionKind::Shell => scope.shell_set = true,
+        InstructionKind::Workdir => {
+            undefined_vars(cx, at, scope, ins.variables.iter());
+            if let Some(path) = ins.args.first() {
+                let expanded = expand(&path.value, df.escape, &scope.lookup())
+                    .map(|e| e.result)
+                    .unwrap_or_else(|_| path.value.to_string());
+                if !scope.workdir_set && !is_absolute(&expanded) {
+                    cx.report(
+                        &WORKDIR_RELATIVE_PATH,
+                        at,
+                        path.span,
+                        format!(
+                            "Relative workdir {} can have unexpected results if the base image changes",
+                            go_quote(&expanded)
+                        ),
+                        None,
+                    );
+                }
+            }
+            scope.workdir_set = true;
+        }
+        InstructionKind::Env | InstructionKind::Label => {
+            let is_env = ins.kind == InstructionKind::Env;
+            undefined_vars(cx, at, scope, ins.variables.iter());
+            if ins.legacy_key_value {
+                for kv in &ins.key_values {
+                    legacy_key_value(cx, idx, ins, kv);
+                }
+            }
+            if is_env {
+                let mut new = Vec::new();
+                for kv in &ins.key_values {
+                    secret_key(cx, at, "ENV", kv);
+                    let raw = kv.value.as_deref().unwrap_or("");
+                    let v = expand(raw, df.escape, &scope.lookup())
+                        .map(|e| e.result)
+                        .unwrap_or_else(|_| raw.to_string());
+                    new.push((kv.key.clone(), v));
+                }
+                // All values see the ENV before the instruction.
+                scope.env.extend(new);
+            }
+        }
+        InstructionKind::Arg => {
+            for kv in &ins.key_values {
+                secret_key(cx, at, "ARG", kv);
+                if let (Some(raw), Some(vspan)) = (&kv.value, kv.value_span) {
+                    let refs = ins.variables.iter().filter(|v| vspan.contains_span(v.span));
+                    undefined_vars(cx, at, scope, refs);
+                    let v = expand(raw, df.escape, &scope.lookup())
+                        .map(|e| e.result)
+                        .unwrap_or_else(|_| raw.to_string());
+                    scope.env.insert(kv.key.clone(), v);
+                } else if let Some(v) = model.global_env.get(&kv.key) {
+                    if model.meta_names.contains(&kv.key)
+                        || super::PREDEFINED_ARGS.iter().any(|(k, _)| *k == kv.key)
+                    {
+                        scope.env.insert(kv.key.clone(), v.clone());
+                    }
+                }
+                scope.args.insert(kv.key.clone());
+            }
+        }
+        InstructionKind::Expose => expose(cx, idx, ins, scope),
+        InstructionKind::Copy | InstructionKind::Add => {
+            let expanded_flags = ["chown", "chmod", "checksum"];
+            // Heredoc bodies are checked by `heredoc_vars`, which
+            // expands them the way BuildKit does.
+            let refs = ins.variables.iter().filter(|v| {
+                match ins.flags.iter().find(|f| f.span.contains_span(v.span)) {
+                    Some(f) => expanded_flags.contains(&f.name.as_str()),
+                    None => !ins
+                        .heredocs
+                        .iter()
+                        .any(|h| h.body_span.contains_span(v.span)),
+                }
+            });
+            undefined_vars(cx, at, scope, refs);
+            heredoc_vars(cx, at, scope, ins);
+            copy_ignored(cx, at, ins, scope);
+            if let Some((span, msg)) = copy_error(df.escape, ins, scope) {
+                cx.error(span, msg);
+            }
+        }
+        InstructionKind::User | InstructionKind::Stopsignal => {
+            undefined_vars(cx, at, scope, ins.variables.iter());
+        }
+        InstructionKind::Volume => {
+            undefined_vars(cx, at, scope, ins.variables.iter());
+            // A path that expands to nothing stops the build (literal empty
+            // ones are the parser's error).
+            for w in ins.args.iter().filter(|w| w.value.contains('$')) {
+                let empty =
+                    expand(&w.value, df.escape, &scope.lookup()).is_ok_and(|e| e.result.is_empty());
+                if empty {
+                    cx.error(
+                        w.span,
+                        "VOLUME specified can not be an empty string".to_string(),
+                    );
+                }
+            }
+        }
+        InstructionKind::Run => {
+            let refs = ins.variables.iter().filter(|v| {
+                ins.flags_named("mount")
+                    .any(|f| f.span.contains_span(v.span))
+            });
+            undefined_vars(cx, at, scope, refs);
+            for f in ins.flags_named("mount") {
+                let lookup = scope.lookup();
+                let expand_value = |v: &str| expand(v, df.escape, &lookup).ok().map(|e| e.result);
+                if let Some(msg) =
+                    super::mount::mount_error(&f.options(), &expand_value, scope.workdir_set)
+                {
+                    cx.error(f.span, msg);
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -251,23 +386,10 @@ fn undefined_message(scope: &Scope, name: &str) -> Option<(String, Option<String
     if scope.env.contains_key(name) || scope.args.contains(name) || NON_ENV_ARGS.contains(&name) {
         return None;
     }
-    if scope.external && name == "PATH" {
-        return None;
-    }
     // Suggestions cost one comparison per known name: skipped for huge
-    // scopes so a hostile file stays linear. On an external image, PATH is
-    // known to exist (BuildKit suggests it for `$PAHT`).
-    let path: &[&str] = if scope.external { &["PATH"] } else { &[] };
+    // scopes so a hostile file stays linear.
     let hint = if scope.env.len() <= MAX_SUGGEST_SCOPE {
-        suggest(
-            name,
-            scope
-                .env
-                .keys()
-                .map(CompactString::as_str)
-                .chain(path.iter().copied()),
-            true,
-        )
+        suggest(name, scope.env.keys().map(CompactString::as_str), true)
     } else {
         None
     };
@@ -309,10 +431,9 @@ fn heredoc_vars(cx: &mut Cx, at: Option<usize>, scope: &Scope, ins: &Instruction
     }
 }
 
-fn used_once(cx: &mut Cx, idx: usize, ins: &Instruction, last: &mut Option<usize>) {
-    if let Some(prev) = *last {
+fn used_once(cx: &mut Cx, idx: usize, ins: &Instruction, last: &mut Option<Span>) {
+    if let Some(prev_span) = *last {
         // BuildKit points at the earlier one: it is the one that is ignored.
-        let prev_span = cx.df.instructions[prev].line_span;
         cx.report(
             &MULTIPLE_INSTRUCTIONS_DISALLOWED,
             Some(idx),
@@ -324,7 +445,8 @@ fn used_once(cx: &mut Cx, idx: usize, ins: &Instruction, last: &mut Option<usize
             None,
         );
     }
-    *last = Some(idx);
+    // A trigger sits where BuildKit puts it: on the stage's FROM.
+    *last = Some(cx.relocate.unwrap_or(ins.line_span));
 }
 
 fn json_args(cx: &mut Cx, idx: usize, ins: &Instruction) {
@@ -493,13 +615,22 @@ fn expose(cx: &mut Cx, idx: usize, ins: &Instruction, scope: &Scope) {
             };
             let (port, proto) = container.split_once('/').unwrap_or((container, ""));
             // BuildKit fails on these before its checks run.
-            if port.is_empty()
-                || !matches!(
-                    proto.to_ascii_lowercase().as_str(),
-                    "" | "tcp" | "udp" | "sctp"
-                )
-            {
-                continue;
+            if port.is_empty() {
+                cx.error(
+                    word.span,
+                    format!("invalid port: {raw:?}: no port specified"),
+                );
+                return;
+            }
+            if !matches!(
+                proto.to_ascii_lowercase().as_str(),
+                "" | "tcp" | "udp" | "sctp"
+            ) {
+                cx.error(
+                    word.span,
+                    format!("invalid port: {raw:?}: invalid proto: {proto}"),
+                );
+                return;
             }
             if proto != proto.to_ascii_lowercase() {
                 let fix = literal.then(|| {
@@ -532,6 +663,11 @@ fn expose(cx: &mut Cx, idx: usize, ins: &Instruction, scope: &Scope) {
                     ),
                     None,
                 );
+            }
+            // Then the build stops on what `parsePort` rejects.
+            if let Some(msg) = port_error(&ip, host, port) {
+                cx.error(word.span, msg);
+                return;
             }
         }
     }
@@ -599,9 +735,24 @@ fn copy_ignored(cx: &mut Cx, at: Option<usize>, ins: &Instruction, scope: &Scope
 fn empty_continuations(cx: &mut Cx) {
     let df = cx.df;
     for ins in &df.instructions {
-        let Some(first) = ins.empty_continuation_lines.first() else {
+        let Some(last_empty) = ins.empty_continuation_lines.last() else {
             continue;
         };
+        // BuildKit reports once per instruction, on the last line its
+        // scanner read for the logical line (`currentLine` after the
+        // continuation loop): the line that ends the instruction, or the
+        // last empty/comment line when the file ends inside it.
+        let lines = &df.line_index;
+        let mut line = lines
+            .line_of(ins.line_span.end.saturating_sub(1).max(ins.line_span.start))
+            .max(lines.line_of(last_empty.start));
+        if let Some(c) = ins.comment_lines.last() {
+            line = line.max(lines.line_of(c.start));
+        }
+        let span = df
+            .line_index
+            .line_span(line)
+            .map_or(*last_empty, |l| trim_line(&df.source, l));
         let edits = ins
             .empty_continuation_lines
             .iter()
@@ -613,7 +764,7 @@ fn empty_continuations(cx: &mut Cx) {
         cx.report(
             &NO_EMPTY_CONTINUATION,
             None,
-            *first,
+            span,
             "Empty continuation line".to_string(),
             Some(Fix {
                 title: "Remove empty continuation lines".to_string(),
@@ -663,6 +814,188 @@ fn definition_descriptions(cx: &mut Cx, model: &Model) {
             check(cx, idx, "ARG", keys);
         }
     }
+}
+
+/// An ONBUILD trigger as BuildKit keeps it (`OnbuildCommand.Expression`):
+/// the logical line after `ONBUILD` (continuations joined, empty and comment
+/// lines dropped, so the file's `# escape=` no longer matters), then the
+/// heredoc bodies.
+fn trigger_text(
+    df: &crate::dockerfile::Dockerfile,
+    outer: &Instruction,
+    trigger: &Instruction,
+) -> String {
+    let logical_end = outer.line_span.end.max(trigger.line_span.start);
+    let raw = df.text(Span::new(trigger.line_span.start, logical_end));
+    let mut out = String::with_capacity(raw.len());
+    for (i, line) in raw.split('\n').enumerate() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let t = line.trim_start();
+        if i > 0 && (t.is_empty() || t.starts_with('#')) {
+            continue;
+        }
+        let body = line.trim_end_matches([' ', '\t']);
+        match body.strip_suffix(df.escape) {
+            Some(joined) => out.push_str(joined),
+            None => out.push_str(line),
+        }
+    }
+    out.push_str(df.text(Span::new(logical_end, outer.span.end)));
+    out
+}
+
+/// What `dispatchCopy` refuses before copying: a `--chmod` that is not an
+/// octal mode up to 07777 (symbolic modes are left alone), a `--checksum`
+/// on COPY, on several sources, or on a source that is not a URL or Git.
+fn copy_error(escape: char, ins: &Instruction, scope: &Scope) -> Option<(Span, String)> {
+    let value = |name: &str| {
+        let f = ins.flag(name)?;
+        let v = f.value.as_deref()?;
+        let v = expand(v, escape, &scope.lookup())
+            .map(|e| e.result)
+            .unwrap_or_else(|_| v.to_string());
+        Some((f.span, v))
+    };
+    if let Some((span, chmod)) = value("chmod").filter(|(_, v)| !v.is_empty()) {
+        let bad = match u32::from_str_radix(&chmod, 8) {
+            Ok(p) => p > 0o7777,
+            // A numeric-looking value that is not octal (`8`, `99999999999`).
+            Err(_) => chmod.bytes().all(|b| b.is_ascii_digit()),
+        };
+        if bad {
+            return Some((
+                span,
+                format!("invalid chmod parameter: '{chmod}'. it should be octal string and between 0 and 07777"),
+            ));
+        }
+    }
+    let (span, checksum) = value("checksum").filter(|(_, v)| !v.is_empty())?;
+    if ins.kind == InstructionKind::Copy {
+        return Some((span, "checksum can't be specified for COPY".into()));
+    }
+    let words: Vec<&str> = ins
+        .args
+        .iter()
+        .map(|w| w.value.as_str())
+        .filter(|w| !w.starts_with("<<"))
+        .collect();
+    let sources = words.split_last().map_or(&[][..], |(_, s)| s);
+    if sources.len() != 1 {
+        return Some((
+            span,
+            "checksum can't be specified for multiple sources".into(),
+        ));
+    }
+    let src = expand(sources[0], escape, &scope.lookup())
+        .map(|e| e.result)
+        .unwrap_or_else(|_| sources[0].to_string());
+    let git = src.starts_with("git@")
+        || src.starts_with("git://")
+        || src.starts_with("ssh://")
+        || ((src.starts_with("https://") || src.starts_with("http://"))
+            && (src.contains(".git#") || src.ends_with(".git")));
+    let http = src.starts_with("http://") || src.starts_with("https://");
+    if !git && !http {
+        return Some((span, "checksum requires HTTP(S) or Git sources".into()));
+    }
+    // An HTTP source's checksum must be a digest (`digest.Parse`).
+    if git {
+        return None;
+    }
+    digest_error(&checksum).map(|m| (span, m.to_string()))
+}
+
+/// go-digest's `Validate`, in its words.
+fn digest_error(d: &str) -> Option<&'static str> {
+    const FORMAT: &str = "invalid checksum digest format";
+    let Some((alg, hex)) = d
+        .split_once(':')
+        .filter(|(a, h)| !a.is_empty() && !h.is_empty())
+    else {
+        return Some(FORMAT);
+    };
+    let size = match alg {
+        "sha256" => 64,
+        "sha384" => 96,
+        "sha512" => 128,
+        _ => {
+            let alg_ok = alg.split(['.', '+', '_', '-']).all(|p| {
+                !p.is_empty()
+                    && p.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            });
+            let hex_ok = hex
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-'));
+            return Some(if alg_ok && hex_ok {
+                "unsupported digest algorithm"
+            } else {
+                FORMAT
+            });
+        }
+    };
+    if hex.len() != size {
+        return Some("invalid checksum digest length");
+    }
+    (!hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))).then_some(FORMAT)
+}
+
+/// BuildKit's `parsePort` errors after the protocol: the IP address, the
+/// container port (range), the host port (range).
+fn port_error(ip: &str, host: &str, port: &str) -> Option<String> {
+    if !ip.is_empty() {
+        let bare = ip
+            .strip_prefix('[')
+            .and_then(|i| i.strip_suffix(']'))
+            .unwrap_or(ip);
+        if bare.parse::<std::net::IpAddr>().is_err() {
+            return Some(format!("invalid IP address: {bare}"));
+        }
+    }
+    let Some((start, end)) = port_range(port) else {
+        return Some(format!("invalid containerPort: {port}"));
+    };
+    if !host.is_empty() {
+        let Some((hs, he)) = port_range(host) else {
+            return Some(format!("invalid hostPort: {host}"));
+        };
+        if end - start != he - hs && end != start {
+            return Some(format!(
+                "invalid ranges specified for container and host Ports: {port} and {host}"
+            ));
+        }
+    }
+    None
+}
+
+/// `8000` or `8000-9000` as BuildKit's `parsePortRange` reads it.
+fn port_range(p: &str) -> Option<(i64, i64)> {
+    let number = |s: &str| s.parse::<i64>().ok().filter(|n| (0..=65535).contains(n));
+    if p.is_empty() {
+        return None;
+    }
+    let (start, end) = match p.split_once('-') {
+        Some((a, b)) => (a, Some(b)),
+        None => (p, None),
+    };
+    let s = number(start)?;
+    match end {
+        None => Some((s, s)),
+        Some(e) if e == start => Some((s, s)),
+        Some(e) => {
+            let e = number(e)?;
+            (e >= s).then_some((s, e))
+        }
+    }
+}
+
+/// A line's span without its line break and surrounding blanks.
+fn trim_line(src: &str, line: Span) -> Span {
+    let text = line.slice(src);
+    let body = text.trim_end_matches(['\r', '\n']);
+    let start = body.len() - body.trim_start().len();
+    let end = body.trim_end().len().max(start);
+    Span::new(line.start + start, line.start + end)
 }
 
 /// A span of a whole line extended over its line break.
