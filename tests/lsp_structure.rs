@@ -296,3 +296,78 @@ fn document_symbols_always_reflect_the_edits_sent_before_them() {
         assert_eq!(names.last().copied(), Some(format!("s{}", v - 1).as_str()));
     }
 }
+
+/// A bake or Compose file is not a Dockerfile, whatever language id the
+/// client sends: no Dockerfile outline, formatting, lenses or checks on it.
+#[test]
+fn bake_and_compose_files_get_no_dockerfile_answers() {
+    let mut lsp = Lsp::start_default();
+    let bake = "file:///kinds/docker-bake.hcl";
+    let bake_text = "target \"app\" {\n  args = {\n    A = \"1\"\n  }\n}\n";
+    let compose = "file:///kinds/compose.yaml";
+    let compose_text = "services:\n  app:\n    build:\n      context: .\n      cache_to: [type=local,dest=/tmp/c]\n";
+    lsp.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": bake, "languageId": "hcl", "version": 1, "text": bake_text}}),
+    );
+    lsp.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": compose, "languageId": "dockerfile", "version": 1, "text": compose_text}}),
+    );
+    for uri in [bake, compose] {
+        let symbols = lsp.request(
+            "textDocument/documentSymbol",
+            json!({"textDocument": {"uri": uri}}),
+        );
+        let names: Vec<&str> = symbols
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["name"].as_str())
+            .collect();
+        assert!(
+            !names
+                .iter()
+                .any(|n| ["TARGET", "ARGS", "SERVICES:", "BUILD:"]
+                    .iter()
+                    .any(|i| n.to_ascii_uppercase().starts_with(i))),
+            "{uri}: Dockerfile instructions in the outline: {symbols}"
+        );
+        let edits = lsp.request(
+            "textDocument/formatting",
+            json!({"textDocument": {"uri": uri}, "options": {"tabSize": 4, "insertSpaces": true}}),
+        );
+        let dedented = edits
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|e| e["newText"] == "" && e["range"]["start"]["character"] == 0);
+        assert!(
+            !dedented,
+            "{uri}: Dockerfile formatting strips indentation: {edits}"
+        );
+    }
+    let lenses = lsp.request(
+        "textDocument/codeLens",
+        json!({"textDocument": {"uri": compose}}),
+    );
+    let titles: Vec<&str> = lenses
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["command"]["title"].as_str())
+        .collect();
+    assert!(
+        !titles
+            .iter()
+            .any(|t| *t == "▶ Build" || t.starts_with("▶ Build (")),
+        "a Compose file gets the Dockerfile's build lens: {titles:?}"
+    );
+    // Nothing here is a build finding yet (a builder is not selected), and
+    // read as a Dockerfile every line would be an unknown instruction.
+    let diags = lsp.diagnostics(compose, 1);
+    assert!(
+        diags.is_empty(),
+        "Dockerfile diagnostics on a Compose file: {diags:?}"
+    );
+}

@@ -4,6 +4,7 @@
 
 pub mod bake;
 pub mod capability;
+pub mod compose;
 pub mod config;
 pub mod options;
 pub mod spec;

@@ -287,9 +287,10 @@ pub async fn collect(
     // Cached after the first read; the read happens here, off the
     // keystroke path.
     let ignore = session.ignores.for_document(uri).await;
-    let df = match findings::is_bake_uri(uri) {
-        true => None,
-        false => doc.parse_transient(),
+    // Only Dockerfiles are parsed as such (`lsp::kind`).
+    let df = match doc.kind().is_dockerfile() {
+        true => doc.parse_transient(),
+        false => None,
     };
     // One model for the build checks and the builder findings.
     let model = df.as_deref().map(Model::build);

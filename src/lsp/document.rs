@@ -11,6 +11,7 @@ use std::sync::{Arc, OnceLock};
 
 use ls_types::{Position, Range, TextDocumentContentChangeEvent};
 
+use super::kind::DocKind;
 use super::position::{from_lsp, range_to_lsp, Encoding, LineIndex};
 use crate::dockerfile::{incremental, parse, Dockerfile, Model, Span};
 
@@ -118,6 +119,9 @@ pub struct Document {
     text: Text,
     version: i32,
     language_id: String,
+    /// Which language the text is in (`lsp::kind`); only Dockerfiles are
+    /// parsed here.
+    kind: DocKind,
     /// Built on first use: documents that are only opened and checked never
     /// need it, and 100 open documents must stay small.
     lines: OnceLock<LineIndex>,
@@ -142,6 +146,7 @@ impl Document {
             text: Text::Plain(text),
             version,
             language_id,
+            kind: DocKind::Dockerfile,
             lines: OnceLock::new(),
             generation,
             parsed: OnceLock::new(),
@@ -185,6 +190,7 @@ impl Document {
             text,
             version: self.version,
             language_id: self.language_id.clone(),
+            kind: self.kind,
             lines: OnceLock::new(),
             generation: self.generation,
             parsed: OnceLock::new(),
@@ -202,13 +208,23 @@ impl Document {
         &self.language_id
     }
 
+    /// This document as a document of `kind` (decided at `didOpen`).
+    pub fn with_kind(mut self, kind: DocKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    pub fn kind(&self) -> DocKind {
+        self.kind
+    }
+
     pub fn generation(&self) -> u64 {
         self.generation
     }
 
     /// The syntax tree, or `None` for documents that are not analysed.
     pub fn parsed(&self) -> Option<&Arc<Dockerfile>> {
-        if self.skip_reason().is_some() {
+        if !self.kind.is_dockerfile() || self.skip_reason().is_some() {
             return None;
         }
         Some(self.parsed.get_or_init(|| Arc::new(self.parse_now())))
@@ -236,7 +252,7 @@ impl Document {
         if self.edited {
             return self.parsed().cloned();
         }
-        if self.skip_reason().is_some() {
+        if !self.kind.is_dockerfile() || self.skip_reason().is_some() {
             return None;
         }
         Some(match self.parsed.get() {

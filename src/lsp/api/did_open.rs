@@ -8,6 +8,7 @@ use tower_lsp_server::Client;
 use crate::lsp::diagnostics;
 use crate::lsp::document::{self, Document};
 use crate::lsp::ignore_files;
+use crate::lsp::kind::DocKind;
 use crate::lsp::session::Session;
 
 pub fn handle(session: &Arc<Session>, client: &Client, params: DidOpenTextDocumentParams) {
@@ -19,12 +20,14 @@ pub fn handle(session: &Arc<Session>, client: &Client, params: DidOpenTextDocume
         ignore_files::files_changed(session, &[td.uri]);
         return;
     }
+    let kind = DocKind::classify(&td.uri, &td.language_id);
     let doc = Document::new(
         td.text,
         td.version,
         td.language_id,
         session.next_generation(),
-    );
+    )
+    .with_kind(kind);
     if let Some(why) = doc.skip_reason() {
         tracing::warn!("{} is not analysed: {why}", td.uri.as_str());
     }
