@@ -844,7 +844,12 @@ async fn commit(
         .map_err(|e| io_status("cannot chmod", data_path, e))?;
     tokio::fs::rename(data_path, &target)
         .await
-        .map_err(|e| io_status("cannot commit", &target, e))
+        .map_err(|e| io_status("cannot commit", &target, e))?;
+    // The ingest is done with: gone now rather than with the stream.
+    if let Some(dir) = data_path.parent() {
+        let _ = tokio::fs::remove_dir_all(dir).await;
+    }
+    Ok(())
 }
 
 struct RemoveOnDrop(PathBuf);
