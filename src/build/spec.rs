@@ -558,6 +558,27 @@ mod tests {
     }
 
     #[test]
+    fn layout_outputs_are_directories_never_stdout() {
+        let mut s = BuildSpec::new(".");
+        s.outputs = vec![OutputSpec::parse("type=oci,tar=false").unwrap()];
+        assert_eq!(s.stdout_output(), None);
+        let e = s.exports(&Features::of(DriverKind::Remote));
+        assert!(e[0].is_layout());
+        assert_eq!(e[0].dest, None);
+        // On the docker driver, `type=docker,tar=false` is the docker
+        // exporter writing a layout, not a load into the engine.
+        s.outputs = vec![OutputSpec::parse("type=docker,tar=false,dest=d").unwrap()];
+        let e = s.exports(&docker());
+        assert_eq!(e[0].kind, "docker");
+        assert!(e[0].is_layout());
+        assert_eq!(e[0].attrs["tar"], "false");
+        assert_eq!(e[0].dest, Some(PathBuf::from("d")));
+        // buildx takes an unparsable `tar` as true.
+        s.outputs = vec![OutputSpec::parse("type=oci,tar=no,dest=o.tar").unwrap()];
+        assert!(!s.exports(&docker())[0].is_layout());
+    }
+
+    #[test]
     fn outputs_map_to_exporters() {
         let mut s = BuildSpec::new(".");
         s.tags = vec!["r/x".into()];
