@@ -406,3 +406,29 @@ fn the_cli_flag_reaches_the_build() {
         marker
     );
 }
+
+/// Bake's `target:NAME` contexts (buildx builds the named target first and
+/// hands its result to the frontend) are refused before anything is sent,
+/// saying what to do instead.
+#[test]
+fn a_bake_target_context_is_refused_with_what_to_do() {
+    let bake = Bake::parse(
+        &[BakeSource {
+            path: "/ws/docker-bake.hcl".into(),
+            text:
+                "target \"base\" {}\ntarget \"app\" {\n  contexts = { base = \"target:base\" }\n}\n"
+                    .into(),
+        }],
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    let spec = bake_target_spec(&bake, "app").unwrap().spec;
+    let f = buildkit_lsp::driver::Features::of(buildkit_lsp::driver::DriverKind::Remote);
+    let e = buildkit_lsp::buildkit::client::solve_request(&spec, &spec.exports(&f), &f, None)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "context base=target:base: linking a bake target is not supported by this client yet; build base first and use its image through docker-image:// or an oci-layout:// directory"
+    );
+}

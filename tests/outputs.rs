@@ -347,7 +347,11 @@ fn local_cache_attributes_pass_through() {
     let cache = req.cache.unwrap();
     assert_eq!(cache.exports[0].r#type, "local");
     assert_eq!(
-        cache.exports[0].attrs.clone().into_iter().collect::<BTreeMap<_, _>>(),
+        cache.exports[0]
+            .attrs
+            .clone()
+            .into_iter()
+            .collect::<BTreeMap<_, _>>(),
         map(&[
             ("dest", "/tmp/c"),
             ("mode", "max"),

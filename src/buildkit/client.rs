@@ -188,41 +188,7 @@ impl Client {
         }
         let request = solve_request(&sent, &exports, &features, version.as_ref())?;
 
-        let context = std::path::absolute(&spec.context).map_err(|source| BuildkitError::Io {
-            what: "cannot resolve the build context",
-            path: spec.context.display().to_string(),
-            source,
-        })?;
-        let dockerfile = if spec.dockerfile.is_some() {
-            std::path::absolute(spec.dockerfile_path()).map_err(|source| BuildkitError::Io {
-                what: "cannot resolve the Dockerfile",
-                path: spec.dockerfile_path().display().to_string(),
-                source,
-            })?
-        } else {
-            context.join("Dockerfile")
-        };
-        let sync_err = |e: BuildkitError| BuildkitError::Session(e.to_string());
-        let mut dirs = vec![
-            (
-                "context".to_string(),
-                SyncedDir::context(&context, &dockerfile).map_err(sync_err)?,
-            ),
-            (
-                "dockerfile".to_string(),
-                SyncedDir::dockerfile(&dockerfile).map_err(sync_err)?,
-            ),
-        ];
-        for (name, source) in &spec.contexts {
-            if let ContextSource::Local(dir) = source {
-                // A named directory is sent like the context: filtered by
-                // its own `.dockerignore`.
-                let synced = SyncedDir::context(dir, Path::new("")).map_err(|e| {
-                    BuildkitError::Session(format!("failed to get build context {name}: {e}"))
-                })?;
-                dirs.push((local_context_dir_name(name), synced));
-            }
-        }
+        let (context, dockerfile, dirs) = synced_dirs(spec)?;
         let file_sync = FileSyncService::new(dirs);
         let transfer = file_sync.stats();
 
@@ -427,6 +393,57 @@ impl<T> Drop for AbortTask<T> {
     }
 }
 
+/// The build's context and Dockerfile (absolute), and the directories its
+/// file sync serves: the context, the Dockerfile's, and each local named
+/// context.
+pub(super) fn synced_dirs(
+    spec: &BuildSpec,
+) -> Result<
+    (
+        std::path::PathBuf,
+        std::path::PathBuf,
+        Vec<(String, SyncedDir)>,
+    ),
+    BuildkitError,
+> {
+    let context = std::path::absolute(&spec.context).map_err(|source| BuildkitError::Io {
+        what: "cannot resolve the build context",
+        path: spec.context.display().to_string(),
+        source,
+    })?;
+    let dockerfile = if spec.dockerfile.is_some() {
+        std::path::absolute(spec.dockerfile_path()).map_err(|source| BuildkitError::Io {
+            what: "cannot resolve the Dockerfile",
+            path: spec.dockerfile_path().display().to_string(),
+            source,
+        })?
+    } else {
+        context.join("Dockerfile")
+    };
+    let sync_err = |e: BuildkitError| BuildkitError::Session(e.to_string());
+    let mut dirs = vec![
+        (
+            "context".to_string(),
+            SyncedDir::context(&context, &dockerfile).map_err(sync_err)?,
+        ),
+        (
+            "dockerfile".to_string(),
+            SyncedDir::dockerfile(&dockerfile).map_err(sync_err)?,
+        ),
+    ];
+    for (name, source) in &spec.contexts {
+        if let ContextSource::Local(dir) = source {
+            // A named directory is sent like the context: filtered by its
+            // own `.dockerignore`.
+            let synced = SyncedDir::context(dir, Path::new("")).map_err(|e| {
+                BuildkitError::Session(format!("failed to get build context {name}: {e}"))
+            })?;
+            dirs.push((local_context_dir_name(name), synced));
+        }
+    }
+    Ok((context, dockerfile, dirs))
+}
+
 /// The `docker` exporter without `dest`: `--load` on a non-docker driver.
 fn is_engine_load(e: &Export) -> bool {
     e.kind == "docker" && e.dest.is_none()
@@ -498,6 +515,17 @@ pub fn solve_request(
     _features: &Features,
     version: Option<&BuildkitVersion>,
 ) -> Result<SolveRequest, BuildkitError> {
+    for (name, source) in &spec.contexts {
+        if let ContextSource::Passthrough(v) = source {
+            if let Some(target) = v.strip_prefix("target:") {
+                // buildx solves the named bake target first and hands its
+                // result to the frontend; this client does not yet.
+                return Err(BuildkitError::Unsupported(format!(
+                    "context {name}={v}: linking a bake target is not supported by this client yet; build {target} first and use its image through docker-image:// or an oci-layout:// directory"
+                )));
+            }
+        }
+    }
     let file_sends = exports
         .iter()
         .filter(|e| export_dest(e).is_some() || is_engine_load(e))
