@@ -250,7 +250,7 @@ fn with_contexts(ctx: &Path, contexts: &[&str]) -> BuildSpec {
 /// Engine 20.10's frontend predates named contexts: it refuses the
 /// capability buildx (and we) ask for.
 fn assert_refused_by_an_old_frontend(r: Result<tempfile::TempDir, String>) {
-    let e = r.err().expect("Engine 20.10 refuses named contexts");
+    let e = r.expect_err("Engine 20.10 refuses named contexts");
     assert!(
         e.contains("unsupported frontend capability moby.buildkit.frontend.contexts"),
         "{e}"
@@ -335,7 +335,7 @@ async fn an_oci_layout_context_is_used_by_from_by_tag_digest_and_as_the_only_ima
             continue;
         }
         if !facts.containerd_store {
-            let e = r.err().expect("the classic store has no oci-layout source");
+            let e = r.expect_err("the classic store has no oci-layout source");
             assert!(e.contains("unknown scheme oci-layout"), "{value}: {e}");
             continue;
         }

@@ -396,16 +396,15 @@ impl<T> Drop for AbortTask<T> {
 /// The build's context and Dockerfile (absolute), and the directories its
 /// file sync serves: the context, the Dockerfile's, and each local named
 /// context.
-pub(super) fn synced_dirs(
-    spec: &BuildSpec,
-) -> Result<
-    (
-        std::path::PathBuf,
-        std::path::PathBuf,
-        Vec<(String, SyncedDir)>,
-    ),
-    BuildkitError,
-> {
+/// The build's context and Dockerfile (absolute), and the directories its
+/// file sync serves by name.
+type SyncedDirs = (
+    std::path::PathBuf,
+    std::path::PathBuf,
+    Vec<(String, SyncedDir)>,
+);
+
+fn synced_dirs(spec: &BuildSpec) -> Result<SyncedDirs, BuildkitError> {
     let context = std::path::absolute(&spec.context).map_err(|source| BuildkitError::Io {
         what: "cannot resolve the build context",
         path: spec.context.display().to_string(),
