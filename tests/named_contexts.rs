@@ -11,6 +11,7 @@
 //! layouts (its worker has no `oci-layout` source); with the containerd
 //! store it serves all three.
 
+mod lsp_support;
 mod support;
 
 use std::collections::BTreeMap;
@@ -431,4 +432,69 @@ fn a_bake_target_context_is_refused_with_what_to_do() {
         e,
         "context base=target:base: linking a bake target is not supported by this client yet; build base first and use its image through docker-image:// or an oci-layout:// directory"
     );
+}
+
+/// An editor build (`buildkit.build` on a bake target) sends the target's
+/// `contexts` as the CLI does.
+#[test]
+fn an_editor_bake_build_uses_the_targets_contexts() {
+    let Some(ep) = support::docker_or_skip("an_editor_bake_build_uses_the_targets_contexts") else {
+        return;
+    };
+    let marker = support::unique_name("editor-ctx").replace(['-', '_'], "");
+    let ctx = TempContext::new()
+        .file(
+            "Dockerfile",
+            "FROM busybox:test\nCOPY --from=files /m.txt /m.txt\nRUN cat /m.txt\n",
+        )
+        .file("extra/m.txt", format!("seen-{marker}"))
+        .file(
+            "docker-bake.hcl",
+            "target \"app\" {\n  contexts = { files = \"extra\" }\n}\n",
+        );
+    let home = tempfile::tempdir().unwrap();
+    let envs = [
+        ("HOME", home.path().display().to_string()),
+        (
+            "DOCKER_CONFIG",
+            home.path().join("docker").display().to_string(),
+        ),
+        (
+            "BUILDX_CONFIG",
+            home.path().join("buildx").display().to_string(),
+        ),
+        ("BUILDX_BUILDER", String::new()),
+        ("BUILDKIT_HOST", String::new()),
+    ];
+    let mut lsp = lsp_support::Lsp::spawn_env(&[], &envs);
+    lsp.request(
+        "initialize",
+        serde_json::json!({"processId": null, "rootUri": null,
+            "capabilities": lsp_support::full_capabilities()}),
+    );
+    lsp.notify("initialized", serde_json::json!({}));
+    let bake_uri = format!("file://{}", ctx.path().join("docker-bake.hcl").display());
+    let id = lsp.send_request(
+        "workspace/executeCommand",
+        serde_json::json!({"command": "buildkit.build",
+            "arguments": [{"uri": bake_uri, "bakeTarget": "app"}]}),
+    );
+    let r = lsp
+        .response_within(id, std::time::Duration::from_secs(240))
+        .expect("buildkit.build answers")["result"]
+        .clone();
+    if support::engine_facts(&ep).major < 26 {
+        assert_eq!(r["ok"], false, "{r}");
+        let e = r["error"].as_str().unwrap_or_default();
+        assert!(e.contains("unsupported frontend capability"), "{r}");
+        return;
+    }
+    assert_eq!(r["ok"], true, "{r}");
+    let log: String = lsp
+        .notifications("buildkit/buildLog")
+        .iter()
+        .filter(|p| p["buildId"] == r["buildId"])
+        .map(|p| p["text"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(log.contains(&format!("seen-{marker}")), "{log}");
 }
