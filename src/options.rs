@@ -1,7 +1,7 @@
 //! The syntax of option values as buildx and Docker read them, written once
 //! for every caller (build flags and settings, bake variables, driver
 //! options, kubernetes manifests, build checks): Go's `strconv.ParseBool`
-//! and `ParseInt`, docker/go-units sizes, google/shlex words. Errors are Go's words, so a
+//! and `ParseInt`, docker/go-units sizes, go-digest digests, google/shlex words. Errors are Go's words, so a
 //! message reads as buildx's. Pure: no I/O.
 
 use std::collections::BTreeMap;
@@ -14,6 +14,36 @@ pub fn parse_bool(v: &str) -> Result<bool, String> {
         "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
         _ => Err(format!("strconv.ParseBool: parsing {v:?}: invalid syntax")),
     }
+}
+
+/// go-digest's `Parse`: `<alg>:<lower-case hex>` with an algorithm it
+/// knows (sha256, sha384, sha512) and the hex length that algorithm
+/// requires.
+pub fn parse_digest(s: &str) -> Result<(), String> {
+    let Some((alg, hex)) = s.split_once(':') else {
+        return Err(format!(
+            "invalid digest {s:?}: invalid checksum digest format"
+        ));
+    };
+    let len = match alg {
+        "sha256" => 64,
+        "sha384" => 96,
+        "sha512" => 128,
+        _ => {
+            return Err(format!(
+                "invalid digest {s:?}: unsupported digest algorithm"
+            ))
+        }
+    };
+    let lower_hex = hex
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if hex.len() != len || !lower_hex {
+        return Err(format!(
+            "invalid digest {s:?}: invalid checksum digest length"
+        ));
+    }
+    Ok(())
 }
 
 /// Go's `strconv.ParseInt(v, 10, 64)`.

@@ -331,19 +331,36 @@ fn cache_options_as_buildx_sends_them() {
     assert_eq!(req.cache.unwrap().exports[0].r#type, "inline");
 }
 
+/// The `local` cache backends go to BuildKit as buildx sends them (their
+/// directories are served by the session content store, which the
+/// `content_store` suite exercises); the client adds only the digest it
+/// reads from the cache's index.json.
 #[test]
-fn local_cache_is_refused_before_sending() {
+fn local_cache_attributes_pass_through() {
     let mut s = spec_with(&["type=registry"]);
-    s.cache_to = vec![CacheSpec::parse("--cache-to", "type=local,dest=/tmp/c").unwrap()];
+    s.cache_to = vec![CacheSpec::parse(
+        "--cache-to",
+        "type=local,dest=/tmp/c,mode=max,tag=v1,oci-mediatypes=false,compression=zstd,ignore-error=true",
+    )
+    .unwrap()];
+    let req = request(&s, DriverKind::Remote).unwrap();
+    let cache = req.cache.unwrap();
+    assert_eq!(cache.exports[0].r#type, "local");
     assert_eq!(
-        request(&s, DriverKind::Remote).unwrap_err(),
-        "--cache-to type=local (dest=/tmp/c) needs the session content store, which this client does not serve; use type=registry,ref=… or type=inline"
+        cache.exports[0]
+            .attrs
+            .clone()
+            .into_iter()
+            .collect::<BTreeMap<_, _>>(),
+        map(&[
+            ("dest", "/tmp/c"),
+            ("mode", "max"),
+            ("tag", "v1"),
+            ("oci-mediatypes", "false"),
+            ("compression", "zstd"),
+            ("ignore-error", "true"),
+        ])
     );
-    let mut s = spec_with(&["type=registry"]);
-    s.cache_from = vec![CacheSpec::parse("--cache-from", "type=local,src=/tmp/c").unwrap()];
-    assert!(request(&s, DriverKind::Remote)
-        .unwrap_err()
-        .starts_with("--cache-from type=local (src=/tmp/c) needs the session content store"));
 }
 
 #[test]

@@ -28,7 +28,8 @@ use super::bake::{
     normalize, Bake, BakeError, BakeErrorKind, BakeValue, Insertion, Origin, ResolvedTarget,
 };
 use super::options::{
-    parse_platforms, CacheSpec, OptionError, OutputSpec, SecretSource, SecretSpec,
+    context_name, parse_platforms, CacheSpec, ContextSource, OptionError, OutputSpec, SecretSource,
+    SecretSpec,
 };
 use super::spec::BuildSpec;
 
@@ -55,6 +56,10 @@ pub struct BuildSettings {
     /// buildx `--cache-from` CSV values.
     #[serde(deserialize_with = "null_is_default")]
     pub cache_from: Vec<String>,
+    /// Named contexts (`--build-context NAME=VALUE`), by name; relative
+    /// directories are against the workspace folder.
+    #[serde(deserialize_with = "null_is_default")]
+    pub contexts: BTreeMap<String, String>,
     #[serde(deserialize_with = "null_is_default")]
     pub load: bool,
 }
@@ -135,7 +140,7 @@ impl ConfiguredBuild {
 }
 
 /// The bake attributes turned into the spec (the others are ignored).
-pub const BAKE_ATTRIBUTES: [&str; 12] = [
+pub const BAKE_ATTRIBUTES: [&str; 13] = [
     "context",
     "dockerfile",
     "target",
@@ -148,6 +153,7 @@ pub const BAKE_ATTRIBUTES: [&str; 12] = [
     "labels",
     "no-cache",
     "secret",
+    "contexts",
 ];
 
 /// The builds configured for `dockerfile` in `workspace`: the bake targets
@@ -264,6 +270,21 @@ pub fn from_target(target: &ResolvedTarget) -> Result<ConfiguredBuild, BakeError
         }
         spec.secrets.push(secret);
     }
+    for (name, value) in target.map("contexts")? {
+        let name = context_name(&name).map_err(|reason| BakeError {
+            kind: BakeErrorKind::Invalid,
+            origin: target
+                .attr("contexts")
+                .map(|a| a.origin.clone())
+                .unwrap_or_else(|| target.block.clone()),
+            message: reason,
+        })?;
+        let source = ContextSource::parse(&value).map_err(|e| invalid("contexts", e))?;
+        // Directories are against the bake file's folder, as buildx
+        // rebases them.
+        spec.contexts
+            .insert(name, rebase_context(source, &target.base_dir));
+    }
     spec.no_cache = target.bool("no-cache")?.unwrap_or(false);
     let origins = BAKE_ATTRIBUTES
         .iter()
@@ -318,6 +339,14 @@ pub fn from_settings(
         spec.cache_from
             .push(CacheSpec::parse("--cache-from", c).map_err(setting("cacheFrom"))?);
     }
+    for (name, value) in &settings.contexts {
+        let name = context_name(name).map_err(|reason| {
+            ConfigError::Settings(format!("buildkit.build.contexts: {reason}"))
+        })?;
+        let source = ContextSource::parse(value).map_err(setting("contexts"))?;
+        spec.contexts
+            .insert(name, rebase_context(source, workspace));
+    }
     spec.load = settings.load;
     Ok(ConfiguredBuild {
         label: relative_label(&dockerfile, workspace),
@@ -329,6 +358,19 @@ pub fn from_settings(
         insertion: None,
         origins: BTreeMap::new(),
     })
+}
+
+/// A named context's directory (local or OCI layout) against `base`.
+fn rebase_context(source: ContextSource, base: &Path) -> ContextSource {
+    match source {
+        ContextSource::Local(p) => ContextSource::Local(normalize(&base.join(p))),
+        ContextSource::OciLayout { path, tag, digest } => ContextSource::OciLayout {
+            path: normalize(&base.join(path)),
+            tag,
+            digest,
+        },
+        other => other,
+    }
 }
 
 fn relative_label(dockerfile: &Path, workspace: &Path) -> String {

@@ -101,6 +101,21 @@ impl OutputSpec {
     pub fn dest(&self) -> Option<&str> {
         self.attrs.get("dest").map(String::as_str)
     }
+
+    /// Whether this output is an OCI layout directory (`type=oci|docker,tar=false`).
+    pub fn is_layout(&self) -> bool {
+        writes_layout(&self.kind, &self.attrs)
+    }
+}
+
+/// Whether an `oci`/`docker` exporter writes an OCI layout directory
+/// (`tar=false`) rather than a tarball. buildx reads `tar` with Go's
+/// `ParseBool` and takes anything unparsable as `true`.
+pub fn writes_layout(kind: &str, attrs: &BTreeMap<String, String>) -> bool {
+    matches!(kind, "oci" | "docker")
+        && attrs
+            .get("tar")
+            .is_some_and(|t| crate::options::parse_bool(t) == Ok(false))
 }
 
 /// One `--cache-to` or `--cache-from`.
@@ -228,6 +243,153 @@ pub fn parse_platforms(value: &str) -> Result<Vec<String>, OptionError> {
         out.push(p.to_ascii_lowercase());
     }
     Ok(out)
+}
+
+/// Where a named build context (`--build-context NAME=VALUE`, bake
+/// `contexts`) comes from, classified as buildx classifies the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContextSource {
+    /// Handed to the frontend as written: `docker-image://REF`, a git or
+    /// `http(s)://` URL, or bake's `target:NAME`.
+    Passthrough(String),
+    /// `oci-layout://PATH[:TAG][@DIGEST]`: an image in an OCI layout
+    /// directory, served through the session content store. With neither
+    /// tag nor digest the tag is `latest`.
+    OciLayout {
+        path: PathBuf,
+        tag: Option<String>,
+        digest: Option<String>,
+    },
+    /// Any other value: a local directory, sent by the file sync.
+    Local(PathBuf),
+}
+
+impl ContextSource {
+    /// Classifies a context value (buildx's `build/opt.go`: remote URLs,
+    /// `docker-image://` and `target:` pass through; `oci-layout://` is a
+    /// layout; the rest is a directory).
+    pub fn parse(value: &str) -> Result<ContextSource, OptionError> {
+        let flag = "--build-context";
+        if value.is_empty() {
+            return Err(invalid(flag, value, "empty value"));
+        }
+        let passthrough = [
+            "docker-image://",
+            "target:",
+            "http://",
+            "https://",
+            "git://",
+            "ssh://",
+            "git@",
+            "github.com/",
+        ];
+        if passthrough.iter().any(|p| value.starts_with(p)) {
+            return Ok(ContextSource::Passthrough(value.to_string()));
+        }
+        if let Some(rest) = value.strip_prefix("oci-layout://") {
+            return parse_oci_layout(rest).map_err(|r| invalid(flag, value, r));
+        }
+        Ok(ContextSource::Local(PathBuf::from(value)))
+    }
+
+    /// The value as buildx would show it.
+    pub fn display(&self) -> String {
+        match self {
+            ContextSource::Passthrough(v) => v.clone(),
+            ContextSource::Local(p) => p.display().to_string(),
+            ContextSource::OciLayout { path, tag, digest } => {
+                let mut s = format!("oci-layout://{}", path.display());
+                if let Some(t) = tag {
+                    s.push(':');
+                    s.push_str(t);
+                }
+                if let Some(d) = digest {
+                    s.push('@');
+                    s.push_str(d);
+                }
+                s
+            }
+        }
+    }
+}
+
+/// buildx's `ocilayout.Parse`: a trailing `@DIGEST`, then a trailing
+/// `:TAG`, each only when it has the form of one.
+fn parse_oci_layout(rest: &str) -> Result<ContextSource, String> {
+    let mut path = rest;
+    let mut digest = None;
+    if let Some((p, d)) = rest.rsplit_once('@') {
+        if d.contains(':') {
+            crate::options::parse_digest(d)?;
+            path = p;
+            digest = Some(d.to_string());
+        }
+    }
+    let mut tag = None;
+    if let Some((p, t)) = path.rsplit_once(':') {
+        let is_tag = !t.is_empty()
+            && t.len() <= 128
+            && t.as_bytes()[0] != b'.'
+            && t.as_bytes()[0] != b'-'
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+        if is_tag {
+            path = p;
+            tag = Some(t.to_string());
+        }
+    }
+    if path.is_empty() {
+        return Err("the layout directory is empty".into());
+    }
+    if tag.is_none() && digest.is_none() {
+        tag = Some("latest".to_string());
+    }
+    Ok(ContextSource::OciLayout {
+        path: PathBuf::from(path),
+        tag,
+        digest,
+    })
+}
+
+/// Parses `--build-context NAME=VALUE`. The name is an image reference as
+/// buildx normalises it (`docker.io/library/alpine:latest` is `alpine`).
+pub fn parse_build_context(value: &str) -> Result<(String, ContextSource), OptionError> {
+    let flag = "--build-context";
+    let Some((name, source)) = value.split_once('=') else {
+        return Err(invalid(
+            flag,
+            value,
+            format!("invalid context value: {value}, expected key=value"),
+        ));
+    };
+    let name = context_name(name).map_err(|r| invalid(flag, value, r))?;
+    Ok((name, ContextSource::parse(source)?))
+}
+
+/// A context name as buildx keys it: `reference.FamiliarString` of the
+/// normalised name, without `:latest`.
+pub fn context_name(name: &str) -> Result<String, String> {
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/:@".contains(&b))
+        && name.as_bytes()[0].is_ascii_alphanumeric();
+    if !valid {
+        let reason = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            "repository name must be lowercase"
+        } else {
+            "invalid reference format"
+        };
+        return Err(format!("invalid context name {name}: {reason}"));
+    }
+    let familiar = name
+        .strip_prefix("docker.io/library/")
+        .or_else(|| name.strip_prefix("docker.io/"))
+        .unwrap_or(name);
+    Ok(familiar
+        .strip_suffix(":latest")
+        .unwrap_or(familiar)
+        .to_string())
 }
 
 #[cfg(test)]

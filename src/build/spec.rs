@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use crate::driver::{Feature, Features, Refusal, Support};
 
-use super::options::{CacheSpec, OutputSpec, SecretSpec};
+use super::options::{CacheSpec, ContextSource, OutputSpec, SecretSpec};
 
 /// One build.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,6 +32,9 @@ pub struct BuildSpec {
     pub push: bool,
     /// `--network`: the network mode of every RUN (`default`, `none`, `host`).
     pub network: Option<String>,
+    /// `--build-context` / bake `contexts`: named contexts by (normalised)
+    /// name.
+    pub contexts: BTreeMap<String, ContextSource>,
 }
 
 /// A refusal of one part of a build.
@@ -59,8 +62,28 @@ pub struct Export {
     pub kind: String,
     pub attrs: BTreeMap<String, String>,
     /// Where the session's file send writes it (`local`: a directory; the
-    /// tarball exporters: a file, `-` for stdout).
+    /// tarball exporters: a file, `-` for stdout), or, for an OCI layout
+    /// (`tar=false`), the layout directory the content store writes.
     pub dest: Option<PathBuf>,
+}
+
+impl Export {
+    /// Whether this is an `oci`/`docker` exporter writing an OCI layout
+    /// directory (`tar=false`) through the session content store rather
+    /// than a tarball through the file send.
+    pub fn is_layout(&self) -> bool {
+        super::options::writes_layout(&self.kind, &self.attrs)
+    }
+}
+
+/// The file sync name of a local named context: its name, with `_` before
+/// `context` and `dockerfile` so it cannot clash with the build's own
+/// directories (buildx's rule).
+pub fn local_context_dir_name(name: &str) -> String {
+    match name {
+        "context" | "dockerfile" => format!("_{name}"),
+        n => n.to_string(),
+    }
 }
 
 impl BuildSpec {
@@ -179,6 +202,22 @@ impl BuildSpec {
         if let Some(n) = self.network.as_deref().filter(|n| *n != "default") {
             attrs.insert("force-network-mode".to_string(), n.to_string());
         }
+        for (name, source) in &self.contexts {
+            // BuildKit's frontend forwards named contexts to the frontend
+            // of a `# syntax=` image only with this capability requested.
+            attrs.insert(
+                "frontend.caps".to_string(),
+                "moby.buildkit.frontend.contexts+forward".to_string(),
+            );
+            let value = match source {
+                ContextSource::Passthrough(v) => v.clone(),
+                ContextSource::Local(_) => format!("local:{}", local_context_dir_name(name)),
+                // Resolved against its directory when the session is made
+                // (the store id and the digest): `Client::build`.
+                ContextSource::OciLayout { .. } => continue,
+            };
+            attrs.insert(format!("context:{name}"), value);
+        }
         if !self.cache_from.is_empty() {
             // The frontend resolves the imports itself (inline caches need
             // it): BuildKit's client passes them as JSON CacheOptionsEntry.
@@ -188,27 +227,6 @@ impl BuildSpec {
             );
         }
         attrs
-    }
-
-    /// What this build asks of a session service we do not serve, as a
-    /// message: the `local` cache backends need BuildKit's session content
-    /// store (`moby.buildkit.v1.contentstore.Content`), which buildctl and
-    /// buildx attach and this client does not.
-    pub fn needs_unserved_service(&self) -> Option<String> {
-        let local = |c: &&CacheSpec| c.kind == "local";
-        if let Some(c) = self.cache_to.iter().find(local) {
-            return Some(format!(
-                "--cache-to type=local (dest={}) needs the session content store, which this client does not serve; use type=registry,ref=… or type=inline",
-                c.attrs.get("dest").map(String::as_str).unwrap_or("")
-            ));
-        }
-        if let Some(c) = self.cache_from.iter().find(local) {
-            return Some(format!(
-                "--cache-from type=local (src={}) needs the session content store, which this client does not serve; use type=registry,ref=…",
-                c.attrs.get("src").map(String::as_str).unwrap_or("")
-            ));
-        }
-        None
     }
 
     /// buildx's warning for a build through a non-docker driver whose result
@@ -259,10 +277,11 @@ impl BuildSpec {
         self.outputs
             .iter()
             .find(|o| {
-                matches!(
-                    (o.kind.as_str(), o.dest()),
-                    ("tar" | "oci" | "docker", Some("-")) | ("tar" | "oci", None)
-                )
+                !o.is_layout()
+                    && matches!(
+                        (o.kind.as_str(), o.dest()),
+                        ("tar" | "oci" | "docker", Some("-")) | ("tar" | "oci", None)
+                    )
             })
             .map(|o| o.kind.as_str())
     }
@@ -283,7 +302,8 @@ impl BuildSpec {
         for o in &self.outputs {
             let mut attrs = o.attrs.clone();
             let mut dest = attrs.remove("dest").map(PathBuf::from);
-            if dest.is_none() && matches!(o.kind.as_str(), "tar" | "oci") {
+            let layout = o.is_layout();
+            if dest.is_none() && !layout && matches!(o.kind.as_str(), "tar" | "oci") {
                 // buildx: a tarball without dest goes to stdout.
                 dest = Some(PathBuf::from("-"));
             }
@@ -297,7 +317,8 @@ impl BuildSpec {
             let kind = match (kind, docker, &dest) {
                 // The docker driver's image store is the engine's: BuildKit
                 // calls that exporter `moby`.
-                ("image", true, _) | ("docker", true, None) => "moby",
+                ("image", true, _) => "moby",
+                ("docker", true, None) if !layout => "moby",
                 (k, _, _) => k,
             };
             if kind == "cacheonly" {
@@ -534,6 +555,27 @@ mod tests {
         assert_eq!(s.stdout_output(), None);
         s.outputs = vec![OutputSpec::parse("type=docker,dest=-").unwrap()];
         assert_eq!(s.stdout_output(), Some("docker"));
+    }
+
+    #[test]
+    fn layout_outputs_are_directories_never_stdout() {
+        let mut s = BuildSpec::new(".");
+        s.outputs = vec![OutputSpec::parse("type=oci,tar=false").unwrap()];
+        assert_eq!(s.stdout_output(), None);
+        let e = s.exports(&Features::of(DriverKind::Remote));
+        assert!(e[0].is_layout());
+        assert_eq!(e[0].dest, None);
+        // On the docker driver, `type=docker,tar=false` is the docker
+        // exporter writing a layout, not a load into the engine.
+        s.outputs = vec![OutputSpec::parse("type=docker,tar=false,dest=d").unwrap()];
+        let e = s.exports(&docker());
+        assert_eq!(e[0].kind, "docker");
+        assert!(e[0].is_layout());
+        assert_eq!(e[0].attrs["tar"], "false");
+        assert_eq!(e[0].dest, Some(PathBuf::from("d")));
+        // buildx takes an unparsable `tar` as true.
+        s.outputs = vec![OutputSpec::parse("type=oci,tar=no,dest=o.tar").unwrap()];
+        assert!(!s.exports(&docker())[0].is_layout());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! stream is reset, and BuildKit cancels the job and kills its processes.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,12 +21,15 @@ use tokio::sync::mpsc;
 use tonic::transport::{Channel, Endpoint};
 
 use super::attachables::{AuthService, SecretsService, TarDest};
+use super::content::SessionStores;
 use super::errors::{decode_solve_status, locate_step, BuildkitError};
 use super::filesend::{load_into_engine, ExportDest, FileSendService, StreamSink};
 use super::filesync::{FileSyncService, SyncedDir, TransferStats};
 use super::progress::{decode, LogTail, ProgressEvent};
 use super::redact::{Redactor, SecretValues};
 use super::session::{buildx_config_dir, node_id, shared_key, Session};
+use crate::build::options::ContextSource;
+use crate::build::spec::local_context_dir_name;
 use crate::build::{BuildSpec, Export};
 use crate::driver::{BoxStream, Driver, Features};
 
@@ -168,33 +172,24 @@ impl Client {
         let features = self.driver.features();
         let exports = spec.exports(&features);
         let version = self.info().await?;
-        let request = solve_request(spec, &exports, &features, version.as_ref())?;
+        // The content stores (local cache, OCI layouts) and the spec as
+        // sent: local cache imports and `oci-layout://` contexts resolved.
+        let (sent, stores) = SessionStores::prepare(spec, &exports)?;
+        for message in &stores.warnings {
+            let _ = events.send(ProgressEvent::Warning {
+                vertex: String::new(),
+                level: 1,
+                message: message.clone(),
+                detail: Vec::new(),
+                url: String::new(),
+                filename: None,
+                ranges: Vec::new(),
+            });
+        }
+        let request = solve_request(&sent, &exports, &features, version.as_ref())?;
 
-        let context = std::path::absolute(&spec.context).map_err(|source| BuildkitError::Io {
-            what: "cannot resolve the build context",
-            path: spec.context.display().to_string(),
-            source,
-        })?;
-        let dockerfile = if spec.dockerfile.is_some() {
-            std::path::absolute(spec.dockerfile_path()).map_err(|source| BuildkitError::Io {
-                what: "cannot resolve the Dockerfile",
-                path: spec.dockerfile_path().display().to_string(),
-                source,
-            })?
-        } else {
-            context.join("Dockerfile")
-        };
-        let sync_err = |e: BuildkitError| BuildkitError::Session(e.to_string());
-        let file_sync = FileSyncService::new([
-            (
-                "context".to_string(),
-                SyncedDir::context(&context, &dockerfile).map_err(sync_err)?,
-            ),
-            (
-                "dockerfile".to_string(),
-                SyncedDir::dockerfile(&dockerfile).map_err(sync_err)?,
-            ),
-        ]);
+        let (context, dockerfile, dirs) = synced_dirs(spec)?;
+        let file_sync = FileSyncService::new(dirs);
         let transfer = file_sync.stats();
 
         let name = context
@@ -214,6 +209,9 @@ impl Client {
         if !spec.secrets.is_empty() {
             session = session
                 .with_secrets(SecretsService::new(&spec.secrets).masked_by(secret_values.clone()));
+        }
+        if !stores.is_empty() {
+            session = session.with_content_store(stores.service());
         }
         let mut loader = None;
         if let Some(dest) = exports.iter().find_map(export_dest) {
@@ -338,8 +336,10 @@ impl Client {
                     },
                     None => Vec::new(),
                 };
+                let exporter_response = resp.into_inner().exporter_response;
+                stores.finish(&exporter_response)?;
                 Ok(BuildOutcome {
-                    exporter_response: resp.into_inner().exporter_response,
+                    exporter_response,
                     transfer,
                     loaded,
                 })
@@ -393,6 +393,56 @@ impl<T> Drop for AbortTask<T> {
     }
 }
 
+/// The build's context and Dockerfile (absolute), and the directories its
+/// file sync serves: the context, the Dockerfile's, and each local named
+/// context.
+/// The build's context and Dockerfile (absolute), and the directories its
+/// file sync serves by name.
+type SyncedDirs = (
+    std::path::PathBuf,
+    std::path::PathBuf,
+    Vec<(String, SyncedDir)>,
+);
+
+fn synced_dirs(spec: &BuildSpec) -> Result<SyncedDirs, BuildkitError> {
+    let context = std::path::absolute(&spec.context).map_err(|source| BuildkitError::Io {
+        what: "cannot resolve the build context",
+        path: spec.context.display().to_string(),
+        source,
+    })?;
+    let dockerfile = if spec.dockerfile.is_some() {
+        std::path::absolute(spec.dockerfile_path()).map_err(|source| BuildkitError::Io {
+            what: "cannot resolve the Dockerfile",
+            path: spec.dockerfile_path().display().to_string(),
+            source,
+        })?
+    } else {
+        context.join("Dockerfile")
+    };
+    let sync_err = |e: BuildkitError| BuildkitError::Session(e.to_string());
+    let mut dirs = vec![
+        (
+            "context".to_string(),
+            SyncedDir::context(&context, &dockerfile).map_err(sync_err)?,
+        ),
+        (
+            "dockerfile".to_string(),
+            SyncedDir::dockerfile(&dockerfile).map_err(sync_err)?,
+        ),
+    ];
+    for (name, source) in &spec.contexts {
+        if let ContextSource::Local(dir) = source {
+            // A named directory is sent like the context: filtered by its
+            // own `.dockerignore`.
+            let synced = SyncedDir::context(dir, Path::new("")).map_err(|e| {
+                BuildkitError::Session(format!("failed to get build context {name}: {e}"))
+            })?;
+            dirs.push((local_context_dir_name(name), synced));
+        }
+    }
+    Ok((context, dockerfile, dirs))
+}
+
 /// The `docker` exporter without `dest`: `--load` on a non-docker driver.
 fn is_engine_load(e: &Export) -> bool {
     e.kind == "docker" && e.dest.is_none()
@@ -400,6 +450,10 @@ fn is_engine_load(e: &Export) -> bool {
 
 fn export_dest(e: &Export) -> Option<ExportDest> {
     let dest = e.dest.as_ref()?;
+    if e.is_layout() {
+        // Written through the content store, not the file send.
+        return None;
+    }
     match e.kind.as_str() {
         "local" => Some(ExportDest::Dir(dest.clone())),
         "tar" | "docker" | "oci" if dest.as_os_str() == "-" => {
@@ -460,8 +514,16 @@ pub fn solve_request(
     _features: &Features,
     version: Option<&BuildkitVersion>,
 ) -> Result<SolveRequest, BuildkitError> {
-    if let Some(msg) = spec.needs_unserved_service() {
-        return Err(BuildkitError::Unsupported(msg));
+    for (name, source) in &spec.contexts {
+        if let ContextSource::Passthrough(v) = source {
+            if let Some(target) = v.strip_prefix("target:") {
+                // buildx solves the named bake target first and hands its
+                // result to the frontend; this client does not yet.
+                return Err(BuildkitError::Unsupported(format!(
+                    "context {name}={v}: linking a bake target is not supported by this client yet; build {target} first and use its image through docker-image:// or an oci-layout:// directory"
+                )));
+            }
+        }
     }
     let file_sends = exports
         .iter()

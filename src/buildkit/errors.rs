@@ -119,6 +119,9 @@ pub enum BuildkitError {
     },
     #[error("{0}")]
     Unsupported(String),
+    /// An OCI layout's `index.json` (local cache, layout export or context).
+    #[error(transparent)]
+    Layout(#[from] super::ocilayout::LayoutError),
     /// A `.dockerignore` pattern Docker refuses too (file sync).
     #[error("{file}: {error} (fix or remove the pattern; Docker refuses it too)")]
     Ignore {

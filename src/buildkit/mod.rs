@@ -1,13 +1,15 @@
 //! How we talk to BuildKit: the gRPC control client over any byte stream a
 //! driver hands over, the session we serve back (file sync, file send, auth,
-//! secrets), progress decoding with secret values masked, and failed-solve
+//! secrets, the content store), progress decoding with secret values masked, and failed-solve
 //! errors with source ranges.
 
 pub mod attachables;
 pub mod client;
+pub mod content;
 pub mod errors;
 pub mod filesend;
 pub mod filesync;
+pub mod ocilayout;
 pub mod oracle;
 pub mod progress;
 pub mod redact;

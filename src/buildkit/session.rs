@@ -107,6 +107,14 @@ impl Session {
         self
     }
 
+    /// Serves content stores (local cache, OCI layout exports and
+    /// contexts) by store id.
+    pub fn with_content_store(mut self, svc: super::content::ContentStoreService) -> Session {
+        self.routes.add_service(svc);
+        self.methods(&super::content::METHODS);
+        self
+    }
+
     /// Answers build secret requests.
     pub fn with_secrets(mut self, svc: SecretsService) -> Session {
         self.routes.add_service(SecretsServer::new(svc));

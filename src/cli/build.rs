@@ -57,6 +57,10 @@ pub struct BuildArgs {
     /// Cache import source (type=registry,ref=… | REF).
     #[arg(long = "cache-from")]
     pub cache_from: Vec<String>,
+    /// Additional build context NAME=VALUE (a directory, docker-image://REF,
+    /// oci-layout://DIR[:TAG][@DIGEST], or a git/https URL); repeatable.
+    #[arg(long = "build-context")]
+    pub build_contexts: Vec<String>,
     /// Load the image into the docker engine.
     #[arg(long)]
     pub load: bool,
@@ -124,6 +128,10 @@ impl BuildArgs {
                 anyhow::bail!("invalid --network value {other:?}: expected default, none or host")
             }
         };
+        for c in &self.build_contexts {
+            let (name, source) = options::parse_build_context(c)?;
+            spec.contexts.insert(name, source);
+        }
         spec.load = self.load;
         spec.push = self.push;
         Ok(spec)
