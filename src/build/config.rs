@@ -24,13 +24,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::bake::{
-    normalize, Bake, BakeError, BakeErrorKind, BakeValue, Insertion, Origin, ResolvedTarget,
-};
-use super::options::{
-    parse_platforms, CacheSpec, OptionError, OutputSpec, SecretSource, SecretSpec,
-};
+use super::bake::{normalize, Bake, BakeErrorKind, BakeValue, Insertion, Origin, ResolvedTarget};
+use super::options::{parse_platforms, CacheSpec, OutputSpec, SecretSource, SecretSpec};
 use super::spec::BuildSpec;
+use super::Error;
 
 /// The `buildkit.build.*` settings of one workspace folder. A `null` value
 /// (what editors send for an unset setting) means the default.
@@ -71,7 +68,7 @@ impl BuildSettings {
     /// Reads the settings from the `buildkit` configuration section
     /// (`{"build": {...}, "buildOnSave": …}`); a missing `build` object
     /// means the defaults.
-    pub fn from_section(section: &serde_json::Value) -> Result<BuildSettings, ConfigError> {
+    pub fn from_section(section: &serde_json::Value) -> Result<BuildSettings, Error> {
         match section.get("build") {
             None | Some(serde_json::Value::Null) => Ok(BuildSettings::default()),
             Some(build) => BuildSettings::from_build_object(build),
@@ -79,23 +76,9 @@ impl BuildSettings {
     }
 
     /// Reads the settings from the `buildkit.build` object itself.
-    pub fn from_build_object(build: &serde_json::Value) -> Result<BuildSettings, ConfigError> {
-        BuildSettings::deserialize(build).map_err(|e| ConfigError::Settings(e.to_string()))
+    pub fn from_build_object(build: &serde_json::Value) -> Result<BuildSettings, Error> {
+        BuildSettings::deserialize(build).map_err(|e| Error::Settings(e.to_string()))
     }
-}
-
-/// What can go wrong configuring a build.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    #[error(transparent)]
-    Bake(#[from] BakeError),
-    #[error("buildkit.build.{setting}: {source}")]
-    Setting {
-        setting: &'static str,
-        source: OptionError,
-    },
-    #[error("buildkit.build settings: {0}")]
-    Settings(String),
 }
 
 /// Where a configured build comes from.
@@ -157,7 +140,7 @@ pub fn configured_builds(
     workspace: &Path,
     bake: Option<&Bake>,
     settings: &BuildSettings,
-) -> Result<Vec<ConfiguredBuild>, ConfigError> {
+) -> Result<Vec<ConfiguredBuild>, Error> {
     let dockerfile = normalize(dockerfile);
     if let Some(bake) = bake.filter(|b| !b.is_empty()) {
         let mut builds = Vec::new();
@@ -184,15 +167,15 @@ pub fn configured_builds(
         if let Some(e) = first_error {
             // The broken target may be the one meant for this Dockerfile:
             // say so rather than fall back to the settings.
-            return Err(e.into());
+            return Err(e);
         }
     }
     Ok(vec![from_settings(&dockerfile, workspace, settings)?])
 }
 
 /// The build of one bake target (`buildkit.build {bakeTarget}`).
-pub fn bake_target_spec(bake: &Bake, name: &str) -> Result<ConfiguredBuild, ConfigError> {
-    Ok(from_target(&bake.resolve(name)?)?)
+pub fn bake_target_spec(bake: &Bake, name: &str) -> Result<ConfiguredBuild, Error> {
+    from_target(&bake.resolve(name)?)
 }
 
 /// The targets worth building: all but the pure templates (named in some
@@ -216,8 +199,8 @@ fn buildable_targets(bake: &Bake) -> Vec<String> {
 }
 
 /// A bake target as a configured build.
-pub fn from_target(target: &ResolvedTarget) -> Result<ConfiguredBuild, BakeError> {
-    let invalid = |attr: &str, e: OptionError| BakeError {
+pub fn from_target(target: &ResolvedTarget) -> Result<ConfiguredBuild, Error> {
+    let invalid = |attr: &str, e: Error| Error::Bake {
         kind: BakeErrorKind::Invalid,
         origin: target
             .attr(attr)
@@ -286,7 +269,7 @@ pub fn from_settings(
     dockerfile: &Path,
     workspace: &Path,
     settings: &BuildSettings,
-) -> Result<ConfiguredBuild, ConfigError> {
+) -> Result<ConfiguredBuild, Error> {
     let dockerfile = normalize(dockerfile);
     let context = match settings.context.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => normalize(&workspace.join(c)),
@@ -299,7 +282,12 @@ pub fn from_settings(
     if dockerfile != context.join("Dockerfile") {
         spec.dockerfile = Some(dockerfile.clone());
     }
-    let setting = |setting: &'static str| move |source| ConfigError::Setting { setting, source };
+    let setting = |setting: &'static str| {
+        move |source| Error::Setting {
+            setting,
+            source: Box::new(source),
+        }
+    };
     for p in &settings.platforms {
         spec.platforms
             .extend(parse_platforms(p).map_err(setting("platforms"))?);

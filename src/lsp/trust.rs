@@ -33,7 +33,7 @@ use tower_lsp_server::Client;
 use super::commands;
 use super::error::LspError;
 use super::session::Session;
-use crate::build::bake::{Bake, BakeError, BakeSource};
+use crate::build::bake::{Bake, BakeSource};
 
 /// JSON-RPC error code of a command refused in a restricted workspace
 /// (implementation-defined server error range of JSON-RPC 2.0; not one of
@@ -78,7 +78,7 @@ impl Trust {
 
     /// Parses bake files as far as the trust state allows: evaluated with the
     /// environment when trusted, literal values only when not.
-    pub fn parse_bake(&self, sources: &[BakeSource]) -> Result<Bake, BakeError> {
+    pub fn parse_bake(&self, sources: &[BakeSource]) -> Result<Bake, crate::build::Error> {
         if self.is_trusted() {
             // The environment overrides variable defaults, as for buildx.
             Bake::parse(sources, &std::env::vars().collect())

@@ -388,7 +388,7 @@ async fn prepare(
 /// runtime (`build/` parses text and does no I/O).
 async fn read_bake_folder(
     folder: &Path,
-) -> Result<Vec<crate::build::bake::BakeSource>, crate::build::bake::BakeError> {
+) -> Result<Vec<crate::build::bake::BakeSource>, crate::build::Error> {
     let mut sources = Vec::new();
     for path in crate::build::bake::bake_file_paths(folder) {
         match tokio::fs::read_to_string(&path).await {
@@ -398,7 +398,7 @@ async fn read_bake_folder(
                     e.kind(),
                     std::io::ErrorKind::NotFound | std::io::ErrorKind::IsADirectory
                 ) => {}
-            Err(e) => return Err(crate::build::bake::BakeError::unreadable(&path, e)),
+            Err(e) => return Err(crate::build::Error::unreadable(&path, e)),
         }
     }
     Ok(sources)

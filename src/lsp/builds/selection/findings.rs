@@ -53,18 +53,24 @@ fn bake_error_diagnostics(
     let enc = session.state().features.encoding;
     errors
         .into_iter()
-        .filter(|e| e.origin.file == bake_file)
-        .map(|e| Diagnostic {
-            range: range_to_lsp(e.origin.range_in(enc)),
-            // Not an error in the file: Restricted Mode did not evaluate it.
-            severity: Some(match e.kind {
-                BakeErrorKind::NotEvaluated => DiagnosticSeverity::INFORMATION,
-                _ => DiagnosticSeverity::ERROR,
+        .filter_map(|e| match e {
+            crate::build::Error::Bake {
+                kind,
+                origin,
+                message,
+            } if origin.file == bake_file => Some(Diagnostic {
+                range: range_to_lsp(origin.range_in(enc)),
+                // Not an error in the file: Restricted Mode did not evaluate it.
+                severity: Some(match kind {
+                    BakeErrorKind::NotEvaluated => DiagnosticSeverity::INFORMATION,
+                    _ => DiagnosticSeverity::ERROR,
+                }),
+                code: Some(NumberOrString::String(format!("Bake{kind:?}"))),
+                source: Some("buildkit-lsp".to_string()),
+                message,
+                ..Diagnostic::default()
             }),
-            code: Some(NumberOrString::String(format!("Bake{:?}", e.kind))),
-            source: Some("buildkit-lsp".to_string()),
-            message: e.message,
-            ..Diagnostic::default()
+            _ => None,
         })
         .collect()
 }
