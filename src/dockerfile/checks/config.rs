@@ -13,19 +13,7 @@
 //! - a comment `# check=…` right above an instruction merges its skip and
 //!   experimental lists (not `error`) for that instruction only.
 
-use thiserror::Error;
-
-/// A malformed `# check=` value. BuildKit refuses to build with it
-/// (`failed to parse check options: …`).
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum CheckOptionError {
-    /// A part without `=`, or a key other than skip/experimental/error.
-    #[error("invalid check option {0:?}")]
-    InvalidOption(String),
-    /// `error=` with something `strconv.ParseBool` rejects.
-    #[error("failed to parse check option {part:?}: strconv.ParseBool: parsing {value:?}: invalid syntax")]
-    InvalidBool { part: String, value: String },
-}
+use crate::dockerfile::Error;
 
 /// The parsed `# check=` configuration (BuildKit's `linter.Config`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -40,7 +28,7 @@ pub struct LintConfig {
 
 impl LintConfig {
     /// Parses a `check` directive value, e.g. `skip=A,B;error=true`.
-    pub fn parse(value: &str) -> Result<LintConfig, CheckOptionError> {
+    pub fn parse(value: &str) -> Result<LintConfig, Error> {
         let value = value.trim();
         let mut cfg = LintConfig::default();
         if value.is_empty() {
@@ -48,7 +36,7 @@ impl LintConfig {
         }
         for part in value.splitn(3, ';') {
             let Some((key, v)) = part.split_once('=') else {
-                return Err(CheckOptionError::InvalidOption(part.to_string()));
+                return Err(Error::InvalidCheckOption(part.to_string()));
             };
             match key.trim() {
                 "skip" => {
@@ -68,13 +56,12 @@ impl LintConfig {
                     }
                 }
                 "error" => {
-                    cfg.error =
-                        parse_go_bool(v.trim()).ok_or_else(|| CheckOptionError::InvalidBool {
-                            part: part.to_string(),
-                            value: v.trim().to_string(),
-                        })?;
+                    cfg.error = parse_go_bool(v.trim()).ok_or_else(|| Error::InvalidCheckBool {
+                        part: part.to_string(),
+                        value: v.trim().to_string(),
+                    })?;
                 }
-                other => return Err(CheckOptionError::InvalidOption(other.to_string())),
+                other => return Err(Error::InvalidCheckOption(other.to_string())),
             }
         }
         Ok(cfg)
