@@ -214,9 +214,9 @@ fn json_inherits_variables_and_override_file() {
     assert_eq!(bake.errors.len(), 2);
     let err = &bake.errors[0];
     assert_eq!(err.bake_kind(), Some(BakeErrorKind::Invalid));
-    assert_eq!(located(&err).origin.range, range(3, 4, 3, 33));
+    assert_eq!(located(err).origin.range, range(3, 4, 3, 33));
     assert_eq!(
-        located(&err).message,
+        located(err).message,
         r#"variable "DEBUG": failed to parse "yes" as bool"#
     );
     let err = bake.resolve("web").unwrap_err();

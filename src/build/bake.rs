@@ -1029,18 +1029,16 @@ fn is_json_literal(v: &jsonc_parser::ast::Value<'_>) -> bool {
 
 impl Evaluator<'_> {
     fn error(&self, key: &str, origin: Origin, failure: EvalFailure) -> Error {
-        if let Some(e) = failure
+        if let Some(Error::Bake { kind, message, .. }) = failure
             .undefined_var
             .as_ref()
             .and_then(|v| self.var_errors.get(v))
         {
-            if let Error::Bake { kind, message, .. } = e {
-                return Error::Bake {
-                    kind: *kind,
-                    origin,
-                    message: format!("{key}: {message}"),
-                };
-            }
+            return Error::Bake {
+                kind: *kind,
+                origin,
+                message: format!("{key}: {message}"),
+            };
         }
         Error::Bake {
             kind: BakeErrorKind::Eval,
