@@ -17,7 +17,7 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde_json::{json, Map, Value};
 
-use crate::options::parse_bool;
+use crate::options::{parse_bool, parse_go_duration, parse_int32};
 
 /// buildx's default BuildKit image.
 pub const DEFAULT_IMAGE: &str = "moby/buildkit:buildx-stable-1";
@@ -551,15 +551,6 @@ fn parse_tolerations(v: &str) -> Result<Vec<Toleration>, String> {
     Ok(out)
 }
 
-/// Go's `strconv.ParseInt(v, 10, 32)`, with its messages.
-fn parse_int32(v: &str) -> Result<i32, String> {
-    match v.parse::<i64>() {
-        Ok(n) => i32::try_from(n)
-            .map_err(|_| format!("strconv.ParseInt: parsing {v:?}: value out of range")),
-        Err(_) => Err(format!("strconv.ParseInt: parsing {v:?}: invalid syntax")),
-    }
-}
-
 /// A Kubernetes quantity (`500m`, `2Gi`, `1e3`), checked like
 /// `resource.ParseQuantity` so a bad value fails at create time, not when
 /// the API server rejects the object.
@@ -589,43 +580,6 @@ fn quantity(v: &str) -> Result<String, String> {
     } else {
         Err(bad())
     }
-}
-
-/// Go's `time.ParseDuration`: a sequence of decimal numbers with units
-/// `ns`, `us`/`µs`, `ms`, `s`, `m`, `h` (`90s`, `1m30s`, `1.5h`).
-pub fn parse_go_duration(v: &str) -> Result<Duration, String> {
-    let invalid = || format!("time: invalid duration {v:?}");
-    let s = v.strip_prefix('+').unwrap_or(v);
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if s.is_empty() || s.starts_with('-') {
-        return Err(invalid());
-    }
-    let mut total = 0f64;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let n_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("time: missing unit in duration {v:?}"))?;
-        let n: f64 = rest[..n_end].parse().map_err(|_| invalid())?;
-        rest = &rest[n_end..];
-        let u_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit = match &rest[..u_end] {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            u => return Err(format!("time: unknown unit {u:?} in duration {v:?}")),
-        };
-        total += n * unit;
-        rest = &rest[u_end..];
-    }
-    Duration::try_from_secs_f64(total).map_err(|_| invalid())
 }
 
 #[cfg(test)]
@@ -674,29 +628,6 @@ mod tests {
         for (pairs, msg) in cases {
             assert_eq!(parse(pairs).unwrap_err(), *msg, "{pairs:?}");
         }
-    }
-
-    #[test]
-    fn go_durations() {
-        assert_eq!(parse_go_duration("90s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_go_duration("1m30s").unwrap(), Duration::from_secs(90));
-        assert_eq!(
-            parse_go_duration("1.5h").unwrap(),
-            Duration::from_secs(5400)
-        );
-        assert_eq!(
-            parse_go_duration("250ms").unwrap(),
-            Duration::from_millis(250)
-        );
-        assert_eq!(parse_go_duration("0").unwrap(), Duration::ZERO);
-        assert_eq!(
-            parse_go_duration("10").unwrap_err(),
-            "time: missing unit in duration \"10\""
-        );
-        assert_eq!(
-            parse_go_duration("3d").unwrap_err(),
-            "time: unknown unit \"d\" in duration \"3d\""
-        );
     }
 
     #[test]
