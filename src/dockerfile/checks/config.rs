@@ -56,9 +56,11 @@ impl LintConfig {
                     }
                 }
                 "error" => {
-                    cfg.error = parse_go_bool(v.trim()).ok_or_else(|| Error::InvalidCheckBool {
-                        part: part.to_string(),
-                        value: v.trim().to_string(),
+                    cfg.error = crate::options::parse_bool(v.trim()).map_err(|_| {
+                        Error::InvalidCheckBool {
+                            part: part.to_string(),
+                            value: v.trim().to_string(),
+                        }
                     })?;
                 }
                 other => return Err(Error::InvalidCheckOption(other.to_string())),
@@ -133,11 +135,6 @@ fn split_directive(comment: &str) -> Option<(&str, &str)> {
 
 fn split_rules(v: &str) -> Vec<String> {
     v.split(',').map(|r| r.trim().to_string()).collect()
-}
-
-/// Go's `strconv.ParseBool`.
-fn parse_go_bool(v: &str) -> Option<bool> {
-    crate::options::parse_bool(v).ok()
 }
 
 #[cfg(test)]

@@ -129,6 +129,15 @@ impl Options {
             timeout: DEFAULT_TIMEOUT,
         };
         for (k, v) in opts {
+            if let Some((limits, resource)) = resource_option(k) {
+                let list = if limits {
+                    &mut o.limits
+                } else {
+                    &mut o.requests
+                };
+                list.insert(resource, quantity(v)?);
+                continue;
+            }
             match k.as_str() {
                 "image" => {
                     if !v.is_empty() {
@@ -137,26 +146,8 @@ impl Options {
                 }
                 "namespace" => o.namespace = Some(v.clone()),
                 "replicas" => o.replicas = parse_int32(v)?,
-                "requests.cpu" => {
-                    o.requests.insert("cpu", quantity(v)?);
-                }
-                "requests.memory" => {
-                    o.requests.insert("memory", quantity(v)?);
-                }
-                "requests.ephemeral-storage" => {
-                    o.requests.insert("ephemeral-storage", quantity(v)?);
-                }
                 "persistent-volume-claim.requests.storage" => {
                     o.persistent_storage = Some(quantity(v)?)
-                }
-                "limits.cpu" => {
-                    o.limits.insert("cpu", quantity(v)?);
-                }
-                "limits.memory" => {
-                    o.limits.insert("memory", quantity(v)?);
-                }
-                "limits.ephemeral-storage" => {
-                    o.limits.insert("ephemeral-storage", quantity(v)?);
                 }
                 "rootless" => {
                     o.rootless = parse_bool(v)?;
@@ -551,6 +542,19 @@ fn parse_tolerations(v: &str) -> Result<Vec<Toleration>, String> {
     Ok(out)
 }
 
+/// `requests.R` and `limits.R` for the resources buildx sets: whether it is
+/// a limit, and the resource.
+fn resource_option(key: &str) -> Option<(bool, &'static str)> {
+    const RESOURCES: [&str; 3] = ["cpu", "memory", "ephemeral-storage"];
+    let (list, name) = key.split_once('.')?;
+    let resource = RESOURCES.into_iter().find(|r| *r == name)?;
+    match list {
+        "requests" => Some((false, resource)),
+        "limits" => Some((true, resource)),
+        _ => None,
+    }
+}
+
 /// A Kubernetes quantity (`500m`, `2Gi`, `1e3`), checked like
 /// `resource.ParseQuantity` so a bad value fails at create time, not when
 /// the API server rejects the object.
@@ -663,6 +667,45 @@ mod tests {
                     ..Toleration::default()
                 }
             ]
+        );
+    }
+
+    #[test]
+    fn every_request_and_limit_buildx_sets() {
+        let o = parse(&[
+            ("requests.cpu", "1"),
+            ("requests.memory", "1Gi"),
+            ("requests.ephemeral-storage", "2Gi"),
+            ("limits.cpu", "2"),
+            ("limits.memory", "3Gi"),
+            ("limits.ephemeral-storage", "4Gi"),
+        ])
+        .unwrap();
+        let map = |pairs: [(&'static str, &str); 3]| {
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k, v.to_string()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        assert_eq!(
+            o.requests,
+            map([
+                ("cpu", "1"),
+                ("memory", "1Gi"),
+                ("ephemeral-storage", "2Gi")
+            ])
+        );
+        assert_eq!(
+            o.limits,
+            map([
+                ("cpu", "2"),
+                ("memory", "3Gi"),
+                ("ephemeral-storage", "4Gi")
+            ])
+        );
+        assert_eq!(
+            parse(&[("requests.gpu", "1")]).unwrap_err(),
+            "invalid driver option requests.gpu for driver kubernetes"
         );
     }
 
