@@ -39,22 +39,8 @@ impl LintConfig {
                 return Err(Error::InvalidCheckOption(part.to_string()));
             };
             match key.trim() {
-                "skip" => {
-                    let v = v.trim();
-                    if v == "all" {
-                        cfg.skip_all = true;
-                    } else {
-                        cfg.skip = split_rules(v);
-                    }
-                }
-                "experimental" => {
-                    let v = v.trim();
-                    if v == "all" {
-                        cfg.experimental_all = true;
-                    } else {
-                        cfg.experimental = split_rules(v);
-                    }
-                }
+                "skip" => all_or_rules(v, &mut cfg.skip_all, &mut cfg.skip),
+                "experimental" => all_or_rules(v, &mut cfg.experimental_all, &mut cfg.experimental),
                 "error" => {
                     cfg.error = crate::options::parse_bool(v.trim()).map_err(|_| {
                         Error::InvalidCheckBool {
@@ -131,6 +117,17 @@ fn split_directive(comment: &str) -> Option<(&str, &str)> {
         return None;
     }
     Some((key, value))
+}
+
+/// A `skip=`/`experimental=` value: `all`, or comma-separated rule names
+/// (a later part of the same key replaces the names, never clears `all`).
+fn all_or_rules(v: &str, all: &mut bool, rules: &mut Vec<String>) {
+    let v = v.trim();
+    if v == "all" {
+        *all = true;
+    } else {
+        *rules = split_rules(v);
+    }
 }
 
 fn split_rules(v: &str) -> Vec<String> {
