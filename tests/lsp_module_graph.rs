@@ -5,7 +5,8 @@
 //! (`#[cfg(test)] mod tests`) and comments are left out.
 //!
 //! Proven here: no cycle runs through `diagnostics` or through the session
-//! (its state types live in `session/` and depend on no feature), and with
+//! (its state types live in `session/` and depend on no feature), only the
+//! server and the request handlers import `diagnostics`, and with
 //! each folder taken as one module (`builds/…` as `builds`), the graph has
 //! no cycle at all, so the session and the builds code do not import each
 //! other.
@@ -248,6 +249,18 @@ fn the_scan_sees_the_imports_it_must_see() {
 fn no_import_cycle_runs_through_diagnostics() {
     let edges = graph();
     assert_eq!(cycle_through(&edges, &module("diagnostics")), None);
+}
+
+#[test]
+fn only_the_server_and_request_handlers_import_diagnostics() {
+    // Features report stale diagnostics through the session.
+    let importers: Vec<String> = graph()
+        .into_iter()
+        .filter(|(_, tos)| tos.contains(&module("diagnostics")))
+        .map(|(from, _)| name(&from))
+        .filter(|m| m != "server" && !m.starts_with("api::"))
+        .collect();
+    assert_eq!(importers, Vec::<String>::new());
 }
 
 #[test]

@@ -31,7 +31,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tower_lsp_server::Client;
 
-use super::session::Session;
+use super::session::{Session, Stale};
 
 /// The trust choice in `initializationOptions` (`"trusted": bool`), if any.
 pub fn from_initialization_options(options: &Value) -> Option<bool> {
@@ -71,7 +71,8 @@ pub fn set(session: &Arc<Session>, client: &Client, trusted: bool) {
         state.settings_epoch += 1;
         state.features.code_lens_refresh
     };
-    crate::lsp::diagnostics::schedule_all(session, client);
+    // Every document's diagnostics, through the session like any feature's.
+    session.report_stale(Stale::All);
     if refresh_lenses {
         crate::lsp::builds::selection::watch::refresh_lenses(client);
     }
