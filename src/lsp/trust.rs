@@ -74,7 +74,7 @@ pub fn set(session: &Arc<Session>, client: &Client, trusted: bool) {
     // Every document's diagnostics, through the session like any feature's.
     session.report_stale(Stale::All);
     if refresh_lenses {
-        crate::lsp::builds::selection::watch::refresh_lenses(client);
+        crate::lsp::builds::selection::refresh_lenses(client);
     }
 }
 

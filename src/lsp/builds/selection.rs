@@ -25,6 +25,7 @@ use crate::driver::Features;
 use crate::lsp::error::LspError;
 pub use crate::lsp::session::builders::{CurrentBuilder, KnownBuilder, KnownStatus};
 use crate::lsp::session::Session;
+use tower_lsp_server::Client;
 
 /// Resolves the builder for a workspace choice (blocking: reads the store
 /// under its lock). An unknown `chosen` name falls back to buildx's choice,
@@ -133,6 +134,17 @@ pub fn folders(folders: &Option<Vec<ls_types::WorkspaceFolder>>) -> Vec<std::pat
 /// Names compare as buildx compares them: case-insensitively.
 pub fn same_name(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
+}
+
+/// `workspace/codeLens/refresh`, in the background (the client answers when
+/// it has re-requested its lenses). Only call it if the client supports it.
+pub fn refresh_lenses(client: &Client) {
+    let client = client.clone();
+    tokio::spawn(async move {
+        if let Err(e) = client.code_lens_refresh().await {
+            tracing::debug!("workspace/codeLens/refresh failed: {e}");
+        }
+    });
 }
 
 #[cfg(test)]

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ls_types::{
-    CodeLens, Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location,
-    NumberOrString, Range, Uri,
+    Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString, Range,
+    Uri,
 };
 use serde_json::json;
 use tower_lsp_server::Client;
@@ -211,7 +211,7 @@ pub fn bake_changed(session: &Arc<Session>, client: &Client) {
     // whose result must stay current; the Dockerfiles are re-scheduled.
     reschedule(session, false);
     if session.state().features.code_lens_refresh {
-        super::watch::refresh_lenses(client);
+        super::refresh_lenses(client);
     }
 }
 
@@ -379,33 +379,6 @@ pub fn bake_diagnostic(
         message: "the Dockerfile this target builds".to_string(),
     }]);
     Some(d)
-}
-
-/// `▶ Bake target <name>` on each target block of an open bake file.
-pub fn bake_lenses(session: &Session, uri: &Uri) -> Vec<CodeLens> {
-    let Some(path) = uri_path(uri) else {
-        return Vec::new();
-    };
-    let Some(bake) = bake_for(session, &path) else {
-        return Vec::new();
-    };
-    let enc = session.state().features.encoding;
-    let mut seen: Vec<&str> = Vec::new();
-    let mut out = Vec::new();
-    for block in bake.target_blocks_in(&path) {
-        // A target written twice in one file gets one lens, on the first.
-        if seen.contains(&block.name.as_str()) {
-            continue;
-        }
-        seen.push(&block.name);
-        out.push(super::lenses::lens(
-            range_to_lsp(block.name_origin.range_in(enc)),
-            format!("▶ Bake target {}", block.name),
-            super::lenses::BUILD,
-            json!([{"uri": uri.as_str(), "bakeTarget": block.name}]),
-        ));
-    }
-    out
 }
 
 /// The tags the line-0 build of a Dockerfile gives its image (cache only):

@@ -87,7 +87,7 @@ pub fn files_changed(session: &Arc<Session>, client: &Client, uris: &[Uri]) {
         tracing::info!("bake files changed");
         session.report_stale(Stale::All);
         if session.state().features.code_lens_refresh {
-            super::watch::refresh_lenses(client);
+            super::refresh_lenses(client);
         }
     }
 }
