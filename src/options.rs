@@ -1,10 +1,12 @@
 //! The syntax of option values as buildx and Docker read them, written once
 //! for every caller (build flags and settings, bake variables, driver
 //! options, kubernetes manifests, build checks): Go's `strconv.ParseBool`
-//! and `ParseInt`, docker/go-units sizes, go-digest digests, google/shlex words. Errors are Go's words, so a
+//! and `ParseInt`, Go's `time.ParseDuration`, docker/go-units sizes,
+//! go-digest digests, google/shlex words. Errors are Go's words, so a
 //! message reads as buildx's. Pure: no I/O.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// Go's `strconv.ParseBool`: `1 t T TRUE true True` and
 /// `0 f F FALSE false False`, nothing else.
@@ -50,6 +52,50 @@ pub fn parse_digest(s: &str) -> Result<(), String> {
 pub fn parse_int(v: &str) -> Result<i64, String> {
     v.parse::<i64>()
         .map_err(|_| format!("strconv.ParseInt: parsing {v:?}: invalid syntax"))
+}
+
+/// Go's `strconv.ParseInt(v, 10, 32)`: a number that [`parse_int`] reads
+/// but that does not fit in 32 bits is out of range.
+pub fn parse_int32(v: &str) -> Result<i32, String> {
+    i32::try_from(parse_int(v)?)
+        .map_err(|_| format!("strconv.ParseInt: parsing {v:?}: value out of range"))
+}
+
+/// Go's `time.ParseDuration`: a sequence of decimal numbers with units
+/// `ns`, `us`/`µs`, `ms`, `s`, `m`, `h` (`90s`, `1m30s`, `1.5h`).
+pub fn parse_go_duration(v: &str) -> Result<Duration, String> {
+    let invalid = || format!("time: invalid duration {v:?}");
+    let s = v.strip_prefix('+').unwrap_or(v);
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if s.is_empty() || s.starts_with('-') {
+        return Err(invalid());
+    }
+    let mut total = 0f64;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let n_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("time: missing unit in duration {v:?}"))?;
+        let n: f64 = rest[..n_end].parse().map_err(|_| invalid())?;
+        rest = &rest[n_end..];
+        let u_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let unit = match &rest[..u_end] {
+            "ns" => 1e-9,
+            "us" | "µs" | "μs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            u => return Err(format!("time: unknown unit {u:?} in duration {v:?}")),
+        };
+        total += n * unit;
+        rest = &rest[u_end..];
+    }
+    Duration::try_from_secs_f64(total).map_err(|_| invalid())
 }
 
 /// docker/go-units `RAMInBytes`: a decimal number, an optional blank, an
@@ -224,6 +270,42 @@ pub fn shell_words(input: &str) -> Result<Vec<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_go_duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(
+            parse_go_duration("1.5h").unwrap(),
+            Duration::from_secs(5400)
+        );
+        assert_eq!(
+            parse_go_duration("250ms").unwrap(),
+            Duration::from_millis(250)
+        );
+        assert_eq!(parse_go_duration("0").unwrap(), Duration::ZERO);
+        assert_eq!(
+            parse_go_duration("10").unwrap_err(),
+            "time: missing unit in duration \"10\""
+        );
+        assert_eq!(
+            parse_go_duration("3d").unwrap_err(),
+            "time: unknown unit \"d\" in duration \"3d\""
+        );
+    }
+
+    #[test]
+    fn int32_is_go_parse_int_with_32_bits() {
+        assert_eq!(parse_int32("-7"), Ok(-7));
+        assert_eq!(
+            parse_int32("2147483648").unwrap_err(),
+            "strconv.ParseInt: parsing \"2147483648\": value out of range"
+        );
+        assert_eq!(
+            parse_int32("x").unwrap_err(),
+            "strconv.ParseInt: parsing \"x\": invalid syntax"
+        );
+    }
 
     #[test]
     fn bools_are_go_parse_bool() {

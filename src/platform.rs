@@ -253,13 +253,7 @@ pub fn parse(spec: &str) -> Result<Platform, PlatformError> {
                 }
                 return Ok(p);
             }
-            let (arch, variant) = normalize_arch(parts[0], "");
-            p.architecture = arch;
-            p.variant = if p.architecture == "arm" && variant == "v7" {
-                String::new()
-            } else {
-                variant
-            };
+            (p.architecture, p.variant) = arch_without_variant(parts[0]);
             if KNOWN_ARCH.contains(&p.architecture.as_str()) {
                 p.os = std::env::consts::OS.to_string();
                 p.os_version.clear();
@@ -272,13 +266,7 @@ pub fn parse(spec: &str) -> Result<Platform, PlatformError> {
             ))
         }
         2 => {
-            let (arch, variant) = normalize_arch(parts[1], "");
-            p.architecture = arch;
-            p.variant = if p.architecture == "arm" && variant == "v7" {
-                String::new()
-            } else {
-                variant
-            };
+            (p.architecture, p.variant) = arch_without_variant(parts[1]);
             Ok(p)
         }
         3 => {
@@ -292,6 +280,19 @@ pub fn parse(spec: &str) -> Result<Platform, PlatformError> {
             Ok(p)
         }
         _ => Err(invalid(spec, "cannot parse platform specifier".to_string())),
+    }
+}
+
+/// An architecture written without a variant, as `Parse` normalises it:
+/// `arm` keeps no variant (`Parse` drops the `v7` it implies; `Normalize`
+/// adds it back), other architectures keep the one they imply (`armel`:
+/// `arm` `v6`).
+fn arch_without_variant(arch: &str) -> (String, String) {
+    let (arch, variant) = normalize_arch(arch, "");
+    if arch == "arm" && variant == "v7" {
+        (arch, String::new())
+    } else {
+        (arch, variant)
     }
 }
 

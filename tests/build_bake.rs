@@ -11,10 +11,26 @@ use std::path::{Path, PathBuf};
 
 use buildkit_lsp::build::bake::{Bake, BakeErrorKind, BakeSource, BakeValue, Origin};
 use buildkit_lsp::build::config::{
-    bake_target_spec, configured_builds, BuildSettings, ConfigError, ConfigSource,
+    bake_target_spec, configured_builds, BuildSettings, ConfigSource,
 };
-use buildkit_lsp::build::{CacheSpec, OutputSpec};
+use buildkit_lsp::build::{CacheSpec, Error, OutputSpec};
 use buildkit_lsp::dockerfile::{Position, PositionEncoding, Range};
+
+/// The parts of a bake error, as the editor shows them.
+struct Located<'a> {
+    origin: &'a Origin,
+    message: &'a str,
+}
+
+/// A bake error's place and message; any other error fails the test.
+fn located(e: &Error) -> Located<'_> {
+    match e {
+        Error::Bake {
+            origin, message, ..
+        } => Located { origin, message },
+        other => panic!("not a bake error: {other}"),
+    }
+}
 
 fn fixture(dir: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -197,18 +213,18 @@ fn json_inherits_variables_and_override_file() {
     // Listed twice: the variable, and web-base's args that use it.
     assert_eq!(bake.errors.len(), 2);
     let err = &bake.errors[0];
-    assert_eq!(err.kind, BakeErrorKind::Invalid);
-    assert_eq!(err.origin.range, range(3, 4, 3, 33));
+    assert_eq!(err.bake_kind(), Some(BakeErrorKind::Invalid));
+    assert_eq!(located(err).origin.range, range(3, 4, 3, 33));
     assert_eq!(
-        err.message,
+        located(err).message,
         r#"variable "DEBUG": failed to parse "yes" as bool"#
     );
     let err = bake.resolve("web").unwrap_err();
-    assert_eq!(err.kind, BakeErrorKind::Invalid);
+    assert_eq!(err.bake_kind(), Some(BakeErrorKind::Invalid));
     // web-base's args use DEBUG.
-    assert_eq!(err.origin.range, range(11, 6, 11, 47));
+    assert_eq!(located(&err).origin.range, range(11, 6, 11, 47));
     assert_eq!(
-        err.message,
+        located(&err).message,
         r#"args: variable "DEBUG": failed to parse "yes" as bool"#
     );
 }
@@ -220,16 +236,19 @@ fn inherits_cycle_and_unknown_targets_are_errors_with_ranges() {
     let bake = bake_files::load_folder(&dir, &BTreeMap::new()).unwrap();
 
     let err = bake.resolve("a").unwrap_err();
-    assert_eq!(err.kind, BakeErrorKind::Cycle);
-    assert_eq!(err.message, "inherits cycle: a -> b -> c -> a");
-    assert_eq!(err.origin.file, file);
+    assert_eq!(err.bake_kind(), Some(BakeErrorKind::Cycle));
+    assert_eq!(located(&err).message, "inherits cycle: a -> b -> c -> a");
+    assert_eq!(located(&err).origin.file, file);
     // c's `inherits = ["a"]` closes the cycle.
-    assert_eq!(err.origin.range, range(9, 2, 9, 18));
+    assert_eq!(located(&err).origin.range, range(9, 2, 9, 18));
 
     let err = bake.resolve("orphan").unwrap_err();
-    assert_eq!(err.kind, BakeErrorKind::UnknownTarget);
-    assert_eq!(err.message, r#"inherits unknown target "missing""#);
-    assert_eq!(err.origin.range, range(13, 2, 13, 24));
+    assert_eq!(err.bake_kind(), Some(BakeErrorKind::UnknownTarget));
+    assert_eq!(
+        located(&err).message,
+        r#"inherits unknown target "missing""#
+    );
+    assert_eq!(located(&err).origin.range, range(13, 2, 13, 24));
     assert_eq!(
         err.to_string(),
         format!(
@@ -239,12 +258,12 @@ fn inherits_cycle_and_unknown_targets_are_errors_with_ranges() {
     );
 
     let err = bake.resolve("nope").unwrap_err();
-    assert_eq!(err.kind, BakeErrorKind::UnknownTarget);
-    assert_eq!(err.message, r#"failed to find target "nope""#);
-    assert_eq!(err.origin.range, range(0, 0, 0, 0));
+    assert_eq!(err.bake_kind(), Some(BakeErrorKind::UnknownTarget));
+    assert_eq!(located(&err).message, r#"failed to find target "nope""#);
+    assert_eq!(located(&err).origin.range, range(0, 0, 0, 0));
     // No default group or target here.
     assert_eq!(
-        bake.default_targets().unwrap_err().message,
+        located(&bake.default_targets().unwrap_err()).message,
         r#"failed to find target "default""#
     );
 }
@@ -254,14 +273,14 @@ fn group_cycles_and_unknown_group_members() {
     let text = "group \"g\" {\n  targets = [\"h\"]\n}\ngroup \"h\" {\n  targets = [\"g\", \"t\"]\n}\ntarget \"t\" {}\ngroup \"bad\" {\n  targets = [\"t\", \"zz\"]\n}\n";
     let bake = Bake::parse(&in_memory("docker-bake.hcl", text), &BTreeMap::new()).unwrap();
     let err = bake.expand("g").unwrap_err();
-    assert_eq!(err.kind, BakeErrorKind::Cycle);
-    assert_eq!(err.message, "group cycle: g -> h -> g");
+    assert_eq!(err.bake_kind(), Some(BakeErrorKind::Cycle));
+    assert_eq!(located(&err).message, "group cycle: g -> h -> g");
     // h's targets attribute names g again.
-    assert_eq!(err.origin.range, range(4, 2, 4, 22));
+    assert_eq!(located(&err).origin.range, range(4, 2, 4, 22));
     let err = bake.expand("bad").unwrap_err();
-    assert_eq!(err.kind, BakeErrorKind::UnknownTarget);
-    assert_eq!(err.message, r#"failed to find target "zz""#);
-    assert_eq!(err.origin.range, range(8, 2, 8, 23));
+    assert_eq!(err.bake_kind(), Some(BakeErrorKind::UnknownTarget));
+    assert_eq!(located(&err).message, r#"failed to find target "zz""#);
+    assert_eq!(located(&err).origin.range, range(8, 2, 8, 23));
     assert_eq!(bake.expand("t").unwrap(), vec!["t"]);
 }
 
@@ -272,9 +291,12 @@ fn syntax_errors_carry_file_and_position() {
         &BTreeMap::new(),
     )
     .unwrap_err();
-    assert_eq!(err.kind, BakeErrorKind::Syntax);
-    assert_eq!(err.origin.file, PathBuf::from("/ws/docker-bake.hcl"));
-    assert_eq!(err.origin.range.start.line, 2);
+    assert_eq!(err.bake_kind(), Some(BakeErrorKind::Syntax));
+    assert_eq!(
+        located(&err).origin.file,
+        PathBuf::from("/ws/docker-bake.hcl")
+    );
+    assert_eq!(located(&err).origin.range.start.line, 2);
 
     let err = Bake::parse(
         &in_memory(
@@ -284,9 +306,12 @@ fn syntax_errors_carry_file_and_position() {
         &BTreeMap::new(),
     )
     .unwrap_err();
-    assert_eq!(err.kind, BakeErrorKind::Syntax);
-    assert_eq!(err.origin.file, PathBuf::from("/ws/docker-bake.json"));
-    assert_eq!(err.origin.range.start.line, 2);
+    assert_eq!(err.bake_kind(), Some(BakeErrorKind::Syntax));
+    assert_eq!(
+        located(&err).origin.file,
+        PathBuf::from("/ws/docker-bake.json")
+    );
+    assert_eq!(located(&err).origin.range.start.line, 2);
 }
 
 #[test]
@@ -300,7 +325,7 @@ fn evaluation_errors_spoil_only_the_targets_that_use_them() {
     let messages: Vec<(String, Range)> = bake
         .errors
         .iter()
-        .map(|e| (e.message.clone(), e.origin.range))
+        .map(|e| (located(e).message.to_string(), located(e).origin.range))
         .collect();
     assert_eq!(
         messages,
@@ -325,8 +350,8 @@ fn evaluation_errors_spoil_only_the_targets_that_use_them() {
     );
     for (name, line) in [("x", 4), ("y", 7), ("z", 10)] {
         let err = bake.resolve(name).unwrap_err();
-        assert_eq!(err.kind, BakeErrorKind::Eval);
-        assert_eq!(err.origin.range.start, Position::new(line, 2));
+        assert_eq!(err.bake_kind(), Some(BakeErrorKind::Eval));
+        assert_eq!(located(&err).origin.range.start, Position::new(line, 2));
     }
     // The environment's value stands in for a default we cannot evaluate.
     let bake = Bake::parse(
@@ -368,8 +393,11 @@ fn variables_may_use_variables_declared_later() {
     let t = bake.resolve("t").unwrap();
     assert_eq!(t.list("tags").unwrap(), vec!["a"]);
     let err = t.map("args").unwrap_err();
-    assert_eq!(err.message, r#"attribute "args" must be a map, not a list"#);
-    assert_eq!(err.origin.range, range(2, 2, 2, 14));
+    assert_eq!(
+        located(&err).message,
+        r#"attribute "args" must be a map, not a list"#
+    );
+    assert_eq!(located(&err).origin.range, range(2, 2, 2, 14));
 }
 
 #[test]
@@ -603,7 +631,7 @@ fn invalid_settings_name_the_setting() {
         configured_builds(Path::new("/ws/Dockerfile"), Path::new("/ws"), None, &bad).unwrap_err();
     assert!(matches!(
         err,
-        ConfigError::Setting {
+        Error::Setting {
             setting: "platforms",
             ..
         }
@@ -749,12 +777,12 @@ fn hostile_nesting_is_a_syntax_error_not_a_crash() {
         "]".repeat(100_000)
     );
     let err = Bake::parse(&in_memory("docker-bake.hcl", &deep), &BTreeMap::new()).unwrap_err();
-    assert_eq!(err.kind, BakeErrorKind::Syntax);
+    assert_eq!(err.bake_kind(), Some(BakeErrorKind::Syntax));
     let deep = format!(
         "{{\"target\": {{\"x\": {{\"tags\": {}{}}}}}}}",
         "[".repeat(100_000),
         "]".repeat(100_000)
     );
     let err = Bake::parse(&in_memory("docker-bake.json", &deep), &BTreeMap::new()).unwrap_err();
-    assert_eq!(err.kind, BakeErrorKind::Syntax);
+    assert_eq!(err.bake_kind(), Some(BakeErrorKind::Syntax));
 }

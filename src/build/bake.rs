@@ -31,6 +31,8 @@ use hcl_edit::Span as _;
 
 use crate::dockerfile::{LineIndex, PositionEncoding, Range, Span};
 
+use super::Error;
+
 /// The file names `docker buildx bake` looks for, in its reading order
 /// (compose files left out: this server does not read them).
 pub const BAKE_FILE_NAMES: [&str; 4] = [
@@ -93,15 +95,6 @@ pub enum BakeErrorKind {
     Cycle,
     /// An expression left unevaluated by [`Bake::parse_static`].
     NotEvaluated,
-}
-
-/// A bake file error, located in the file.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}:{}:{}: {message}", origin.file.display(), origin.range.start.line + 1, origin.range.start.character + 1)]
-pub struct BakeError {
-    pub kind: BakeErrorKind,
-    pub origin: Origin,
-    pub message: String,
 }
 
 /// One evaluated attribute value.
@@ -200,7 +193,7 @@ pub struct TargetBlock {
     pub attrs: BTreeMap<String, BakeAttr>,
     /// The first attribute that could not be evaluated (left out of
     /// `attrs`); resolving the target returns it.
-    pub error: Option<BakeError>,
+    pub error: Option<Error>,
 }
 
 /// One `group "name" { targets = [...] }` block.
@@ -212,7 +205,7 @@ pub struct GroupBlock {
     /// The `targets` attribute, when written.
     pub targets_origin: Option<Origin>,
     /// Why `targets` could not be read; expanding the group returns it.
-    pub error: Option<BakeError>,
+    pub error: Option<Error>,
 }
 
 /// The parsed and merged bake definition of one folder.
@@ -230,7 +223,7 @@ pub struct Bake {
     /// targets and groups that use what failed, and are returned again when
     /// those are resolved; the rest of the definition stays usable (a bake
     /// file with one unsupported function still configures the others).
-    pub errors: Vec<BakeError>,
+    pub errors: Vec<Error>,
 }
 
 /// A target with its blocks merged and its `inherits` applied.
@@ -255,7 +248,7 @@ impl ResolvedTarget {
     }
 
     /// A string attribute (`context`, `dockerfile`, `target`).
-    pub fn string(&self, key: &str) -> Result<Option<String>, BakeError> {
+    pub fn string(&self, key: &str) -> Result<Option<String>, Error> {
         match self.attrs.get(key) {
             None => Ok(None),
             Some(BakeAttr {
@@ -272,7 +265,7 @@ impl ResolvedTarget {
 
     /// A list attribute (`tags`, `platforms`, `output`, `cache-to`, …); a
     /// single string counts as a list of one, as buildx's JSON allows.
-    pub fn list(&self, key: &str) -> Result<Vec<String>, BakeError> {
+    pub fn list(&self, key: &str) -> Result<Vec<String>, Error> {
         match self.attrs.get(key) {
             None => Ok(Vec::new()),
             Some(a) => match &a.value {
@@ -285,7 +278,7 @@ impl ResolvedTarget {
     }
 
     /// A map attribute (`args`, `labels`).
-    pub fn map(&self, key: &str) -> Result<BTreeMap<String, String>, BakeError> {
+    pub fn map(&self, key: &str) -> Result<BTreeMap<String, String>, Error> {
         match self.attrs.get(key) {
             None => Ok(BTreeMap::new()),
             Some(a) => match &a.value {
@@ -297,7 +290,7 @@ impl ResolvedTarget {
     }
 
     /// A bool attribute (`no-cache`, `pull`).
-    pub fn bool(&self, key: &str) -> Result<Option<bool>, BakeError> {
+    pub fn bool(&self, key: &str) -> Result<Option<bool>, Error> {
         match self.attrs.get(key) {
             None => Ok(None),
             Some(a) => match &a.value {
@@ -311,7 +304,7 @@ impl ResolvedTarget {
 
     /// The build context: `context` (default `.`) against the bake file's
     /// folder.
-    pub fn context_dir(&self) -> Result<PathBuf, BakeError> {
+    pub fn context_dir(&self) -> Result<PathBuf, Error> {
         let context = self.string("context")?.unwrap_or_else(|| ".".to_string());
         // `cwd://` (BAKE_CMD_CONTEXT) is the folder bake runs in: ours.
         let context = context.strip_prefix("cwd://").unwrap_or(&context);
@@ -320,7 +313,7 @@ impl ResolvedTarget {
 
     /// The Dockerfile: `dockerfile` (default `Dockerfile`) against the
     /// context, as buildx joins them; `cwd://` against the bake folder.
-    pub fn dockerfile_path(&self) -> Result<PathBuf, BakeError> {
+    pub fn dockerfile_path(&self) -> Result<PathBuf, Error> {
         let dockerfile = self
             .string("dockerfile")?
             .unwrap_or_else(|| "Dockerfile".to_string());
@@ -331,8 +324,8 @@ impl ResolvedTarget {
     }
 }
 
-fn wrong_type(key: &str, expected: &str, attr: &BakeAttr) -> BakeError {
-    BakeError {
+fn wrong_type(key: &str, expected: &str, attr: &BakeAttr) -> Error {
+    Error::Bake {
         kind: BakeErrorKind::Invalid,
         origin: attr.origin.clone(),
         message: format!(
@@ -363,23 +356,6 @@ pub fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-impl BakeError {
-    /// A bake file that exists but cannot be read, at the start of the
-    /// file, for callers that read the files.
-    pub fn unreadable(path: &Path, reason: impl std::fmt::Display) -> BakeError {
-        BakeError {
-            kind: BakeErrorKind::Read,
-            origin: Origin {
-                file: path.to_path_buf(),
-                span: Span::empty(0),
-                range: Range::default(),
-                range_utf8: Range::default(),
-            },
-            message: format!("cannot read the bake file: {reason}"),
-        }
-    }
-}
-
 /// One bake file's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BakeSource {
@@ -390,10 +366,7 @@ pub struct BakeSource {
 impl Bake {
     /// Parses bake files given with their text, merged in the order given.
     /// `env` overrides variable defaults, as the environment does for buildx.
-    pub fn parse(
-        sources: &[BakeSource],
-        env: &BTreeMap<String, String>,
-    ) -> Result<Bake, BakeError> {
+    pub fn parse(sources: &[BakeSource], env: &BTreeMap<String, String>) -> Result<Bake, Error> {
         Bake::parse_with(sources, Some(env))
     }
 
@@ -405,7 +378,7 @@ impl Bake {
     /// out with a [`BakeErrorKind::NotEvaluated`] error, and neither the
     /// `variable` blocks nor the environment are read. Nothing the file
     /// writes can make this read the machine or take more than linear time.
-    pub fn parse_static(sources: &[BakeSource]) -> Result<Bake, BakeError> {
+    pub fn parse_static(sources: &[BakeSource]) -> Result<Bake, Error> {
         Bake::parse_with(sources, None)
     }
 
@@ -413,7 +386,7 @@ impl Bake {
     fn parse_with(
         sources: &[BakeSource],
         env: Option<&BTreeMap<String, String>>,
-    ) -> Result<Bake, BakeError> {
+    ) -> Result<Bake, Error> {
         let files: Vec<ParsedFile> = sources
             .iter()
             .map(ParsedFile::parse)
@@ -477,7 +450,7 @@ impl Bake {
     /// The target names a name stands for: a group's targets (nested groups
     /// expanded, without repeats), or the target itself. `default` with no
     /// such group or target is an error, as for buildx.
-    pub fn expand(&self, name: &str) -> Result<Vec<String>, BakeError> {
+    pub fn expand(&self, name: &str) -> Result<Vec<String>, Error> {
         let mut out = Vec::new();
         let mut stack = Vec::new();
         self.expand_into(name, None, &mut stack, &mut out)?;
@@ -490,7 +463,7 @@ impl Bake {
         referrer: Option<&Origin>,
         stack: &mut Vec<String>,
         out: &mut Vec<String>,
-    ) -> Result<(), BakeError> {
+    ) -> Result<(), Error> {
         let groups: Vec<&GroupBlock> = self.groups.iter().filter(|g| g.name == name).collect();
         if groups.is_empty() {
             if self.targets.iter().any(|t| t.name == name) {
@@ -499,7 +472,7 @@ impl Bake {
                 }
                 return Ok(());
             }
-            return Err(BakeError {
+            return Err(Error::Bake {
                 kind: BakeErrorKind::UnknownTarget,
                 origin: referrer.cloned().unwrap_or_else(|| self.start_origin()),
                 message: format!("failed to find target \"{name}\""),
@@ -509,7 +482,7 @@ impl Bake {
             let g = groups[groups.len() - 1];
             let mut chain = stack.clone();
             chain.push(name.to_string());
-            return Err(BakeError {
+            return Err(Error::Bake {
                 kind: BakeErrorKind::Cycle,
                 origin: referrer.cloned().unwrap_or_else(|| g.origin.clone()),
                 message: format!("group cycle: {}", chain.join(" -> ")),
@@ -532,12 +505,12 @@ impl Bake {
 
     /// The targets `docker buildx bake` builds without arguments: the
     /// `default` group or target.
-    pub fn default_targets(&self) -> Result<Vec<String>, BakeError> {
+    pub fn default_targets(&self) -> Result<Vec<String>, Error> {
         self.expand("default")
     }
 
     /// A target with its blocks merged and `inherits` applied.
-    pub fn resolve(&self, name: &str) -> Result<ResolvedTarget, BakeError> {
+    pub fn resolve(&self, name: &str) -> Result<ResolvedTarget, Error> {
         let mut stack = Vec::new();
         self.resolve_inner(name, None, &mut stack)
     }
@@ -547,14 +520,14 @@ impl Bake {
         name: &str,
         referrer: Option<&Origin>,
         stack: &mut Vec<String>,
-    ) -> Result<ResolvedTarget, BakeError> {
+    ) -> Result<ResolvedTarget, Error> {
         let blocks: Vec<&TargetBlock> = self.targets.iter().filter(|t| t.name == name).collect();
         let Some(last) = blocks.last() else {
             let message = match referrer {
                 Some(_) => format!("inherits unknown target \"{name}\""),
                 None => format!("failed to find target \"{name}\""),
             };
-            return Err(BakeError {
+            return Err(Error::Bake {
                 kind: BakeErrorKind::UnknownTarget,
                 origin: referrer.cloned().unwrap_or_else(|| self.start_origin()),
                 message,
@@ -563,7 +536,7 @@ impl Bake {
         if stack.iter().any(|s| s == name) {
             let mut chain = stack.clone();
             chain.push(name.to_string());
-            return Err(BakeError {
+            return Err(Error::Bake {
                 kind: BakeErrorKind::Cycle,
                 origin: referrer.cloned().unwrap_or_else(|| last.origin.clone()),
                 message: format!("inherits cycle: {}", chain.join(" -> ")),
@@ -676,7 +649,7 @@ struct VarDecl<'a> {
 }
 
 impl<'a> ParsedFile<'a> {
-    fn parse(source: &'a BakeSource) -> Result<ParsedFile<'a>, BakeError> {
+    fn parse(source: &'a BakeSource) -> Result<ParsedFile<'a>, Error> {
         let lines = LineIndex::new(&source.text);
         let is_json = source
             .path
@@ -754,13 +727,13 @@ impl<'a> ParsedFile<'a> {
     }
 
     /// The file's `variable` blocks.
-    fn variables(&self) -> Result<Vec<(String, VarDecl<'_>)>, BakeError> {
+    fn variables(&self) -> Result<Vec<(String, VarDecl<'_>)>, Error> {
         let mut out = Vec::new();
         match &self.syntax {
             Syntax::Hcl(body) => {
                 for block in body.get_blocks("variable") {
                     let origin = self.origin_of(block.span());
-                    let name = single_label(block).ok_or_else(|| BakeError {
+                    let name = single_label(block).ok_or_else(|| Error::Bake {
                         kind: BakeErrorKind::Syntax,
                         origin: origin.clone(),
                         message: "a variable block needs one name label".to_string(),
@@ -791,7 +764,7 @@ impl<'a> ParsedFile<'a> {
     }
 
     /// Adds the file's targets and groups to `bake`.
-    fn collect(&self, eval: &Evaluator<'_>, bake: &mut Bake) -> Result<(), BakeError> {
+    fn collect(&self, eval: &Evaluator<'_>, bake: &mut Bake) -> Result<(), Error> {
         match &self.syntax {
             Syntax::Hcl(body) => {
                 for block in body.blocks() {
@@ -800,7 +773,7 @@ impl<'a> ParsedFile<'a> {
                         continue;
                     }
                     let origin = self.origin_of(block.span());
-                    let name = single_label(block).ok_or_else(|| BakeError {
+                    let name = single_label(block).ok_or_else(|| Error::Bake {
                         kind: BakeErrorKind::Syntax,
                         origin: origin.clone(),
                         message: format!("a {kind} block needs one name label"),
@@ -850,7 +823,7 @@ impl<'a> ParsedFile<'a> {
                         let origin = self.origin(json_span(prop.range));
                         let name_origin = self.origin(json_name_span(&prop.name));
                         let jsonc_parser::ast::Value::Object(obj) = &prop.value else {
-                            return Err(BakeError {
+                            return Err(Error::Bake {
                                 kind: BakeErrorKind::Invalid,
                                 origin,
                                 message: format!(
@@ -944,11 +917,11 @@ struct BlockParts {
     name_origin: Origin,
     insertion: Insertion,
     attrs: BTreeMap<String, BakeAttr>,
-    error: Option<BakeError>,
+    error: Option<Error>,
 }
 
 /// Keeps the first error of a block, and every error in the bake's list.
-fn record(first: &mut Option<BakeError>, e: BakeError, bake: &mut Bake) {
+fn record(first: &mut Option<Error>, e: Error, bake: &mut Bake) {
     bake.errors.push(e.clone());
     first.get_or_insert(e);
 }
@@ -999,13 +972,13 @@ fn push_block(kind: &str, parts: BlockParts, bake: &mut Bake) {
 /// variables that failed (an attribute using one reports that error).
 struct Evaluator<'a> {
     ctx: &'a hcl::eval::Context<'a>,
-    var_errors: &'a BTreeMap<String, BakeError>,
+    var_errors: &'a BTreeMap<String, Error>,
     /// Literal values only ([`Bake::parse_static`]).
     static_only: bool,
 }
 
-fn not_evaluated(key: &str, origin: Origin) -> BakeError {
-    BakeError {
+fn not_evaluated(key: &str, origin: Origin) -> Error {
+    Error::Bake {
         kind: BakeErrorKind::NotEvaluated,
         origin,
         message: format!(
@@ -1055,19 +1028,19 @@ fn is_json_literal(v: &jsonc_parser::ast::Value<'_>) -> bool {
 }
 
 impl Evaluator<'_> {
-    fn error(&self, key: &str, origin: Origin, failure: EvalFailure) -> BakeError {
-        if let Some(e) = failure
+    fn error(&self, key: &str, origin: Origin, failure: EvalFailure) -> Error {
+        if let Some(Error::Bake { kind, message, .. }) = failure
             .undefined_var
             .as_ref()
             .and_then(|v| self.var_errors.get(v))
         {
-            return BakeError {
-                kind: e.kind,
+            return Error::Bake {
+                kind: *kind,
                 origin,
-                message: format!("{key}: {}", e.message),
+                message: format!("{key}: {message}"),
             };
         }
-        BakeError {
+        Error::Bake {
             kind: BakeErrorKind::Eval,
             origin,
             message: format!("{key}: {}", failure.message),
@@ -1107,8 +1080,8 @@ impl From<String> for EvalFailure {
     }
 }
 
-fn syntax_error(source: &BakeSource, lines: &LineIndex, span: Span, message: String) -> BakeError {
-    BakeError {
+fn syntax_error(source: &BakeSource, lines: &LineIndex, span: Span, message: String) -> Error {
+    Error::Bake {
         kind: BakeErrorKind::Syntax,
         origin: Origin {
             file: source.path.clone(),
@@ -1277,7 +1250,7 @@ fn context_of(vars: &BTreeMap<String, hcl::Value>) -> hcl::eval::Context<'static
 fn evaluate_variables(
     files: &[ParsedFile<'_>],
     env: &BTreeMap<String, String>,
-) -> Result<(BTreeMap<String, hcl::Value>, BTreeMap<String, BakeError>), BakeError> {
+) -> Result<(BTreeMap<String, hcl::Value>, BTreeMap<String, Error>), Error> {
     let mut decls: Vec<(String, VarDecl<'_>)> = Vec::new();
     for f in files {
         for (name, decl) in f.variables()? {
@@ -1297,7 +1270,7 @@ fn evaluate_variables(
     ]);
     let mut pending: Vec<usize> = (0..decls.len()).collect();
     let mut last_errors: HashMap<usize, EvalFailure> = HashMap::new();
-    let mut errors: BTreeMap<String, BakeError> = BTreeMap::new();
+    let mut errors: BTreeMap<String, Error> = BTreeMap::new();
     while !pending.is_empty() {
         let ctx = context_of(&values);
         let before = pending.len();
@@ -1310,16 +1283,11 @@ fn evaluate_variables(
                 VarDefault::Json(v) => from_json(v, &ctx),
             };
             match (evaluated, env.get(name)) {
-                (Ok(default), Some(s)) => match typed_like(&default, s) {
+                (Ok(default), Some(s)) => match typed_like(name, decl, &default, s) {
                     Ok(value) => {
                         values.insert(name.clone(), value);
                     }
-                    Err(message) => {
-                        let e = BakeError {
-                            kind: BakeErrorKind::Invalid,
-                            origin: decl.origin.clone(),
-                            message: format!("variable \"{name}\": {message}"),
-                        };
+                    Err(e) => {
                         errors.insert(name.clone(), e);
                     }
                 },
@@ -1345,7 +1313,7 @@ fn evaluate_variables(
                     .remove(&i)
                     .map(|f| f.message)
                     .unwrap_or_default();
-                let e = BakeError {
+                let e = Error::Bake {
                     kind: BakeErrorKind::Eval,
                     origin: decl.origin.clone(),
                     message: format!("variable \"{name}\": {why}"),
@@ -1359,18 +1327,28 @@ fn evaluate_variables(
     Ok((values, errors))
 }
 
-/// An environment value typed like the variable's default (buildx parses
-/// bools and numbers).
-fn typed_like(default: &hcl::Value, s: &str) -> Result<hcl::Value, String> {
+/// The environment's value `s` of variable `name`, typed like the
+/// variable's default (buildx parses bools and numbers).
+fn typed_like(
+    name: &str,
+    decl: &VarDecl<'_>,
+    default: &hcl::Value,
+    s: &str,
+) -> Result<hcl::Value, Error> {
+    let invalid = |type_name: &str| Error::Bake {
+        kind: BakeErrorKind::Invalid,
+        origin: decl.origin.clone(),
+        message: format!("variable \"{name}\": failed to parse {s:?} as {type_name}"),
+    };
     match default {
         hcl::Value::Bool(_) => crate::options::parse_bool(s)
             .map(hcl::Value::Bool)
-            .map_err(|_| format!("failed to parse {s:?} as bool")),
+            .map_err(|_| invalid("bool")),
         hcl::Value::Number(_) => s
             .parse::<i64>()
             .map(hcl::Value::from)
             .or_else(|_| s.parse::<f64>().map(hcl::Value::from))
-            .map_err(|_| format!("failed to parse {s:?} as number")),
+            .map_err(|_| invalid("number")),
         _ => Ok(hcl::Value::String(s.to_string())),
     }
 }
@@ -1453,7 +1431,12 @@ target "app" {
         let kinds: Vec<(BakeErrorKind, &str)> = b
             .errors
             .iter()
-            .map(|e| (e.kind, e.message.split(':').next().unwrap_or("")))
+            .filter_map(|e| match e {
+                Error::Bake { kind, message, .. } => {
+                    Some((*kind, message.split(':').next().unwrap_or("")))
+                }
+                _ => None,
+            })
             .collect();
         assert_eq!(
             kinds,
@@ -1465,8 +1448,8 @@ target "app" {
         );
         // Targets with a value left out do not resolve; literal ones do.
         assert_eq!(
-            b.resolve("app").unwrap_err().kind,
-            BakeErrorKind::NotEvaluated
+            b.resolve("app").unwrap_err().bake_kind(),
+            Some(BakeErrorKind::NotEvaluated)
         );
         assert!(b.resolve("api").is_err());
         assert_eq!(
@@ -1477,17 +1460,28 @@ target "app" {
 
     #[test]
     fn environment_values_take_the_default_type() {
+        let decl = VarDecl {
+            default: VarDefault::None,
+            origin: Error::unreadable(Path::new("/w/docker-bake.hcl"), "")
+                .origin()
+                .cloned()
+                .unwrap(),
+        };
+        let typed = |default: &hcl::Value, s: &str| typed_like("V", &decl, default, s);
         let b = hcl::Value::Bool(false);
-        assert_eq!(typed_like(&b, "T"), Ok(hcl::Value::Bool(true)));
-        assert_eq!(typed_like(&b, "0"), Ok(hcl::Value::Bool(false)));
+        assert_eq!(typed(&b, "T"), Ok(hcl::Value::Bool(true)));
+        assert_eq!(typed(&b, "0"), Ok(hcl::Value::Bool(false)));
+        let err = typed(&b, "on").unwrap_err();
+        assert_eq!(err.bake_kind(), Some(BakeErrorKind::Invalid));
         assert_eq!(
-            typed_like(&b, "on"),
-            Err("failed to parse \"on\" as bool".to_string())
+            err.to_string(),
+            "/w/docker-bake.hcl:1:1: variable \"V\": failed to parse \"on\" as bool"
         );
         let n = hcl::Value::from(1);
-        assert_eq!(typed_like(&n, "2.5"), Ok(hcl::Value::from(2.5)));
+        assert_eq!(typed(&n, "2.5"), Ok(hcl::Value::from(2.5)));
+        assert!(typed(&n, "two").is_err());
         assert_eq!(
-            typed_like(&hcl::Value::from("x"), "7"),
+            typed(&hcl::Value::from("x"), "7"),
             Ok(hcl::Value::from("7"))
         );
     }

@@ -24,14 +24,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::bake::{
-    normalize, Bake, BakeError, BakeErrorKind, BakeValue, Insertion, Origin, ResolvedTarget,
-};
+use super::bake::{normalize, Bake, BakeErrorKind, BakeValue, Insertion, Origin, ResolvedTarget};
 use super::options::{
-    context_name, parse_platforms, CacheSpec, ContextSource, OptionError, OutputSpec, SecretSource,
-    SecretSpec,
+    context_name, parse_platforms, CacheSpec, ContextSource, OutputSpec, SecretSource, SecretSpec,
 };
 use super::spec::BuildSpec;
+use super::Error;
 
 /// The `buildkit.build.*` settings of one workspace folder. A `null` value
 /// (what editors send for an unset setting) means the default.
@@ -76,7 +74,7 @@ impl BuildSettings {
     /// Reads the settings from the `buildkit` configuration section
     /// (`{"build": {...}, "buildOnSave": …}`); a missing `build` object
     /// means the defaults.
-    pub fn from_section(section: &serde_json::Value) -> Result<BuildSettings, ConfigError> {
+    pub fn from_section(section: &serde_json::Value) -> Result<BuildSettings, Error> {
         match section.get("build") {
             None | Some(serde_json::Value::Null) => Ok(BuildSettings::default()),
             Some(build) => BuildSettings::from_build_object(build),
@@ -84,23 +82,9 @@ impl BuildSettings {
     }
 
     /// Reads the settings from the `buildkit.build` object itself.
-    pub fn from_build_object(build: &serde_json::Value) -> Result<BuildSettings, ConfigError> {
-        BuildSettings::deserialize(build).map_err(|e| ConfigError::Settings(e.to_string()))
+    pub fn from_build_object(build: &serde_json::Value) -> Result<BuildSettings, Error> {
+        BuildSettings::deserialize(build).map_err(|e| Error::Settings(e.to_string()))
     }
-}
-
-/// What can go wrong configuring a build.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    #[error(transparent)]
-    Bake(#[from] BakeError),
-    #[error("buildkit.build.{setting}: {source}")]
-    Setting {
-        setting: &'static str,
-        source: OptionError,
-    },
-    #[error("buildkit.build settings: {0}")]
-    Settings(String),
 }
 
 /// Where a configured build comes from.
@@ -163,7 +147,7 @@ pub fn configured_builds(
     workspace: &Path,
     bake: Option<&Bake>,
     settings: &BuildSettings,
-) -> Result<Vec<ConfiguredBuild>, ConfigError> {
+) -> Result<Vec<ConfiguredBuild>, Error> {
     let dockerfile = normalize(dockerfile);
     if let Some(bake) = bake.filter(|b| !b.is_empty()) {
         let mut builds = Vec::new();
@@ -190,15 +174,15 @@ pub fn configured_builds(
         if let Some(e) = first_error {
             // The broken target may be the one meant for this Dockerfile:
             // say so rather than fall back to the settings.
-            return Err(e.into());
+            return Err(e);
         }
     }
     Ok(vec![from_settings(&dockerfile, workspace, settings)?])
 }
 
 /// The build of one bake target (`buildkit.build {bakeTarget}`).
-pub fn bake_target_spec(bake: &Bake, name: &str) -> Result<ConfiguredBuild, ConfigError> {
-    Ok(from_target(&bake.resolve(name)?)?)
+pub fn bake_target_spec(bake: &Bake, name: &str) -> Result<ConfiguredBuild, Error> {
+    from_target(&bake.resolve(name)?)
 }
 
 /// The targets worth building: all but the pure templates (named in some
@@ -222,8 +206,8 @@ fn buildable_targets(bake: &Bake) -> Vec<String> {
 }
 
 /// A bake target as a configured build.
-pub fn from_target(target: &ResolvedTarget) -> Result<ConfiguredBuild, BakeError> {
-    let invalid = |attr: &str, e: OptionError| BakeError {
+pub fn from_target(target: &ResolvedTarget) -> Result<ConfiguredBuild, Error> {
+    let invalid = |attr: &str, e: Error| Error::Bake {
         kind: BakeErrorKind::Invalid,
         origin: target
             .attr(attr)
@@ -271,7 +255,7 @@ pub fn from_target(target: &ResolvedTarget) -> Result<ConfiguredBuild, BakeError
         spec.secrets.push(secret);
     }
     for (name, value) in target.map("contexts")? {
-        let name = context_name(&name).map_err(|reason| BakeError {
+        let name = context_name(&name).map_err(|reason| Error::Bake {
             kind: BakeErrorKind::Invalid,
             origin: target
                 .attr("contexts")
@@ -307,7 +291,7 @@ pub fn from_settings(
     dockerfile: &Path,
     workspace: &Path,
     settings: &BuildSettings,
-) -> Result<ConfiguredBuild, ConfigError> {
+) -> Result<ConfiguredBuild, Error> {
     let dockerfile = normalize(dockerfile);
     let context = match settings.context.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => normalize(&workspace.join(c)),
@@ -320,7 +304,12 @@ pub fn from_settings(
     if dockerfile != context.join("Dockerfile") {
         spec.dockerfile = Some(dockerfile.clone());
     }
-    let setting = |setting: &'static str| move |source| ConfigError::Setting { setting, source };
+    let setting = |setting: &'static str| {
+        move |source| Error::Setting {
+            setting,
+            source: Box::new(source),
+        }
+    };
     for p in &settings.platforms {
         spec.platforms
             .extend(parse_platforms(p).map_err(setting("platforms"))?);
@@ -340,9 +329,8 @@ pub fn from_settings(
             .push(CacheSpec::parse("--cache-from", c).map_err(setting("cacheFrom"))?);
     }
     for (name, value) in &settings.contexts {
-        let name = context_name(name).map_err(|reason| {
-            ConfigError::Settings(format!("buildkit.build.contexts: {reason}"))
-        })?;
+        let name = context_name(name)
+            .map_err(|reason| Error::Settings(format!("buildkit.build.contexts: {reason}")))?;
         let source = ContextSource::parse(value).map_err(setting("contexts"))?;
         spec.contexts
             .insert(name, rebase_context(source, workspace));

@@ -6,8 +6,10 @@ pub mod bake;
 pub mod capability;
 pub mod compose;
 pub mod config;
+mod error;
 pub mod options;
 pub mod spec;
 
-pub use options::{CacheSpec, OptionError, OutputSpec, SecretSource, SecretSpec};
+pub use error::Error;
+pub use options::{CacheSpec, OutputSpec, SecretSource, SecretSpec};
 pub use spec::{BuildSpec, Export};

@@ -5,21 +5,11 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::Error;
 use crate::options::csv_fields;
 
-/// A malformed option value; the message names the flag and the value.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum OptionError {
-    #[error("invalid {flag} value {value:?}: {reason}")]
-    Invalid {
-        flag: &'static str,
-        value: String,
-        reason: String,
-    },
-}
-
-fn invalid(flag: &'static str, value: &str, reason: impl Into<String>) -> OptionError {
-    OptionError::Invalid {
+fn invalid(flag: &'static str, value: &str, reason: impl Into<String>) -> Error {
+    Error::InvalidOption {
         flag,
         value: value.to_string(),
         reason: reason.into(),
@@ -27,7 +17,7 @@ fn invalid(flag: &'static str, value: &str, reason: impl Into<String>) -> Option
 }
 
 /// Parses `k=v,k=v` into a map; keys are lower-cased like buildx does.
-fn parse_kv(flag: &'static str, value: &str) -> Result<BTreeMap<String, String>, OptionError> {
+fn parse_kv(flag: &'static str, value: &str) -> Result<BTreeMap<String, String>, Error> {
     let fields = csv_fields(value).map_err(|r| invalid(flag, value, r))?;
     let mut map = BTreeMap::new();
     for field in fields {
@@ -59,7 +49,7 @@ pub struct OutputSpec {
 impl OutputSpec {
     /// Parses buildx's `--output` syntax, including its shorthands: a bare
     /// path is `type=local,dest=PATH`, and `-` is `type=tar,dest=-`.
-    pub fn parse(value: &str) -> Result<OutputSpec, OptionError> {
+    pub fn parse(value: &str) -> Result<OutputSpec, Error> {
         let flag = "--output";
         if value.is_empty() {
             return Err(invalid(flag, value, "empty value"));
@@ -129,7 +119,7 @@ pub struct CacheSpec {
 impl CacheSpec {
     /// Parses buildx's cache syntax; a bare value is a registry ref
     /// (`type=registry,ref=VALUE`).
-    pub fn parse(flag: &'static str, value: &str) -> Result<CacheSpec, OptionError> {
+    pub fn parse(flag: &'static str, value: &str) -> Result<CacheSpec, Error> {
         if value.is_empty() {
             return Err(invalid(flag, value, "empty value"));
         }
@@ -174,7 +164,7 @@ impl SecretSpec {
     /// Parses `id=ID[,src=PATH|,env=VAR][,type=file|env]` (`source=` is an
     /// alias of `src=`). With only an id, buildx reads the environment
     /// variable of that name.
-    pub fn parse(value: &str) -> Result<SecretSpec, OptionError> {
+    pub fn parse(value: &str) -> Result<SecretSpec, Error> {
         let flag = "--secret";
         let attrs = parse_kv(flag, value)?;
         let Some(id) = attrs.get("id").filter(|i| !i.is_empty()).cloned() else {
@@ -210,7 +200,7 @@ impl SecretSpec {
 pub fn parse_build_arg(
     value: &str,
     env: impl Fn(&str) -> Option<String>,
-) -> Result<Option<(String, String)>, OptionError> {
+) -> Result<Option<(String, String)>, Error> {
     match value.split_once('=') {
         Some(("", _)) => Err(invalid("--build-arg", value, "the name is empty")),
         Some((k, v)) => Ok(Some((k.to_string(), v.to_string()))),
@@ -220,7 +210,7 @@ pub fn parse_build_arg(
 }
 
 /// Parses `--label K=V`.
-pub fn parse_label(value: &str) -> Result<(String, String), OptionError> {
+pub fn parse_label(value: &str) -> Result<(String, String), Error> {
     match value.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
         _ => Err(invalid("--label", value, "expected KEY=VALUE")),
@@ -229,7 +219,7 @@ pub fn parse_label(value: &str) -> Result<(String, String), OptionError> {
 
 /// Parses `--platform a,b` (repeatable); each entry must be a platform
 /// containerd parses (`crate::platform`) written as `os/arch[/variant]`.
-pub fn parse_platforms(value: &str) -> Result<Vec<String>, OptionError> {
+pub fn parse_platforms(value: &str) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
     for p in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let parts = p.split('/').count();
@@ -268,7 +258,7 @@ impl ContextSource {
     /// Classifies a context value (buildx's `build/opt.go`: remote URLs,
     /// `docker-image://` and `target:` pass through; `oci-layout://` is a
     /// layout; the rest is a directory).
-    pub fn parse(value: &str) -> Result<ContextSource, OptionError> {
+    pub fn parse(value: &str) -> Result<ContextSource, Error> {
         let flag = "--build-context";
         if value.is_empty() {
             return Err(invalid(flag, value, "empty value"));
@@ -353,7 +343,7 @@ fn parse_oci_layout(rest: &str) -> Result<ContextSource, String> {
 
 /// Parses `--build-context NAME=VALUE`. The name is an image reference as
 /// buildx normalises it (`docker.io/library/alpine:latest` is `alpine`).
-pub fn parse_build_context(value: &str) -> Result<(String, ContextSource), OptionError> {
+pub fn parse_build_context(value: &str) -> Result<(String, ContextSource), Error> {
     let flag = "--build-context";
     let Some((name, source)) = value.split_once('=') else {
         return Err(invalid(

@@ -164,30 +164,26 @@ pub fn try_reparse(mut old: Dockerfile, new: &str) -> Result<(Dockerfile, usize)
     let reparsed = window.pieces.len();
 
     // Pieces.
-    let mut tail: Vec<Piece> = old.pieces.drain(b..).collect();
-    old.pieces.truncate(a);
-    old.pieces.extend(window.pieces.into_iter().map(|mut p| {
+    let window_pieces = window.pieces.into_iter().map(|mut p| {
         if let PieceKind::Instruction(k) = &mut p.kind {
             *k += ins_a;
         }
         p
-    }));
-    for p in &mut tail {
+    });
+    splice(&mut old.pieces, a..b, window_pieces, |p| {
         shift(&mut p.span, delta);
         if let PieceKind::Instruction(k) = &mut p.kind {
             *k = *k - ins_b + ins_a + added;
         }
-    }
-    old.pieces.extend(tail);
+    });
 
     // Instructions.
-    let mut tail: Vec<Instruction> = old.instructions.drain(ins_b..).collect();
-    old.instructions.truncate(ins_a);
-    old.instructions.extend(window.instructions);
-    for ins in &mut tail {
-        shift_instruction(ins, delta);
-    }
-    old.instructions.extend(tail);
+    splice(
+        &mut old.instructions,
+        ins_a..ins_b,
+        window.instructions.into_iter(),
+        |ins| shift_instruction(ins, delta),
+    );
 
     // Errors: each lies inside its piece.
     let e_a = old.errors.partition_point(|e| e.span.start < from);
@@ -195,17 +191,26 @@ pub fn try_reparse(mut old: Dockerfile, new: &str) -> Result<(Dockerfile, usize)
         Some(_) => old.errors.partition_point(|e| e.span.start < old_after),
         None => old.errors.len(),
     };
-    let mut tail: Vec<SyntaxError> = old.errors.drain(e_b..).collect();
-    old.errors.truncate(e_a);
-    old.errors.extend(window.errors);
-    for e in &mut tail {
-        shift(&mut e.span, delta);
-    }
-    old.errors.extend(tail);
+    splice(&mut old.errors, e_a..e_b, window.errors.into_iter(), |e| {
+        shift(&mut e.span, delta)
+    });
 
     old.line_index = LineIndex::new(new);
     old.source = new.to_string();
     Ok((old, reparsed))
+}
+
+/// Replaces `v[range]` with `new` and applies `fix` to every element after
+/// it (the old ones, moved by the edit).
+fn splice<T>(
+    v: &mut Vec<T>,
+    range: std::ops::Range<usize>,
+    new: impl ExactSizeIterator<Item = T>,
+    fix: impl FnMut(&mut T),
+) {
+    let after = range.start + new.len();
+    v.splice(range, new);
+    v[after..].iter_mut().for_each(fix);
 }
 
 fn shift(span: &mut Span, delta: isize) {

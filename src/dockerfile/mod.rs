@@ -8,13 +8,15 @@
 //! UTF-8 with the byte offset).
 
 pub mod checks;
+mod error;
 pub mod incremental;
 pub mod model;
 pub mod parser;
 pub mod syntax;
 pub mod text;
 
+pub use error::Error;
 pub use model::Model;
-pub use parser::{parse, parse_bytes, ParseError};
+pub use parser::{parse, parse_bytes};
 pub use syntax::*;
 pub use text::{LineIndex, Position, PositionEncoding, Range, Span};

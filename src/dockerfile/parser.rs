@@ -16,25 +16,17 @@
 
 use super::syntax::*;
 use super::text::{LineIndex, Span};
-
-/// Why bytes could not be parsed as a Dockerfile.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ParseError {
-    #[error(
-        "the Dockerfile is not valid UTF-8: invalid byte 0x{byte:02x} at byte offset {offset}"
-    )]
-    InvalidUtf8 { offset: usize, byte: u8 },
-}
+use super::Error;
 
 /// Parses bytes read from a file. Dockerfiles must be UTF-8 (BuildKit reads
 /// them as Go strings); invalid bytes are reported with their offset rather
 /// than silently replaced, so ranges never drift.
-pub fn parse_bytes(bytes: &[u8]) -> Result<Dockerfile, ParseError> {
+pub fn parse_bytes(bytes: &[u8]) -> Result<Dockerfile, Error> {
     match std::str::from_utf8(bytes) {
         Ok(text) => Ok(parse(text)),
         Err(e) => {
             let offset = e.valid_up_to();
-            Err(ParseError::InvalidUtf8 {
+            Err(Error::InvalidUtf8 {
                 offset,
                 byte: bytes.get(offset).copied().unwrap_or(0),
             })

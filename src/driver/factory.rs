@@ -258,38 +258,57 @@ mod tests {
     #[test]
     fn unknown_option_messages_are_buildx_wording() {
         let check = |d: &str, k: &str, v: &str| f(d).validate(&cfg(k, v));
-        assert_eq!(
-            check("docker-container", "foo", "1").unwrap_err(),
-            "invalid driver option foo for docker-container driver"
-        );
-        assert_eq!(
-            check("remote", "foo", "1").unwrap_err(),
-            "invalid driver option foo for remote driver"
-        );
-        assert_eq!(
-            check("kubernetes", "foo", "1").unwrap_err(),
-            "invalid driver option foo for driver kubernetes"
-        );
-        assert_eq!(
-            check("remote", "cacert", "rel/ca.pem").unwrap_err(),
-            "non-absolute path 'rel/ca.pem' provided for cacert"
-        );
-        assert_eq!(
-            check("remote", "cert", "/c.pem").unwrap_err(),
-            "tls enabled, but missing keys cacert, key"
-        );
-        assert_eq!(
-            check("docker-container", "default-load", "yes").unwrap_err(),
-            "strconv.ParseBool: parsing \"yes\": invalid syntax"
-        );
-        assert_eq!(
-            check("remote", "default-load", "yes").unwrap_err(),
-            "strconv.ParseBool: parsing \"yes\": invalid syntax"
-        );
-        assert_eq!(
-            check("docker-container", "memory", "lots").unwrap_err(),
-            "invalid size: 'lots'"
-        );
+        for (driver, key, value, message) in [
+            (
+                "docker-container",
+                "foo",
+                "1",
+                "invalid driver option foo for docker-container driver",
+            ),
+            (
+                "remote",
+                "foo",
+                "1",
+                "invalid driver option foo for remote driver",
+            ),
+            (
+                "kubernetes",
+                "foo",
+                "1",
+                "invalid driver option foo for driver kubernetes",
+            ),
+            (
+                "remote",
+                "cacert",
+                "rel/ca.pem",
+                "non-absolute path 'rel/ca.pem' provided for cacert",
+            ),
+            (
+                "remote",
+                "cert",
+                "/c.pem",
+                "tls enabled, but missing keys cacert, key",
+            ),
+            (
+                "docker-container",
+                "default-load",
+                "yes",
+                "strconv.ParseBool: parsing \"yes\": invalid syntax",
+            ),
+            (
+                "remote",
+                "default-load",
+                "yes",
+                "strconv.ParseBool: parsing \"yes\": invalid syntax",
+            ),
+            ("docker-container", "memory", "lots", "invalid size: 'lots'"),
+        ] {
+            assert_eq!(
+                check(driver, key, value).unwrap_err(),
+                message,
+                "{driver} {key}={value}"
+            );
+        }
         assert!(check("docker-container", "memory", "512m").is_ok());
         assert!(check("docker-container", "env.HTTP_PROXY", "x").is_ok());
         let files = InitConfig {

@@ -203,18 +203,31 @@ impl Features {
     }
 }
 
-/// A request the selected driver cannot serve. Its `Display` is buildx's
-/// message, word for word and line for line (buildx 0.13.1 on Engine 20.10
-/// prints the same three lines; see docs/drivers.md), the same text in the
-/// CLI and the build.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{subject} is not supported for the {driver} driver.\nSwitch to a different driver, or turn on the containerd image store, and try again.{}", learn_more(*feature))]
+/// A request the selected driver cannot serve: a row of the table, as data
+/// (the editor's findings and the build both read it). Its `Display` is
+/// buildx's message, word for word and line for line (buildx 0.13.1 on
+/// Engine 20.10 prints the same three lines; see docs/drivers.md), the same
+/// text in the CLI and the build. Not an error type of its own: a build
+/// refused with it fails with the builder layer's error.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     pub feature: Feature,
     /// What is refused, as the message names it: the feature's title, or
     /// the exporter (`OCI exporter`).
     pub subject: &'static str,
     pub driver: DriverKind,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} is not supported for the {} driver.\nSwitch to a different driver, or turn on the containerd image store, and try again.{}",
+            self.subject,
+            self.driver,
+            learn_more(self.feature)
+        )
+    }
 }
 
 /// buildx's "Learn more" line of a refusal.

@@ -14,6 +14,10 @@ use ls_types::{
 use super::commands;
 use super::position::Encoding;
 
+/// The characters that trigger on-type formatting: the first is the
+/// capability's `firstTriggerCharacter`.
+pub const ON_TYPE_FORMATTING_TRIGGERS: [&str; 3] = ["\n", "\\", "`"];
+
 /// How diagnostics reach the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DiagnosticMode {
@@ -209,9 +213,9 @@ impl ClientFeatures {
             document_range_formatting_provider: Some(OneOf::Left(true)),
             inlay_hint_provider: Some(OneOf::Left(true)),
             document_on_type_formatting_provider: Some(ls_types::DocumentOnTypeFormattingOptions {
-                first_trigger_character: super::api::on_type_formatting::TRIGGERS[0].to_string(),
+                first_trigger_character: ON_TYPE_FORMATTING_TRIGGERS[0].to_string(),
                 more_trigger_character: Some(
-                    super::api::on_type_formatting::TRIGGERS[1..]
+                    ON_TYPE_FORMATTING_TRIGGERS[1..]
                         .iter()
                         .map(|c| c.to_string())
                         .collect(),

@@ -15,7 +15,6 @@
 //!   queued edit, yielding to incoming messages between documents, so it
 //!   never runs ahead of the edited document's own diagnostics.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +27,7 @@ use super::builds::selection::findings;
 use super::diagnostic_conv;
 use super::document::{self, Document};
 use super::position::Encoding;
+use super::session::scheduler::Run;
 use super::session::{Session, Stale};
 use super::settings::Settings;
 use crate::dockerfile::Model;
@@ -42,45 +42,8 @@ pub fn attach(session: &Session, client: Client) {
     }));
 }
 
-/// Which documents have diagnostics computing or owed.
-#[derive(Debug, Default)]
-pub struct Scheduler {
-    queues: std::sync::Mutex<Queues>,
-    /// Wakes the background worker when the last edit computation ends.
-    idle: tokio::sync::Notify,
-}
-
-#[derive(Debug, Default)]
-struct Queues {
-    /// Documents whose computation runs now, by URI.
-    running: HashMap<String, Run>,
-    /// How many of `running` were started by an edit (not the background
-    /// worker): background work waits while any is.
-    edits_running: usize,
-    /// Documents owed a computation for a cause other than their own edit,
-    /// oldest first, each once.
-    background: VecDeque<Uri>,
-    /// Whether the background worker task is alive.
-    worker: bool,
-}
-
-/// What is owed after a running computation.
-#[derive(Debug, Default, Clone, Copy)]
-struct Run {
-    /// An edit arrived: recompute if the document changed meanwhile.
-    edited: bool,
-    /// Something else changed (findings, a build): recompute in any case.
-    forced: bool,
-}
-
 /// What a computation was made from: results of another key are stale.
 type Key = (u64, u64);
-
-impl Scheduler {
-    fn queues(&self) -> std::sync::MutexGuard<'_, Queues> {
-        self.queues.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
 
 /// Schedules diagnostics for `uri`. `immediate` is false for an edit of the
 /// document itself (computed at once, or after the delay a user

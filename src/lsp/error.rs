@@ -1,7 +1,19 @@
 //! The language server's error type: what can go wrong while starting or
 //! serving, as opposed to per-request failures (those are JSON-RPC errors).
 
+use serde_json::{json, Value};
 use thiserror::Error;
+
+/// JSON-RPC error code of a command refused in a restricted workspace
+/// (implementation-defined server error range of JSON-RPC 2.0; not one of
+/// the codes LSP itself uses there). The error's `data` is
+/// `{"restricted": true, "command": "<name>"}`.
+pub const RESTRICTED_CODE: i64 = -32010;
+
+/// The JSON-RPC `data` of a refusal.
+pub fn refusal_data(command: &str) -> Value {
+    json!({"restricted": true, "command": command})
+}
 
 /// Failures of the language server layer.
 #[derive(Debug, Error)]
@@ -28,9 +40,8 @@ impl From<LspError> for tower_lsp_server::jsonrpc::Error {
     fn from(err: LspError) -> Self {
         let mut e = tower_lsp_server::jsonrpc::Error::invalid_params(err.to_string());
         if let LspError::Restricted { command } = &err {
-            e.code =
-                tower_lsp_server::jsonrpc::ErrorCode::ServerError(super::trust::RESTRICTED_CODE);
-            e.data = Some(super::trust::refusal_data(command));
+            e.code = tower_lsp_server::jsonrpc::ErrorCode::ServerError(RESTRICTED_CODE);
+            e.data = Some(refusal_data(command));
         }
         if matches!(err, LspError::Runtime(_) | LspError::Builder(_)) {
             e.code = tower_lsp_server::jsonrpc::ErrorCode::InternalError;

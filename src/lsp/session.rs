@@ -8,11 +8,18 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use ls_types::Uri;
 
+pub mod builders;
+pub mod builds;
+pub mod failures;
+pub mod ignores;
+pub mod scheduler;
+pub mod trust;
+
 use super::capabilities::ClientFeatures;
 use super::document::Document;
-use super::ignore_files::IgnoreCache;
 use super::settings::Settings;
 use crate::dockerfile::{Dockerfile, Model};
+use ignores::IgnoreCache;
 
 /// Mutable state behind one lock; every handler holds it briefly and never
 /// across an `.await`.
@@ -33,7 +40,7 @@ pub struct State {
     /// diagnostics computed under old inputs count as stale too.
     pub settings_epoch: u64,
     /// The workspace's builder: choice, resolved builder, cached statuses.
-    pub builders: crate::lsp::builds::selection::BuilderState,
+    pub builders: builders::BuilderState,
 }
 
 impl State {
@@ -99,7 +106,7 @@ pub struct Session {
     /// `.dockerignore` patterns by file, for CopyIgnoredFile.
     pub ignores: IgnoreCache,
     /// Builds started from the editor: running ones, failures, saves.
-    pub builds: crate::lsp::builds::run::Builds,
+    pub builds: builds::Builds,
     /// Bumped whenever diagnostics go stale without an edit (builder
     /// switched, build failed, settings or ignore files changed); part of
     /// pull results' ids, so a re-pull is never answered `unchanged`.
@@ -107,11 +114,11 @@ pub struct Session {
     /// A `workspace/diagnostic/refresh` is about to be sent (coalescing).
     pub pull_refresh_pending: std::sync::atomic::AtomicBool,
     /// Whether the workspace is trusted (builds allowed); `lsp::trust`.
-    pub trust: super::trust::Trust,
+    pub trust: trust::Trust,
     /// Who re-computes stale diagnostics (set once by the server).
     on_stale: OnStale,
     /// Which documents' diagnostics are computing or owed.
-    pub diagnostics: crate::lsp::diagnostics::Scheduler,
+    pub diagnostics: scheduler::Scheduler,
     /// didOpen/didChange/didClose notifications the transport passed on,
     /// and those the server has applied: equal when the documents are as
     /// the client last described them (see `document_symbol::Shortcut`).

@@ -6,7 +6,8 @@
 //! navigation, formatting, capability diagnostics) and refuses everything
 //! that executes or reads more than the workspace's own files:
 //! - the commands listed by [`commands::executes`] (builds, builder create,
-//!   bootstrap, stop, remove) answer the JSON-RPC error [`RESTRICTED_CODE`];
+//!   bootstrap, stop, remove) answer the JSON-RPC error
+//!   [`RESTRICTED_CODE`](crate::lsp::error::RESTRICTED_CODE);
 //! - build on save does nothing;
 //! - bake files are read statically (`Bake::parse_static`): literal values
 //!   only, no variables, no environment, no expressions;
@@ -21,72 +22,16 @@
 //! The state is never read from the `buildkit` settings, which a workspace
 //! can write (`.vscode/settings.json`).
 //!
-//! Everything here is policy; the rest of the server asks [`Trust`].
+//! Everything here is policy; the rest of the server asks the session's
+//! [`Trust`](crate::lsp::session::trust::Trust).
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tower_lsp_server::Client;
 
-use super::commands;
-use super::error::LspError;
-use super::session::Session;
-use crate::build::bake::{Bake, BakeError, BakeSource};
-
-/// JSON-RPC error code of a command refused in a restricted workspace
-/// (implementation-defined server error range of JSON-RPC 2.0; not one of
-/// the codes LSP itself uses there). The error's `data` is
-/// `{"restricted": true, "command": "<name>"}`.
-pub const RESTRICTED_CODE: i64 = -32010;
-
-/// The trust state of the session's workspace.
-#[derive(Debug)]
-pub struct Trust {
-    trusted: AtomicBool,
-}
-
-impl Default for Trust {
-    fn default() -> Self {
-        Trust {
-            trusted: AtomicBool::new(true),
-        }
-    }
-}
-
-impl Trust {
-    pub fn is_trusted(&self) -> bool {
-        self.trusted.load(Ordering::SeqCst)
-    }
-
-    /// Sets the state; returns whether it changed.
-    pub fn set(&self, trusted: bool) -> bool {
-        self.trusted.swap(trusted, Ordering::SeqCst) != trusted
-    }
-
-    /// `Err(Restricted)` for a command that executes, when not trusted.
-    pub fn check_command(&self, command: &str) -> Result<(), LspError> {
-        if self.is_trusted() || !commands::executes(command) {
-            return Ok(());
-        }
-        tracing::info!("{command} refused: the workspace is not trusted (Restricted Mode)");
-        Err(LspError::Restricted {
-            command: command.to_string(),
-        })
-    }
-
-    /// Parses bake files as far as the trust state allows: evaluated with the
-    /// environment when trusted, literal values only when not.
-    pub fn parse_bake(&self, sources: &[BakeSource]) -> Result<Bake, BakeError> {
-        if self.is_trusted() {
-            // The environment overrides variable defaults, as for buildx.
-            Bake::parse(sources, &std::env::vars().collect())
-        } else {
-            Bake::parse_static(sources)
-        }
-    }
-}
+use super::session::{Session, Stale};
 
 /// The trust choice in `initializationOptions` (`"trusted": bool`), if any.
 pub fn from_initialization_options(options: &Value) -> Option<bool> {
@@ -101,11 +46,6 @@ pub struct SetTrustParams {
 
 /// The `buildkit/setTrust` method name.
 pub const SET_TRUST: &str = "buildkit/setTrust";
-
-/// The JSON-RPC `data` of a refusal.
-pub fn refusal_data(command: &str) -> Value {
-    json!({"restricted": true, "command": command})
-}
 
 /// `buildkit/setTrust`: applies a new state. Becoming trusted re-reads the
 /// bake files with evaluation and enables builds; becoming restricted
@@ -131,40 +71,17 @@ pub fn set(session: &Arc<Session>, client: &Client, trusted: bool) {
         state.settings_epoch += 1;
         state.features.code_lens_refresh
     };
-    crate::lsp::diagnostics::schedule_all(session, client);
+    // Every document's diagnostics, through the session like any feature's.
+    session.report_stale(Stale::All);
     if refresh_lenses {
-        crate::lsp::builds::selection::watch::refresh_lenses(client);
+        crate::lsp::builds::selection::refresh_lenses(client);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn executing_commands_are_refused_only_when_restricted() {
-        let trust = Trust::default();
-        assert!(trust.check_command(commands::BUILD).is_ok());
-        assert!(trust.set(false));
-        assert!(!trust.set(false));
-        for c in [
-            commands::BUILD,
-            commands::CREATE_BUILDER,
-            commands::BOOTSTRAP_BUILDER,
-            commands::STOP_BUILDER,
-            commands::REMOVE_BUILDER,
-        ] {
-            let e = trust.check_command(c).unwrap_err();
-            assert!(matches!(e, LspError::Restricted { .. }), "{c}: {e}");
-        }
-        for c in [
-            commands::SERVER_INFO,
-            commands::LIST_BUILDERS,
-            commands::CANCEL_BUILD,
-        ] {
-            assert!(trust.check_command(c).is_ok(), "{c}");
-        }
-    }
+    use serde_json::json;
 
     #[test]
     fn only_a_boolean_trusted_option_counts() {

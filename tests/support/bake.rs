@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use buildkit_lsp::build::bake::{bake_file_paths, Bake, BakeError, BakeSource};
+use buildkit_lsp::build::bake::{bake_file_paths, Bake, BakeSource};
+use buildkit_lsp::build::Error;
 
 /// The bake files of `folder` that exist, in buildx's reading order.
 pub fn find_bake_files(folder: &Path) -> Vec<PathBuf> {
@@ -16,10 +17,10 @@ pub fn find_bake_files(folder: &Path) -> Vec<PathBuf> {
 }
 
 /// Reads and parses the bake files of `folder` (none: an empty `Bake`).
-pub fn load_folder(folder: &Path, env: &BTreeMap<String, String>) -> Result<Bake, BakeError> {
+pub fn load_folder(folder: &Path, env: &BTreeMap<String, String>) -> Result<Bake, Error> {
     let mut sources = Vec::new();
     for path in find_bake_files(folder) {
-        let text = std::fs::read_to_string(&path).map_err(|e| BakeError::unreadable(&path, e))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::unreadable(&path, e))?;
         sources.push(BakeSource { path, text });
     }
     Bake::parse(&sources, env)

@@ -13,19 +13,7 @@
 //! - a comment `# check=…` right above an instruction merges its skip and
 //!   experimental lists (not `error`) for that instruction only.
 
-use thiserror::Error;
-
-/// A malformed `# check=` value. BuildKit refuses to build with it
-/// (`failed to parse check options: …`).
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum CheckOptionError {
-    /// A part without `=`, or a key other than skip/experimental/error.
-    #[error("invalid check option {0:?}")]
-    InvalidOption(String),
-    /// `error=` with something `strconv.ParseBool` rejects.
-    #[error("failed to parse check option {part:?}: strconv.ParseBool: parsing {value:?}: invalid syntax")]
-    InvalidBool { part: String, value: String },
-}
+use crate::dockerfile::Error;
 
 /// The parsed `# check=` configuration (BuildKit's `linter.Config`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -40,7 +28,7 @@ pub struct LintConfig {
 
 impl LintConfig {
     /// Parses a `check` directive value, e.g. `skip=A,B;error=true`.
-    pub fn parse(value: &str) -> Result<LintConfig, CheckOptionError> {
+    pub fn parse(value: &str) -> Result<LintConfig, Error> {
         let value = value.trim();
         let mut cfg = LintConfig::default();
         if value.is_empty() {
@@ -48,33 +36,20 @@ impl LintConfig {
         }
         for part in value.splitn(3, ';') {
             let Some((key, v)) = part.split_once('=') else {
-                return Err(CheckOptionError::InvalidOption(part.to_string()));
+                return Err(Error::InvalidCheckOption(part.to_string()));
             };
             match key.trim() {
-                "skip" => {
-                    let v = v.trim();
-                    if v == "all" {
-                        cfg.skip_all = true;
-                    } else {
-                        cfg.skip = split_rules(v);
-                    }
-                }
-                "experimental" => {
-                    let v = v.trim();
-                    if v == "all" {
-                        cfg.experimental_all = true;
-                    } else {
-                        cfg.experimental = split_rules(v);
-                    }
-                }
+                "skip" => all_or_rules(v, &mut cfg.skip_all, &mut cfg.skip),
+                "experimental" => all_or_rules(v, &mut cfg.experimental_all, &mut cfg.experimental),
                 "error" => {
-                    cfg.error =
-                        parse_go_bool(v.trim()).ok_or_else(|| CheckOptionError::InvalidBool {
+                    cfg.error = crate::options::parse_bool(v.trim()).map_err(|_| {
+                        Error::InvalidCheckBool {
                             part: part.to_string(),
                             value: v.trim().to_string(),
-                        })?;
+                        }
+                    })?;
                 }
-                other => return Err(CheckOptionError::InvalidOption(other.to_string())),
+                other => return Err(Error::InvalidCheckOption(other.to_string())),
             }
         }
         Ok(cfg)
@@ -144,13 +119,19 @@ fn split_directive(comment: &str) -> Option<(&str, &str)> {
     Some((key, value))
 }
 
-fn split_rules(v: &str) -> Vec<String> {
-    v.split(',').map(|r| r.trim().to_string()).collect()
+/// A `skip=`/`experimental=` value: `all`, or comma-separated rule names
+/// (a later part of the same key replaces the names, never clears `all`).
+fn all_or_rules(v: &str, all: &mut bool, rules: &mut Vec<String>) {
+    let v = v.trim();
+    if v == "all" {
+        *all = true;
+    } else {
+        *rules = split_rules(v);
+    }
 }
 
-/// Go's `strconv.ParseBool`.
-fn parse_go_bool(v: &str) -> Option<bool> {
-    crate::options::parse_bool(v).ok()
+fn split_rules(v: &str) -> Vec<String> {
+    v.split(',').map(|r| r.trim().to_string()).collect()
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use super::syntax::{Dockerfile, PieceKind};
 use super::text::Span;
 use crate::dockerignore::DockerIgnore;
 
-pub use config::{CheckOptionError, LintConfig};
+pub use config::LintConfig;
 pub(crate) use expand::suggest;
 
 /// How serious a finding is. Ordered from most to least severe.
@@ -608,7 +608,7 @@ fn no_instructions(df: &Dockerfile) -> Option<Finding> {
     })
 }
 
-fn config_error(e: CheckOptionError, span: Span) -> Finding {
+fn config_error(e: crate::dockerfile::Error, span: Span) -> Finding {
     Finding {
         rule: None,
         severity: Severity::Error,

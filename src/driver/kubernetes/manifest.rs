@@ -17,7 +17,7 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde_json::{json, Map, Value};
 
-use crate::options::parse_bool;
+use crate::options::{parse_bool, parse_go_duration, parse_int32};
 
 /// buildx's default BuildKit image.
 pub const DEFAULT_IMAGE: &str = "moby/buildkit:buildx-stable-1";
@@ -129,6 +129,15 @@ impl Options {
             timeout: DEFAULT_TIMEOUT,
         };
         for (k, v) in opts {
+            if let Some((limits, resource)) = resource_option(k) {
+                let list = if limits {
+                    &mut o.limits
+                } else {
+                    &mut o.requests
+                };
+                list.insert(resource, quantity(v)?);
+                continue;
+            }
             match k.as_str() {
                 "image" => {
                     if !v.is_empty() {
@@ -137,26 +146,8 @@ impl Options {
                 }
                 "namespace" => o.namespace = Some(v.clone()),
                 "replicas" => o.replicas = parse_int32(v)?,
-                "requests.cpu" => {
-                    o.requests.insert("cpu", quantity(v)?);
-                }
-                "requests.memory" => {
-                    o.requests.insert("memory", quantity(v)?);
-                }
-                "requests.ephemeral-storage" => {
-                    o.requests.insert("ephemeral-storage", quantity(v)?);
-                }
                 "persistent-volume-claim.requests.storage" => {
                     o.persistent_storage = Some(quantity(v)?)
-                }
-                "limits.cpu" => {
-                    o.limits.insert("cpu", quantity(v)?);
-                }
-                "limits.memory" => {
-                    o.limits.insert("memory", quantity(v)?);
-                }
-                "limits.ephemeral-storage" => {
-                    o.limits.insert("ephemeral-storage", quantity(v)?);
                 }
                 "rootless" => {
                     o.rootless = parse_bool(v)?;
@@ -551,12 +542,16 @@ fn parse_tolerations(v: &str) -> Result<Vec<Toleration>, String> {
     Ok(out)
 }
 
-/// Go's `strconv.ParseInt(v, 10, 32)`, with its messages.
-fn parse_int32(v: &str) -> Result<i32, String> {
-    match v.parse::<i64>() {
-        Ok(n) => i32::try_from(n)
-            .map_err(|_| format!("strconv.ParseInt: parsing {v:?}: value out of range")),
-        Err(_) => Err(format!("strconv.ParseInt: parsing {v:?}: invalid syntax")),
+/// `requests.R` and `limits.R` for the resources buildx sets: whether it is
+/// a limit, and the resource.
+fn resource_option(key: &str) -> Option<(bool, &'static str)> {
+    const RESOURCES: [&str; 3] = ["cpu", "memory", "ephemeral-storage"];
+    let (list, name) = key.split_once('.')?;
+    let resource = RESOURCES.into_iter().find(|r| *r == name)?;
+    match list {
+        "requests" => Some((false, resource)),
+        "limits" => Some((true, resource)),
+        _ => None,
     }
 }
 
@@ -589,43 +584,6 @@ fn quantity(v: &str) -> Result<String, String> {
     } else {
         Err(bad())
     }
-}
-
-/// Go's `time.ParseDuration`: a sequence of decimal numbers with units
-/// `ns`, `us`/`µs`, `ms`, `s`, `m`, `h` (`90s`, `1m30s`, `1.5h`).
-pub fn parse_go_duration(v: &str) -> Result<Duration, String> {
-    let invalid = || format!("time: invalid duration {v:?}");
-    let s = v.strip_prefix('+').unwrap_or(v);
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if s.is_empty() || s.starts_with('-') {
-        return Err(invalid());
-    }
-    let mut total = 0f64;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let n_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("time: missing unit in duration {v:?}"))?;
-        let n: f64 = rest[..n_end].parse().map_err(|_| invalid())?;
-        rest = &rest[n_end..];
-        let u_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit = match &rest[..u_end] {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            u => return Err(format!("time: unknown unit {u:?} in duration {v:?}")),
-        };
-        total += n * unit;
-        rest = &rest[u_end..];
-    }
-    Duration::try_from_secs_f64(total).map_err(|_| invalid())
 }
 
 #[cfg(test)]
@@ -677,29 +635,6 @@ mod tests {
     }
 
     #[test]
-    fn go_durations() {
-        assert_eq!(parse_go_duration("90s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_go_duration("1m30s").unwrap(), Duration::from_secs(90));
-        assert_eq!(
-            parse_go_duration("1.5h").unwrap(),
-            Duration::from_secs(5400)
-        );
-        assert_eq!(
-            parse_go_duration("250ms").unwrap(),
-            Duration::from_millis(250)
-        );
-        assert_eq!(parse_go_duration("0").unwrap(), Duration::ZERO);
-        assert_eq!(
-            parse_go_duration("10").unwrap_err(),
-            "time: missing unit in duration \"10\""
-        );
-        assert_eq!(
-            parse_go_duration("3d").unwrap_err(),
-            "time: unknown unit \"d\" in duration \"3d\""
-        );
-    }
-
-    #[test]
     fn quantities() {
         for ok in ["500m", "2", "1.5", "2Gi", "100Mi", "1e3", "+1k", "0.5E-2"] {
             assert!(quantity(ok).is_ok(), "{ok}");
@@ -732,6 +667,45 @@ mod tests {
                     ..Toleration::default()
                 }
             ]
+        );
+    }
+
+    #[test]
+    fn every_request_and_limit_buildx_sets() {
+        let o = parse(&[
+            ("requests.cpu", "1"),
+            ("requests.memory", "1Gi"),
+            ("requests.ephemeral-storage", "2Gi"),
+            ("limits.cpu", "2"),
+            ("limits.memory", "3Gi"),
+            ("limits.ephemeral-storage", "4Gi"),
+        ])
+        .unwrap();
+        let map = |pairs: [(&'static str, &str); 3]| {
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k, v.to_string()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        assert_eq!(
+            o.requests,
+            map([
+                ("cpu", "1"),
+                ("memory", "1Gi"),
+                ("ephemeral-storage", "2Gi")
+            ])
+        );
+        assert_eq!(
+            o.limits,
+            map([
+                ("cpu", "2"),
+                ("memory", "3Gi"),
+                ("ephemeral-storage", "4Gi")
+            ])
+        );
+        assert_eq!(
+            parse(&[("requests.gpu", "1")]).unwrap_err(),
+            "invalid driver option requests.gpu for driver kubernetes"
         );
     }
 

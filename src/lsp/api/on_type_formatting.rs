@@ -10,10 +10,6 @@ use crate::dockerfile::Span;
 use crate::lsp::api::formatting;
 use crate::lsp::session::Session;
 
-/// The characters that trigger on-type formatting: the first is the
-/// capability's `firstTriggerCharacter`.
-pub const TRIGGERS: [&str; 3] = ["\n", "\\", "`"];
-
 pub fn handle(session: &Session, params: DocumentOnTypeFormattingParams) -> Vec<TextEdit> {
     let p = params.text_document_position;
     let Some(snap) = session.snapshot(&p.text_document.uri) else {

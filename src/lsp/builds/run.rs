@@ -7,17 +7,15 @@
 //! answering while it runs. At most one build runs per (document, target): a
 //! new one cancels the running one; different targets build side by side.
 
-mod failures;
 mod tracker;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ls_types::notification::Notification;
-use ls_types::{Diagnostic, MessageType, NumberOrString, Uri};
+use ls_types::{MessageType, NumberOrString, Uri};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -29,12 +27,12 @@ use crate::builder::run::{BuildReport, RunEvent};
 use crate::builder::BuilderError;
 use crate::buildkit::BuildkitError;
 use crate::lsp::error::LspError;
-use crate::lsp::position::Encoding;
 use crate::lsp::progress::WorkProgress;
 use crate::lsp::session::Session;
 use crate::lsp::session::Stale;
 
-pub use failures::Failure;
+use crate::lsp::session::builds::Running;
+use crate::lsp::session::failures::Failure;
 use tracker::Tracker;
 
 /// Time between two batches of log text and two progress reports (so at most
@@ -60,69 +58,6 @@ pub struct BuildLogParams {
 impl Notification for BuildLog {
     type Params = BuildLogParams;
     const METHOD: &'static str = "buildkit/buildLog";
-}
-
-/// A build is identified by its document and target.
-type Key = (String, Option<String>);
-
-#[derive(Debug)]
-struct Running {
-    id: String,
-    cancel: CancellationToken,
-    /// The work-done progress token, once created.
-    progress: Option<String>,
-}
-
-#[derive(Debug, Default)]
-struct Inner {
-    running: HashMap<Key, Running>,
-    /// The target each document was last built with, for build on save.
-    last_target: HashMap<String, Option<String>>,
-    /// Saves per document, so only the last of rapid saves builds.
-    saves: HashMap<String, u64>,
-    /// Failed builds' diagnostics per document.
-    failures: HashMap<String, Vec<Failure>>,
-}
-
-/// The builds of a session: running ones, failures, build-on-save state.
-#[derive(Debug, Default)]
-pub struct Builds {
-    inner: Mutex<Inner>,
-    next_id: AtomicU64,
-}
-
-impl Builds {
-    fn inner(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The `BuildFailed` diagnostics of a document with text `text`: failures
-    /// whose instruction was edited are dropped for good, the others follow
-    /// their instruction.
-    pub fn failure_diagnostics(&self, uri: &str, text: &str, enc: Encoding) -> Vec<Diagnostic> {
-        let mut inner = self.inner();
-        let Some(list) = inner.failures.get_mut(uri) else {
-            return Vec::new();
-        };
-        // A dropped failure is already absent from this result, so pull
-        // result ids need no change for it (recorded and cleared failures go
-        // through `diagnostics::invalidate`).
-        list.retain_mut(|f| f.relocate(text));
-        list.iter().map(|f| f.diagnostic(enc)).collect()
-    }
-
-    /// Cancels builds matching `pred`; returns how many.
-    fn cancel_where(&self, pred: impl Fn(&Key, &Running) -> bool) -> usize {
-        let inner = self.inner();
-        let mut n = 0;
-        for (key, run) in &inner.running {
-            if pred(key, run) && !run.cancel.is_cancelled() {
-                run.cancel.cancel();
-                n += 1;
-            }
-        }
-        n
-    }
 }
 
 /// The arguments of `buildkit.build`.
@@ -388,7 +323,7 @@ async fn prepare(
 /// runtime (`build/` parses text and does no I/O).
 async fn read_bake_folder(
     folder: &Path,
-) -> Result<Vec<crate::build::bake::BakeSource>, crate::build::bake::BakeError> {
+) -> Result<Vec<crate::build::bake::BakeSource>, crate::build::Error> {
     let mut sources = Vec::new();
     for path in crate::build::bake::bake_file_paths(folder) {
         match tokio::fs::read_to_string(&path).await {
@@ -398,7 +333,7 @@ async fn read_bake_folder(
                     e.kind(),
                     std::io::ErrorKind::NotFound | std::io::ErrorKind::IsADirectory
                 ) => {}
-            Err(e) => return Err(crate::build::bake::BakeError::unreadable(&path, e)),
+            Err(e) => return Err(crate::build::Error::unreadable(&path, e)),
         }
     }
     Ok(sources)

@@ -12,8 +12,11 @@ use ls_types::{MessageActionItem, MessageType};
 use serde_json::{json, Value};
 use tower_lsp_server::Client;
 
-use super::watch::{self, refresh_lenses};
-use super::{blocking, probe, read_store, same_name, CurrentBuilder, KnownBuilder, KnownStatus};
+use super::watch;
+use super::{
+    blocking, probe, read_store, refresh_lenses, same_name, CurrentBuilder, KnownBuilder,
+    KnownStatus,
+};
 use crate::builder::manage::{self, CreateOptions};
 use crate::builder::status::{self, driver_kind};
 use crate::builder::{selection, BuilderError, Env, NodeGroup};

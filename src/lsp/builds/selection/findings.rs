@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ls_types::{
-    CodeLens, Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location,
-    NumberOrString, Range, Uri,
+    Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString, Range,
+    Uri,
 };
 use serde_json::json;
 use tower_lsp_server::Client;
@@ -53,18 +53,24 @@ fn bake_error_diagnostics(
     let enc = session.state().features.encoding;
     errors
         .into_iter()
-        .filter(|e| e.origin.file == bake_file)
-        .map(|e| Diagnostic {
-            range: range_to_lsp(e.origin.range_in(enc)),
-            // Not an error in the file: Restricted Mode did not evaluate it.
-            severity: Some(match e.kind {
-                BakeErrorKind::NotEvaluated => DiagnosticSeverity::INFORMATION,
-                _ => DiagnosticSeverity::ERROR,
+        .filter_map(|e| match e {
+            crate::build::Error::Bake {
+                kind,
+                origin,
+                message,
+            } if origin.file == bake_file => Some(Diagnostic {
+                range: range_to_lsp(origin.range_in(enc)),
+                // Not an error in the file: Restricted Mode did not evaluate it.
+                severity: Some(match kind {
+                    BakeErrorKind::NotEvaluated => DiagnosticSeverity::INFORMATION,
+                    _ => DiagnosticSeverity::ERROR,
+                }),
+                code: Some(NumberOrString::String(format!("Bake{kind:?}"))),
+                source: Some("buildkit-lsp".to_string()),
+                message,
+                ..Diagnostic::default()
             }),
-            code: Some(NumberOrString::String(format!("Bake{:?}", e.kind))),
-            source: Some("buildkit-lsp".to_string()),
-            message: e.message,
-            ..Diagnostic::default()
+            _ => None,
         })
         .collect()
 }
@@ -205,7 +211,7 @@ pub fn bake_changed(session: &Arc<Session>, client: &Client) {
     // whose result must stay current; the Dockerfiles are re-scheduled.
     reschedule(session, false);
     if session.state().features.code_lens_refresh {
-        super::watch::refresh_lenses(client);
+        super::refresh_lenses(client);
     }
 }
 
@@ -373,33 +379,6 @@ pub fn bake_diagnostic(
         message: "the Dockerfile this target builds".to_string(),
     }]);
     Some(d)
-}
-
-/// `▶ Bake target <name>` on each target block of an open bake file.
-pub fn bake_lenses(session: &Session, uri: &Uri) -> Vec<CodeLens> {
-    let Some(path) = uri_path(uri) else {
-        return Vec::new();
-    };
-    let Some(bake) = bake_for(session, &path) else {
-        return Vec::new();
-    };
-    let enc = session.state().features.encoding;
-    let mut seen: Vec<&str> = Vec::new();
-    let mut out = Vec::new();
-    for block in bake.target_blocks_in(&path) {
-        // A target written twice in one file gets one lens, on the first.
-        if seen.contains(&block.name.as_str()) {
-            continue;
-        }
-        seen.push(&block.name);
-        out.push(super::lenses::lens(
-            range_to_lsp(block.name_origin.range_in(enc)),
-            format!("▶ Bake target {}", block.name),
-            super::lenses::BUILD,
-            json!([{"uri": uri.as_str(), "bakeTarget": block.name}]),
-        ));
-    }
-    out
 }
 
 /// The tags the line-0 build of a Dockerfile gives its image (cache only):

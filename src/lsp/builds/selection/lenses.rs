@@ -8,10 +8,12 @@
 use ls_types::{CodeLens, Command, Position, Range, Uri};
 use serde_json::{json, Value};
 
+use super::workspace::bake_for;
 use crate::lsp::analysis;
 use crate::lsp::commands;
 use crate::lsp::position::range_to_lsp;
 use crate::lsp::session::Session;
+use crate::lsp::uri::uri_path;
 
 /// The build command (`lsp::builds::run`).
 pub const BUILD: &str = "buildkit.build";
@@ -19,7 +21,7 @@ pub const BUILD: &str = "buildkit.build";
 /// The lenses of an open document (none for unopened or unanalysed ones).
 pub fn lenses(session: &Session, uri: &Uri) -> Vec<CodeLens> {
     if super::findings::is_bake_uri(uri) {
-        return super::findings::bake_lenses(session, uri);
+        return bake_lenses(session, uri);
     }
     let Some(snap) = session.snapshot(uri) else {
         return Vec::new();
@@ -53,6 +55,33 @@ pub fn lenses(session: &Session, uri: &Uri) -> Vec<CodeLens> {
             format!("▶ Build stage {name}"),
             BUILD,
             json!([{"uri": uri.as_str(), "target": name}]),
+        ));
+    }
+    out
+}
+
+/// `▶ Bake target <name>` on each target block of an open bake file.
+pub fn bake_lenses(session: &Session, uri: &Uri) -> Vec<CodeLens> {
+    let Some(path) = uri_path(uri) else {
+        return Vec::new();
+    };
+    let Some(bake) = bake_for(session, &path) else {
+        return Vec::new();
+    };
+    let enc = session.state().features.encoding;
+    let mut seen: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for block in bake.target_blocks_in(&path) {
+        // A target written twice in one file gets one lens, on the first.
+        if seen.contains(&block.name.as_str()) {
+            continue;
+        }
+        seen.push(&block.name);
+        out.push(lens(
+            range_to_lsp(block.name_origin.range_in(enc)),
+            format!("▶ Bake target {}", block.name),
+            BUILD,
+            json!([{"uri": uri.as_str(), "bakeTarget": block.name}]),
         ));
     }
     out

@@ -11,7 +11,9 @@ use ls_types::MessageType;
 use serde::{Deserialize, Serialize};
 use tower_lsp_server::Client;
 
-use super::{blocking, probe, read_store, resolve, CurrentBuilder, KnownBuilder, KnownStatus};
+use super::{
+    blocking, probe, read_store, refresh_lenses, resolve, CurrentBuilder, KnownBuilder, KnownStatus,
+};
 use crate::builder::status::driver_kind;
 use crate::builder::Env;
 use crate::lsp::session::Session;
@@ -252,15 +254,4 @@ pub async fn selection_changed(session: &Arc<Session>, client: &Client, current:
         refresh_lenses(client);
     }
     client.send_notification::<BuilderChanged>(notice).await;
-}
-
-/// `workspace/codeLens/refresh`, in the background (the client answers when
-/// it has re-requested its lenses). Only call it if the client supports it.
-pub fn refresh_lenses(client: &Client) {
-    let client = client.clone();
-    tokio::spawn(async move {
-        if let Err(e) = client.code_lens_refresh().await {
-            tracing::debug!("workspace/codeLens/refresh failed: {e}");
-        }
-    });
 }

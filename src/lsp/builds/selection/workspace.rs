@@ -12,7 +12,7 @@ use std::sync::Arc;
 use ls_types::Uri;
 use tower_lsp_server::Client;
 
-use crate::build::bake::{bake_file_paths, is_bake_file, Bake, BakeError, BakeSource};
+use crate::build::bake::{bake_file_paths, is_bake_file, Bake, BakeSource};
 use crate::build::config::{self, ConfiguredBuild};
 use crate::lsp::document::Document;
 use crate::lsp::session::{Session, Stale};
@@ -87,7 +87,7 @@ pub fn files_changed(session: &Arc<Session>, client: &Client, uris: &[Uri]) {
         tracing::info!("bake files changed");
         session.report_stale(Stale::All);
         if session.state().features.code_lens_refresh {
-            super::watch::refresh_lenses(client);
+            super::refresh_lenses(client);
         }
     }
 }
@@ -126,7 +126,7 @@ pub(super) fn parse_bake(
     session: &Session,
     open: &HashMap<PathBuf, Arc<Document>>,
     folder: &Path,
-) -> Option<Result<Bake, BakeError>> {
+) -> Option<Result<Bake, crate::build::Error>> {
     let sources: Vec<BakeSource> = bake_file_paths(folder)
         .into_iter()
         .filter_map(|path| {
@@ -150,7 +150,7 @@ pub(super) fn builds_cached(
     open: &HashMap<PathBuf, Arc<Document>>,
     dockerfile: &Path,
     folder: &Path,
-) -> Result<Vec<ConfiguredBuild>, config::ConfigError> {
+) -> Result<Vec<ConfiguredBuild>, crate::build::Error> {
     let bake = bake_of(session, open, folder);
     let (mut settings, load_override) = {
         let state = session.state();
@@ -165,7 +165,7 @@ pub(super) fn builds_cached(
 pub async fn configured_builds(
     session: &Session,
     uri: &Uri,
-) -> Result<Vec<ConfiguredBuild>, config::ConfigError> {
+) -> Result<Vec<ConfiguredBuild>, crate::build::Error> {
     let Some(path) = uri_path(uri) else {
         return Ok(Vec::new());
     };
