@@ -5,6 +5,7 @@
 
 pub mod context;
 mod gojson;
+pub mod insight;
 pub mod manage;
 pub mod name;
 pub mod nodegroup;

@@ -163,6 +163,20 @@ impl Client {
         events: mpsc::UnboundedSender<ProgressEvent>,
         engine: Option<&bollard::Docker>,
     ) -> Result<BuildOutcome, BuildkitError> {
+        self.build_counted(spec, events, engine, Arc::default())
+            .await
+    }
+
+    /// Like [`Client::build_loading`], with the file sync counting into
+    /// `transfer`, which the caller keeps whether the build succeeds or not
+    /// (the build insight reads which files were sent).
+    pub async fn build_counted(
+        &self,
+        spec: &BuildSpec,
+        events: mpsc::UnboundedSender<ProgressEvent>,
+        engine: Option<&bollard::Docker>,
+        transfer: Arc<TransferStats>,
+    ) -> Result<BuildOutcome, BuildkitError> {
         // What the driver refuses was refused by the caller
         // (`builder::run`, `BuildSpec::refusals`), before connecting.
         let features = self.driver.features();
@@ -194,7 +208,8 @@ impl Client {
                 "dockerfile".to_string(),
                 SyncedDir::dockerfile(&dockerfile).map_err(sync_err)?,
             ),
-        ]);
+        ])
+        .with_stats(transfer);
         let transfer = file_sync.stats();
 
         let name = context

@@ -332,6 +332,16 @@ pub fn explain(obs: &Observation, prev: Option<&Inputs>, ended: u64) -> (Explain
             merged.error = v.error.clone();
         }
     }
+    // A FROM step is BuildKit's image source, which reports no cache
+    // state: it counts as cached unless its resolved digest changed.
+    for (&idx, v) in by_instruction.iter_mut() {
+        if df.instructions[idx].kind == InstructionKind::From && !v.cached && v.error.is_none() {
+            let label = model.stage_of[idx].map(|s| labels[s].as_str());
+            let before = label.and_then(|l| prev.and_then(|p| p.bases.get(l)));
+            let now = label.and_then(|l| inputs.bases.get(l));
+            v.cached = !matches!((before, now), (Some(b), Some(n)) if b != n);
+        }
+    }
     let ran = |idx: usize| by_instruction.get(&idx).is_some_and(|v| !v.cached);
     // Stages with a step that ran, their parents' included.
     let mut stage_ran: Vec<Option<usize>> = vec![None; model.stages.len()];
