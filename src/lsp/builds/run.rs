@@ -84,11 +84,13 @@ struct Inner {
     failures: HashMap<String, Vec<Failure>>,
 }
 
-/// The builds of a session: running ones, failures, build-on-save state.
+/// The builds of a session: running ones, failures, build-on-save state,
+/// the last builds' insight.
 #[derive(Debug, Default)]
 pub struct Builds {
     inner: Mutex<Inner>,
     next_id: AtomicU64,
+    pub insight: super::insight::Insights,
 }
 
 impl Builds {
@@ -490,12 +492,18 @@ async fn drive(session: Arc<Session>, client: Client, job: Job) -> Value {
     let mut tick = tokio::time::interval(FLUSH_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut driver = job.driver.clone();
+    let mut insight = None;
     let result = loop {
         tokio::select! {
             r = &mut run => break r,
             Some(ev) = rx.recv() => {
-                if let RunEvent::Started { driver: d, .. } = &ev {
-                    driver = d.clone();
+                match ev {
+                    RunEvent::Started { driver: ref d, .. } => driver = d.clone(),
+                    RunEvent::Insight(i) => {
+                        insight = Some(i);
+                        continue;
+                    }
+                    _ => {}
                 }
                 tracker.observe(&ev);
             }
@@ -508,7 +516,14 @@ async fn drive(session: Arc<Session>, client: Client, job: Job) -> Value {
         }
     };
     while let Ok(ev) = rx.try_recv() {
-        tracker.observe(&ev);
+        match ev {
+            RunEvent::Insight(i) => insight = Some(i),
+            ev => tracker.observe(&ev),
+        }
+    }
+    if let (Some(i), Some(uri)) = (insight, &job.dockerfile) {
+        session.builds.insight.record(uri, *i);
+        super::insight::refresh(&session, &client);
     }
     send_log(&client, &job, &mut tracker).await;
     let outcome = Outcome::of(result);
