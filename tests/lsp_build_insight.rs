@@ -159,7 +159,10 @@ fn hints_name_the_changed_file_the_changed_arg_and_the_edited_instruction() {
     );
     let md = hover["contents"]["value"].as_str().unwrap();
     assert!(md.contains("**Last builds** on `default`"), "{md}");
-    assert!(md.contains("b.txt changed") && md.contains(": cached"), "{md}");
+    assert!(
+        md.contains("b.txt changed") && md.contains(": cached"),
+        "{md}"
+    );
     // The summary lens on the first line.
     let lenses = lsp.request(
         "textDocument/codeLens",
@@ -173,7 +176,10 @@ fn hints_name_the_changed_file_the_changed_arg_and_the_edited_instruction() {
         .find(|t| t.starts_with("last build: "))
         .unwrap_or_else(|| panic!("no summary lens: {lenses}"))
         .to_string();
-    assert!(summary.starts_with("last build: 5 steps, 3 cached, "), "{summary}");
+    assert!(
+        summary.starts_with("last build: 5 steps, 3 cached, "),
+        "{summary}"
+    );
 
     // A build arg changes: the RUN that uses it names it.
     let settings = json!({"diagnostics": {"debounceMs": 0}, "build": {"args": {"V": "2"}}});
@@ -256,7 +262,9 @@ fn a_restarted_server_shows_the_last_build_from_the_store() {
         lsp.shutdown();
     }
     let store = home.path().join("state/build-insight.json");
-    let size = std::fs::metadata(&store).expect("the store is written").len();
+    let size = std::fs::metadata(&store)
+        .expect("the store is written")
+        .len();
     assert!(size < 64 * 1024, "one build takes {size} bytes");
     let mut lsp = start(home.path(), json!({}));
     lsp.open(&uri, &text);
@@ -291,14 +299,30 @@ fn cli_explain_prints_the_table_and_rawjson_one_insight_event() {
     run(&["build", &dir, "--progress=quiet"]);
     std::fs::write(ctx.path().join("a.txt"), "a changed\n").unwrap();
     let err = run(&["build", &dir, "--explain"]);
-    let table = &err[err.find("STEP ").expect("a table") ..];
+    let table = &err[err.find("STEP ").expect("a table")..];
     let rows: Vec<&str> = table.lines().collect();
-    assert!(rows[0].starts_with("STEP") && rows[0].ends_with("WHY"), "{table}");
-    let copy_a = rows.iter().find(|r| r.starts_with("3: COPY a.txt /a")).unwrap();
-    assert!(copy_a.contains(" ran ") && copy_a.ends_with("a.txt changed"), "{table}");
+    assert!(
+        rows[0].starts_with("STEP") && rows[0].ends_with("WHY"),
+        "{table}"
+    );
+    let copy_a = rows
+        .iter()
+        .find(|r| r.starts_with("3: COPY a.txt /a"))
+        .unwrap();
+    assert!(
+        copy_a.contains(" ran ") && copy_a.ends_with("a.txt changed"),
+        "{table}"
+    );
     let run_n = rows.iter().find(|r| r.starts_with("4: RUN echo")).unwrap();
-    assert!(run_n.contains("an earlier step ran (line 3: COPY a.txt /a)"), "{table}");
-    assert!(rows.iter().any(|r| r.starts_with("build: 5 steps, 1 cached, ")), "{table}");
+    assert!(
+        run_n.contains("an earlier step ran (line 3: COPY a.txt /a)"),
+        "{table}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.starts_with("build: 5 steps, 1 cached, ")),
+        "{table}"
+    );
 
     let err = run(&["build", &dir, "--progress=rawjson"]);
     let events: Vec<Value> = err
@@ -313,4 +337,76 @@ fn cli_explain_prints_the_table_and_rawjson_one_insight_event() {
     let steps = ev["steps"].as_array().unwrap();
     assert_eq!(steps.len(), 5, "{ev}");
     assert!(steps.iter().all(|s| s["cached"] == true), "{ev}");
+}
+
+/// The build history lists the build just made (by its target) with its
+/// status, and opens its report with the steps; on BuildKit before 0.11
+/// (Engine 20.10) the command says the builder keeps no history. Run on
+/// Engine 26 by `scripts/test` (DOCKER_HOST=…/engine26.sock).
+#[test]
+fn history_lists_the_build_and_reports_its_steps_or_says_there_is_none() {
+    let Some(engine) = support::docker_or_skip("build_insight_history") else {
+        return;
+    };
+    let facts = support::engine_facts(&engine);
+    let n = nonce();
+    let stage = format!("st{n}");
+    let text = format!("FROM busybox:test AS {stage}\nRUN echo {n} > /n\n");
+    let ctx = support::TempContext::new().file("Dockerfile", &text);
+    let home = tempfile::tempdir().unwrap();
+    let mut lsp = start(home.path(), json!({}));
+    let uri = uri_of(&ctx.path().join("Dockerfile"));
+    lsp.open(&uri, &text);
+    let id = lsp.send_request(
+        "workspace/executeCommand",
+        json!({"command": "buildkit.build", "arguments": [{"uri": uri, "target": stage}]}),
+    );
+    let r = lsp
+        .response_within(id, BUILD_LIMIT)
+        .expect("the build answers");
+    assert_eq!(r["result"]["ok"], true, "{r}");
+
+    let id = lsp.send_request(
+        "workspace/executeCommand",
+        json!({"command": "buildkit.buildHistory", "arguments": []}),
+    );
+    let r = lsp
+        .response_within(id, Duration::from_secs(60))
+        .expect("history answers");
+    if facts.major < 23 {
+        let message = r["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("keeps no build history") && message.contains("BuildKit 0.11"),
+            "{r}"
+        );
+        return;
+    }
+    assert!(r.get("error").is_none(), "{r}");
+    assert_eq!(r["result"]["builder"], "default");
+    let builds = r["result"]["builds"].as_array().unwrap();
+    let ours = builds
+        .iter()
+        .find(|b| b["target"] == stage.as_str())
+        .unwrap_or_else(|| panic!("no record with target {stage}: {r}"));
+    assert_eq!(ours["ok"], true, "{ours}");
+    assert!(
+        ours["label"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("✔ {stage} · ")),
+        "{ours}"
+    );
+    assert!(ours["totalSteps"].as_u64().unwrap() >= 2, "{ours}");
+
+    let report = lsp.request(
+        "workspace/executeCommand",
+        json!({"command": "buildkit.buildReport", "arguments": [{"ref": ours["ref"]}]}),
+    );
+    let md = report["markdown"].as_str().unwrap();
+    assert!(
+        md.starts_with(&format!("# Build {}\n", ours["ref"].as_str().unwrap())),
+        "{md}"
+    );
+    assert!(md.contains(&format!("| target | `{stage}` |")), "{md}");
+    assert!(md.contains(&format!("RUN echo {n} > /n | ran |")), "{md}");
 }

@@ -8,6 +8,7 @@ pub mod client;
 pub mod errors;
 pub mod filesend;
 pub mod filesync;
+pub mod history;
 pub mod oracle;
 pub mod progress;
 pub mod redact;

@@ -14,6 +14,7 @@
 //! [`Cause::Unknown`], never a guess (docs/lsp-builds.md has the table).
 
 pub mod anchor;
+pub mod history;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

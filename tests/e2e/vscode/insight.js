@@ -44,28 +44,45 @@ async function main() {
     const buildLens = page.locator('.monaco-editor .codelens-decoration a', { hasText: /^▶ Build( \(.*\))?$/ });
     await buildLens.first().waitFor({ timeout: 30000 });
 
+    // The editor's text with its inlay hints, one string per line.
+    const lines = page.locator('.monaco-editor .view-lines').first();
+    const waitForLines = async (what, test) => {
+      const deadline = Date.now() + 120000;
+      let text = '';
+      while (Date.now() < deadline) {
+        // Hints are separate elements: collapse the spaces (and zero-width
+        // characters) the DOM puts around them.
+        const rows = (await lines.innerText())
+          .split('\n')
+          .map((l) => l.replace(/[\s\u200b-\u200d\ufeff]+/g, ' ').trim())
+          .filter((l) => l !== '');
+        text = rows.join('\n');
+        if (test(text)) {
+          return rows;
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`timed out waiting for ${what}; the editor shows:\n${text}`);
+    };
     let t = Date.now();
     await buildLens.first().click();
-    const lines = page.locator('.monaco-editor .view-lines').first();
-    // The first build's hints: the new RUN ran.
-    await page.locator('.monaco-editor .view-lines', { hasText: 'ran ' }).first().waitFor({ timeout: 120000 });
+    // The first build's hints: the COPY of the new nonce ran.
+    await waitForLines("the first build's hints", (s) => /nonce\.txt ran [0-9.]+ s: nonce\.txt changed/.test(s));
     log(`first build's hints ${Date.now() - t} ms after the click`);
 
     fs.writeFileSync(path.join(workspace, 'b.txt'), `b changed ${nonce}\n`);
     await page.keyboard.press('Escape');
     t = Date.now();
     await buildLens.first().click();
-    await page.locator('.monaco-editor .view-lines', { hasText: 'b.txt changed' }).first().waitFor({ timeout: 120000 });
+    const rows = await waitForLines("the second build's hints", (s) => /\/nonce\.txt cached/.test(s) && /b\.txt changed/.test(s));
     log(`second build's hints ${Date.now() - t} ms after the click`);
-    const text = await lines.innerText();
-    const rows = text.split('\n').filter((l) => l.trim() !== '');
     log(`editor lines with hints: ${JSON.stringify(rows)}`);
-    const rowOf = (start) => rows.find((r) => r.replace(/\u00a0/g, ' ').startsWith(start)) || '';
+    const rowOf = (start) => rows.find((r) => r.startsWith(start)) || '';
     for (const start of ['FROM busybox:test', 'COPY nonce.txt /nonce.txt', 'RUN cat /nonce.txt']) {
       assert.ok(/cached\s*$/.test(rowOf(start)), `"${start}" shows "cached": ${JSON.stringify(rowOf(start))}`);
     }
-    assert.ok(/ran [0-9.]+ s: b\.txt changed\s*$/.test(rowOf('COPY b.txt /b.txt').replace(/\u00a0/g, ' ')), `the COPY names b.txt: ${JSON.stringify(rowOf('COPY b.txt'))}`);
-    assert.ok(/an earlier step ran\s*$/.test(rowOf('RUN cat /b.txt').replace(/\u00a0/g, ' ')), `the last RUN blames the COPY: ${JSON.stringify(rowOf('RUN cat /b.txt'))}`);
+    assert.ok(/ran [0-9.]+ s: b\.txt changed\s*$/.test(rowOf('COPY b.txt /b.txt')), `the COPY names b.txt: ${JSON.stringify(rowOf('COPY b.txt'))}`);
+    assert.ok(/an earlier step ran\s*$/.test(rowOf('RUN cat /b.txt')), `the last RUN blames the COPY: ${JSON.stringify(rowOf('RUN cat /b.txt'))}`);
     const summary = page.locator('.monaco-editor .codelens-decoration', { hasText: /last build: 5 steps, 3 cached, / });
     await summary.first().waitFor({ timeout: 20000 });
     log(`summary lens: ${JSON.stringify(await summary.first().innerText())}`);
