@@ -144,7 +144,8 @@ fn hints_name_the_changed_file_the_changed_arg_and_the_edited_instruction() {
     );
 
     // One file of the second COPY changes.
-    std::fs::write(ctx.path().join("b.txt"), "b changed\n").unwrap();
+    // New content (with the nonce): no older cache entry can answer the COPY.
+    std::fs::write(ctx.path().join("b.txt"), format!("b {n}\n")).unwrap();
     build(&mut lsp, &uri);
     let h = hints(&mut lsp, &uri);
     for line in [0, 2, 3] {
@@ -297,7 +298,7 @@ fn cli_explain_prints_the_table_and_rawjson_one_insight_event() {
     };
     let dir = ctx.path().display().to_string();
     run(&["build", &dir, "--progress=quiet"]);
-    std::fs::write(ctx.path().join("a.txt"), "a changed\n").unwrap();
+    std::fs::write(ctx.path().join("a.txt"), format!("a {n}\n")).unwrap();
     let err = run(&["build", &dir, "--explain"]);
     let table = &err[err.find("STEP ").expect("a table")..];
     let rows: Vec<&str> = table.lines().collect();

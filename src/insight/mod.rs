@@ -99,6 +99,10 @@ pub enum Cause {
     EarlierInstructionChanged { instruction: String },
     /// An earlier step of the stage (or of a stage it uses) ran.
     EarlierStep { step: String },
+    /// An earlier step came from the cache, but from an older entry: its
+    /// own input changed since the last build (`input`), so its result
+    /// differs and this step missed.
+    EarlierInput { step: String, input: Box<Cause> },
     /// None of the above is known.
     Unknown,
 }
@@ -125,6 +129,7 @@ impl Cause {
             Cause::BaseImage { .. } => "base image changed".into(),
             Cause::EarlierInstructionChanged { instruction } => format!("`{instruction}` changed"),
             Cause::EarlierStep { .. } => "an earlier step ran".into(),
+            Cause::EarlierInput { input, .. } => format!("{} before it", input.short()),
             Cause::Unknown => UNKNOWN.into(),
         }
     }
@@ -140,6 +145,12 @@ impl Cause {
                 )
             }
             Cause::EarlierStep { step } => format!("an earlier step ran ({step})"),
+            Cause::EarlierInput { step, input } => {
+                format!(
+                    "{} for an earlier step ({step}, answered from an older cache entry)",
+                    input.short()
+                )
+            }
             other => other.short(),
         }
     }
@@ -343,20 +354,40 @@ pub fn explain(obs: &Observation, prev: Option<&Inputs>, ended: u64) -> (Explain
             v.cached = !matches!((before, now), (Some(b), Some(n)) if b != n);
         }
     }
-    let ran = |idx: usize| by_instruction.get(&idx).is_some_and(|v| !v.cached);
-    // Stages with a step that ran, their parents' included.
-    let mut stage_ran: Vec<Option<usize>> = vec![None; model.stages.len()];
-    for (s, stage) in model.stages.iter().enumerate() {
-        let parent = stage
-            .parent
-            .and_then(|p| stage_ran.get(p).copied().flatten());
-        stage_ran[s] = parent.or(stage.instructions.iter().copied().find(|&i| ran(i)));
-    }
     let changed_files: Vec<&SentFile> = obs
         .sent
         .iter()
         .filter(|f| prev.and_then(|p| p.files.get(&f.path)) != Some(&f.digest))
         .collect();
+    // Each step's own cause, cached steps' too: a step answered from an
+    // older cache entry still gives a result that differs from the last
+    // build's, and the steps after it miss for that reason.
+    let own: BTreeMap<usize, Option<Cause>> = by_instruction
+        .keys()
+        .map(|&idx| {
+            let c = own_cause(&Ctx {
+                obs,
+                df: &df,
+                model: &model,
+                labels: &labels,
+                prev,
+                inputs: &inputs,
+                changed_files: &changed_files,
+                idx,
+            });
+            (idx, c)
+        })
+        .collect();
+    let ran = |idx: usize| by_instruction.get(&idx).is_some_and(|v| !v.cached);
+    let changed = |idx: usize| ran(idx) || own.get(&idx).is_some_and(Option::is_some);
+    // Stages with a step that ran or changed, their parents' included.
+    let mut stage_changed: Vec<Option<usize>> = vec![None; model.stages.len()];
+    for (s, stage) in model.stages.iter().enumerate() {
+        let parent = stage
+            .parent
+            .and_then(|p| stage_changed.get(p).copied().flatten());
+        stage_changed[s] = parent.or(stage.instructions.iter().copied().find(|&i| changed(i)));
+    }
 
     let mut steps = Vec::new();
     for (&idx, v) in &by_instruction {
@@ -365,7 +396,6 @@ pub fn explain(obs: &Observation, prev: Option<&Inputs>, ended: u64) -> (Explain
             continue;
         };
         let stage = &model.stages[stage_idx];
-        let label = &labels[stage_idx];
         let range = df.range(ins.span);
         let Some(anchor) = Anchor::of_lines(
             &obs.dockerfile,
@@ -374,8 +404,7 @@ pub fn explain(obs: &Observation, prev: Option<&Inputs>, ended: u64) -> (Explain
         ) else {
             continue;
         };
-        let sources = copy_sources(ins);
-        let bytes = match &sources {
+        let bytes = match copy_sources(ins) {
             Some(m) => obs
                 .sent
                 .iter()
@@ -385,86 +414,33 @@ pub fn explain(obs: &Observation, prev: Option<&Inputs>, ended: u64) -> (Explain
             None => 0,
         };
         let cause = (!v.cached).then(|| {
-            let prev_stage = prev.and_then(|p| p.texts.get(label));
-            let text_known = |i: usize| {
-                prev_stage.is_some_and(|t| t.contains(&normalize(df.text(df.instructions[i].span))))
-            };
-            if obs.no_cache {
-                return Cause::NoCache;
+            if let Some(Some(c)) = own.get(&idx) {
+                return c.clone();
             }
-            if prev.is_some() && !text_known(idx) {
-                return Cause::InstructionChanged;
-            }
-            if let Some(prev) = prev {
-                let names = changed_args(&df, &model, stage_idx, idx, label, &inputs, prev);
-                if !names.is_empty() {
-                    return Cause::BuildArg { names };
-                }
-            }
-            if let Some(m) = &sources {
-                let hit: Vec<&str> = changed_files
-                    .iter()
-                    .filter(|f| m.covers(&f.path))
-                    .map(|f| f.path.as_str())
-                    .collect();
-                if !hit.is_empty() {
-                    return Cause::Files {
-                        names: hit
-                            .iter()
-                            .take(NAMED_FILES)
-                            .map(|s| s.to_string())
-                            .collect(),
-                        more: hit.len().saturating_sub(NAMED_FILES),
-                    };
-                }
-            }
-            if ins.kind == InstructionKind::From {
-                let before = prev.and_then(|p| p.bases.get(label));
-                if let (Some(from), Some(to)) = (before, inputs.bases.get(label)) {
-                    if from != to {
-                        return Cause::BaseImage {
-                            from: from.clone(),
-                            to: to.clone(),
-                        };
-                    }
-                }
-            }
-            if prev.is_some() {
-                let earlier = stage
-                    .instructions
-                    .iter()
-                    .copied()
-                    .take_while(|&i| i < idx)
-                    .find(|&i| {
-                        let k = df.instructions[i].kind;
-                        matches!(
-                            k,
-                            InstructionKind::Env | InstructionKind::User | InstructionKind::Shell
-                        ) && !text_known(i)
-                    });
-                if let Some(i) = earlier {
-                    return Cause::EarlierInstructionChanged {
-                        instruction: truncate(&normalize(df.text(df.instructions[i].span)), 40),
-                    };
-                }
-            }
-            let earlier_step = stage
+            let earlier = stage
                 .instructions
                 .iter()
                 .copied()
                 .take_while(|&i| i < idx)
-                .find(|&i| ran(i))
-                .or_else(|| stage.parent.and_then(|p| stage_ran[p]))
+                .find(|&i| changed(i))
+                .or_else(|| stage.parent.and_then(|p| stage_changed[p]))
                 .or_else(|| {
                     model
                         .stage_refs
                         .iter()
                         .filter(|r| r.instruction == idx)
-                        .find_map(|r| r.target.and_then(|t| stage_ran.get(t).copied().flatten()))
+                        .find_map(|r| {
+                            r.target
+                                .and_then(|t| stage_changed.get(t).copied().flatten())
+                        })
                 });
-            match earlier_step {
-                Some(i) => Cause::EarlierStep {
+            match earlier {
+                Some(i) if ran(i) => Cause::EarlierStep {
                     step: step_title(&df, &model, &labels, i),
+                },
+                Some(i) => Cause::EarlierInput {
+                    step: step_title(&df, &model, &labels, i),
+                    input: Box::new(own.get(&i).cloned().flatten().unwrap_or(Cause::Unknown)),
                 },
                 None => Cause::Unknown,
             }
@@ -488,6 +464,94 @@ pub fn explain(obs: &Observation, prev: Option<&Inputs>, ended: u64) -> (Explain
         steps,
     };
     (explained, inputs)
+}
+
+/// What [`own_cause`] looks at.
+struct Ctx<'a> {
+    obs: &'a Observation,
+    df: &'a Dockerfile,
+    model: &'a Model,
+    labels: &'a [String],
+    prev: Option<&'a Inputs>,
+    inputs: &'a Inputs,
+    changed_files: &'a [&'a SentFile],
+    idx: usize,
+}
+
+/// A step's own cause, in order: `--no-cache`, its text, a build arg, its
+/// context files, its base image digest, an ENV/USER/SHELL before it. `None`
+/// when none is known (then an earlier step, or nothing known).
+fn own_cause(c: &Ctx<'_>) -> Option<Cause> {
+    let (df, idx) = (c.df, c.idx);
+    let ins = &df.instructions[idx];
+    let stage_idx = c.model.stage_of.get(idx).copied().flatten()?;
+    let stage = &c.model.stages[stage_idx];
+    let label = &c.labels[stage_idx];
+    let prev_stage = c.prev.and_then(|p| p.texts.get(label));
+    let text_known = |i: usize| {
+        prev_stage.is_some_and(|t| t.contains(&normalize(df.text(df.instructions[i].span))))
+    };
+    if c.obs.no_cache && ins.kind != InstructionKind::From {
+        return Some(Cause::NoCache);
+    }
+    if c.prev.is_some() && !text_known(idx) {
+        return Some(Cause::InstructionChanged);
+    }
+    if let Some(prev) = c.prev {
+        let names = changed_args(df, c.model, stage_idx, idx, label, c.inputs, prev);
+        if !names.is_empty() {
+            return Some(Cause::BuildArg { names });
+        }
+    }
+    if let Some(m) = copy_sources(ins) {
+        let hit: Vec<&str> = c
+            .changed_files
+            .iter()
+            .filter(|f| m.covers(&f.path))
+            .map(|f| f.path.as_str())
+            .collect();
+        if !hit.is_empty() {
+            return Some(Cause::Files {
+                names: hit
+                    .iter()
+                    .take(NAMED_FILES)
+                    .map(|s| s.to_string())
+                    .collect(),
+                more: hit.len().saturating_sub(NAMED_FILES),
+            });
+        }
+    }
+    if ins.kind == InstructionKind::From {
+        let before = c.prev.and_then(|p| p.bases.get(label));
+        if let (Some(from), Some(to)) = (before, c.inputs.bases.get(label)) {
+            if from != to {
+                return Some(Cause::BaseImage {
+                    from: from.clone(),
+                    to: to.clone(),
+                });
+            }
+        }
+    }
+    if c.prev.is_some() {
+        let earlier = stage
+            .instructions
+            .iter()
+            .copied()
+            .take_while(|&i| i < idx)
+            .find(|&i| {
+                let k = df.instructions[i].kind;
+                matches!(
+                    k,
+                    InstructionKind::Env | InstructionKind::User | InstructionKind::Shell
+                ) && !text_known(i)
+            });
+        if let Some(i) = earlier {
+            return Some(Cause::EarlierInstructionChanged {
+                instruction: truncate(&normalize(df.text(df.instructions[i].span)), 40),
+            });
+        }
+    }
+    None
 }
 
 /// `line 4 (COPY a.txt /a)`, for "an earlier step ran".

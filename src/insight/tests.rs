@@ -258,3 +258,24 @@ fn many_changed_files_are_counted_and_the_table_lines_up() {
          build: 2 steps, 1 cached, 0.00 s\n"
     );
 }
+
+#[test]
+fn a_copy_answered_from_an_older_cache_entry_is_named_by_the_step_after_it() {
+    let prev = first_build();
+    // b.txt went back to content the daemon cached long ago: its COPY is
+    // cached, yet the RUN after it misses.
+    let o = obs(DF, names("1"), &[6, 7], &[("b.txt", "db-old")]);
+    let (e, _) = explain(&o, Some(&prev), 2);
+    assert!(e.steps[4].cached);
+    assert_eq!(
+        e.steps[5].cause,
+        Some(Cause::EarlierInput {
+            step: "line 6, stage base: COPY b.txt /b".into(),
+            input: Box::new(Cause::Files {
+                names: vec!["b.txt".into()],
+                more: 0
+            })
+        })
+    );
+    assert_eq!(e.steps[5].label(), "ran 0.3 s: b.txt changed before it");
+}
