@@ -88,6 +88,17 @@ fn hints(lsp: &mut Lsp, uri: &str) -> Vec<(u64, String)> {
         .collect()
 }
 
+/// The lines with a hint, without the FROM line: a build running at the
+/// same time with the same FROM (another test) may share that vertex, and
+/// BuildKit then reports its progress to that build only.
+fn hinted_lines(hints: &[(u64, String)], from_line: u64) -> Vec<u64> {
+    hints
+        .iter()
+        .map(|(l, _)| *l)
+        .filter(|l| *l != from_line)
+        .collect()
+}
+
 fn hint_on(hints: &[(u64, String)], line: u64) -> &str {
     hints
         .iter()
@@ -127,7 +138,7 @@ fn hints_name_the_changed_file_the_changed_arg_and_the_edited_instruction() {
     // First build: the new steps ran.
     build(&mut lsp, &uri);
     let first = hints(&mut lsp, &uri);
-    assert_eq!(first.len(), 5, "{first:?}");
+    assert_eq!(hinted_lines(&first, 0), vec![2, 3, 4, 5], "{first:?}");
     assert!(hint_on(&first, 3).starts_with("ran "), "{first:?}");
     assert!(
         lsp.server_requests("workspace/inlayHint/refresh").len() >= 1,
@@ -137,7 +148,11 @@ fn hints_name_the_changed_file_the_changed_arg_and_the_edited_instruction() {
     // Unchanged rebuild: every step cached.
     build(&mut lsp, &uri);
     let unchanged = hints(&mut lsp, &uri);
-    assert_eq!(unchanged.len(), 5, "{unchanged:?}");
+    assert_eq!(
+        hinted_lines(&unchanged, 0),
+        vec![2, 3, 4, 5],
+        "{unchanged:?}"
+    );
     assert!(
         unchanged.iter().all(|(_, h)| h == "cached"),
         "{unchanged:?}"
@@ -148,7 +163,7 @@ fn hints_name_the_changed_file_the_changed_arg_and_the_edited_instruction() {
     std::fs::write(ctx.path().join("b.txt"), format!("b {n}\n")).unwrap();
     build(&mut lsp, &uri);
     let h = hints(&mut lsp, &uri);
-    for line in [0, 2, 3] {
+    for line in [2, 3] {
         assert_eq!(hint_on(&h, line), "cached", "{h:?}");
     }
     assert!(hint_on(&h, 4).ends_with(": b.txt changed"), "{h:?}");
@@ -178,7 +193,8 @@ fn hints_name_the_changed_file_the_changed_arg_and_the_edited_instruction() {
         .unwrap_or_else(|| panic!("no summary lens: {lenses}"))
         .to_string();
     assert!(
-        summary.starts_with("last build: 5 steps, 3 cached, "),
+        summary.starts_with("last build: 5 steps, 3 cached, ")
+            || summary.starts_with("last build: 4 steps, 2 cached, "),
         "{summary}"
     );
 
@@ -215,22 +231,14 @@ fn hints_name_the_changed_file_the_changed_arg_and_the_edited_instruction() {
                "contentChanges": [{"range": lsp_support::range(0, 0, 0, 0), "text": "# note\n"}]}),
     );
     let moved = hints(&mut lsp, &uri);
-    assert_eq!(
-        moved.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
-        vec![1, 3, 4, 5, 6],
-        "{moved:?}"
-    );
+    assert_eq!(hinted_lines(&moved, 1), vec![3, 4, 5, 6], "{moved:?}");
     lsp.notify(
         "textDocument/didChange",
         json!({"textDocument": {"uri": uri, "version": 4},
                "contentChanges": [{"range": lsp_support::range(4, 0, 4, 3), "text": "run"}]}),
     );
     let left = hints(&mut lsp, &uri);
-    assert_eq!(
-        left.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
-        vec![1, 3, 5, 6],
-        "{left:?}"
-    );
+    assert_eq!(hinted_lines(&left, 1), vec![3, 5, 6], "{left:?}");
 
     // The setting turns the hints off.
     let off = json!({"diagnostics": {"debounceMs": 0}, "insight": {"inlayHints": false}});
@@ -271,7 +279,7 @@ fn a_restarted_server_shows_the_last_build_from_the_store() {
     lsp.open(&uri, &text);
     lsp.wait_server_request("workspace/inlayHint/refresh");
     let h = hints(&mut lsp, &uri);
-    assert_eq!(h.len(), 5, "{h:?}");
+    assert_eq!(hinted_lines(&h, 0), vec![2, 3, 4, 5], "{h:?}");
     assert!(hint_on(&h, 3).starts_with("ran "), "{h:?}");
 }
 
@@ -321,7 +329,8 @@ fn cli_explain_prints_the_table_and_rawjson_one_insight_event() {
     );
     assert!(
         rows.iter()
-            .any(|r| r.starts_with("build: 5 steps, 1 cached, ")),
+            .any(|r| r.starts_with("build: 5 steps, 1 cached, ")
+                || r.starts_with("build: 4 steps, 0 cached, ")),
         "{table}"
     );
 
@@ -336,7 +345,8 @@ fn cli_explain_prints_the_table_and_rawjson_one_insight_event() {
     assert_eq!(ev["builder"], "default");
     assert_eq!(ev["ok"], true);
     let steps = ev["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 5, "{ev}");
+    // (4 when a concurrent build took the shared FROM vertex.)
+    assert!(steps.len() >= 4, "{ev}");
     assert!(steps.iter().all(|s| s["cached"] == true), "{ev}");
 }
 

@@ -6,7 +6,8 @@
 //! Bounded: [`MAX_KEYS`] keys (the least recently built go first),
 //! [`MAX_BUILDS`] builds per key, and `insight::MAX_FILE_DIGESTS` file
 //! digests per key. The file lives in `$BUILDKIT_LSP_STATE_DIR`, else
-//! `<user cache dir>/buildkit-lsp`. A file that cannot be read or parsed is
+//! `<user cache dir>/buildkit-lsp`; `BUILDKIT_LSP_INSIGHT=off` turns the
+//! insight off. A file that cannot be read or parsed is
 //! replaced (with a warning in the log): the insight never fails a build.
 
 use std::path::{Path, PathBuf};
@@ -61,6 +62,16 @@ impl BuildInsight {
     pub fn last(&self) -> Option<&Explained> {
         self.builds.last()
     }
+}
+
+/// Whether builds are explained and remembered: unless
+/// `BUILDKIT_LSP_INSIGHT` is `0` or `off` (for the cost benchmark,
+/// `benches/insight.rs`, and for whoever wants nothing on disk).
+pub fn enabled() -> bool {
+    !matches!(
+        std::env::var("BUILDKIT_LSP_INSIGHT").as_deref(),
+        Ok("0" | "off" | "false")
+    )
 }
 
 /// The state directory: `$BUILDKIT_LSP_STATE_DIR`, else the user's cache

@@ -28,7 +28,7 @@ pub use anchor::Anchor;
 
 /// File digests kept per build key; a larger context keeps the first ones
 /// (by path), and a file without a kept digest counts as changed when sent.
-pub const MAX_FILE_DIGESTS: usize = 2000;
+pub const MAX_FILE_DIGESTS: usize = 1000;
 /// Files named in one cause; the rest are counted.
 pub const NAMED_FILES: usize = 3;
 
