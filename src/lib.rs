@@ -10,6 +10,7 @@ pub mod cli;
 pub mod dockerfile;
 pub mod dockerignore;
 pub mod driver;
+pub mod insight;
 pub mod lsp;
 pub mod options;
 pub mod platform;

@@ -5,6 +5,8 @@
 
 pub mod context;
 mod gojson;
+pub mod history;
+pub mod insight;
 pub mod manage;
 pub mod name;
 pub mod nodegroup;

@@ -19,8 +19,10 @@ use tokio_util::sync::CancellationToken;
 use super::{BuilderError, Env, NodeGroup};
 use crate::build::BuildSpec;
 use crate::buildkit::attachables::AuthService;
+use crate::buildkit::filesync::TransferStats;
 use crate::buildkit::{BuildOutcome, BuildkitError, Client, ProgressEvent};
 use crate::driver::{Driver, DriverError, DriverKind, Features};
+use crate::insight::{Observation, SentFile, VertexRecord};
 
 /// Name of the docker engine's own builder, as `buildx ls` shows it.
 pub const DEFAULT_BUILDER: &str = "default";
@@ -36,6 +38,9 @@ pub enum RunEvent {
     Progress(ProgressEvent),
     /// A tag is being pushed through the engine (docker driver).
     Pushing(String),
+    /// The build ended (built or failed, not cancelled): each instruction's
+    /// result and why the steps that ran missed the cache.
+    Insight(Box<super::insight::BuildInsight>),
 }
 
 /// What a successful build produced.
@@ -140,21 +145,45 @@ fn apply_default_load(spec: &mut BuildSpec, features: &Features) {
     }
 }
 
-/// Counts steps as BuildKit reports them.
+/// Counts steps as BuildKit reports them, and keeps each vertex's last
+/// state for the build insight.
 #[derive(Debug, Default)]
 struct StepCount {
     seen: HashSet<String>,
     cached: HashSet<String>,
+    /// In the order first reported.
+    order: Vec<String>,
+    vertices: HashMap<String, VertexRecord>,
 }
 
 impl StepCount {
     fn observe(&mut self, ev: &ProgressEvent) {
         if let ProgressEvent::Vertex(v) = ev {
-            self.seen.insert(v.digest.clone());
+            if self.seen.insert(v.digest.clone()) {
+                self.order.push(v.digest.clone());
+            }
             if v.cached {
                 self.cached.insert(v.digest.clone());
             }
+            let r = self.vertices.entry(v.digest.clone()).or_default();
+            if r.name.is_empty() {
+                r.name = v.name.clone();
+            }
+            r.cached |= v.cached;
+            if let Some(d) = v.duration() {
+                r.duration = Some(d);
+            }
+            if v.error.is_some() {
+                r.error = v.error.clone();
+            }
         }
+    }
+
+    fn records(&mut self) -> Vec<VertexRecord> {
+        self.order
+            .iter()
+            .filter_map(|d| self.vertices.remove(d))
+            .collect()
     }
 }
 
@@ -173,6 +202,7 @@ async fn build_with(
     let driver_name = features.kind.name().to_string();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut steps = StepCount::default();
+    let transfer = Arc::new(TransferStats::default());
     let build = async {
         let load_engine = if spec.load && !features.loads_into_engine() {
             bollard::Docker::connect_with_defaults().ok()
@@ -180,7 +210,9 @@ async fn build_with(
             None
         };
         let client = Client::connect(driver.clone()).await?;
-        client.build_loading(&spec, tx, load_engine.as_ref()).await
+        client
+            .build_counted(&spec, tx, load_engine.as_ref(), transfer.clone())
+            .await
     };
     tokio::pin!(build);
     let forward = |ev: ProgressEvent, steps: &mut StepCount| {
@@ -196,6 +228,10 @@ async fn build_with(
     // Events the build sent just before it returned.
     while let Ok(ev) = rx.try_recv() {
         forward(ev, &mut steps);
+    }
+    if reached_the_solve(&result) && super::insight::enabled() {
+        let insight = record_insight(&spec, builder, &mut steps, &transfer, started, &result).await;
+        let _ = events.send(RunEvent::Insight(Box::new(insight)));
     }
     let outcome = result?;
     if features.loads_into_engine() {
@@ -220,6 +256,77 @@ async fn build_with(
         total_steps: steps.seen.len(),
         warnings,
         loaded: outcome.loaded,
+    })
+}
+
+/// Whether BuildKit ran the solve, so there are steps to explain (not a
+/// connection or session that failed before it).
+fn reached_the_solve(result: &Result<BuildOutcome, BuildkitError>) -> bool {
+    matches!(result, Ok(_) | Err(BuildkitError::Solve(_)))
+}
+
+/// Explains the build against the key's previous one and remembers it
+/// (`builder::insight`), off the runtime's threads.
+async fn record_insight(
+    spec: &BuildSpec,
+    builder: &str,
+    steps: &mut StepCount,
+    transfer: &TransferStats,
+    started: Instant,
+    result: &Result<BuildOutcome, BuildkitError>,
+) -> super::insight::BuildInsight {
+    let path =
+        std::path::absolute(spec.dockerfile_path()).unwrap_or_else(|_| spec.dockerfile_path());
+    let obs = Observation {
+        dockerfile: tokio::fs::read_to_string(&path).await.unwrap_or_default(),
+        build_args: spec.build_args.clone(),
+        no_cache: spec.no_cache,
+        vertices: steps.records(),
+        sent: transfer
+            .sent_files()
+            .into_iter()
+            .filter(|f| f.dir == "context")
+            .map(|f| SentFile {
+                path: f.path,
+                bytes: f.bytes,
+                // 64 bits tell a changed file from an unchanged one, and
+                // keep the store small.
+                digest: f.digest.chars().take(16).collect(),
+            })
+            .collect(),
+        duration: started.elapsed(),
+        ok: result.is_ok(),
+    };
+    let key = super::insight::Key {
+        builder: builder.to_string(),
+        dockerfile: path,
+        target: spec.target.clone(),
+    };
+    let ended = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let dir = super::insight::state_dir();
+    let task = tokio::task::spawn_blocking(move || match dir {
+        Some(dir) => super::insight::record(&dir, key, &obs, ended),
+        None => {
+            let (explained, _) = crate::insight::explain(&obs, None, ended);
+            super::insight::BuildInsight {
+                key,
+                builds: vec![explained],
+            }
+        }
+    });
+    task.await.unwrap_or_else(|e| {
+        tracing::warn!("build insight: {e}");
+        super::insight::BuildInsight {
+            key: super::insight::Key {
+                builder: builder.to_string(),
+                dockerfile: spec.dockerfile_path(),
+                target: spec.target.clone(),
+            },
+            builds: Vec::new(),
+        }
     })
 }
 

@@ -167,6 +167,20 @@ impl Client {
         events: mpsc::UnboundedSender<ProgressEvent>,
         engine: Option<&bollard::Docker>,
     ) -> Result<BuildOutcome, BuildkitError> {
+        self.build_counted(spec, events, engine, Arc::default())
+            .await
+    }
+
+    /// Like [`Client::build_loading`], with the file sync counting into
+    /// `transfer`, which the caller keeps whether the build succeeds or not
+    /// (the build insight reads which files were sent).
+    pub async fn build_counted(
+        &self,
+        spec: &BuildSpec,
+        events: mpsc::UnboundedSender<ProgressEvent>,
+        engine: Option<&bollard::Docker>,
+        transfer: Arc<TransferStats>,
+    ) -> Result<BuildOutcome, BuildkitError> {
         // What the driver refuses was refused by the caller
         // (`builder::run`, `BuildSpec::refusals`), before connecting.
         let features = self.driver.features();
@@ -189,7 +203,7 @@ impl Client {
         let request = solve_request(&sent, &exports, &features, version.as_ref())?;
 
         let (context, dockerfile, dirs) = synced_dirs(spec)?;
-        let file_sync = FileSyncService::new(dirs);
+        let file_sync = FileSyncService::new(dirs).with_stats(transfer);
         let transfer = file_sync.stats();
 
         let name = context

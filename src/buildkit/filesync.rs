@@ -186,6 +186,9 @@ pub struct SentFile {
     pub path: String,
     /// Bytes of content sent.
     pub bytes: u64,
+    /// SHA-256 of the content sent (hex), so a build can tell a changed
+    /// file from one the daemon asked for again after a mere touch.
+    pub digest: String,
 }
 
 /// What a [`FileSyncService`] sent, over all its DiffCopy calls.
@@ -254,6 +257,13 @@ impl FileSyncService {
             dirs: Arc::new(dirs.into_iter().collect()),
             stats: Arc::default(),
         }
+    }
+
+    /// The same directories, counting into `stats` (a caller that wants
+    /// the counts of a build that fails, too, keeps its own).
+    pub fn with_stats(mut self, stats: Arc<TransferStats>) -> FileSyncService {
+        self.stats = stats;
+        self
     }
 
     /// The counters, shared with the running service.
@@ -565,7 +575,9 @@ async fn send_file(
     tx: &mpsc::Sender<PacketResult>,
     stats: &TransferStats,
 ) {
+    use sha2::Digest;
     let mut total: u64 = 0;
+    let mut hasher = sha2::Sha256::new();
     match tokio::fs::File::open(abs).await {
         Ok(mut file) => {
             let mut buf = vec![0u8; DATA_CHUNK_SIZE];
@@ -586,6 +598,7 @@ async fn send_file(
                 };
                 stats.data_bytes.fetch_add(n as u64, Ordering::Relaxed);
                 total += n as u64;
+                hasher.update(&buf[..n]);
                 if !send(tx, stats, p).await {
                     return;
                 }
@@ -598,6 +611,7 @@ async fn send_file(
             dir: dir_name.to_string(),
             path: rel.to_string(),
             bytes: total,
+            digest: hex::encode(hasher.finalize()),
         });
     }
     let end = Packet {

@@ -9,6 +9,7 @@ pub mod content;
 pub mod errors;
 pub mod filesend;
 pub mod filesync;
+pub mod history;
 pub mod ocilayout;
 pub mod oracle;
 pub mod progress;

@@ -14,10 +14,12 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::build::{options, BuildSpec, CacheSpec, OutputSpec, SecretSpec};
+use crate::builder::insight::Key;
 use crate::builder::run::RunEvent;
 use crate::builder::BuilderError;
 use crate::buildkit::progress::render_json;
 use crate::buildkit::{render_failure, BuildkitError, PlainRenderer, ProgressMode};
+use crate::insight::Explained;
 
 /// Build an image from a Dockerfile through BuildKit's API.
 #[derive(Debug, Args)]
@@ -73,6 +75,11 @@ pub struct BuildArgs {
     /// Progress output: plain, rawjson or quiet.
     #[arg(long, default_value = "plain")]
     pub progress: String,
+    /// At the end, each step's result and why the steps that ran missed the
+    /// cache, as a table (`rawjson` carries it as one `insight` event
+    /// either way).
+    #[arg(long)]
+    pub explain: bool,
     /// Builder to use (a builder of the buildx store; `default` is the
     /// docker engine's own).
     #[arg(long, env = "BUILDX_BUILDER")]
@@ -175,16 +182,22 @@ pub fn run(args: BuildArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    runtime.block_on(run_async(spec, mode, args.builder))
+    runtime.block_on(run_async(spec, mode, args.builder, args.explain))
 }
 
 /// Runs the build through `builder::run`, rendering its events as `mode`
 /// says; Ctrl-C cancels the build on the daemon.
-async fn run_async(spec: BuildSpec, mode: ProgressMode, builder: Option<String>) -> ExitCode {
+async fn run_async(
+    spec: BuildSpec,
+    mode: ProgressMode,
+    builder: Option<String>,
+    explain: bool,
+) -> ExitCode {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let printer = tokio::spawn(async move {
         let mut plain = PlainRenderer::new();
         let mut err = std::io::stderr();
+        let mut table = None;
         while let Some(ev) = rx.recv().await {
             match ev {
                 RunEvent::Warning(w) => eprintln!("WARNING: {w}"),
@@ -198,9 +211,20 @@ async fn run_async(spec: BuildSpec, mode: ProgressMode, builder: Option<String>)
                     }
                     ProgressMode::Quiet => {}
                 },
+                RunEvent::Insight(insight) => {
+                    let Some(last) = insight.last() else {
+                        continue;
+                    };
+                    if mode == ProgressMode::RawJson {
+                        let _ = err.write_all(insight_json(&insight.key, last).as_bytes());
+                    } else if explain {
+                        table = Some(last.table());
+                    }
+                }
                 RunEvent::Pushing(_) | RunEvent::Started { .. } => {}
             }
         }
+        table
     });
     let cancel = CancellationToken::new();
     let on_ctrl_c = cancel.clone();
@@ -218,7 +242,9 @@ async fn run_async(spec: BuildSpec, mode: ProgressMode, builder: Option<String>)
         }
     };
     watcher.abort();
-    let _ = printer.await;
+    if let Ok(Some(table)) = printer.await {
+        eprint!("\n{table}");
+    }
     match result {
         Ok(report) => {
             if mode != ProgressMode::Quiet {
@@ -243,4 +269,23 @@ async fn run_async(spec: BuildSpec, mode: ProgressMode, builder: Option<String>)
             ExitCode::from(1)
         }
     }
+}
+
+/// The `rawjson` event of the build insight: one line,
+/// `{"event":"insight","builder":…,"dockerfile":…,"target":…,` and the
+/// explained build's fields.
+fn insight_json(key: &Key, build: &Explained) -> String {
+    let mut v = serde_json::to_value(build).unwrap_or_default();
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("event".into(), "insight".into());
+        obj.insert("builder".into(), key.builder.clone().into());
+        obj.insert(
+            "dockerfile".into(),
+            key.dockerfile.display().to_string().into(),
+        );
+        obj.insert("target".into(), key.target.clone().into());
+    }
+    let mut s = v.to_string();
+    s.push('\n');
+    s
 }

@@ -57,6 +57,8 @@ pub struct ClientFeatures {
     pub work_done_progress: bool,
     /// `workspace.codeLens.refreshSupport`.
     pub code_lens_refresh: bool,
+    /// `workspace.inlayHint.refreshSupport`.
+    pub inlay_hint_refresh: bool,
     /// `workspace.diagnostics.refreshSupport`: pulled diagnostics can be
     /// invalidated by the server.
     pub diagnostic_refresh: bool,
@@ -105,6 +107,10 @@ impl ClientFeatures {
                 .unwrap_or(false),
             code_lens_refresh: ws
                 .and_then(|w| w.code_lens.as_ref())
+                .and_then(|c| c.refresh_support)
+                .unwrap_or(false),
+            inlay_hint_refresh: ws
+                .and_then(|w| w.inlay_hint.as_ref())
                 .and_then(|c| c.refresh_support)
                 .unwrap_or(false),
             diagnostic_refresh: ws

@@ -32,9 +32,16 @@ pub const ENABLE_LOAD: &str = "buildkit.enableLoad";
 pub const BUILD: &str = "buildkit.build";
 pub const CANCEL_BUILD: &str = "buildkit.cancelBuild";
 
+/// The builder's build history (issue 18, `lsp::builds::history`): recent
+/// builds, and one build's markdown report.
+pub const BUILD_HISTORY: &str = "buildkit.buildHistory";
+pub const BUILD_REPORT: &str = "buildkit.buildReport";
+
 const ALL: &[&str] = &[
     BUILD,
     CANCEL_BUILD,
+    BUILD_HISTORY,
+    BUILD_REPORT,
     IGNORE_RULE_EVERYWHERE,
     RELOAD_SETTINGS,
     SERVER_INFO,

@@ -12,6 +12,7 @@ pub mod builders;
 pub mod builds;
 pub mod failures;
 pub mod ignores;
+pub mod insight;
 pub mod scheduler;
 pub mod trust;
 

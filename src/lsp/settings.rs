@@ -68,6 +68,8 @@ pub struct Settings {
     pub build_on_save: bool,
     /// `buildkit.build.*`: what a Dockerfile without a bake target builds with.
     pub build: crate::build::config::BuildSettings,
+    /// `buildkit.insight.inlayHints`: the last build's result as inlay hints.
+    pub insight_hints: bool,
 }
 
 impl Default for Settings {
@@ -80,6 +82,7 @@ impl Default for Settings {
             log_level: LogLevel::Info,
             build_on_save: false,
             build: Default::default(),
+            insight_hints: true,
         }
     }
 }
@@ -127,6 +130,13 @@ impl Settings {
                 "build" => match crate::build::config::BuildSettings::from_build_object(value) {
                     Ok(b) => s.build = b,
                     Err(e) => ignored.push(format!("{e}; the build settings keep their defaults")),
+                },
+                "insight" => match value.get("inlayHints").map(Value::as_bool) {
+                    Some(Some(b)) => s.insight_hints = b,
+                    None if value.is_object() => {}
+                    _ => ignored.push(format!(
+                        "buildkit.insight: expected {{\"inlayHints\": true|false}}, got {value}"
+                    )),
                 },
                 k if HANDLED_ELSEWHERE.contains(&k) => {}
                 other => ignored.push(format!("buildkit.{other}: unknown setting, ignored")),

@@ -40,6 +40,8 @@ export class BuildsUi implements vscode.Disposable {
   private readonly running = new Map<string, BuildArgument>();
   /** buildIds whose log already reached the channel (a new one shows it). */
   private readonly seenBuilds = new Set<string>();
+  /** Build reports (markdown) by their `buildkit-report:` path: read-only documents. */
+  private readonly reports = new Map<string, string>();
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.statusItem = vscode.window.createStatusBarItem('buildkit.builder', vscode.StatusBarAlignment.Left, 10);
@@ -57,6 +59,10 @@ export class BuildsUi implements vscode.Disposable {
       vscode.commands.registerCommand('buildkitLsp.build', () => this.buildActiveDocument()),
       vscode.commands.registerCommand('buildkitLsp.cancelBuild', () => this.cancelBuild()),
       vscode.commands.registerCommand('buildkitLsp.showBuildLog', () => this.buildLog.show(true)),
+      vscode.commands.registerCommand('buildkitLsp.showBuildHistory', () => this.showBuildHistory()),
+      vscode.workspace.registerTextDocumentContentProvider('buildkit-report', {
+        provideTextDocumentContent: (uri) => this.reports.get(uri.path) ?? '',
+      }),
     );
   }
 
@@ -153,6 +159,43 @@ export class BuildsUi implements vscode.Disposable {
       throw new Error('the BuildKit language server is not running');
     }
     return client.sendRequest('workspace/executeCommand', { command, arguments: args });
+  }
+
+  /**
+   * *BuildKit: Show Build History*: the builder's recent builds
+   * (`buildkit.buildHistory`, BuildKit's own records) in a quick pick; the
+   * chosen one's report (`buildkit.buildReport`) opens as a read-only
+   * markdown document.
+   */
+  private async showBuildHistory(): Promise<void> {
+    let list: { builder?: string; builds?: Array<{ ref: string; label: string }> };
+    try {
+      list = (await this.execute('buildkit.buildHistory', [])) as typeof list;
+    } catch (e) {
+      void vscode.window.showErrorMessage(`BuildKit build history: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    const builds = list?.builds ?? [];
+    if (builds.length === 0) {
+      void vscode.window.showInformationMessage(`Builder ${list?.builder ?? ''} has no build records`);
+      return;
+    }
+    const pick = await vscode.window.showQuickPick(
+      builds.map((b) => ({ label: b.label, ref: b.ref })),
+      { title: `Builds on ${list.builder ?? 'the builder'}`, matchOnDescription: true },
+    );
+    if (!pick) {
+      return;
+    }
+    try {
+      const report = (await this.execute('buildkit.buildReport', [{ ref: pick.ref }])) as { markdown: string };
+      const uri = vscode.Uri.from({ scheme: 'buildkit-report', path: `/build-${pick.ref}.md` });
+      this.reports.set(uri.path, report.markdown);
+      const doc = await vscode.workspace.openTextDocument(uri);
+      await vscode.window.showTextDocument(doc, { preview: true });
+    } catch (e) {
+      void vscode.window.showErrorMessage(`BuildKit build report: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   private async listBuilders(report: boolean): Promise<BuilderInfo[] | undefined> {

@@ -13,6 +13,13 @@ use crate::lsp::session::Session;
 
 pub fn handle(session: &Session, params: CodeLensParams) -> Vec<CodeLens> {
     let mut out = lenses::lenses(session, &params.text_document.uri);
+    // The last build's summary on the first line.
+    out.extend(
+        session
+            .builds
+            .insight
+            .lens(params.text_document.uri.as_str()),
+    );
     if !session.trust.is_trusted() {
         for lens in &mut out {
             if let Some(c) = lens

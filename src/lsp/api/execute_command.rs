@@ -7,8 +7,8 @@ use serde_json::{json, Value};
 use tower_lsp_server::Client;
 
 use super::did_change_configuration;
-use crate::lsp::builds::run;
 use crate::lsp::builds::selection::commands as selection;
+use crate::lsp::builds::{history, run};
 use crate::lsp::commands;
 use crate::lsp::diagnostics;
 use crate::lsp::error::LspError;
@@ -95,6 +95,10 @@ pub async fn handle(
         commands::CANCEL_BUILD => {
             run::cancel_command(session, &params.command, &params.arguments).map(Some)
         }
+        commands::BUILD_HISTORY => history::list_command(session).await.map(Some),
+        commands::BUILD_REPORT => history::report_command(session, &params.command, args)
+            .await
+            .map(Some),
         other => Err(LspError::UnknownCommand(
             other.to_string(),
             commands::all().join(", "),

@@ -19,7 +19,21 @@ pub fn handle(session: &Session, params: HoverParams) -> Option<Hover> {
     let snap = session.snapshot(&p.text_document.uri)?;
     let enc = snap.features.encoding;
     let offset = snap.doc.offset(p.position, enc);
-    let (markdown, span) = hover_at(&snap.df, &snap.model, offset)?;
+    // The instruction's figures in the last builds (`lsp::builds::insight`).
+    let insight = session.builds.insight.hover(
+        p.text_document.uri.as_str(),
+        snap.doc.text(),
+        p.position.line,
+    );
+    let (markdown, span) = match (hover_at(&snap.df, &snap.model, offset), insight) {
+        (Some((md, span)), Some(more)) => (format!("{md}\n\n---\n\n{more}"), span),
+        (Some(found), None) => found,
+        (None, Some(more)) => {
+            let span = snap.df.instruction_at(offset).map(|i| i.span)?;
+            (more, span)
+        }
+        (None, None) => return None,
+    };
     let (kind, value) = if snap.features.hover_markdown {
         (MarkupKind::Markdown, markdown)
     } else {

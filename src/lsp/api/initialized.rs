@@ -26,6 +26,7 @@ pub async fn handle(session: &Arc<Session>, client: &Client) {
     if pulls {
         did_change_configuration::pull(session, client).await;
     }
+    crate::lsp::builds::insight::load_remembered(session, client);
 }
 
 async fn register_watchers(client: &Client) {

@@ -1,7 +1,8 @@
 //! `textDocument/inlayHint`: after a FROM image written with variables
 //! (`FROM golang:${GO_VERSION}`), the image it names with the global ARGs'
 //! defaults (`= golang:1.22`), as the checks expand it. Offline: nothing is
-//! asked of a registry.
+//! asked of a registry. Then the last build's result at the end of each
+//! instruction (`buildkit.insight.inlayHints`).
 
 use ls_types::{InlayHint, InlayHintLabel, InlayHintParams, InlayHintTooltip};
 
@@ -16,7 +17,8 @@ pub fn handle(session: &Session, params: InlayHintParams) -> Vec<InlayHint> {
     let enc = snap.features.encoding;
     let (from, to) = snap.doc.byte_range(params.range, enc);
     let df = &snap.df;
-    snap.model
+    let mut hints: Vec<InlayHint> = snap
+        .model
         .stages
         .iter()
         .zip(expanded_bases(df, &snap.model))
@@ -41,5 +43,16 @@ pub fn handle(session: &Session, params: InlayHintParams) -> Vec<InlayHint> {
                 data: None,
             })
         })
-        .collect()
+        .collect();
+    // The last build's result per instruction (`lsp::builds::insight`).
+    if snap.settings.insight_hints {
+        let lines = params.range.start.line..=params.range.end.line;
+        hints.extend(session.builds.insight.hints(
+            params.text_document.uri.as_str(),
+            snap.doc.text(),
+            enc,
+            lines,
+        ));
+    }
+    hints
 }

@@ -4,5 +4,7 @@
 //! logic itself lives in `build/` and `builder/`; this module only turns it
 //! into LSP messages.
 
+pub mod history;
+pub mod insight;
 pub mod run;
 pub mod selection;

@@ -425,12 +425,18 @@ async fn drive(session: Arc<Session>, client: Client, job: Job) -> Value {
     let mut tick = tokio::time::interval(FLUSH_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut driver = job.driver.clone();
+    let mut insight = None;
     let result = loop {
         tokio::select! {
             r = &mut run => break r,
             Some(ev) = rx.recv() => {
-                if let RunEvent::Started { driver: d, .. } = &ev {
-                    driver = d.clone();
+                match ev {
+                    RunEvent::Started { driver: ref d, .. } => driver = d.clone(),
+                    RunEvent::Insight(i) => {
+                        insight = Some(i);
+                        continue;
+                    }
+                    _ => {}
                 }
                 tracker.observe(&ev);
             }
@@ -443,7 +449,14 @@ async fn drive(session: Arc<Session>, client: Client, job: Job) -> Value {
         }
     };
     while let Ok(ev) = rx.try_recv() {
-        tracker.observe(&ev);
+        match ev {
+            RunEvent::Insight(i) => insight = Some(i),
+            ev => tracker.observe(&ev),
+        }
+    }
+    if let (Some(i), Some(uri)) = (insight, &job.dockerfile) {
+        session.builds.insight.record(uri, *i);
+        super::insight::refresh(&session, &client);
     }
     send_log(&client, &job, &mut tracker).await;
     let outcome = Outcome::of(result);

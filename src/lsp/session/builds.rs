@@ -39,6 +39,8 @@ pub(crate) struct Inner {
 pub struct Builds {
     inner: Mutex<Inner>,
     pub(crate) next_id: AtomicU64,
+    /// The last builds' insight, per document.
+    pub insight: super::insight::Insights,
 }
 
 impl Builds {

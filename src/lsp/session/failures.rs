@@ -2,11 +2,13 @@
 //! instruction, kept per document and target until a successful build of that
 //! target or an edit inside the instruction. The instruction's text at the
 //! time of the failure is kept, so the diagnostic follows the instruction when
-//! lines above it change, and disappears when the instruction itself changes.
+//! lines above it change, and disappears when the instruction itself changes
+//! (the build insight's hints follow the same [`Anchor`]).
 
 use ls_types::{Diagnostic, DiagnosticSeverity, NumberOrString, Position, Range};
 
 use crate::buildkit::SolveFailure;
+use crate::insight::Anchor;
 use crate::lsp::position::Encoding;
 
 /// Diagnostic code of a failed build.
@@ -21,10 +23,9 @@ const TAIL_LINES: usize = 5;
 pub struct Failure {
     /// The target whose build failed (`None`: the whole Dockerfile).
     pub target: Option<String>,
-    /// 0-based first line of the failing instruction in the current text.
-    start_line: usize,
-    /// The instruction's lines as they were when the build failed.
-    lines: Vec<String>,
+    /// The failing instruction's lines as they were when the build failed,
+    /// and where they are in the current text.
+    anchor: Anchor,
     message: String,
 }
 
@@ -38,61 +39,37 @@ impl Failure {
         // BuildKit's lines are 1-based and inclusive.
         let start = (first.start as usize).checked_sub(1)?;
         let end = (first.end as usize).max(first.start as usize);
-        let lines: Vec<String> = text
-            .lines()
-            .skip(start)
-            .take(end - start)
-            .map(str::to_string)
-            .collect();
-        if lines.len() != end - start {
-            return None;
-        }
         Some(Failure {
             target,
-            start_line: start,
-            lines,
+            anchor: Anchor::of_lines(text, start, end - 1)?,
             message: message(failure),
         })
     }
 
-    /// Finds the instruction in the document's new `text`: where it was, else
-    /// the nearest place with exactly its lines (lines above it changed).
-    /// Returns false when the instruction is gone (it was edited).
+    /// Finds the instruction in the document's new `text` (see
+    /// [`Anchor::relocate`]). Returns false when the instruction is gone (it
+    /// was edited).
     pub fn relocate(&mut self, text: &str) -> bool {
-        let current: Vec<&str> = text.lines().collect();
-        let n = self.lines.len();
-        let matches_at = |at: usize| {
-            current
-                .get(at..at + n)
-                .is_some_and(|found| found.iter().zip(&self.lines).all(|(a, b)| *a == b))
-        };
-        if matches_at(self.start_line) {
-            return true;
-        }
-        let nearest = (0..(current.len() + 1).saturating_sub(n))
-            .filter(|&at| matches_at(at))
-            .min_by_key(|&at| at.abs_diff(self.start_line));
-        match nearest {
-            Some(at) => {
-                self.start_line = at;
-                true
-            }
-            None => false,
-        }
+        self.anchor.relocate(text)
     }
 
     /// The diagnostic at the instruction's current place: from the start of
     /// its first line to the end of its last.
     pub fn diagnostic(&self, enc: Encoding) -> Diagnostic {
-        let last = self.lines.last().map(String::as_str).unwrap_or_default();
+        let last = self
+            .anchor
+            .lines
+            .last()
+            .map(String::as_str)
+            .unwrap_or_default();
         let width = match enc {
             Encoding::Utf16 => last.encode_utf16().count(),
             Encoding::Utf8 => last.len(),
         };
-        let end_line = self.start_line + self.lines.len().saturating_sub(1);
+        let end_line = self.anchor.end_line();
         Diagnostic {
             range: Range::new(
-                Position::new(self.start_line as u32, 0),
+                Position::new(self.anchor.start_line as u32, 0),
                 Position::new(end_line as u32, width as u32),
             ),
             severity: Some(DiagnosticSeverity::ERROR),

@@ -497,9 +497,71 @@ local function register_lens_commands()
   end
 end
 
+-- --- build history (issue 18) ------------------------------------------------
+
+--- Opens a build's report (markdown) in a read-only scratch buffer named
+--- buildkit://build/<ref>; returns the buffer.
+function M.open_report(reference, markdown)
+  local name = 'buildkit://build/' .. reference
+  local buf = vim.fn.bufnr(name)
+  if buf == -1 then
+    buf = vim.api.nvim_create_buf(true, true)
+    vim.api.nvim_buf_set_name(buf, name)
+  end
+  vim.bo[buf].modifiable = true
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, vim.split(markdown, '\n', { plain = true }))
+  vim.bo[buf].modifiable = false
+  vim.bo[buf].buftype = 'nofile'
+  vim.bo[buf].filetype = 'markdown'
+  vim.api.nvim_set_current_buf(buf)
+  return buf
+end
+
+--- :BuildkitBuildHistory: the recent builds of the workspace's builder in
+--- vim.ui.select; the chosen one opens as a report buffer. on_done(buf)
+--- when it is open (tests).
+function M.history(bufnr, on_done)
+  bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
+  local client = client_for(bufnr)
+  if not client then
+    return
+  end
+  execute(client, 'buildkit.buildHistory', {}, bufnr, function(err, result)
+    if err then
+      notify('build history: ' .. error_text(err), vim.log.levels.ERROR)
+      return
+    end
+    local builds = type(result) == 'table' and result.builds or {}
+    if #builds == 0 then
+      notify('builder ' .. tostring(result and result.builder) .. ' has no build records')
+      return
+    end
+    vim.ui.select(builds, {
+      prompt = 'Builds on ' .. tostring(result.builder),
+      format_item = function(b)
+        return b.label
+      end,
+    }, function(choice)
+      if not choice then
+        return
+      end
+      execute(client, 'buildkit.buildReport', { { ref = choice.ref } }, bufnr, function(rerr, report)
+        if rerr then
+          notify('build report: ' .. error_text(rerr), vim.log.levels.ERROR)
+          return
+        end
+        local buf = M.open_report(report.ref, report.markdown)
+        if on_done then
+          on_done(buf)
+        end
+      end)
+    end)
+  end)
+end
+
 -- User commands this module defines; the generic per-server-command ones
 -- must not overwrite them.
-M.user_commands = { 'BuildkitSelectBuilder', 'BuildkitBuild', 'BuildkitCancelBuild', 'BuildkitBuildLog' }
+M.user_commands = { 'BuildkitSelectBuilder', 'BuildkitBuild', 'BuildkitCancelBuild', 'BuildkitBuildLog', 'BuildkitBuildHistory' }
 
 function M.setup()
   register_lens_commands()
@@ -515,6 +577,9 @@ function M.setup()
   vim.api.nvim_create_user_command('BuildkitBuildLog', function()
     M.open_log()
   end, { desc = 'buildkit-lsp: open the build log buffer' })
+  vim.api.nvim_create_user_command('BuildkitBuildHistory', function()
+    M.history(0)
+  end, { desc = "buildkit-lsp: the builder's recent builds; open one's report" })
 end
 
 return M

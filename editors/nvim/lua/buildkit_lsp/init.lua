@@ -24,6 +24,9 @@ local defaults = {
   -- Request code lenses on BufEnter/CursorHold/InsertLeave and answer the
   -- server's workspace/codeLens/refresh.
   codelens = true,
+  -- Show inlay hints (the last build's result per instruction, FROM images
+  -- expanded) on Neovim 0.10 and later.
+  inlay_hints = true,
   -- Also attach to bake files (docker-bake.hcl/.json, docker-bake.override.*),
   -- whatever their filetype, for their build lenses and diagnostics.
   bake_files = true,
@@ -283,6 +286,10 @@ local function on_attach(client, bufnr)
       end,
     })
     refresh_codelens(bufnr)
+  end
+  local caps = client.server_capabilities or {}
+  if M.config.inlay_hints and caps.inlayHintProvider and vim.fn.has('nvim-0.10') == 1 then
+    vim.lsp.inlay_hint.enable(true, { bufnr = bufnr })
   end
   if M.config.on_attach then
     M.config.on_attach(client, bufnr)

@@ -34,7 +34,7 @@ impl Tracker {
 
     pub fn observe(&mut self, event: &RunEvent) {
         match event {
-            RunEvent::Started { .. } => {}
+            RunEvent::Started { .. } | RunEvent::Insight(_) => {}
             RunEvent::Warning(w) => self.log.push_str(&format!("WARNING: {w}\n")),
             RunEvent::Pushing(tag) => self.log.push_str(&format!("pushing {tag}\n")),
             RunEvent::Progress(ev) => {
