@@ -458,6 +458,33 @@ pub fn target_refs(b: &Block) -> Vec<(&str, Span)> {
     out
 }
 
+/// The attribute `key` of target `name` as bake merges it: the target's
+/// own blocks (a later file's block wins), then its `inherits` parents (a
+/// later parent wins), depth-first. `files` in bake's reading order.
+pub fn inherited<'a>(files: &'a [Outline], name: &str, key: &str) -> Option<&'a Attr> {
+    fn go<'a>(files: &'a [Outline], name: &str, key: &str, depth: usize) -> Option<&'a Attr> {
+        if depth > 32 {
+            return None; // a cycle; reported by the checks
+        }
+        let blocks: Vec<&Block> = files
+            .iter()
+            .flat_map(|o| o.blocks_of("target"))
+            .filter(|b| b.name().is_some_and(|(n, _)| n == name))
+            .collect();
+        if let Some(a) = blocks.iter().rev().find_map(|b| b.attr(key)) {
+            return Some(a);
+        }
+        let parents: Vec<&str> = blocks
+            .iter()
+            .filter_map(|b| b.attr("inherits"))
+            .flat_map(|a| a.value.strings())
+            .map(|(n, _)| n)
+            .collect();
+        parents.iter().rev().find_map(|p| go(files, p, key, depth + 1))
+    }
+    go(files, name, key, 0)
+}
+
 struct HclParser<'a> {
     text: &'a str,
     toks: Vec<Token>,
