@@ -19,6 +19,7 @@ mod docs;
 mod document;
 mod error;
 mod ignore_files;
+mod bake;
 mod kind;
 mod logging;
 mod memory;

@@ -10,6 +10,9 @@ use crate::lsp::position::range_to_lsp;
 use crate::lsp::session::Session;
 
 pub fn handle(session: &Session, params: InlayHintParams) -> Vec<InlayHint> {
+    if let Some(r) = crate::lsp::bake::dispatch::inlay_hint(session, &params) {
+        return r;
+    }
     let Some(snap) = session.snapshot(&params.text_document.uri) else {
         return Vec::new();
     };

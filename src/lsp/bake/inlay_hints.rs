@@ -1,0 +1,78 @@
+//! Inlay hints of a bake file: after an `args` key, the default of the
+//! Dockerfile ARG it overrides; after an interpolated or computed
+//! attribute value of a target, its evaluated value (in a trusted
+//! workspace; Restricted Mode evaluates nothing).
+
+use ls_types::{InlayHint, InlayHintLabel, InlayHintTooltip};
+
+use super::{outlines, target_dockerfile, BakeDoc};
+use crate::build::bake::BakeValue;
+use crate::build::bake_syntax::Value;
+use crate::dockerfile::Span;
+use crate::lsp::builds::selection::workspace::bake_for;
+use crate::lsp::session::Session;
+
+fn hint(doc: &BakeDoc, at: usize, label: String, tooltip: &str) -> InlayHint {
+    InlayHint {
+        position: doc.range(Span::empty(at)).start,
+        label: InlayHintLabel::String(label),
+        kind: None,
+        text_edits: None,
+        tooltip: Some(InlayHintTooltip::String(tooltip.to_string())),
+        padding_left: Some(true),
+        padding_right: None,
+        data: None,
+    }
+}
+
+pub fn hints(session: &Session, doc: &BakeDoc, from: usize, to: usize) -> Vec<InlayHint> {
+    let files = outlines(&doc.folder_files(session));
+    let bake = if session.trust.is_trusted() {
+        doc.path.as_ref().and_then(|p| bake_for(session, p))
+    } else {
+        None
+    };
+    let mut out = Vec::new();
+    for b in doc.outline.blocks_of("target") {
+        if b.span.end < from || b.span.start > to {
+            continue;
+        }
+        let Some((name, _)) = b.name() else { continue };
+        let resolved = bake.as_ref().and_then(|k| k.resolve(name).ok());
+        let mut df = None;
+        for a in &b.attrs {
+            if a.key == "args" {
+                if let Value::Object(entries) = &a.value {
+                    let df = df.get_or_insert_with(|| target_dockerfile(session, doc, &files, name));
+                    let Some(df) = df.as_ref() else { continue };
+                    for e in entries {
+                        if let Some(default) = df.arg(&e.key).and_then(|d| d.value.as_deref()) {
+                            out.push(hint(
+                                doc,
+                                e.key_span.end,
+                                format!("(ARG default: {default})"),
+                                "The default of this ARG in the Dockerfile, which this value overrides",
+                            ));
+                        }
+                    }
+                }
+            }
+            if !matches!(a.value, Value::Template { .. } | Value::Expr) {
+                continue;
+            }
+            let Some(v) = resolved.as_ref().and_then(|t| t.attr(&a.key)) else { continue };
+            if Some(&v.origin.file) != doc.path.as_ref() || v.origin.span.start != a.key_span.start {
+                continue;
+            }
+            let shown = match &v.value {
+                BakeValue::Str(s) => format!("{s:?}"),
+                BakeValue::List(l) => format!("{l:?}"),
+                BakeValue::Bool(b) => b.to_string(),
+                BakeValue::Null => "null".to_string(),
+                BakeValue::Map(m) => format!("{m:?}"),
+            };
+            out.push(hint(doc, a.value_span.end, format!("= {shown}"), "The evaluated value"));
+        }
+    }
+    out
+}
