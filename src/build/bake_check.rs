@@ -364,7 +364,11 @@ mod tests {
         let files = [Outline::parse(text, Syntax::Hcl)];
         let c = &check(&files, 0, &|_| None)[0];
         assert_eq!(c.code, "unknown-attribute");
-        assert!(c.message.contains("Did you mean \"dockerfile\"?"), "{}", c.message);
+        assert!(
+            c.message.contains("Did you mean \"dockerfile\"?"),
+            "{}",
+            c.message
+        );
         assert_eq!(c.fix.as_ref().unwrap().edits[0].1, "dockerfile");
     }
 
@@ -372,9 +376,18 @@ mod tests {
     fn wrong_kinds_cycles_and_unknown_targets_are_found() {
         let text = "target \"a\" {\n  tags = \"x\"\n  inherits = [\"b\"]\n}\ntarget \"b\" {\n  inherits = [\"a\"]\n}\ngroup \"g\" {\n  targets = [\"c\"]\n}\n";
         let found = codes(text, None);
-        assert!(found.contains(&("wrong-value-kind", "\"x\"".to_string())), "{found:?}");
-        assert!(found.contains(&("inherits-cycle", "[\"b\"]".to_string())), "{found:?}");
-        assert!(found.contains(&("unknown-target", "c".to_string())), "{found:?}");
+        assert!(
+            found.contains(&("wrong-value-kind", "\"x\"".to_string())),
+            "{found:?}"
+        );
+        assert!(
+            found.contains(&("inherits-cycle", "[\"b\"]".to_string())),
+            "{found:?}"
+        );
+        assert!(
+            found.contains(&("unknown-target", "c".to_string())),
+            "{found:?}"
+        );
     }
 
     #[test]
@@ -390,10 +403,16 @@ mod tests {
         let checks = check(&files, 0, &|_| Some(facts.clone()));
         let stage = checks.iter().find(|c| c.code == "unknown-stage").unwrap();
         assert_eq!(stage.fix.as_ref().unwrap().edits[0].1, "build");
-        let args: Vec<&Check> = checks.iter().filter(|c| c.code == "undeclared-arg").collect();
+        let args: Vec<&Check> = checks
+            .iter()
+            .filter(|c| c.code == "undeclared-arg")
+            .collect();
         assert_eq!(args.len(), 1);
         let fix = args[0].fix.as_ref().unwrap();
-        assert_eq!(fix.file.as_deref(), Some(std::path::Path::new("/w/Dockerfile")));
+        assert_eq!(
+            fix.file.as_deref(),
+            Some(std::path::Path::new("/w/Dockerfile"))
+        );
         assert_eq!(fix.edits[0], (Span::empty(10), "ARG COMMIT\n".to_string()));
     }
 }

@@ -71,7 +71,13 @@ pub fn format_hcl(text: &str) -> String {
         lines.push(if keep {
             Line::Verbatim(raw.to_string())
         } else {
-            normalise(text, raw.trim(), start + (raw.len() - raw.trim_start().len()), &line_toks, level)
+            normalise(
+                text,
+                raw.trim(),
+                start + (raw.len() - raw.trim_start().len()),
+                &line_toks,
+                level,
+            )
         });
         if end == text.len() {
             break;
@@ -131,7 +137,11 @@ impl Line {
             }
             Line::Plain { indent, text } => format!("{}{}", INDENT.repeat(*indent), text),
             Line::Attr { indent, key, rest } => {
-                let rest = if rest.is_empty() { String::new() } else { format!(" {rest}") };
+                let rest = if rest.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {rest}")
+                };
                 format!("{}{key} ={rest}", INDENT.repeat(*indent))
             }
         }
@@ -194,12 +204,9 @@ fn align(lines: &mut [Line]) {
         let mut j = i;
         while j < lines.len() {
             match &lines[j] {
-                Line::Attr { indent, rest, .. } if *indent == level => {
-                    j += 1;
-                    if opens(rest) {
-                        break;
-                    }
-                }
+                // A value going on over the next lines stands alone, as in
+                // `terraform fmt`.
+                Line::Attr { indent, rest, .. } if *indent == level && !opens(rest) => j += 1,
                 _ => break,
             }
         }

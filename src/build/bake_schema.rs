@@ -88,7 +88,11 @@ pub const TARGET_ATTRS: &[AttrDoc] = &[
 
 pub const GROUP_ATTRS: &[AttrDoc] = &[
     a("description", Kind::String, "A description of the group."),
-    a("targets", Kind::List, "The targets (or groups) this group builds."),
+    a(
+        "targets",
+        Kind::List,
+        "The targets (or groups) this group builds.",
+    ),
 ];
 
 pub const VARIABLE_ATTRS: &[AttrDoc] = &[
@@ -98,8 +102,16 @@ pub const VARIABLE_ATTRS: &[AttrDoc] = &[
 ];
 
 pub const FUNCTION_ATTRS: &[AttrDoc] = &[
-    a("params", Kind::List, "The names of the function's parameters."),
-    a("variadic_params", Kind::String, "The name of a parameter that takes the remaining arguments as a list."),
+    a(
+        "params",
+        Kind::List,
+        "The names of the function's parameters.",
+    ),
+    a(
+        "variadic_params",
+        Kind::String,
+        "The name of a parameter that takes the remaining arguments as a list.",
+    ),
     a("result", Kind::Any, "The expression the function returns."),
 ];
 
@@ -186,62 +198,194 @@ const fn f(name: &'static str, signature: &'static str, summary: &'static str) -
 pub const FUNCTIONS: &[FuncDoc] = &[
     f("abs", "abs(num)", "The absolute value of a number."),
     f("basename", "basename(path)", "The last element of a path."),
-    f("ceil", "ceil(num)", "The smallest whole number not less than `num`."),
+    f(
+        "ceil",
+        "ceil(num)",
+        "The smallest whole number not less than `num`.",
+    ),
     f("chomp", "chomp(str)", "`str` without trailing line breaks."),
-    f("chunklist", "chunklist(list, size)", "`list` split into lists of `size` elements."),
-    f("coalesce", "coalesce(vals...)", "The first argument that is not null or empty."),
-    f("coalescelist", "coalescelist(lists...)", "The first non-empty list."),
+    f(
+        "chunklist",
+        "chunklist(list, size)",
+        "`list` split into lists of `size` elements.",
+    ),
+    f(
+        "coalesce",
+        "coalesce(vals...)",
+        "The first argument that is not null or empty.",
+    ),
+    f(
+        "coalescelist",
+        "coalescelist(lists...)",
+        "The first non-empty list.",
+    ),
     f("compact", "compact(list)", "`list` without empty strings."),
     f("concat", "concat(lists...)", "The lists joined into one."),
-    f("contains", "contains(list, value)", "Whether `list` holds `value`."),
+    f(
+        "contains",
+        "contains(list, value)",
+        "Whether `list` holds `value`.",
+    ),
     f("csvdecode", "csvdecode(str)", "CSV text as a list of maps."),
-    f("dirname", "dirname(path)", "A path without its last element."),
+    f(
+        "dirname",
+        "dirname(path)",
+        "A path without its last element.",
+    ),
     f("distinct", "distinct(list)", "`list` without duplicates."),
-    f("element", "element(list, index)", "The element at `index` (wrapping around)."),
+    f(
+        "element",
+        "element(list, index)",
+        "The element at `index` (wrapping around).",
+    ),
     f("equal", "equal(a, b)", "Whether two values are equal."),
     f("flatten", "flatten(list)", "Nested lists as one flat list."),
-    f("floor", "floor(num)", "The largest whole number not greater than `num`."),
-    f("format", "format(spec, values...)", "A string formatted like `printf`."),
-    f("formatdate", "formatdate(spec, timestamp)", "An RFC 3339 timestamp in another format."),
-    f("formatlist", "formatlist(spec, values...)", "`format` over lists, element by element."),
+    f(
+        "floor",
+        "floor(num)",
+        "The largest whole number not greater than `num`.",
+    ),
+    f(
+        "format",
+        "format(spec, values...)",
+        "A string formatted like `printf`.",
+    ),
+    f(
+        "formatdate",
+        "formatdate(spec, timestamp)",
+        "An RFC 3339 timestamp in another format.",
+    ),
+    f(
+        "formatlist",
+        "formatlist(spec, values...)",
+        "`format` over lists, element by element.",
+    ),
     f("homedir", "homedir()", "The user's home folder."),
-    f("indent", "indent(spaces, str)", "Every line but the first indented by `spaces`."),
-    f("index", "index(list, value)", "The index of `value` in `list`."),
-    f("join", "join(sep, list)", "The strings of `list` joined with `sep`."),
+    f(
+        "indent",
+        "indent(spaces, str)",
+        "Every line but the first indented by `spaces`.",
+    ),
+    f(
+        "index",
+        "index(list, value)",
+        "The index of `value` in `list`.",
+    ),
+    f(
+        "join",
+        "join(sep, list)",
+        "The strings of `list` joined with `sep`.",
+    ),
     f("jsondecode", "jsondecode(str)", "JSON text as a value."),
     f("jsonencode", "jsonencode(value)", "A value as JSON text."),
     f("keys", "keys(map)", "The keys of a map, sorted."),
-    f("length", "length(value)", "The number of elements of a list or map, or characters of a string."),
-    f("lookup", "lookup(map, key, default)", "`map[key]`, or `default`."),
+    f(
+        "length",
+        "length(value)",
+        "The number of elements of a list or map, or characters of a string.",
+    ),
+    f(
+        "lookup",
+        "lookup(map, key, default)",
+        "`map[key]`, or `default`.",
+    ),
     f("lower", "lower(str)", "`str` in lower case."),
     f("max", "max(nums...)", "The largest number."),
-    f("merge", "merge(maps...)", "The maps merged; later keys win."),
+    f(
+        "merge",
+        "merge(maps...)",
+        "The maps merged; later keys win.",
+    ),
     f("min", "min(nums...)", "The smallest number."),
     f("notequal", "notequal(a, b)", "Whether two values differ."),
-    f("regex", "regex(pattern, str)", "The match of a regular expression."),
-    f("regex_replace", "regex_replace(str, pattern, replacement)", "`str` with the matches of `pattern` replaced."),
-    f("regexall", "regexall(pattern, str)", "All matches of a regular expression."),
-    f("replace", "replace(str, substr, replacement)", "`str` with every `substr` replaced."),
+    f(
+        "regex",
+        "regex(pattern, str)",
+        "The match of a regular expression.",
+    ),
+    f(
+        "regex_replace",
+        "regex_replace(str, pattern, replacement)",
+        "`str` with the matches of `pattern` replaced.",
+    ),
+    f(
+        "regexall",
+        "regexall(pattern, str)",
+        "All matches of a regular expression.",
+    ),
+    f(
+        "replace",
+        "replace(str, substr, replacement)",
+        "`str` with every `substr` replaced.",
+    ),
     f("reverse", "reverse(list)", "`list` in reverse order."),
-    f("sanitize", "sanitize(str)", "`str` with every character that is not a letter, digit or `_` replaced by `_`."),
+    f(
+        "sanitize",
+        "sanitize(str)",
+        "`str` with every character that is not a letter, digit or `_` replaced by `_`.",
+    ),
     f("setunion", "setunion(sets...)", "The union of sets."),
-    f("slice", "slice(list, start, end)", "The elements from `start` up to `end`."),
+    f(
+        "slice",
+        "slice(list, start, end)",
+        "The elements from `start` up to `end`.",
+    ),
     f("sort", "sort(list)", "The strings of `list`, sorted."),
     f("split", "split(sep, str)", "`str` split at every `sep`."),
-    f("strlen", "strlen(str)", "The number of characters of `str`."),
-    f("substr", "substr(str, offset, length)", "`length` characters of `str` from `offset`."),
-    f("timeadd", "timeadd(timestamp, duration)", "A timestamp plus a duration (`1h`)."),
+    f(
+        "strlen",
+        "strlen(str)",
+        "The number of characters of `str`.",
+    ),
+    f(
+        "substr",
+        "substr(str, offset, length)",
+        "`length` characters of `str` from `offset`.",
+    ),
+    f(
+        "timeadd",
+        "timeadd(timestamp, duration)",
+        "A timestamp plus a duration (`1h`).",
+    ),
     f("timestamp", "timestamp()", "The current time (RFC 3339)."),
     f("title", "title(str)", "`str` with every word capitalised."),
-    f("trim", "trim(str, chars)", "`str` without the given characters at both ends."),
-    f("trimprefix", "trimprefix(str, prefix)", "`str` without `prefix`."),
-    f("trimspace", "trimspace(str)", "`str` without surrounding white space."),
-    f("trimsuffix", "trimsuffix(str, suffix)", "`str` without `suffix`."),
+    f(
+        "trim",
+        "trim(str, chars)",
+        "`str` without the given characters at both ends.",
+    ),
+    f(
+        "trimprefix",
+        "trimprefix(str, prefix)",
+        "`str` without `prefix`.",
+    ),
+    f(
+        "trimspace",
+        "trimspace(str)",
+        "`str` without surrounding white space.",
+    ),
+    f(
+        "trimsuffix",
+        "trimsuffix(str, suffix)",
+        "`str` without `suffix`.",
+    ),
     f("upper", "upper(str)", "`str` in upper case."),
-    f("urlencode", "urlencode(str)", "`str` escaped for a URL query."),
+    f(
+        "urlencode",
+        "urlencode(str)",
+        "`str` escaped for a URL query.",
+    ),
     f("uuidv4", "uuidv4()", "A random UUID."),
-    f("values", "values(map)", "The values of a map, in key order."),
-    f("zipmap", "zipmap(keys, values)", "A map from a list of keys and a list of values."),
+    f(
+        "values",
+        "values(map)",
+        "The values of a map, in key order.",
+    ),
+    f(
+        "zipmap",
+        "zipmap(keys, values)",
+        "A map from a list of keys and a list of values.",
+    ),
 ];
 
 pub fn function(name: &str) -> Option<&'static FuncDoc> {
@@ -251,9 +395,18 @@ pub fn function(name: &str) -> Option<&'static FuncDoc> {
 /// Exporter types of `output` and cache backends of `cache-to` /
 /// `cache-from`, with what each does.
 pub const OUTPUT_TYPES: &[(&str, &str)] = &[
-    ("image", "an image in the builder's image store (`push=true` to push it)"),
-    ("registry", "an image pushed to its registry (`type=image,push=true`)"),
-    ("docker", "a Docker image tarball, loaded into the engine without `dest`"),
+    (
+        "image",
+        "an image in the builder's image store (`push=true` to push it)",
+    ),
+    (
+        "registry",
+        "an image pushed to its registry (`type=image,push=true`)",
+    ),
+    (
+        "docker",
+        "a Docker image tarball, loaded into the engine without `dest`",
+    ),
     ("oci", "an OCI image layout tarball (`dest=…`)"),
     ("local", "the result's files in a folder (`dest=…`)"),
     ("tar", "the result's files as a tarball (`dest=…`)"),

@@ -50,7 +50,12 @@ pub fn lex(text: &str) -> Vec<Token> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
-    let push = |out: &mut Vec<Token>, kind, s, e| out.push(Token { kind, span: Span::new(s, e) });
+    let push = |out: &mut Vec<Token>, kind, s, e| {
+        out.push(Token {
+            kind,
+            span: Span::new(s, e),
+        })
+    };
     while i < b.len() {
         let c = b[i];
         let start = i;
@@ -130,7 +135,10 @@ fn is_ident_char(c: u8) -> bool {
 }
 
 fn line_end(b: &[u8], i: usize) -> usize {
-    b[i..].iter().position(|&c| c == b'\n').map_or(b.len(), |j| i + j)
+    b[i..]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map_or(b.len(), |j| i + j)
 }
 
 /// The end of the string opening at `i`: after its closing quote, honouring
@@ -167,7 +175,9 @@ fn heredoc_marker(text: &str, i: usize) -> Option<&str> {
         .bytes()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
         .count();
-    let after = rest[len..].bytes().find(|c| *c != b' ' && *c != b'\t' && *c != b'\r');
+    let after = rest[len..]
+        .bytes()
+        .find(|c| *c != b' ' && *c != b'\t' && *c != b'\r');
     (len > 0 && matches!(after, Some(b'\n') | None)).then(|| &rest[..len])
 }
 
@@ -192,10 +202,15 @@ fn heredoc_end(text: &str, i: usize) -> usize {
 pub enum Value {
     /// A string without interpolation: its text (escapes as written) and
     /// the span inside the quotes.
-    Str { text: String, inner: Span },
+    Str {
+        text: String,
+        inner: Span,
+    },
     /// A string with `${…}` interpolations (its references are in the
     /// file's `refs`).
-    Template { inner: Span },
+    Template {
+        inner: Span,
+    },
     Number,
     Bool,
     Null,
@@ -361,10 +376,8 @@ impl Outline {
     /// Names a variable can be read by: `variable` blocks and top-level
     /// attributes.
     pub fn variable_names(&self) -> Vec<(&str, Span)> {
-        let mut out: Vec<(&str, Span)> = self
-            .blocks_of("variable")
-            .filter_map(Block::name)
-            .collect();
+        let mut out: Vec<(&str, Span)> =
+            self.blocks_of("variable").filter_map(Block::name).collect();
         out.extend(self.attrs.iter().map(|a| (a.key.as_str(), a.key_span)));
         out
     }
@@ -480,7 +493,10 @@ pub fn inherited<'a>(files: &'a [Outline], name: &str, key: &str) -> Option<&'a 
             .flat_map(|a| a.value.strings())
             .map(|(n, _)| n)
             .collect();
-        parents.iter().rev().find_map(|p| go(files, p, key, depth + 1))
+        parents
+            .iter()
+            .rev()
+            .find_map(|p| go(files, p, key, depth + 1))
     }
     go(files, name, key, 0)
 }
@@ -678,12 +694,7 @@ impl HclParser<'_> {
                             .collect(),
                     )
                 } else {
-                    Value::Object(
-                        items
-                            .into_iter()
-                            .filter_map(|i| self.entry(i))
-                            .collect(),
-                    )
+                    Value::Object(items.into_iter().filter_map(|i| self.entry(i)).collect())
                 }
             }
             _ => Value::Expr,
@@ -694,7 +705,8 @@ impl HclParser<'_> {
     fn entry(&self, toks: &[Token]) -> Option<Entry> {
         let k = *toks.first()?;
         let sep = toks.get(1)?;
-        let is_sep = sep.kind == Tok::Assign || (sep.kind == Tok::Punct && self.src(sep.span) == ":");
+        let is_sep =
+            sep.kind == Tok::Assign || (sep.kind == Tok::Punct && self.src(sep.span) == ":");
         if !is_sep {
             return None;
         }
@@ -733,8 +745,7 @@ impl HclParser<'_> {
                     let next = toks.get(i + 1);
                     // An object key (`key = …` inside braces) is no reference.
                     let is_key = next.is_some_and(|n| {
-                        n.kind == Tok::Assign
-                            || (n.kind == Tok::Punct && self.src(n.span) == ":")
+                        n.kind == Tok::Assign || (n.kind == Tok::Punct && self.src(n.span) == ":")
                     });
                     if !prev_dot && !is_key && !KEYWORDS.contains(&name) {
                         let call = next.is_some_and(|n| n.kind == Tok::Open('('));
@@ -832,14 +843,18 @@ fn split_top<'t>(text: &str, toks: &'t [Token]) -> Vec<&'t [Token]> {
             _ => {}
         }
         let sep = depth == 0
-            && (t.kind == Tok::Newline || (t.kind == Tok::Punct && &text[t.span.start..t.span.end] == ","));
+            && (t.kind == Tok::Newline
+                || (t.kind == Tok::Punct && &text[t.span.start..t.span.end] == ","));
         if sep {
             out.push(&toks[start..i]);
             start = i + 1;
         }
     }
     out.push(&toks[start..]);
-    out.into_iter().map(trim_newlines).filter(|i| !i.is_empty()).collect()
+    out.into_iter()
+        .map(trim_newlines)
+        .filter(|i| !i.is_empty())
+        .collect()
 }
 
 fn trim_newlines(mut toks: &[Token]) -> &[Token] {
@@ -873,7 +888,8 @@ fn json_outline(text: &str) -> Outline {
         refs: Vec::new(),
     };
     let opts = jsonc_parser::ParseOptions::default();
-    let Ok(parsed) = jsonc_parser::parse_to_ast(text, &jsonc_parser::CollectOptions::default(), &opts)
+    let Ok(parsed) =
+        jsonc_parser::parse_to_ast(text, &jsonc_parser::CollectOptions::default(), &opts)
     else {
         return out;
     };
@@ -888,7 +904,10 @@ fn json_outline(text: &str) -> Outline {
         };
         for prop in &blocks.properties {
             let name_span = json_name_span(&prop.name);
-            let name_inner = Span::new(name_span.start + 1, name_span.end.saturating_sub(1).max(name_span.start + 1));
+            let name_inner = Span::new(
+                name_span.start + 1,
+                name_span.end.saturating_sub(1).max(name_span.start + 1),
+            );
             let mut block = Block {
                 kind: kind.clone(),
                 kind_span,
@@ -905,7 +924,10 @@ fn json_outline(text: &str) -> Outline {
                     let (value, value_span) = json_value(text, &p.value, &mut out.refs);
                     block.attrs.push(Attr {
                         key: p.name.as_str().to_string(),
-                        key_span: Span::new(key_span.start + 1, key_span.end.saturating_sub(1).max(key_span.start + 1)),
+                        key_span: Span::new(
+                            key_span.start + 1,
+                            key_span.end.saturating_sub(1).max(key_span.start + 1),
+                        ),
                         value,
                         value_span,
                         span: Span::new(p.range.start, p.range.end),
@@ -933,7 +955,10 @@ fn json_value(text: &str, v: &jsonc_parser::ast::Value<'_>, refs: &mut Vec<Ref>)
     let span = Span::new(r.start, r.end);
     let value = match v {
         J::StringLit(s) => {
-            let inner = Span::new(span.start + 1, span.end.saturating_sub(1).max(span.start + 1));
+            let inner = Span::new(
+                span.start + 1,
+                span.end.saturating_sub(1).max(span.start + 1),
+            );
             let raw = &text[inner.start..inner.end];
             if raw.contains("${") {
                 let mut p = HclParser {
@@ -955,7 +980,12 @@ fn json_value(text: &str, v: &jsonc_parser::ast::Value<'_>, refs: &mut Vec<Ref>)
         J::NumberLit(_) => Value::Number,
         J::BooleanLit(_) => Value::Bool,
         J::NullKeyword(_) => Value::Null,
-        J::Array(a) => Value::List(a.elements.iter().map(|e| json_value(text, e, refs)).collect()),
+        J::Array(a) => Value::List(
+            a.elements
+                .iter()
+                .map(|e| json_value(text, e, refs))
+                .collect(),
+        ),
         J::Object(o) => Value::Object(
             o.properties
                 .iter()
@@ -964,7 +994,10 @@ fn json_value(text: &str, v: &jsonc_parser::ast::Value<'_>, refs: &mut Vec<Ref>)
                     let (value, value_span) = json_value(text, &p.value, refs);
                     Entry {
                         key: p.name.as_str().to_string(),
-                        key_span: Span::new(ks.start + 1, ks.end.saturating_sub(1).max(ks.start + 1)),
+                        key_span: Span::new(
+                            ks.start + 1,
+                            ks.end.saturating_sub(1).max(ks.start + 1),
+                        ),
                         value,
                         value_span,
                     }
@@ -1020,7 +1053,8 @@ target "app" {
     #[test]
     fn hcl_references_name_variables_calls_and_targets() {
         let o = Outline::parse(HCL, Syntax::Hcl);
-        let names: Vec<(&str, RefKind)> = o.refs.iter().map(|r| (r.name.as_str(), r.kind)).collect();
+        let names: Vec<(&str, RefKind)> =
+            o.refs.iter().map(|r| (r.name.as_str(), r.kind)).collect();
         assert!(names.contains(&("TAG", RefKind::Var)));
         assert!(names.contains(&("split", RefKind::Call)));
         assert!(names.contains(&("PLATFORMS", RefKind::Var)));
@@ -1057,10 +1091,23 @@ target "app" {
     #[test]
     fn heredocs_and_comments_are_single_tokens() {
         let text = "# c\nx = <<EOT\n{ not a block\nEOT\ny = 1 /* } */\n";
-        let kinds: Vec<Tok> = lex(text).into_iter().map(|t| t.kind).filter(|k| *k != Tok::Newline).collect();
+        let kinds: Vec<Tok> = lex(text)
+            .into_iter()
+            .map(|t| t.kind)
+            .filter(|k| *k != Tok::Newline)
+            .collect();
         assert_eq!(
             kinds,
-            [Tok::Comment, Tok::Ident, Tok::Assign, Tok::Heredoc, Tok::Ident, Tok::Assign, Tok::Number, Tok::Comment]
+            [
+                Tok::Comment,
+                Tok::Ident,
+                Tok::Assign,
+                Tok::Heredoc,
+                Tok::Ident,
+                Tok::Assign,
+                Tok::Number,
+                Tok::Comment
+            ]
         );
     }
 }

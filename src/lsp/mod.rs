@@ -10,6 +10,7 @@
 
 mod analysis;
 mod api;
+mod bake;
 mod builds;
 mod capabilities;
 mod commands;
@@ -19,7 +20,6 @@ mod docs;
 mod document;
 mod error;
 mod ignore_files;
-mod bake;
 mod kind;
 mod logging;
 mod memory;

@@ -15,9 +15,10 @@ use crate::lsp::session::Session;
 pub const TRIGGERS: [&str; 3] = ["\n", "\\", "`"];
 
 pub fn handle(session: &Session, params: DocumentOnTypeFormattingParams) -> Vec<TextEdit> {
-    if let Some(r) =
-        crate::lsp::bake::dispatch::no_partial_formatting(session, &params.text_document_position.text_document.uri)
-    {
+    if let Some(r) = crate::lsp::bake::dispatch::no_partial_formatting(
+        session,
+        &params.text_document_position.text_document.uri,
+    ) {
         return r;
     }
     let p = params.text_document_position;

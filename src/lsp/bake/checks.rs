@@ -22,7 +22,8 @@ fn run(session: &Session, doc: &BakeDoc) -> Vec<Check> {
     let all = outlines(&files);
     check(&all, index, &|target| {
         let df = target_dockerfile(session, doc, &all, target)?;
-        let stage = inherited(&all, target, "target").and_then(|a| a.value.as_str().map(|(s, _)| s.to_string()));
+        let stage = inherited(&all, target, "target")
+            .and_then(|a| a.value.as_str().map(|(s, _)| s.to_string()));
         Some(df.facts(stage.as_deref()))
     })
 }
@@ -43,7 +44,10 @@ fn diagnostic(doc: &BakeDoc, c: &Check) -> Diagnostic {
 }
 
 pub fn diagnostics(session: &Session, doc: &BakeDoc) -> Vec<Diagnostic> {
-    run(session, doc).iter().map(|c| diagnostic(doc, c)).collect()
+    run(session, doc)
+        .iter()
+        .map(|c| diagnostic(doc, c))
+        .collect()
 }
 
 pub fn actions(session: &Session, doc: &BakeDoc, range: Range) -> Vec<CodeActionOrCommand> {
@@ -58,11 +62,18 @@ pub fn actions(session: &Session, doc: &BakeDoc, range: Range) -> Vec<CodeAction
         let (uri, edits): (Uri, Vec<TextEdit>) = match &fix.file {
             None => (
                 doc.uri.clone(),
-                fix.edits.iter().map(|(s, t)| TextEdit::new(doc.range(*s), t.clone())).collect(),
+                fix.edits
+                    .iter()
+                    .map(|(s, t)| TextEdit::new(doc.range(*s), t.clone()))
+                    .collect(),
             ),
             Some(path) => {
-                let Some(text) = super::file_text(session, path) else { continue };
-                let Some(uri) = Uri::from_file_path(path) else { continue };
+                let Some(text) = super::file_text(session, path) else {
+                    continue;
+                };
+                let Some(uri) = Uri::from_file_path(path) else {
+                    continue;
+                };
                 let lines = crate::dockerfile::LineIndex::new(&text);
                 (
                     uri,

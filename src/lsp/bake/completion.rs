@@ -24,7 +24,11 @@ pub fn complete(session: &Session, doc: &BakeDoc, offset: usize) -> Vec<Completi
     let text = doc.text();
     let offset = offset.min(text.len());
     let string = string_at(doc, offset);
-    let Some(block) = doc.outline.block_at(offset).filter(|b| offset > b.kind_span.end) else {
+    let Some(block) = doc
+        .outline
+        .block_at(offset)
+        .filter(|b| offset > b.kind_span.end)
+    else {
         if string.is_some() && doc.outline.syntax == Syntax::Hcl {
             return Vec::new();
         }
@@ -159,7 +163,12 @@ fn block_types(doc: &BakeDoc, offset: usize, string: Option<Span>) -> Vec<Comple
         .collect()
 }
 
-fn attributes(doc: &BakeDoc, block: &Block, offset: usize, string: Option<Span>) -> Vec<CompletionItem> {
+fn attributes(
+    doc: &BakeDoc,
+    block: &Block,
+    offset: usize,
+    string: Option<Span>,
+) -> Vec<CompletionItem> {
     let Some(schema) = bake_schema::block(&block.kind) else {
         return Vec::new();
     };
@@ -178,7 +187,12 @@ fn attributes(doc: &BakeDoc, block: &Block, offset: usize, string: Option<Span>)
     schema
         .attrs
         .iter()
-        .filter(|a| !block.attrs.iter().any(|x| x.key == a.name && !x.key_span.contains_or_touches(offset)))
+        .filter(|a| {
+            !block
+                .attrs
+                .iter()
+                .any(|x| x.key == a.name && !x.key_span.contains_or_touches(offset))
+        })
         .map(|a| {
             let (replace, new_text) = match (doc.outline.syntax, string) {
                 (Syntax::Hcl, _) => (w, format!("{} = {}", a.name, empty_value(a.kind))),
@@ -248,15 +262,28 @@ fn values(
     match (block.kind.as_str(), key) {
         ("target", "inherits") | ("group", "targets") => {
             let files = doc.folder_files(session);
-            let mut names: Vec<String> = files
-                .iter()
-                .flat_map(|f| f.outline.blocks_of("target").chain(f.outline.blocks_of(if key == "targets" { "group" } else { "target" })))
-                .filter_map(|b| b.name().map(|(n, _)| n.to_string()))
-                .filter(|n| n != target_name || block.kind == "group")
-                .collect();
+            let mut names: Vec<String> =
+                files
+                    .iter()
+                    .flat_map(|f| {
+                        f.outline.blocks_of("target").chain(
+                            f.outline
+                                .blocks_of(if key == "targets" { "group" } else { "target" }),
+                        )
+                    })
+                    .filter_map(|b| b.name().map(|(n, _)| n.to_string()))
+                    .filter(|n| n != target_name || block.kind == "group")
+                    .collect();
             names.sort();
             names.dedup();
-            names_in(doc, offset, string, names, CompletionItemKind::CLASS, "target")
+            names_in(
+                doc,
+                offset,
+                string,
+                names,
+                CompletionItemKind::CLASS,
+                "target",
+            )
         }
         ("target", "contexts") => {
             let Some(s) = string else { return Vec::new() };
@@ -273,12 +300,28 @@ fn values(
                 names.dedup();
                 return names
                     .into_iter()
-                    .map(|n| item(doc, &n, CompletionItemKind::CLASS, Span::new(rest_at, offset), n.clone()))
+                    .map(|n| {
+                        item(
+                            doc,
+                            &n,
+                            CompletionItemKind::CLASS,
+                            Span::new(rest_at, offset),
+                            n.clone(),
+                        )
+                    })
                     .collect();
             }
             ["target:", "docker-image://", "oci-layout://", "https://"]
                 .iter()
-                .map(|p| item(doc, p, CompletionItemKind::KEYWORD, Span::new(s.start, offset), p.to_string()))
+                .map(|p| {
+                    item(
+                        doc,
+                        p,
+                        CompletionItemKind::KEYWORD,
+                        Span::new(s.start, offset),
+                        p.to_string(),
+                    )
+                })
                 .collect()
         }
         ("target", "target") => {
@@ -292,7 +335,14 @@ fn values(
                 .iter()
                 .filter_map(|s| s.name.as_ref().map(|w| w.value.to_string()))
                 .collect();
-            names_in(doc, offset, string, names, CompletionItemKind::CLASS, "stage")
+            names_in(
+                doc,
+                offset,
+                string,
+                names,
+                CompletionItemKind::CLASS,
+                "stage",
+            )
         }
         ("target", "args") if string.is_none() => {
             let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
@@ -313,7 +363,13 @@ fn values(
             df.model
                 .definitions
                 .iter()
-                .filter(|d| d.kind == crate::dockerfile::model::DefKind::Arg)
+                .filter(|d| {
+                    matches!(
+                        d.kind,
+                        crate::dockerfile::model::DefKind::Arg
+                            | crate::dockerfile::model::DefKind::GlobalArg
+                    )
+                })
                 .filter(|d| !present.contains(&d.name.as_str()))
                 .filter(|d| {
                     let new = !seen.contains(&d.name);
@@ -335,7 +391,9 @@ fn values(
                             "`ARG {}` of {} — default {}",
                             d.name,
                             df.path.display(),
-                            d.value.as_deref().map_or("none".to_string(), |v| format!("`{v}`"))
+                            d.value
+                                .as_deref()
+                                .map_or("none".to_string(), |v| format!("`{v}`"))
                         ),
                     )
                 })
@@ -343,20 +401,36 @@ fn values(
         }
         ("target", "output" | "cache-to" | "cache-from") => {
             let Some(s) = string else {
-                return if text[attr.key_span.end..offset].contains('[') { Vec::new() } else { expressions(doc, word_before(text, offset)) };
+                return if text[attr.key_span.end..offset].contains('[') {
+                    Vec::new()
+                } else {
+                    expressions(doc, word_before(text, offset))
+                };
             };
-            let seg_start = text[s.start..offset].rfind(',').map_or(s.start, |i| s.start + i + 1);
+            let seg_start = text[s.start..offset]
+                .rfind(',')
+                .map_or(s.start, |i| s.start + i + 1);
             if seg_start != s.start {
                 return Vec::new();
             }
-            let table = if key == "output" { OUTPUT_TYPES } else { CACHE_TYPES };
+            let table = if key == "output" {
+                OUTPUT_TYPES
+            } else {
+                CACHE_TYPES
+            };
             let builder = builder_features(session);
             table
                 .iter()
                 .filter(|(t, _)| key != "cache-from" || *t != "inline")
                 .map(|(t, what)| {
                     let label = format!("type={t}");
-                    let mut it = item(doc, &label, CompletionItemKind::ENUM_MEMBER, Span::new(seg_start, offset), label.clone());
+                    let mut it = item(
+                        doc,
+                        &label,
+                        CompletionItemKind::ENUM_MEMBER,
+                        Span::new(seg_start, offset),
+                        label.clone(),
+                    );
                     let refused = builder.as_ref().and_then(|(f, _)| refusal(f, key, t));
                     let detail = match &refused {
                         Some(r) => format!("not served by the {} driver", r),
@@ -371,9 +445,19 @@ fn values(
         }
         ("target", "platforms") => {
             let Some(s) = string else { return Vec::new() };
-            let mut platforms: Vec<String> = builder_features(session).map(|(_, p)| p).unwrap_or_default();
+            let mut platforms: Vec<String> = builder_features(session)
+                .map(|(_, p)| p)
+                .unwrap_or_default();
             let from_builder = platforms.len();
-            for p in ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/386", "linux/ppc64le", "linux/s390x", "linux/riscv64"] {
+            for p in [
+                "linux/amd64",
+                "linux/arm64",
+                "linux/arm/v7",
+                "linux/386",
+                "linux/ppc64le",
+                "linux/s390x",
+                "linux/riscv64",
+            ] {
                 if !platforms.iter().any(|x| x == p) {
                     platforms.push(p.to_string());
                 }
@@ -382,11 +466,18 @@ fn values(
                 .into_iter()
                 .enumerate()
                 .map(|(i, p)| {
-                    let mut it = item(doc, &p, CompletionItemKind::ENUM_MEMBER, Span::new(s.start, offset), p.clone());
+                    let mut it = item(
+                        doc,
+                        &p,
+                        CompletionItemKind::ENUM_MEMBER,
+                        Span::new(s.start, offset),
+                        p.clone(),
+                    );
                     it.detail = Some(if i < from_builder {
                         "a platform of the selected builder's nodes".to_string()
                     } else {
-                        "not a platform of the selected builder (emulation may be needed)".to_string()
+                        "not a platform of the selected builder (emulation may be needed)"
+                            .to_string()
                     });
                     it.sort_text = Some(format!("{}{i:03}", u8::from(i >= from_builder)));
                     it
@@ -394,8 +485,15 @@ fn values(
                 .collect()
         }
         ("target", "network") => fixed(doc, offset, string, &["default", "none", "host"]),
-        ("target", "call") => fixed(doc, offset, string, &["build", "check", "outline", "targets"]),
-        ("target", "entitlements") => fixed(doc, offset, string, &["network.host", "security.insecure"]),
+        ("target", "call") => fixed(
+            doc,
+            offset,
+            string,
+            &["build", "check", "outline", "targets"],
+        ),
+        ("target", "entitlements") => {
+            fixed(doc, offset, string, &["network.host", "security.insecure"])
+        }
         ("target", "context" | "dockerfile") => match string {
             Some(s) => paths(doc, &files_base(doc, session, target_name, key), s, offset),
             None => expressions(doc, word_before(text, offset)),
@@ -425,16 +523,33 @@ fn builder_features(session: &Session) -> Option<(crate::driver::Features, Vec<S
 /// The driver that cannot serve `type=<t>` in `key`, if so.
 fn refusal(f: &crate::driver::Features, key: &str, t: &str) -> Option<String> {
     let refused = match key {
-        "output" if matches!(t, "docker" | "oci") => f.support(Feature::TarballOutput) == Support::No,
-        "cache-to" if t != "inline" => matches!(f.support(Feature::CacheExport), Support::No | Support::InlineOnly),
+        "output" if matches!(t, "docker" | "oci") => {
+            f.support(Feature::TarballOutput) == Support::No
+        }
+        "cache-to" if t != "inline" => matches!(
+            f.support(Feature::CacheExport),
+            Support::No | Support::InlineOnly
+        ),
         _ => false,
     };
     refused.then(|| f.kind.name().to_string())
 }
 
-fn fixed(doc: &BakeDoc, offset: usize, string: Option<Span>, values: &[&str]) -> Vec<CompletionItem> {
+fn fixed(
+    doc: &BakeDoc,
+    offset: usize,
+    string: Option<Span>,
+    values: &[&str],
+) -> Vec<CompletionItem> {
     let names = values.iter().map(|s| s.to_string()).collect();
-    names_in(doc, offset, string, names, CompletionItemKind::ENUM_MEMBER, "value")
+    names_in(
+        doc,
+        offset,
+        string,
+        names,
+        CompletionItemKind::ENUM_MEMBER,
+        "value",
+    )
 }
 
 /// Names as string items: inside a string the text, outside it quoted.
@@ -475,14 +590,31 @@ fn expressions(doc: &BakeDoc, replace: Span) -> Vec<CompletionItem> {
         .collect();
     for f in doc.outline.blocks_of("function") {
         if let Some((n, _)) = f.name() {
-            let mut it = item(doc, n, CompletionItemKind::FUNCTION, replace, format!("{n}("));
+            let mut it = item(
+                doc,
+                n,
+                CompletionItemKind::FUNCTION,
+                replace,
+                format!("{n}("),
+            );
             it.detail = Some("function (this file)".to_string());
             out.push(it);
         }
     }
     out.extend(FUNCTIONS.iter().map(|f| {
-        let it = item(doc, f.name, CompletionItemKind::FUNCTION, replace, format!("{}(", f.name));
-        documented(it, doc, f.signature.to_string(), format!("`{}` — {}", f.signature, f.summary))
+        let it = item(
+            doc,
+            f.name,
+            CompletionItemKind::FUNCTION,
+            replace,
+            format!("{}(", f.name),
+        );
+        documented(
+            it,
+            doc,
+            f.signature.to_string(),
+            format!("`{}` — {}", f.signature, f.summary),
+        )
     }));
     out
 }
@@ -500,7 +632,9 @@ fn files_base(doc: &BakeDoc, session: &Session, target: &str, key: &str) -> std:
         return base;
     }
     let files = outlines(&doc.folder_files(session));
-    match crate::build::bake_syntax::inherited(&files, target, "context").and_then(|a| a.value.as_str()) {
+    match crate::build::bake_syntax::inherited(&files, target, "context")
+        .and_then(|a| a.value.as_str())
+    {
         Some((c, _)) => base.join(c),
         None => base,
     }
@@ -522,8 +656,18 @@ fn paths(doc: &BakeDoc, base: &std::path::Path, s: Span, offset: usize) -> Vec<C
         .filter_map(|e| {
             let name = e.file_name().to_str()?.to_string();
             let is_dir = e.file_type().ok()?.is_dir();
-            let kind = if is_dir { CompletionItemKind::FOLDER } else { CompletionItemKind::FILE };
-            Some(item(doc, &name, kind, Span::new(start, offset), name.clone()))
+            let kind = if is_dir {
+                CompletionItemKind::FOLDER
+            } else {
+                CompletionItemKind::FILE
+            };
+            Some(item(
+                doc,
+                &name,
+                kind,
+                Span::new(start, offset),
+                name.clone(),
+            ))
         })
         .collect();
     out.sort_by(|a, b| a.label.cmp(&b.label));

@@ -3,12 +3,12 @@
 //! returns it as is) and `None` for any other document.
 
 use ls_types::{
-    CodeActionOrCommand, CodeActionParams, CompletionItem, CompletionParams, DocumentFormattingParams,
-    DocumentHighlight, DocumentHighlightParams, DocumentLink, DocumentLinkParams, DocumentSymbolParams,
-    DocumentSymbolResponse, FoldingRange, FoldingRangeParams, GotoDefinitionParams,
-    GotoDefinitionResponse, Hover, HoverParams, InlayHint, InlayHintParams, Location,
-    PrepareRenameResponse, ReferenceParams, RenameParams, SemanticTokens, SemanticTokensParams,
-    TextDocumentPositionParams, TextEdit, Uri, WorkspaceEdit,
+    CodeActionOrCommand, CodeActionParams, CompletionItem, CompletionParams,
+    DocumentFormattingParams, DocumentHighlight, DocumentHighlightParams, DocumentLink,
+    DocumentLinkParams, DocumentSymbolParams, DocumentSymbolResponse, FoldingRange,
+    FoldingRangeParams, GotoDefinitionParams, GotoDefinitionResponse, Hover, HoverParams,
+    InlayHint, InlayHintParams, Location, PrepareRenameResponse, ReferenceParams, RenameParams,
+    SemanticTokens, SemanticTokensParams, TextDocumentPositionParams, TextEdit, Uri, WorkspaceEdit,
 };
 use tower_lsp_server::jsonrpc;
 
@@ -19,7 +19,10 @@ fn open(session: &Session, uri: &Uri) -> Option<BakeDoc> {
     BakeDoc::open(session, uri)
 }
 
-pub fn document_symbol(session: &Session, p: &DocumentSymbolParams) -> Option<Option<DocumentSymbolResponse>> {
+pub fn document_symbol(
+    session: &Session,
+    p: &DocumentSymbolParams,
+) -> Option<Option<DocumentSymbolResponse>> {
     let d = open(session, &p.text_document.uri)?;
     Some(Some(super::symbols::symbols(&d)))
 }
@@ -53,7 +56,10 @@ pub fn hover(session: &Session, p: &HoverParams) -> Option<Option<Hover>> {
     Some(super::hover::hover(session, &d, offset))
 }
 
-pub fn definition(session: &Session, p: &GotoDefinitionParams) -> Option<Option<GotoDefinitionResponse>> {
+pub fn definition(
+    session: &Session,
+    p: &GotoDefinitionParams,
+) -> Option<Option<GotoDefinitionResponse>> {
     let tp = &p.text_document_position_params;
     let d = open(session, &tp.text_document.uri)?;
     let offset = d.offset(tp.position);
@@ -65,27 +71,44 @@ pub fn references(session: &Session, p: &ReferenceParams) -> Option<Vec<Location
     let tp = &p.text_document_position;
     let d = open(session, &tp.text_document.uri)?;
     let offset = d.offset(tp.position);
-    Some(super::navigation::references(session, &d, offset, p.context.include_declaration))
+    Some(super::navigation::references(
+        session,
+        &d,
+        offset,
+        p.context.include_declaration,
+    ))
 }
 
-pub fn document_highlight(session: &Session, p: &DocumentHighlightParams) -> Option<Vec<DocumentHighlight>> {
+pub fn document_highlight(
+    session: &Session,
+    p: &DocumentHighlightParams,
+) -> Option<Vec<DocumentHighlight>> {
     let tp = &p.text_document_position_params;
     let d = open(session, &tp.text_document.uri)?;
     let offset = d.offset(tp.position);
     Some(super::navigation::highlight(&d, offset))
 }
 
-pub fn prepare_rename(session: &Session, p: &TextDocumentPositionParams) -> Option<Option<PrepareRenameResponse>> {
+pub fn prepare_rename(
+    session: &Session,
+    p: &TextDocumentPositionParams,
+) -> Option<Option<PrepareRenameResponse>> {
     let d = open(session, &p.text_document.uri)?;
     let offset = d.offset(p.position);
     Some(super::navigation::prepare_rename(&d, offset))
 }
 
-pub fn rename(session: &Session, p: &RenameParams) -> Option<jsonrpc::Result<Option<WorkspaceEdit>>> {
+pub fn rename(
+    session: &Session,
+    p: &RenameParams,
+) -> Option<jsonrpc::Result<Option<WorkspaceEdit>>> {
     let tp = &p.text_document_position;
     let d = open(session, &tp.text_document.uri)?;
     let offset = d.offset(tp.position);
-    Some(super::navigation::rename(session, &d, offset, &p.new_name).map_err(jsonrpc::Error::invalid_params))
+    Some(
+        super::navigation::rename(session, &d, offset, &p.new_name)
+            .map_err(jsonrpc::Error::invalid_params),
+    )
 }
 
 pub fn document_link(session: &Session, p: &DocumentLinkParams) -> Option<Vec<DocumentLink>> {

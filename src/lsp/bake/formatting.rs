@@ -28,5 +28,8 @@ pub fn edits(doc: &BakeDoc) -> Vec<TextEdit> {
     if formatted == text {
         return Vec::new();
     }
-    vec![TextEdit::new(doc.range(Span::new(0, text.len())), formatted)]
+    vec![TextEdit::new(
+        doc.range(Span::new(0, text.len())),
+        formatted,
+    )]
 }

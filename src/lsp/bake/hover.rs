@@ -37,7 +37,10 @@ pub fn hover_at(session: &Session, doc: &BakeDoc, offset: usize) -> Option<(Stri
             RefKind::Target => Some((target(session, doc, &r.name), r.span)),
             RefKind::Call => {
                 let md = match bake_schema::function(&r.name) {
-                    Some(f) => format!("**{}** — {}\n\nA built-in function of bake.", f.signature, f.summary),
+                    Some(f) => format!(
+                        "**{}** — {}\n\nA built-in function of bake.",
+                        f.signature, f.summary
+                    ),
                     None if outline.block("function", &r.name).is_some() => {
                         format!("**{}** — a function of this file", r.name)
                     }
@@ -55,7 +58,10 @@ pub fn hover_at(session: &Session, doc: &BakeDoc, offset: usize) -> Option<(Stri
     let block = outline.block_at(offset)?;
     if touches(block.kind_span, offset) {
         let b = bake_schema::block(&block.kind)?;
-        return Some((format!("**{}** block — {}", b.name, b.summary), block.kind_span));
+        return Some((
+            format!("**{}** block — {}", b.name, b.summary),
+            block.kind_span,
+        ));
     }
     if let Some((name, span)) = block.name() {
         if touches(span, offset) {
@@ -187,9 +193,14 @@ fn arg(session: &Session, doc: &BakeDoc, target: &str, key: &str) -> String {
             format!(
                 "**ARG {key}** of `{}` line {line}\n\nDefault: {}",
                 df.path.display(),
-                d.value.as_deref().map_or("none".to_string(), |v| format!("`{v}`"))
+                d.value
+                    .as_deref()
+                    .map_or("none".to_string(), |v| format!("`{v}`"))
             )
         }
-        None => format!("**{key}** — not declared by any ARG in `{}`", df.path.display()),
+        None => format!(
+            "**{key}** — not declared by any ARG in `{}`",
+            df.path.display()
+        ),
     }
 }

@@ -43,7 +43,8 @@ pub fn hints(session: &Session, doc: &BakeDoc, from: usize, to: usize) -> Vec<In
         for a in &b.attrs {
             if a.key == "args" {
                 if let Value::Object(entries) = &a.value {
-                    let df = df.get_or_insert_with(|| target_dockerfile(session, doc, &files, name));
+                    let df =
+                        df.get_or_insert_with(|| target_dockerfile(session, doc, &files, name));
                     let Some(df) = df.as_ref() else { continue };
                     for e in entries {
                         if let Some(default) = df.arg(&e.key).and_then(|d| d.value.as_deref()) {
@@ -57,11 +58,14 @@ pub fn hints(session: &Session, doc: &BakeDoc, from: usize, to: usize) -> Vec<In
                     }
                 }
             }
-            if !matches!(a.value, Value::Template { .. } | Value::Expr) {
+            if !computed(&a.value) {
                 continue;
             }
-            let Some(v) = resolved.as_ref().and_then(|t| t.attr(&a.key)) else { continue };
-            if Some(&v.origin.file) != doc.path.as_ref() || v.origin.span.start != a.key_span.start {
+            let Some(v) = resolved.as_ref().and_then(|t| t.attr(&a.key)) else {
+                continue;
+            };
+            if Some(&v.origin.file) != doc.path.as_ref() || v.origin.span.start != a.key_span.start
+            {
                 continue;
             }
             let shown = match &v.value {
@@ -71,8 +75,23 @@ pub fn hints(session: &Session, doc: &BakeDoc, from: usize, to: usize) -> Vec<In
                 BakeValue::Null => "null".to_string(),
                 BakeValue::Map(m) => format!("{m:?}"),
             };
-            out.push(hint(doc, a.value_span.end, format!("= {shown}"), "The evaluated value"));
+            out.push(hint(
+                doc,
+                a.value_span.end,
+                format!("= {shown}"),
+                "The evaluated value",
+            ));
         }
     }
     out
+}
+
+/// Whether a value is computed (interpolations, variables, calls) anywhere.
+fn computed(v: &Value) -> bool {
+    match v {
+        Value::Template { .. } | Value::Expr => true,
+        Value::List(items) => items.iter().any(|(v, _)| computed(v)),
+        Value::Object(entries) => entries.iter().any(|e| computed(&e.value)),
+        _ => false,
+    }
 }

@@ -9,7 +9,12 @@ use crate::build::bake_syntax::Value;
 use crate::lsp::session::Session;
 
 pub fn links(session: &Session, doc: &BakeDoc) -> Vec<DocumentLink> {
-    let Some(base) = doc.path.as_ref().and_then(|p| p.parent()).map(|p| p.to_path_buf()) else {
+    let Some(base) = doc
+        .path
+        .as_ref()
+        .and_then(|p| p.parent())
+        .map(|p| p.to_path_buf())
+    else {
         return Vec::new();
     };
     let files = outlines(&doc.folder_files(session));

@@ -9,8 +9,8 @@
 //! workspace cache, or the disk.
 
 pub mod checks;
-pub mod dispatch;
 pub mod completion;
+pub mod dispatch;
 pub mod folding;
 pub mod formatting;
 pub mod hover;
@@ -141,7 +141,8 @@ impl BakeDoc {
 
     /// Whether `f` is this document.
     pub fn is_self(&self, f: &BakeFile) -> bool {
-        self.path.as_ref() == Some(&f.path) || (self.path.is_none() && f.path.as_os_str().is_empty())
+        self.path.as_ref() == Some(&f.path)
+            || (self.path.is_none() && f.path.as_os_str().is_empty())
     }
 }
 
@@ -216,9 +217,8 @@ pub fn target_dockerfile_path(doc: &BakeDoc, files: &[Outline], target: &str) ->
     if inherited(files, target, "dockerfile-inline").is_some() {
         return None;
     }
-    let literal = |key| {
-        inherited(files, target, key).map(|a| a.value.as_str().map(|(s, _)| s.to_string()))
-    };
+    let literal =
+        |key| inherited(files, target, key).map(|a| a.value.as_str().map(|(s, _)| s.to_string()));
     let context = match literal("context") {
         None => ".".to_string(),
         Some(Some(c)) if !c.contains("://") && !c.starts_with("git@") => c,
@@ -246,7 +246,7 @@ impl TargetDockerfile {
             .model
             .definitions
             .iter()
-            .filter(|d| d.kind == DefKind::Arg)
+            .filter(|d| matches!(d.kind, DefKind::Arg | DefKind::GlobalArg))
             .map(|d| d.name.to_string())
             .collect();
         args.dedup();
@@ -283,7 +283,7 @@ impl TargetDockerfile {
         self.model
             .definitions
             .iter()
-            .find(|d| d.kind == DefKind::Arg && d.name == name)
+            .find(|d| matches!(d.kind, DefKind::Arg | DefKind::GlobalArg) && d.name == name)
     }
 
     pub fn range(&self, span: Span, enc: Encoding) -> Range {

@@ -24,11 +24,17 @@ pub enum Symbol {
     Variable(String),
     Function(String),
     /// The `target` attribute's value of the target named first.
-    Stage { target: String, stage: String },
+    Stage {
+        target: String,
+        stage: String,
+    },
     /// The `dockerfile` attribute of a target.
     Dockerfile(String),
     /// An `args` key of a target.
-    Arg { target: String, name: String },
+    Arg {
+        target: String,
+        name: String,
+    },
 }
 
 fn touches(s: Span, offset: usize) -> bool {
@@ -216,14 +222,25 @@ pub fn definition(session: &Session, doc: &BakeDoc, offset: usize) -> Vec<Locati
             df.model
                 .definitions
                 .iter()
-                .filter(|d| d.kind == crate::dockerfile::model::DefKind::Arg && d.name == name.as_str())
+                .filter(|d| {
+                    matches!(
+                        d.kind,
+                        crate::dockerfile::model::DefKind::Arg
+                            | crate::dockerfile::model::DefKind::GlobalArg
+                    ) && d.name == name.as_str()
+                })
                 .map(|d| Location::new(uri.clone(), df.range(d.name_span, enc)))
                 .collect()
         }
     }
 }
 
-pub fn references(session: &Session, doc: &BakeDoc, offset: usize, declarations: bool) -> Vec<Location> {
+pub fn references(
+    session: &Session,
+    doc: &BakeDoc,
+    offset: usize,
+    declarations: bool,
+) -> Vec<Location> {
     let Some((sym, _)) = symbol_at(&doc.outline, offset) else {
         return Vec::new();
     };

@@ -8,7 +8,9 @@ use ls_types::SemanticToken;
 use super::BakeDoc;
 use crate::build::bake_syntax::{lex, Block, RefKind, Syntax, Tok};
 use crate::dockerfile::Span;
-use crate::lsp::token_legend::{CLASS, COMMENT, DECLARATION, KEYWORD, MACRO, PROPERTY, STRING, VARIABLE};
+use crate::lsp::token_legend::{
+    CLASS, COMMENT, DECLARATION, KEYWORD, MACRO, PROPERTY, STRING, VARIABLE,
+};
 
 pub fn tokens(doc: &BakeDoc) -> Vec<SemanticToken> {
     let text = doc.text();
@@ -19,7 +21,10 @@ pub fn tokens(doc: &BakeDoc) -> Vec<SemanticToken> {
                 Tok::Comment => raw.push((t.span, COMMENT, 0)),
                 Tok::Str | Tok::Heredoc => raw.push((t.span, STRING, 0)),
                 Tok::Ident
-                    if matches!(&text[t.span.start..t.span.end], "true" | "false" | "null" | "for" | "in" | "if") =>
+                    if matches!(
+                        &text[t.span.start..t.span.end],
+                        "true" | "false" | "null" | "for" | "in" | "if"
+                    ) =>
                 {
                     raw.push((t.span, KEYWORD, 0))
                 }
@@ -32,7 +37,11 @@ pub fn tokens(doc: &BakeDoc) -> Vec<SemanticToken> {
             raw.push((b.kind_span, KEYWORD, 0));
         }
         for (i, (_, s)) in b.labels.iter().enumerate() {
-            let typ = if b.kind == "variable" { VARIABLE } else { CLASS };
+            let typ = if b.kind == "variable" {
+                VARIABLE
+            } else {
+                CLASS
+            };
             raw.push((*s, typ, if i == 0 { DECLARATION } else { 0 }));
         }
         for a in &b.attrs {

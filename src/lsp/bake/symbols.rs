@@ -8,7 +8,12 @@ use crate::build::bake_syntax::{Attr, Block, Value};
 
 pub fn symbols(doc: &BakeDoc) -> DocumentSymbolResponse {
     let mut out: Vec<DocumentSymbol> = doc.outline.blocks.iter().map(|b| block(doc, b)).collect();
-    out.extend(doc.outline.attrs.iter().map(|a| attr(doc, a, SymbolKind::VARIABLE)));
+    out.extend(
+        doc.outline
+            .attrs
+            .iter()
+            .map(|a| attr(doc, a, SymbolKind::VARIABLE)),
+    );
     out.sort_by_key(|s| (s.range.start.line, s.range.start.character));
     DocumentSymbolResponse::Nested(out)
 }
@@ -21,7 +26,9 @@ fn block(doc: &BakeDoc, b: &Block) -> DocumentSymbol {
         "function" => SymbolKind::FUNCTION,
         _ => SymbolKind::OBJECT,
     };
-    let (name, sel) = b.name().map_or((b.kind.as_str(), b.kind_span), |(n, s)| (n, s));
+    let (name, sel) = b
+        .name()
+        .map_or((b.kind.as_str(), b.kind_span), |(n, s)| (n, s));
     let mut children: Vec<DocumentSymbol> = b
         .attrs
         .iter()
@@ -30,7 +37,11 @@ fn block(doc: &BakeDoc, b: &Block) -> DocumentSymbol {
     children.extend(b.blocks.iter().map(|c| block(doc, c)));
     #[allow(deprecated)]
     DocumentSymbol {
-        name: if name.is_empty() { " ".to_string() } else { name.to_string() },
+        name: if name.is_empty() {
+            " ".to_string()
+        } else {
+            name.to_string()
+        },
         detail: Some(b.kind.clone()),
         kind,
         tags: None,
@@ -49,7 +60,11 @@ fn attr(doc: &BakeDoc, a: &Attr, kind: SymbolKind) -> DocumentSymbol {
                 .map(|e| {
                     #[allow(deprecated)]
                     DocumentSymbol {
-                        name: if e.key.is_empty() { " ".to_string() } else { e.key.clone() },
+                        name: if e.key.is_empty() {
+                            " ".to_string()
+                        } else {
+                            e.key.clone()
+                        },
                         detail: None,
                         kind: SymbolKind::KEY,
                         tags: None,
