@@ -18,7 +18,9 @@ use serde_json::json;
 fn bake(lines: usize) -> String {
     let mut out = String::new();
     for i in 0..20 {
-        out.push_str(&format!("variable \"V{i}\" {{\n  default = \"{i}\"\n}}\n\n"));
+        out.push_str(&format!(
+            "variable \"V{i}\" {{\n  default = \"{i}\"\n}}\n\n"
+        ));
     }
     out.push_str("target \"base\" {\n  dockerfile = \"Dockerfile\"\n  args = {\n    VERSION = \"1\"\n  }\n}\n\n");
     let mut i = 0;
@@ -30,7 +32,10 @@ fn bake(lines: usize) -> String {
         i += 1;
     }
     let names: Vec<String> = (0..i).map(|n| format!("\"t{n}\"")).collect();
-    out.push_str(&format!("group \"default\" {{\n  targets = [{}]\n}}\n", names.join(", ")));
+    out.push_str(&format!(
+        "group \"default\" {{\n  targets = [{}]\n}}\n",
+        names.join(", ")
+    ));
     out
 }
 
@@ -61,20 +66,57 @@ fn main() {
         .position(|l| l.starts_with("target \"t60\""))
         .expect("a target in the middle") as u32;
     let cases = [
-        ("completion: attribute names", "textDocument/completion", mid + 13, 2),
-        ("completion: stage names (reads the Dockerfile)", "textDocument/completion", mid + 2, 17),
-        ("completion: args keys (Dockerfile ARGs)", "textDocument/completion", mid + 6, 4),
-        ("completion: variables and functions", "textDocument/completion", mid + 3, 31),
-        ("hover: attribute documentation", "textDocument/hover", mid + 4, 3),
-        ("hover: variable value (evaluates the bake file)", "textDocument/hover", mid + 3, 31),
-        ("hover: resolved target (evaluates the bake file)", "textDocument/hover", mid, 9),
+        (
+            "completion: attribute names",
+            "textDocument/completion",
+            mid + 13,
+            2,
+        ),
+        (
+            "completion: stage names (reads the Dockerfile)",
+            "textDocument/completion",
+            mid + 2,
+            17,
+        ),
+        (
+            "completion: args keys (Dockerfile ARGs)",
+            "textDocument/completion",
+            mid + 6,
+            4,
+        ),
+        (
+            "completion: variables and functions",
+            "textDocument/completion",
+            mid + 3,
+            31,
+        ),
+        (
+            "hover: attribute documentation",
+            "textDocument/hover",
+            mid + 4,
+            3,
+        ),
+        (
+            "hover: variable value (evaluates the bake file)",
+            "textDocument/hover",
+            mid + 3,
+            31,
+        ),
+        (
+            "hover: resolved target (evaluates the bake file)",
+            "textDocument/hover",
+            mid,
+            9,
+        ),
     ];
     println!("bake file: {lines} lines, {} bytes", text.len());
     println!("{:<52} {:>12} {:>8}", "request", "median (ms)", "items");
     for (name, method, line, character) in cases {
         let params = json!({"textDocument": {"uri": uri}, "position": pos(line, character)});
         let first = lsp.request(method, params.clone());
-        let items = first.as_array().map_or(usize::from(!first.is_null()), Vec::len);
+        let items = first
+            .as_array()
+            .map_or(usize::from(!first.is_null()), Vec::len);
         let mut times = Vec::new();
         for _ in 0..50 {
             let t = Instant::now();

@@ -23,15 +23,24 @@ fn format(path: &Path, text: &str) -> String {
 /// Formatting keeps the meaning and is idempotent.
 fn assert_safe(path: &Path, text: &str) -> String {
     let once = format(path, text);
-    assert_eq!(format(path, &once), once, "{}: not idempotent", path.display());
+    assert_eq!(
+        format(path, &once),
+        once,
+        "{}: not idempotent",
+        path.display()
+    );
     if path.extension().is_some_and(|e| e == "json") {
         let a: serde_json::Value = serde_json::from_str(text).unwrap();
         let b: serde_json::Value = serde_json::from_str(&once).unwrap();
         assert_eq!(a, b, "{}: the value changed", path.display());
     } else {
         let a: hcl::Body = hcl::from_str(text).unwrap();
-        let b: hcl::Body = hcl::from_str(&once)
-            .unwrap_or_else(|e| panic!("{}: formatted text does not parse: {e}\n{once}", path.display()));
+        let b: hcl::Body = hcl::from_str(&once).unwrap_or_else(|e| {
+            panic!(
+                "{}: formatted text does not parse: {e}\n{once}",
+                path.display()
+            )
+        });
         assert_eq!(a, b, "{}: the body changed", path.display());
     }
     once
@@ -44,11 +53,17 @@ fn corpus_inputs_format_to_their_expected_outputs() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_str().unwrap().to_string();
-        let Some((stem, ext)) = name.split_once(".in.") else { continue };
+        let Some((stem, ext)) = name.split_once(".in.") else {
+            continue;
+        };
         let input = std::fs::read_to_string(&path).unwrap();
         let want = std::fs::read_to_string(dir.join(format!("{stem}.out.{ext}"))).unwrap();
         assert_eq!(assert_safe(&path, &input), want, "{name}");
-        assert_eq!(format(&path, &want), want, "{stem}.out.{ext} is not a fixed point");
+        assert_eq!(
+            format(&path, &want),
+            want,
+            "{stem}.out.{ext} is not a fixed point"
+        );
         seen += 1;
     }
     assert!(seen >= 3, "the corpus is missing ({seen} cases)");

@@ -171,7 +171,18 @@ const TYPING: &str = "target \"base\" {\n  dockerfile = \"Dockerfile\"\n}\ntarge
 fn completion_offers_blocks_attributes_and_values_by_attribute() {
     let mut lsp = open_bake(Some(TYPING), "hcl");
     let top = labels(&at(&mut lsp, "textDocument/completion", 13, 2));
-    assert_eq!(top, ["target", "group", "variable", "function"]);
+    assert_eq!(
+        top,
+        [
+            "target",
+            "group",
+            "variable",
+            "function",
+            "target \"build\"",
+            "target \"runtime\""
+        ],
+        "block types, then a target for each stage no target builds"
+    );
     let attrs = at(&mut lsp, "textDocument/completion", 11, 4);
     let names = labels(&attrs);
     assert!(names.contains(&"dockerfile".to_string()), "{names:?}");

@@ -206,6 +206,7 @@ pub fn check(
                 });
             }
         }
+        value_checks(b, &mut out);
         let Some(facts) = dockerfile(name) else {
             continue;
         };
@@ -259,6 +260,65 @@ pub fn check(
         }
     }
     out
+}
+
+/// Literal values buildx would refuse, in Docker's language server's words,
+/// and a `dockerfile` that `dockerfile-inline` makes pointless.
+fn value_checks(b: &crate::build::bake_syntax::Block, out: &mut Vec<Check>) {
+    if let (Some(df), Some(_)) = (b.attr("dockerfile"), b.attr("dockerfile-inline")) {
+        out.push(Check {
+            span: df.span,
+            severity: Severity::Warning,
+            code: "dockerfile-ignored",
+            message: "dockerfile attribute is ignored if dockerfile-inline is defined".to_string(),
+            fix: Some(Fix {
+                title: "Remove unnecessary dockerfile attribute".to_string(),
+                file: None,
+                edits: vec![(df.span, String::new())],
+            }),
+        });
+    }
+    let mut literal = |key: &str, allowed: &[&str], message: &str| {
+        let Some(a) = b.attr(key) else { return };
+        let values = match &a.value {
+            Value::List(_) => a.value.strings(),
+            v => v.as_str().into_iter().collect(),
+        };
+        for (v, span) in values {
+            if !allowed.contains(&v) {
+                out.push(Check {
+                    span,
+                    severity: Severity::Error,
+                    code: "invalid-value",
+                    message: message.to_string(),
+                    fix: None,
+                });
+            }
+        }
+    };
+    literal(
+        "network",
+        &["default", "host", "none"],
+        "network attribute must be either: default, host, or none",
+    );
+    literal(
+        "entitlements",
+        &["network.host", "security.insecure"],
+        "entitlements attribute must be either: network.host or security.insecure",
+    );
+    if let Some(a) = b.attr("annotations") {
+        for (v, span) in a.value.strings() {
+            if !v.contains('=') {
+                out.push(Check {
+                    span,
+                    severity: Severity::Error,
+                    code: "invalid-value",
+                    message: format!("invalid annotation \"{v}\", expected key=value"),
+                    fix: None,
+                });
+            }
+        }
+    }
 }
 
 /// The kind required when `value` is a literal of another kind.
@@ -386,6 +446,23 @@ mod tests {
         );
         assert!(
             found.contains(&("unknown-target", "c".to_string())),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn literal_values_buildx_refuses_are_reported() {
+        let text = "target \"a\" {\n  network = \"bridge\"\n  entitlements = [\"network.host\", \"root\"]\n  annotations = [\"k=v\", \"nokey\"]\n  dockerfile = \"Dockerfile\"\n  dockerfile-inline = \"FROM scratch\"\n}\n";
+        let found = codes(text, None);
+        for want in ["\"bridge\"", "\"root\"", "\"nokey\""] {
+            let inner = want.trim_matches('"').to_string();
+            assert!(
+                found.contains(&("invalid-value", inner)),
+                "{want}: {found:?}"
+            );
+        }
+        assert!(
+            found.iter().any(|(c, _)| *c == "dockerfile-ignored"),
             "{found:?}"
         );
     }

@@ -32,7 +32,11 @@ pub fn complete(session: &Session, doc: &BakeDoc, offset: usize) -> Vec<Completi
         if string.is_some() && doc.outline.syntax == Syntax::Hcl {
             return Vec::new();
         }
-        return block_types(doc, offset, string);
+        let mut out = block_types(doc, offset, string);
+        if doc.outline.syntax == Syntax::Hcl && string.is_none() {
+            out.extend(stage_targets(session, doc, offset));
+        }
+        return out;
     };
     // Inside the braces?
     if offset <= block.body.start && doc.outline.syntax == Syntax::Hcl {
@@ -159,6 +163,44 @@ fn block_types(doc: &BakeDoc, offset: usize, string: Option<Span>) -> Vec<Comple
                 it.insert_text_format = Some(InsertTextFormat::SNIPPET);
             }
             documented(it, doc, format!("{} block", b.name), b.summary.to_string())
+        })
+        .collect()
+}
+
+/// At the top level, a whole `target` block for each stage of the folder's
+/// `Dockerfile` that no target builds yet (what Docker's language server
+/// offers as inline completion, which this server's LSP library lacks).
+fn stage_targets(session: &Session, doc: &BakeDoc, offset: usize) -> Vec<CompletionItem> {
+    let Some(folder) = doc.path.as_ref().and_then(|p| p.parent()) else {
+        return Vec::new();
+    };
+    let Some(text) = super::file_text(session, &folder.join("Dockerfile")) else {
+        return Vec::new();
+    };
+    let df = crate::dockerfile::parse(&text);
+    let model = crate::dockerfile::Model::build(&df);
+    let built: Vec<&str> = doc
+        .outline
+        .blocks_of("target")
+        .filter_map(|b| {
+            b.attr("target")
+                .and_then(|a| a.value.as_str())
+                .map(|(s, _)| s)
+        })
+        .collect();
+    let w = word_before(doc.text(), offset);
+    model
+        .stages
+        .iter()
+        .filter_map(|s| s.name.as_ref().map(|n| n.value.to_string()))
+        .filter(|n| !built.contains(&n.as_str()))
+        .map(|n| {
+            let label = format!("target \"{n}\"");
+            let body = format!("target \"{n}\" {{\n  target = \"{n}\"\n}}");
+            let mut it = item(doc, &label, CompletionItemKind::SNIPPET, w, body);
+            it.detail = Some(format!("a target building the Dockerfile's stage {n}"));
+            it.filter_text = Some(format!("target {n}"));
+            it
         })
         .collect()
 }
