@@ -353,18 +353,30 @@ fn values(
                     })
                     .collect();
             }
-            ["target:", "docker-image://", "oci-layout://", "https://"]
-                .iter()
-                .map(|p| {
-                    item(
-                        doc,
-                        p,
-                        CompletionItemKind::KEYWORD,
-                        Span::new(s.start, offset),
-                        p.to_string(),
-                    )
-                })
-                .collect()
+            let mut out = if typed.contains(':') {
+                Vec::new()
+            } else {
+                paths(
+                    doc,
+                    &files_base(doc, session, target_name, "context"),
+                    s,
+                    offset,
+                )
+            };
+            out.extend(
+                ["target:", "docker-image://", "oci-layout://", "https://"]
+                    .iter()
+                    .map(|p| {
+                        item(
+                            doc,
+                            p,
+                            CompletionItemKind::KEYWORD,
+                            Span::new(s.start, offset),
+                            p.to_string(),
+                        )
+                    }),
+            );
+            out
         }
         ("target", "target") => {
             let files = outlines(&doc.folder_files(session));
