@@ -428,3 +428,14 @@ fn the_file_name_decides_over_the_language_id() {
     let hover = hover_text(&at(&mut lsp, "textDocument/hover", 9, 4));
     assert!(hover.starts_with("**dockerfile**"), "{hover}");
 }
+
+/// `target.<name>.<attr>`: the name leads to the target, the attribute to
+/// where bake takes its value from (here inherited by `b` from `a`).
+#[test]
+fn definition_of_a_reused_attribute_is_where_bake_takes_it_from() {
+    let text = "target \"a\" {\n  tags = [\"x\"]\n}\ntarget \"b\" {\n  inherits = [\"a\"]\n}\ntarget \"c\" {\n  tags = target.b.tags\n}\n";
+    let mut lsp = open_bake(Some(text), "hcl");
+    let def = |lsp: &mut Lsp, l, c| locations(&at(lsp, "textDocument/definition", l, c));
+    assert_eq!(def(&mut lsp, 7, 17), [("docker-bake.hcl".into(), 3, 8)]);
+    assert_eq!(def(&mut lsp, 7, 20), [("docker-bake.hcl".into(), 1, 2)]);
+}

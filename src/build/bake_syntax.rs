@@ -304,6 +304,8 @@ pub struct Ref {
     pub name: String,
     pub span: Span,
     pub kind: RefKind,
+    /// `target.<name>.<attr>`: the attribute read, and its span.
+    pub attr: Option<(String, Span)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -751,12 +753,22 @@ impl HclParser<'_> {
                         let call = next.is_some_and(|n| n.kind == Tok::Open('('));
                         if name == "target" && next.is_some_and(|n| self.src(n.span) == ".") {
                             if let Some(n) = toks.get(i + 2).filter(|n| n.kind == Tok::Ident) {
+                                let attr = match (toks.get(i + 3), toks.get(i + 4)) {
+                                    (Some(d), Some(a))
+                                        if self.src(d.span) == "." && a.kind == Tok::Ident =>
+                                    {
+                                        Some((self.src(a.span).to_string(), a.span))
+                                    }
+                                    _ => None,
+                                };
+                                let skip = if attr.is_some() { 5 } else { 3 };
                                 self.refs.push(Ref {
                                     name: self.src(n.span).to_string(),
                                     span: n.span,
                                     kind: RefKind::Target,
+                                    attr,
                                 });
-                                i += 3;
+                                i += skip;
                                 continue;
                             }
                         }
@@ -764,6 +776,7 @@ impl HclParser<'_> {
                             name: name.to_string(),
                             span: t.span,
                             kind: if call { RefKind::Call } else { RefKind::Var },
+                            attr: None,
                         });
                     }
                 }

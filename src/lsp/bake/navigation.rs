@@ -21,6 +21,11 @@ use crate::lsp::session::Session;
 pub enum Symbol {
     /// A target or group name.
     Target(String),
+    /// `target.<name>.<attr>`, the cursor on the attribute.
+    TargetAttr {
+        target: String,
+        attr: String,
+    },
     Variable(String),
     Function(String),
     /// The `target` attribute's value of the target named first.
@@ -43,6 +48,15 @@ fn touches(s: Span, offset: usize) -> bool {
 
 /// The symbol at `offset` and the span of its name there.
 pub fn symbol_at(outline: &Outline, offset: usize) -> Option<(Symbol, Span)> {
+    for r in &outline.refs {
+        if let Some((attr, span)) = r.attr.as_ref().filter(|(_, s)| touches(*s, offset)) {
+            let sym = Symbol::TargetAttr {
+                target: r.name.clone(),
+                attr: attr.clone(),
+            };
+            return Some((sym, *span));
+        }
+    }
     if let Some(r) = outline.ref_at(offset) {
         let sym = match r.kind {
             RefKind::Var => Symbol::Variable(r.name.clone()),
@@ -188,6 +202,27 @@ pub fn definition(session: &Session, doc: &BakeDoc, offset: usize) -> Vec<Locati
                 }
             }
             out
+        }
+        Symbol::TargetAttr { target, attr } => {
+            // Where bake takes the value from: the target's own blocks, then
+            // its parents.
+            let files = doc.folder_files(session);
+            let all = outlines(&files);
+            let Some(found) = crate::build::bake_syntax::inherited(&all, target, attr) else {
+                return Vec::new();
+            };
+            files
+                .iter()
+                .zip(&all)
+                .find(|(_, o)| {
+                    o.blocks_of("target")
+                        .any(|b| b.attrs.iter().any(|a| std::ptr::eq(a, found)))
+                })
+                .and_then(|(f, _)| {
+                    f.uri(doc)
+                        .map(|uri| vec![Location::new(uri, f.range(found.key_span, enc))])
+                })
+                .unwrap_or_default()
         }
         Symbol::Stage { target, stage } => {
             let files = outlines(&doc.folder_files(session));
