@@ -439,3 +439,30 @@ fn definition_of_a_reused_attribute_is_where_bake_takes_it_from() {
     assert_eq!(def(&mut lsp, 7, 17), [("docker-bake.hcl".into(), 3, 8)]);
     assert_eq!(def(&mut lsp, 7, 20), [("docker-bake.hcl".into(), 1, 2)]);
 }
+
+/// In the Dockerfile, the value each bake target passes to an ARG.
+#[test]
+fn the_dockerfile_shows_the_arg_values_bake_targets_pass() {
+    let mut lsp = open_bake(None, "hcl");
+    lsp.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri("Dockerfile"), "languageId": "dockerfile", "version": 1, "text": fixture("Dockerfile")}}),
+    );
+    let hints = lsp.request(
+        "textDocument/inlayHint",
+        json!({"textDocument": {"uri": uri("Dockerfile")}, "range": range(0, 0, 7, 0)}),
+    );
+    let found: Vec<(u64, u64, &str)> = hints
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["position"]["line"].as_u64().unwrap(),
+                h["position"]["character"].as_u64().unwrap(),
+                h["label"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(found, [(0, 15, "= 1.0 (bake base), 1.0 (bake app)")]);
+}

@@ -1,7 +1,8 @@
 //! `textDocument/inlayHint`: after a FROM image written with variables
 //! (`FROM golang:${GO_VERSION}`), the image it names with the global ARGs'
 //! defaults (`= golang:1.22`), as the checks expand it. Offline: nothing is
-//! asked of a registry.
+//! asked of a registry. After an ARG a bake target passes a value to, that
+//! value (`lsp::bake::inlay_hints`).
 
 use ls_types::{InlayHint, InlayHintLabel, InlayHintParams, InlayHintTooltip};
 
@@ -19,6 +20,14 @@ pub fn handle(session: &Session, params: InlayHintParams) -> Vec<InlayHint> {
     let enc = snap.features.encoding;
     let (from, to) = snap.doc.byte_range(params.range, enc);
     let df = &snap.df;
+    let bake = crate::lsp::bake::inlay_hints::dockerfile_hints(
+        session,
+        &params.text_document.uri,
+        df,
+        &snap.model,
+        enc,
+        (from, to),
+    );
     snap.model
         .stages
         .iter()
@@ -44,5 +53,6 @@ pub fn handle(session: &Session, params: InlayHintParams) -> Vec<InlayHint> {
                 data: None,
             })
         })
+        .chain(bake)
         .collect()
 }

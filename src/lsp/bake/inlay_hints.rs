@@ -95,3 +95,72 @@ fn computed(v: &Value) -> bool {
         _ => false,
     }
 }
+
+/// In a Dockerfile: after an ARG that a bake target building this file
+/// passes a value to, that value and the target (`= 1.0 (bake app)`).
+pub fn dockerfile_hints(
+    session: &Session,
+    uri: &ls_types::Uri,
+    df: &crate::dockerfile::Dockerfile,
+    model: &crate::dockerfile::Model,
+    enc: crate::lsp::position::Encoding,
+    (from, to): (usize, usize),
+) -> Vec<InlayHint> {
+    let Some(path) = crate::lsp::uri::uri_path(uri) else {
+        return Vec::new();
+    };
+    let folder = crate::lsp::builds::selection::workspace::workspace_folder(session, &path);
+    let Some(bake_file) = crate::build::bake::bake_file_paths(&folder)
+        .into_iter()
+        .find(|p| super::file_text(session, p).is_some())
+    else {
+        return Vec::new();
+    };
+    let Some(bake) = bake_for(session, &bake_file) else {
+        return Vec::new();
+    };
+    let path = crate::build::bake::normalize(&path);
+    let mut passed: Vec<(String, String, String)> = Vec::new();
+    for name in bake.target_names() {
+        let Ok(t) = bake.resolve(&name) else { continue };
+        if t.dockerfile_path().ok().as_deref() != Some(path.as_path()) {
+            continue;
+        }
+        for (k, v) in t.map("args").unwrap_or_default() {
+            passed.push((k, v, name.clone()));
+        }
+    }
+    let mut out = Vec::new();
+    for d in &model.definitions {
+        if !matches!(
+            d.kind,
+            crate::dockerfile::model::DefKind::Arg | crate::dockerfile::model::DefKind::GlobalArg
+        ) || d.name_span.end < from
+            || d.name_span.start > to
+        {
+            continue;
+        }
+        let targets: Vec<String> = passed
+            .iter()
+            .filter(|(k, _, _)| *k == d.name.as_str())
+            .map(|(_, v, t)| format!("{v} (bake {t})"))
+            .collect();
+        if targets.is_empty() {
+            continue;
+        }
+        let end = d.value_span.map_or(d.name_span.end, |s| s.end);
+        out.push(InlayHint {
+            position: crate::lsp::position::range_to_lsp(df.range_in(Span::empty(end), enc)).start,
+            label: InlayHintLabel::String(format!("= {}", targets.join(", "))),
+            kind: None,
+            text_edits: None,
+            tooltip: Some(InlayHintTooltip::String(
+                "The value the bake target passes to this ARG".to_string(),
+            )),
+            padding_left: Some(true),
+            padding_right: None,
+            data: None,
+        });
+    }
+    out
+}
