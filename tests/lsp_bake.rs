@@ -466,3 +466,37 @@ fn the_dockerfile_shows_the_arg_values_bake_targets_pass() {
         .collect();
     assert_eq!(found, [(0, 15, "= 1.0 (bake base), 1.0 (bake app)")]);
 }
+
+/// In Restricted Mode nothing is evaluated: a variable's hover shows its
+/// default as written and says why there is no value; the features that
+/// read the file as written keep working.
+#[test]
+fn restricted_mode_shows_written_defaults_not_evaluated_values() {
+    let (mut lsp, _) = Lsp::start(
+        lsp_support::full_capabilities(),
+        json!({"trusted": false, "buildkit": {"diagnostics": {"debounceMs": 0}}}),
+    );
+    lsp.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri("docker-bake.hcl"), "languageId": "hcl", "version": 1, "text": fixture("docker-bake.hcl")}}),
+    );
+    let var = hover_text(&at(&mut lsp, "textDocument/hover", 18, 30));
+    assert!(var.contains("Default: `\"latest\"`"), "{var}");
+    assert!(var.contains("Restricted Mode"), "{var}");
+    assert!(
+        !var.contains("= `latest`"),
+        "evaluated in Restricted Mode: {var}"
+    );
+    let hints = lsp.request(
+        "textDocument/inlayHint",
+        json!({"textDocument": {"uri": uri("docker-bake.hcl")}, "range": range(0, 0, 20, 0)}),
+    );
+    assert!(
+        !hints.to_string().contains("example/app:latest"),
+        "evaluated values in Restricted Mode: {hints}"
+    );
+    assert_eq!(
+        labels(&at(&mut lsp, "textDocument/completion", 17, 16)),
+        ["build", "runtime"]
+    );
+}
