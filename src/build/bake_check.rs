@@ -235,7 +235,7 @@ pub fn check(
         if let Some(a) = b.attr("args") {
             if let Value::Object(entries) = &a.value {
                 for e in entries {
-                    if facts.args.iter().any(|x| *x == e.key)
+                    if facts.args.contains(&e.key)
                         || PREDEFINED_ARGS.contains(&e.key.as_str())
                     {
                         continue;
@@ -334,7 +334,7 @@ fn wrong_kind(want: Kind, value: &Value) -> Option<&'static str> {
         (Kind::Map, Value::Object(_)) => true,
         _ => false,
     };
-    (!ok).then(|| match want {
+    (!ok).then_some(match want {
         Kind::String => "string",
         Kind::Bool => "bool",
         Kind::List => "list of string",

@@ -88,7 +88,7 @@ pub fn hover_at(session: &Session, doc: &BakeDoc, offset: usize) -> Option<(Stri
         }
         if a.key == "args" && block.kind == "target" {
             if let Value::Object(entries) = &a.value {
-                for e in entries.iter().filter(|e| touches(e.key_span, offset)) {
+                if let Some(e) = entries.iter().find(|e| touches(e.key_span, offset)) {
                     return Some((arg(session, doc, block.name()?.0, &e.key), e.key_span));
                 }
             }
