@@ -235,9 +235,7 @@ pub fn check(
         if let Some(a) = b.attr("args") {
             if let Value::Object(entries) = &a.value {
                 for e in entries {
-                    if facts.args.contains(&e.key)
-                        || PREDEFINED_ARGS.contains(&e.key.as_str())
-                    {
+                    if facts.args.contains(&e.key) || PREDEFINED_ARGS.contains(&e.key.as_str()) {
                         continue;
                     }
                     out.push(Check {
