@@ -500,3 +500,30 @@ fn restricted_mode_shows_written_defaults_not_evaluated_values() {
         ["build", "runtime"]
     );
 }
+
+/// Every request at every position of a half-typed file and of the fixture
+/// answers (no error, no crash): the features never assume a finished file.
+#[test]
+fn every_position_of_a_half_typed_file_answers() {
+    for text in [TYPING.to_string(), fixture("docker-bake.hcl")] {
+        let mut lsp = open_bake(Some(&text), "hcl");
+        for (line, content) in text.lines().enumerate() {
+            for character in 0..=content.encode_utf16().count() as u32 {
+                for method in [
+                    "textDocument/completion",
+                    "textDocument/hover",
+                    "textDocument/definition",
+                    "textDocument/documentHighlight",
+                    "textDocument/prepareRename",
+                ] {
+                    at(&mut lsp, method, line as u32, character);
+                }
+            }
+        }
+        lsp.request(
+            "textDocument/semanticTokens/full",
+            json!({"textDocument": {"uri": uri("docker-bake.hcl")}}),
+        );
+        assert!(lsp.alive(), "the server exited");
+    }
+}

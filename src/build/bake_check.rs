@@ -491,3 +491,62 @@ mod tests {
         assert_eq!(fix.edits[0], (Span::empty(10), "ARG COMMIT\n".to_string()));
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    use super::*;
+    use crate::build::bake_fmt::{format_hcl, format_json};
+    use crate::build::bake_syntax::Syntax;
+    use rand::{Rng, SeedableRng};
+
+    const SEEDS: [&str; 3] = [
+        "variable \"T\" {\n  default = \"${X}é\"\n}\ntarget \"a\" {\n  inherits = [\"b\"]\n  args = { A = \"1\", \"B\" = 2 }\n  tags = [for x in [1] : \"${x}\"]\n  dockerfile-inline = <<-EOT\n  FROM x\n  EOT\n}\n/* c */ group \"g\" { targets = [\"a\"] }\n",
+        "{\"target\": {\"a\": {\"args\": {\"A\": \"${V}\"}, \"tags\": [\"x\"]}}, \"group\": {\"g\": {\"targets\": [\"a\"]}}}",
+        "target \"x\" {\n  output = [{ type = \"local\", dest = \"out\" }]\n  tags = target.y.tags\n  labels = merge(target.y.labels, { \"k\" = \"v\\\"}\" })\n}\n",
+    ];
+
+    /// Random edits of valid files (bytes deleted, inserted, swapped): the
+    /// outline, the checks and the formatters never panic, and formatting
+    /// stays idempotent.
+    #[test]
+    fn mangled_bake_files_never_panic() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(15);
+        let alphabet: Vec<char> = "{}[]()\"'=:,.$%<>-#/*\\\n abcT0é".chars().collect();
+        for _ in 0..3000 {
+            let seed = SEEDS[rng.random_range(0..SEEDS.len())];
+            let mut chars: Vec<char> = seed.chars().collect();
+            for _ in 0..rng.random_range(1..6) {
+                let at = rng.random_range(0..=chars.len());
+                match rng.random_range(0..3) {
+                    0 if at < chars.len() => {
+                        chars.remove(at);
+                    }
+                    1 => chars.insert(at, alphabet[rng.random_range(0..alphabet.len())]),
+                    _ if at + 1 < chars.len() => chars.swap(at, at + 1),
+                    _ => {}
+                }
+            }
+            let text: String = chars.into_iter().collect();
+            for syntax in [Syntax::Hcl, Syntax::Json] {
+                let files = [Outline::parse(&text, syntax)];
+                let facts = DockerfileFacts {
+                    path: PathBuf::from("/w/Dockerfile"),
+                    stages: vec!["s".into()],
+                    args: vec!["A".into()],
+                    arg_insert: Some(0),
+                };
+                for c in check(&files, 0, &|_| Some(facts.clone())) {
+                    assert!(
+                        c.span.end <= text.len() && text.is_char_boundary(c.span.start),
+                        "{text:?}"
+                    );
+                }
+            }
+            let once = format_hcl(&text);
+            assert_eq!(format_hcl(&once), once, "not idempotent on {text:?}");
+            if let Ok(j) = format_json(&text) {
+                assert_eq!(format_json(&j).as_ref(), Ok(&j), "{text:?}");
+            }
+        }
+    }
+}
