@@ -51,7 +51,7 @@ fn main() {
     std::fs::write(dir.path().join("docker-bake.hcl"), &text).unwrap();
     std::fs::write(
         dir.path().join("Dockerfile"),
-        "ARG VERSION=0\nFROM busybox:test AS build\nARG COMMIT\nRUN echo $VERSION $COMMIT\n",
+        "ARG VERSION=0\nFROM busybox:test AS build\nARG COMMIT\nARG GOOS=linux\nARG GOARCH=amd64\nARG CGO_ENABLED=0\nARG LDFLAGS\nRUN echo $VERSION $COMMIT\n",
     )
     .unwrap();
     let uri = format!("file://{}/docker-bake.hcl", dir.path().display());
@@ -69,7 +69,7 @@ fn main() {
         (
             "completion: attribute names",
             "textDocument/completion",
-            mid + 13,
+            mid + 12,
             2,
         ),
         (

@@ -108,6 +108,8 @@ pub struct Session {
     pub pull_refresh_pending: std::sync::atomic::AtomicBool,
     /// Whether the workspace is trusted (builds allowed); `lsp::trust`.
     pub trust: super::trust::Trust,
+    /// The last evaluation of a folder's bake files (`lsp::bake`).
+    pub bake_eval: crate::lsp::bake::EvalCache,
     /// Who re-computes stale diagnostics (set once by the server).
     on_stale: OnStale,
     /// Which documents' diagnostics are computing or owed.

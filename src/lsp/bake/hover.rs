@@ -13,7 +13,6 @@ use crate::build::bake::BakeValue;
 use crate::build::bake_schema;
 use crate::build::bake_syntax::{target_refs, RefKind, Value};
 use crate::dockerfile::Span;
-use crate::lsp::builds::selection::workspace::bake_for;
 use crate::lsp::session::Session;
 
 pub fn hover(session: &Session, doc: &BakeDoc, offset: usize) -> Option<Hover> {
@@ -107,7 +106,7 @@ fn variable(session: &Session, doc: &BakeDoc, name: &str) -> String {
     let value = doc
         .path
         .as_ref()
-        .and_then(|p| bake_for(session, p))
+        .and_then(|p| super::evaluated(session, p))
         .and_then(|b| b.variables.get(name).cloned());
     let trusted = session.trust.is_trusted();
     match (&value, trusted) {
@@ -142,7 +141,7 @@ fn variable(session: &Session, doc: &BakeDoc, name: &str) -> String {
 /// A target's attributes as bake resolves them.
 fn target(session: &Session, doc: &BakeDoc, name: &str) -> String {
     let mut md = format!("**target {name}**");
-    let Some(bake) = doc.path.as_ref().and_then(|p| bake_for(session, p)) else {
+    let Some(bake) = doc.path.as_ref().and_then(|p| super::evaluated(session, p)) else {
         return md;
     };
     match bake.resolve(name) {
@@ -160,7 +159,7 @@ fn target(session: &Session, doc: &BakeDoc, name: &str) -> String {
 
 fn group(session: &Session, doc: &BakeDoc, name: &str) -> String {
     let mut md = format!("**group {name}**");
-    if let Some(bake) = doc.path.as_ref().and_then(|p| bake_for(session, p)) {
+    if let Some(bake) = doc.path.as_ref().and_then(|p| super::evaluated(session, p)) {
         if let Ok(targets) = bake.expand(name) {
             md.push_str(&format!("\n\nBuilds: {}", targets.join(", ")));
         }

@@ -9,7 +9,6 @@ use super::{outlines, target_dockerfile, BakeDoc};
 use crate::build::bake::BakeValue;
 use crate::build::bake_syntax::Value;
 use crate::dockerfile::Span;
-use crate::lsp::builds::selection::workspace::bake_for;
 use crate::lsp::session::Session;
 
 fn hint(doc: &BakeDoc, at: usize, label: String, tooltip: &str) -> InlayHint {
@@ -28,7 +27,7 @@ fn hint(doc: &BakeDoc, at: usize, label: String, tooltip: &str) -> InlayHint {
 pub fn hints(session: &Session, doc: &BakeDoc, from: usize, to: usize) -> Vec<InlayHint> {
     let files = outlines(&doc.folder_files(session));
     let bake = if session.trust.is_trusted() {
-        doc.path.as_ref().and_then(|p| bake_for(session, p))
+        doc.path.as_ref().and_then(|p| super::evaluated(session, p))
     } else {
         None
     };
@@ -116,7 +115,7 @@ pub fn dockerfile_hints(
     else {
         return Vec::new();
     };
-    let Some(bake) = bake_for(session, &bake_file) else {
+    let Some(bake) = super::evaluated(session, &bake_file) else {
         return Vec::new();
     };
     let path = crate::build::bake::normalize(&path);

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use ls_types::{Position, Range, Uri};
 
-use crate::build::bake::bake_file_paths;
+use crate::build::bake::{bake_file_paths, Bake, BakeSource};
 use crate::build::bake_check::DockerfileFacts;
 use crate::build::bake_syntax::{inherited, Outline, Syntax};
 use crate::dockerfile::model::DefKind;
@@ -309,4 +309,46 @@ pub fn markup(features: &ClientFeatures, markdown: String) -> ls_types::MarkupCo
 /// The outlines of a folder's files (for the pure lookups).
 pub fn outlines(files: &[BakeFile]) -> Vec<Outline> {
     files.iter().map(|f| f.outline.clone()).collect()
+}
+
+/// The last evaluation of a folder's bake files, with a hash of what it was
+/// made from (trust state, paths and texts): hover and inlay hints ask for
+/// it on every request, and a 2,000-line file takes milliseconds to
+/// evaluate.
+#[derive(Debug, Default)]
+pub struct EvalCache(std::sync::Mutex<Option<(u64, Arc<Bake>)>>);
+
+/// The folder's bake files evaluated as buildx would (statically in
+/// Restricted Mode), from open documents, the cache or the disk; `None`
+/// when there are none or they do not evaluate (their errors are the
+/// diagnostics' business).
+pub fn evaluated(session: &Session, bake_file: &Path) -> Option<Arc<Bake>> {
+    use std::hash::{Hash, Hasher};
+    let folder = bake_file.parent()?;
+    let sources: Vec<BakeSource> = bake_file_paths(folder)
+        .into_iter()
+        .filter_map(|path| {
+            let text = file_text(session, &path)?.to_string();
+            Some(BakeSource { path, text })
+        })
+        .collect();
+    if sources.is_empty() {
+        return None;
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    session.trust.is_trusted().hash(&mut h);
+    for s in &sources {
+        s.path.hash(&mut h);
+        s.text.hash(&mut h);
+    }
+    let key = h.finish();
+    let cache = &session.bake_eval.0;
+    if let Some((k, bake)) = cache.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if *k == key {
+            return Some(Arc::clone(bake));
+        }
+    }
+    let bake = Arc::new(session.trust.parse_bake(&sources).ok()?);
+    *cache.lock().unwrap_or_else(|p| p.into_inner()) = Some((key, Arc::clone(&bake)));
+    Some(bake)
 }
