@@ -527,3 +527,33 @@ fn every_position_of_a_half_typed_file_answers() {
         assert!(lsp.alive(), "the server exited");
     }
 }
+
+/// Positions follow the negotiated encoding: after `é` (2 bytes, 1 UTF-16
+/// unit) a name starts one column later in UTF-8 than in UTF-16.
+#[test]
+fn positions_follow_the_negotiated_encoding() {
+    let text = "target \"é\" {\n}\ngroup \"g\" {\n  targets = [\"é\", \"é\"]\n}\n";
+    for (encoding, second) in [("utf-16", 19), ("utf-8", 20)] {
+        let mut caps = lsp_support::full_capabilities();
+        caps["general"]["positionEncodings"] = json!([encoding]);
+        let (mut lsp, init) = Lsp::start(caps, json!({}));
+        assert_eq!(init["capabilities"]["positionEncoding"], encoding);
+        lsp.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri("docker-bake.hcl"), "languageId": "hcl", "version": 1, "text": text}}),
+        );
+        let hl = at(&mut lsp, "textDocument/documentHighlight", 3, second);
+        let starts: Vec<(u64, u64)> = hl
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                (
+                    h["range"]["start"]["line"].as_u64().unwrap(),
+                    h["range"]["start"]["character"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(starts, [(0, 8), (3, 14), (3, second as u64)], "{encoding}");
+    }
+}
