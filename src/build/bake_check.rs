@@ -449,6 +449,24 @@ mod tests {
     }
 
     #[test]
+    fn a_target_twice_in_one_file_and_a_target_named_like_a_group_are_reported() {
+        let text = "target \"a\" {\n}\ntarget \"a\" {\n}\ngroup \"a\" {\n  targets = []\n}\n";
+        let found = codes(text, None);
+        let dups = found
+            .iter()
+            .filter(|(c, _)| *c == "duplicate-target")
+            .count();
+        // The second block (twice in the file) and both blocks (a group too).
+        assert_eq!(dups, 3, "{found:?}");
+        // The same target in an override file is how overrides work.
+        let files = [
+            Outline::parse("target \"a\" {\n}\n", Syntax::Hcl),
+            Outline::parse("target \"a\" {\n}\n", Syntax::Hcl),
+        ];
+        assert!(check(&files, 1, &|_| None).is_empty());
+    }
+
+    #[test]
     fn literal_values_buildx_refuses_are_reported() {
         let text = "target \"a\" {\n  network = \"bridge\"\n  entitlements = [\"network.host\", \"root\"]\n  annotations = [\"k=v\", \"nokey\"]\n  dockerfile = \"Dockerfile\"\n  dockerfile-inline = \"FROM scratch\"\n}\n";
         let found = codes(text, None);
