@@ -3,6 +3,10 @@
 //! against a driver's features. Pure and synchronous.
 
 pub mod bake;
+pub mod bake_check;
+pub mod bake_fmt;
+pub mod bake_schema;
+pub mod bake_syntax;
 pub mod capability;
 pub mod compose;
 pub mod config;

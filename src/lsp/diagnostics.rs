@@ -263,6 +263,7 @@ pub async fn collect(
         None => Vec::new(),
     };
     out.extend(findings::diagnostics(session, uri, analysis, enc).await);
+    out.extend(crate::lsp::bake::dispatch::diagnostics(session, uri));
     out.extend(
         session
             .builds

@@ -41,7 +41,8 @@ impl DocKind {
             }
         }
         match language_id {
-            "hcl" | "terraform" => DocKind::Bake(BakeSyntax::Hcl),
+            // `dockerbake`: the VS Code extension's (and Docker's) bake language.
+            "hcl" | "terraform" | "dockerbake" => DocKind::Bake(BakeSyntax::Hcl),
             "json" | "jsonc" => DocKind::Bake(BakeSyntax::Json),
             "dockercompose" | "yaml" => DocKind::Compose,
             _ => DocKind::Dockerfile,

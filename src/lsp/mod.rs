@@ -10,6 +10,7 @@
 
 mod analysis;
 mod api;
+mod bake;
 mod builds;
 mod capabilities;
 mod commands;

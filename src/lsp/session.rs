@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use ls_types::Uri;
 
+pub mod bake_eval;
 pub mod builders;
 pub mod builds;
 pub mod failures;
@@ -116,6 +117,8 @@ pub struct Session {
     pub pull_refresh_pending: std::sync::atomic::AtomicBool,
     /// Whether the workspace is trusted (builds allowed); `lsp::trust`.
     pub trust: trust::Trust,
+    /// The last evaluation of a folder's bake files (`lsp::bake`).
+    pub bake_eval: bake_eval::EvalCache,
     /// Who re-computes stale diagnostics (set once by the server).
     on_stale: OnStale,
     /// Which documents' diagnostics are computing or owed.

@@ -24,6 +24,9 @@ import { resolveServerPath } from './server';
  */
 export const DOCUMENT_SELECTOR = [
   { language: 'dockerfile' },
+  // Bake files: our `dockerbake` language when it wins the file, else by
+  // name under whatever language another extension (HCL, JSON) gives them.
+  { language: 'dockerbake' },
   { scheme: 'file', pattern: '**/{Dockerfile,*.Dockerfile,Dockerfile.*,Containerfile}' },
   { scheme: 'file', pattern: BAKE_FILE_GLOB },
   { scheme: 'untitled', language: 'dockerfile' },

@@ -18,10 +18,14 @@ use crate::lsp::position::range_to_lsp;
 use crate::lsp::session::Session;
 
 pub fn handle(session: &Session, params: CodeActionParams) -> Vec<CodeActionOrCommand> {
-    let uri = params.text_document.uri;
+    let uri = params.text_document.uri.clone();
     let enc = session.state().features.encoding;
     // Capability fixes first: switching builders fixes the most at once.
     let mut out = fixes::actions(session, &uri, params.range, enc);
+    if let Some(fixes) = crate::lsp::bake::dispatch::code_actions(session, &params) {
+        out.extend(fixes);
+        return out; // not a Dockerfile: no check fixes
+    }
     if findings::is_bake_uri(&uri) {
         return out; // not a Dockerfile: no check fixes
     }

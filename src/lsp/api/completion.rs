@@ -16,6 +16,9 @@ use crate::lsp::docs;
 use crate::lsp::session::{Session, Snapshot};
 
 pub fn handle(session: &Session, params: CompletionParams) -> Vec<CompletionItem> {
+    if let Some(r) = crate::lsp::bake::dispatch::completion(session, &params) {
+        return r;
+    }
     let p = params.text_document_position;
     let Some(snap) = session.snapshot(&p.text_document.uri) else {
         return Vec::new();

@@ -8,6 +8,9 @@ use crate::lsp::position::range_to_lsp;
 use crate::lsp::session::Session;
 
 pub fn handle(session: &Session, params: DocumentHighlightParams) -> Vec<DocumentHighlight> {
+    if let Some(r) = crate::lsp::bake::dispatch::document_highlight(session, &params) {
+        return r;
+    }
     let p = params.text_document_position_params;
     let Some(snap) = session.snapshot(&p.text_document.uri) else {
         return Vec::new();

@@ -18,6 +18,9 @@ use crate::lsp::position::range_to_lsp;
 use crate::lsp::session::Session;
 
 pub fn handle(session: &Session, params: DocumentLinkParams) -> Vec<DocumentLink> {
+    if let Some(r) = crate::lsp::bake::dispatch::document_link(session, &params) {
+        return r;
+    }
     let Some(snap) = session.snapshot(&params.text_document.uri) else {
         return Vec::new();
     };

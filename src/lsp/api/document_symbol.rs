@@ -22,6 +22,9 @@ use crate::lsp::position::range_to_lsp;
 use crate::lsp::session::{Session, Snapshot};
 
 pub fn handle(session: &Session, params: DocumentSymbolParams) -> Option<DocumentSymbolResponse> {
+    if let Some(r) = crate::lsp::bake::dispatch::document_symbol(session, &params) {
+        return r;
+    }
     let uri = params.text_document.uri;
     let snap = session.snapshot(&uri)?;
     Some(response(&snap, &uri))

@@ -9,6 +9,9 @@ use crate::lsp::analysis::stages;
 use crate::lsp::session::Session;
 
 pub fn handle(session: &Session, params: FoldingRangeParams) -> Vec<FoldingRange> {
+    if let Some(r) = crate::lsp::bake::dispatch::folding_range(session, &params) {
+        return r;
+    }
     let Some(snap) = session.snapshot(&params.text_document.uri) else {
         return Vec::new();
     };

@@ -15,6 +15,9 @@ use crate::lsp::position::range_to_lsp;
 use crate::lsp::session::Session;
 
 pub fn handle(session: &Session, params: HoverParams) -> Option<Hover> {
+    if let Some(r) = crate::lsp::bake::dispatch::hover(session, &params) {
+        return r;
+    }
     let p = params.text_document_position_params;
     let snap = session.snapshot(&p.text_document.uri)?;
     let enc = snap.features.encoding;

@@ -1,8 +1,9 @@
 //! `textDocument/inlayHint`: after a FROM image written with variables
 //! (`FROM golang:${GO_VERSION}`), the image it names with the global ARGs'
 //! defaults (`= golang:1.22`), as the checks expand it. Offline: nothing is
-//! asked of a registry. Then the last build's result at the end of each
-//! instruction (`buildkit.insight.inlayHints`).
+//! asked of a registry. After an ARG a bake target passes a value to, that
+//! value (`lsp::bake::inlay_hints`). Then the last build's result at the end
+//! of each instruction (`buildkit.insight.inlayHints`).
 
 use ls_types::{InlayHint, InlayHintLabel, InlayHintParams, InlayHintTooltip};
 
@@ -11,12 +12,23 @@ use crate::lsp::position::range_to_lsp;
 use crate::lsp::session::Session;
 
 pub fn handle(session: &Session, params: InlayHintParams) -> Vec<InlayHint> {
+    if let Some(r) = crate::lsp::bake::dispatch::inlay_hint(session, &params) {
+        return r;
+    }
     let Some(snap) = session.snapshot(&params.text_document.uri) else {
         return Vec::new();
     };
     let enc = snap.features.encoding;
     let (from, to) = snap.doc.byte_range(params.range, enc);
     let df = &snap.df;
+    let bake = crate::lsp::bake::inlay_hints::dockerfile_hints(
+        session,
+        &params.text_document.uri,
+        df,
+        &snap.model,
+        enc,
+        (from, to),
+    );
     let mut hints: Vec<InlayHint> = snap
         .model
         .stages
@@ -43,6 +55,7 @@ pub fn handle(session: &Session, params: InlayHintParams) -> Vec<InlayHint> {
                 data: None,
             })
         })
+        .chain(bake)
         .collect();
     // The last build's result per instruction (`lsp::builds::insight`).
     if snap.settings.insight_hints {

@@ -11,6 +11,12 @@ use crate::lsp::api::formatting;
 use crate::lsp::session::Session;
 
 pub fn handle(session: &Session, params: DocumentOnTypeFormattingParams) -> Vec<TextEdit> {
+    if let Some(r) = crate::lsp::bake::dispatch::no_partial_formatting(
+        session,
+        &params.text_document_position.text_document.uri,
+    ) {
+        return r;
+    }
     let p = params.text_document_position;
     let Some(snap) = session.snapshot(&p.text_document.uri) else {
         return Vec::new();

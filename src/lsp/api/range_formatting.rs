@@ -8,6 +8,11 @@ use crate::lsp::api::formatting;
 use crate::lsp::session::Session;
 
 pub fn handle(session: &Session, params: DocumentRangeFormattingParams) -> Vec<TextEdit> {
+    if let Some(r) =
+        crate::lsp::bake::dispatch::no_partial_formatting(session, &params.text_document.uri)
+    {
+        return r;
+    }
     let Some(snap) = session.snapshot(&params.text_document.uri) else {
         return Vec::new();
     };

@@ -8,6 +8,9 @@ use crate::lsp::position::range_to_lsp;
 use crate::lsp::session::Session;
 
 pub fn handle(session: &Session, params: ReferenceParams) -> Vec<Location> {
+    if let Some(r) = crate::lsp::bake::dispatch::references(session, &params) {
+        return r;
+    }
     let p = params.text_document_position;
     let Some(snap) = session.snapshot(&p.text_document.uri) else {
         return Vec::new();

@@ -19,6 +19,9 @@ pub fn prepare(
     session: &Session,
     params: TextDocumentPositionParams,
 ) -> Option<PrepareRenameResponse> {
+    if let Some(r) = crate::lsp::bake::dispatch::prepare_rename(session, &params) {
+        return r;
+    }
     let snap = session.snapshot(&params.text_document.uri)?;
     let enc = snap.features.encoding;
     let offset = snap.doc.offset(params.position, enc);
@@ -51,6 +54,9 @@ fn valid_var_name(s: &str) -> bool {
 }
 
 pub fn handle(session: &Session, params: RenameParams) -> jsonrpc::Result<Option<WorkspaceEdit>> {
+    if let Some(r) = crate::lsp::bake::dispatch::rename(session, &params) {
+        return r;
+    }
     let p = params.text_document_position;
     let Some(snap) = session.snapshot(&p.text_document.uri) else {
         return Ok(None);

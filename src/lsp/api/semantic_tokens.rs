@@ -15,6 +15,9 @@ use crate::lsp::token_legend::{
 };
 
 pub fn handle(session: &Session, params: SemanticTokensParams) -> SemanticTokens {
+    if let Some(r) = crate::lsp::bake::dispatch::semantic_tokens(session, &params) {
+        return r;
+    }
     let Some(snap) = session.snapshot(&params.text_document.uri) else {
         return SemanticTokens {
             result_id: None,

@@ -444,6 +444,16 @@ function M.setup(opts)
   end, { desc = 'Trust the workspace: let buildkit-lsp build (ends Restricted Mode)' })
   builds.setup()
   if M.config.bake_files then
+    -- Bake files by name, whatever a later `*.hcl` rule says: HCL and JSON
+    -- highlighting, and the server answers them as bake files.
+    vim.filetype.add({
+      filename = {
+        ['docker-bake.hcl'] = 'hcl',
+        ['docker-bake.override.hcl'] = 'hcl',
+        ['docker-bake.json'] = 'json',
+        ['docker-bake.override.json'] = 'json',
+      },
+    })
     vim.api.nvim_create_autocmd({ 'BufReadPost', 'BufNewFile' }, {
       group = group,
       pattern = { 'docker-bake.hcl', 'docker-bake.json', 'docker-bake.override.hcl', 'docker-bake.override.json' },

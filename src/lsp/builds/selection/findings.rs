@@ -123,7 +123,9 @@ pub fn dockerfile_findings(
 }
 
 /// The selected builder's features and platforms, if known.
-fn builder_features(session: &Session) -> Option<(crate::driver::Features, Vec<String>)> {
+pub(crate) fn builder_features(
+    session: &Session,
+) -> Option<(crate::driver::Features, Vec<String>)> {
     let state = session.state();
     let current = state.builders.current.as_ref()?;
     let features = current.features?;
