@@ -21,7 +21,7 @@
 //! every property. [`Bake::parse_static`] reads the same files without any
 //! evaluation (literal values only, no variables, no environment), for a
 //! workspace that is not trusted. Attributes buildx knows and `BuildSpec` lacks (`pull`,
-//! `ssh`, `contexts`, …) are kept as parsed but not used.
+//! `contexts`, …) are kept as parsed but not used.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::attest::{parse_attests, AttestSpec};
 use super::bake::{
     normalize, Bake, BakeError, BakeErrorKind, BakeValue, Insertion, Origin, ResolvedTarget,
 };
@@ -31,6 +32,7 @@ use super::options::{
     parse_platforms, CacheSpec, OptionError, OutputSpec, SecretSource, SecretSpec,
 };
 use super::spec::BuildSpec;
+use super::ssh::SshSpec;
 
 /// The `buildkit.build.*` settings of one workspace folder. A `null` value
 /// (what editors send for an unset setting) means the default.
@@ -57,6 +59,13 @@ pub struct BuildSettings {
     pub cache_from: Vec<String>,
     #[serde(deserialize_with = "null_is_default")]
     pub load: bool,
+    /// buildx `--ssh` values (`default`, `ID=PATH[,PATH…]`); relative
+    /// paths are against the workspace folder.
+    #[serde(deserialize_with = "null_is_default")]
+    pub ssh: Vec<String>,
+    /// buildx `--attest` CSV values (`type=provenance,mode=max`).
+    #[serde(deserialize_with = "null_is_default")]
+    pub attest: Vec<String>,
 }
 
 fn null_is_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
@@ -123,7 +132,8 @@ pub struct ConfiguredBuild {
     pub insertion: Option<Insertion>,
     /// Where each bake attribute was written, by its bake name (`context`,
     /// `dockerfile`, `target`, `platforms`, `args`, `tags`, `output`,
-    /// `cache-to`, `cache-from`, `labels`, `no-cache`, `secret`).
+    /// `cache-to`, `cache-from`, `labels`, `no-cache`, `secret`, `ssh`,
+    /// `attest`).
     pub origins: BTreeMap<String, Origin>,
 }
 
@@ -135,7 +145,7 @@ impl ConfiguredBuild {
 }
 
 /// The bake attributes turned into the spec (the others are ignored).
-pub const BAKE_ATTRIBUTES: [&str; 12] = [
+pub const BAKE_ATTRIBUTES: [&str; 14] = [
     "context",
     "dockerfile",
     "target",
@@ -148,6 +158,8 @@ pub const BAKE_ATTRIBUTES: [&str; 12] = [
     "labels",
     "no-cache",
     "secret",
+    "ssh",
+    "attest",
 ];
 
 /// The builds configured for `dockerfile` in `workspace`: the bake targets
@@ -264,6 +276,19 @@ pub fn from_target(target: &ResolvedTarget) -> Result<ConfiguredBuild, BakeError
         }
         spec.secrets.push(secret);
     }
+    for v in target.list("ssh")? {
+        let mut ssh = SshSpec::parse(&v);
+        // Relative to the bake file's folder, like `secret` (an empty path
+        // stays empty: the agent of SSH_AUTH_SOCK).
+        for p in ssh.paths.iter_mut().filter(|p| !p.as_os_str().is_empty()) {
+            *p = normalize(&target.base_dir.join(&*p));
+        }
+        crate::build::ssh::merge(&mut spec.ssh, ssh);
+    }
+    for v in target.list("attest")? {
+        let a = AttestSpec::parse(&v).map_err(|e| invalid("attest", e))?;
+        crate::build::attest::merge(&mut spec.attests, a);
+    }
     spec.no_cache = target.bool("no-cache")?.unwrap_or(false);
     let origins = BAKE_ATTRIBUTES
         .iter()
@@ -319,6 +344,14 @@ pub fn from_settings(
             .push(CacheSpec::parse("--cache-from", c).map_err(setting("cacheFrom"))?);
     }
     spec.load = settings.load;
+    for v in settings.ssh.iter().filter(|v| !v.is_empty()) {
+        let mut ssh = SshSpec::parse(v);
+        for p in ssh.paths.iter_mut().filter(|p| !p.as_os_str().is_empty()) {
+            *p = normalize(&workspace.join(&*p));
+        }
+        crate::build::ssh::merge(&mut spec.ssh, ssh);
+    }
+    spec.attests = parse_attests(&settings.attest, None, None).map_err(setting("attest"))?;
     Ok(ConfiguredBuild {
         label: relative_label(&dockerfile, workspace),
         bake_target: None,

@@ -18,7 +18,7 @@ pub enum OptionError {
     },
 }
 
-fn invalid(flag: &'static str, value: &str, reason: impl Into<String>) -> OptionError {
+pub(super) fn invalid(flag: &'static str, value: &str, reason: impl Into<String>) -> OptionError {
     OptionError::Invalid {
         flag,
         value: value.to_string(),
