@@ -453,7 +453,7 @@ fn a_mount_of_an_id_not_forwarded_fails_with_the_providers_words() {
     let stderr = String::from_utf8_lossy(&res.stderr);
     assert!(
         stderr.contains(
-            "failed to convert agent config for ID: \"x\": stat /nonexistent/key: no such file or directory"
+            "ERROR: failed to convert agent config {x [/nonexistent/key] false}: failed to convert agent config for ID: \"x\": stat /nonexistent/key: no such file or directory\n"
         ),
         "{stderr}"
     );

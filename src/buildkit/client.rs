@@ -450,10 +450,11 @@ fn supports_exporter_list(version: Option<&BuildkitVersion>) -> bool {
 
 /// Attestations (`attest:*` frontend attributes, the image exporter's
 /// attestation manifests: buildx's `exporter.image.attestations` cap) came
-/// with BuildKit v0.11, as did `Control.Info`: a daemon without `Info` has
-/// none.
+/// with BuildKit v0.11, as did `Control.Info`: a daemon that answers `Info`
+/// has them, whatever version it reports (the Docker Engine's embedded
+/// BuildKit says `v0.0.0+unknown`), one without `Info` has none.
 fn supports_attestations(version: Option<&BuildkitVersion>) -> bool {
-    at_least(version, 11)
+    version.is_some()
 }
 
 /// Whether the daemon's BuildKit is v0.`minor` or newer.
@@ -639,8 +640,8 @@ mod tests {
             e.to_string(),
             "Attestations are not supported by the current BuildKit daemon"
         );
-        assert!(solve_request(&spec, &exports, &f, Some(&v("v0.10.6"))).is_err());
-        let req = solve_request(&spec, &exports, &f, Some(&v("v0.11.0"))).unwrap();
+        // Engine 26's embedded BuildKit (v0.13) reports no version.
+        let req = solve_request(&spec, &exports, &f, Some(&v("v0.0.0+unknown"))).unwrap();
         assert_eq!(
             req.frontend_attrs["attest:provenance"],
             "type=provenance,mode=max"

@@ -94,19 +94,28 @@ impl SshForwardService {
             if agents.contains_key(id) {
                 return Err(format!("duplicate agent ID {id:?}"));
             }
+            // buildx (v0.14 on) wraps each error in the config as Go's `%v`
+            // prints it: `{ID [PATH …] false}`.
+            let config = format!(
+                "failed to convert agent config {{{id} [{}] false}}",
+                spec.paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
             let mut paths = spec.paths.clone();
             if paths.is_empty() || (paths.len() == 1 && paths[0].as_os_str().is_empty()) {
                 match auth_sock.as_ref().filter(|s| !s.is_empty()) {
                     Some(sock) => paths = vec![PathBuf::from(sock)],
-                    None => {
-                        return Err(
-                            "invalid empty ssh agent socket: make sure SSH_AUTH_SOCK is set".into(),
-                        )
-                    }
+                    None => return Err(format!(
+                        "{config}: invalid empty ssh agent socket: make sure SSH_AUTH_SOCK is set"
+                    )),
                 }
             }
-            let source = source_of(&paths)
-                .map_err(|e| format!("failed to convert agent config for ID: {id:?}: {e}"))?;
+            let source = source_of(&paths).map_err(|e| {
+                format!("{config}: failed to convert agent config for ID: {id:?}: {e}")
+            })?;
             agents.insert(id.to_string(), source);
         }
         Ok(SshForwardService {
@@ -441,16 +450,17 @@ mod tests {
         let e = SshForwardService::with_auth_sock(&[spec("default")], None).unwrap_err();
         assert_eq!(
             e,
-            "invalid empty ssh agent socket: make sure SSH_AUTH_SOCK is set"
+            "failed to convert agent config {default [] false}: invalid empty ssh agent socket: make sure SSH_AUTH_SOCK is set"
         );
     }
 
     #[test]
     fn missing_paths_and_duplicates_are_reported_like_buildx() {
         let e = SshForwardService::with_auth_sock(&[spec("k=/nonexistent/key")], None).unwrap_err();
+        // buildx v0.36's words (0.13.1 prints only the `stat` part).
         assert_eq!(
             e,
-            "failed to convert agent config for ID: \"k\": stat /nonexistent/key: no such file or directory"
+            "failed to convert agent config {k [/nonexistent/key] false}: failed to convert agent config for ID: \"k\": stat /nonexistent/key: no such file or directory"
         );
         let dir = tempfile::tempdir().unwrap();
         let junk = dir.path().join("junk");
@@ -464,8 +474,8 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            e.starts_with(&format!(
-                "failed to convert agent config for ID: \"k\": failed to parse {}: ",
+            e.contains(&format!(
+                ": failed to convert agent config for ID: \"k\": failed to parse {}: ",
                 junk.display()
             )),
             "{e}"
