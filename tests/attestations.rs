@@ -223,6 +223,9 @@ async fn remote_driver_writes_provenance_or_refuses_an_old_daemon() {
     let statement: Value =
         serde_json::from_slice(&std::fs::read(out.path().join("fs/provenance.json")).unwrap())
             .unwrap();
-    assert!(has_key(&statement["predicate"], "buildConfig"), "{statement:#}");
+    assert!(
+        has_key(&statement["predicate"], "buildConfig"),
+        "{statement:#}"
+    );
     assert!(out.path().join("fs/built").exists());
 }

@@ -108,9 +108,11 @@ impl SshForwardService {
             if paths.is_empty() || (paths.len() == 1 && paths[0].as_os_str().is_empty()) {
                 match auth_sock.as_ref().filter(|s| !s.is_empty()) {
                     Some(sock) => paths = vec![PathBuf::from(sock)],
-                    None => return Err(format!(
+                    None => {
+                        return Err(format!(
                         "{config}: invalid empty ssh agent socket: make sure SSH_AUTH_SOCK is set"
-                    )),
+                    ))
+                    }
                 }
             }
             let source = source_of(&paths).map_err(|e| {
