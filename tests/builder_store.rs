@@ -878,6 +878,7 @@ Features:
  Docker/OCI tarball output: yes
  Multi-platform build:      yes
  BuildKit configuration:    yes
+ Attestation:               yes
 ";
     assert_eq!(out, expected);
 }

@@ -260,7 +260,7 @@ async fn create_bootstrap_build_load_and_rm_through_the_cli() {
         &tag,
         ctx.path().to_str().unwrap(),
     ];
-    if support::engine_facts(&engine).buildkit_has_docker_exporter() {
+    if support::relayed_buildkit_has_docker_exporter(&engine) {
         let (_, err) = home.ok(&args);
         assert!(err.contains("loading the image into docker"), "{err}");
         let listed = std::process::Command::new("docker")

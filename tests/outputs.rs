@@ -644,7 +644,7 @@ fn cli_warns_without_output_and_default_load_asks_for_the_docker_exporter() {
     let out = support::cli(home.path(), &["build", "--builder", "loads", &ctx_arg]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("No output specified"), "{stderr}");
-    if support::engine_facts(&engine).buildkit_has_docker_exporter() {
+    if support::relayed_buildkit_has_docker_exporter(&engine) {
         // A newer BuildKit has the exporter: the image streams back through
         // the session and the engine loads it.
         assert!(out.status.success(), "{stderr}");

@@ -595,7 +595,9 @@ impl Bake {
 
 /// A later attribute overrides an earlier one, as buildx's `Target.Merge`:
 /// maps (`args`, `labels`) merge key by key, the later key winning, and
-/// `cache-from` lists append without repeats; other lists are replaced.
+/// `cache-from`, `ssh` and `attest` lists append without repeats (an `ssh`
+/// id or `attest` type given again then replaces the earlier one in
+/// `config`, as buildx's `Normalize`); other lists are replaced.
 fn merge_attr(into: &mut BTreeMap<String, BakeAttr>, key: &str, attr: BakeAttr) {
     let merged = match (into.get(key).map(|a| &a.value), &attr.value) {
         (Some(BakeValue::Map(old)), BakeValue::Map(new)) => {
@@ -603,7 +605,9 @@ fn merge_attr(into: &mut BTreeMap<String, BakeAttr>, key: &str, attr: BakeAttr) 
             merged.extend(new.iter().map(|(k, v)| (k.clone(), v.clone())));
             Some(BakeValue::Map(merged))
         }
-        (Some(BakeValue::List(old)), BakeValue::List(new)) if key == "cache-from" => {
+        (Some(BakeValue::List(old)), BakeValue::List(new))
+            if matches!(key, "cache-from" | "ssh" | "attest") =>
+        {
             let mut merged = old.clone();
             for item in new {
                 if !merged.contains(item) {

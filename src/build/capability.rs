@@ -34,6 +34,7 @@ pub enum FindingCode {
     BuilderPlatform,
     BuilderTargetMissing,
     BuilderArgUndeclared,
+    BuilderAttestations,
 }
 
 impl FindingCode {
@@ -48,6 +49,7 @@ impl FindingCode {
             FindingCode::BuilderPlatform => "BuilderPlatform",
             FindingCode::BuilderTargetMissing => "BuilderTargetMissing",
             FindingCode::BuilderArgUndeclared => "BuilderArgUndeclared",
+            FindingCode::BuilderAttestations => "BuilderAttestations",
         }
     }
 
@@ -59,6 +61,7 @@ impl FindingCode {
             FindingCode::BuilderTarballOutput => Some(Feature::TarballOutput),
             FindingCode::BuilderLoadMissing => Some(Feature::AutomaticLoad),
             FindingCode::BuilderConfig => Some(Feature::BuildkitConfig),
+            FindingCode::BuilderAttestations => Some(Feature::Attestations),
             _ => None,
         }
     }
@@ -119,18 +122,20 @@ pub fn findings(
     let mut out = Vec::new();
 
     // The refusals, in the editor's order: cache exports (one finding per
-    // refused entry), platforms, outputs.
+    // refused entry), platforms, outputs, attestations.
     let refusals = spec.refusals(features);
     for feature in [
         Feature::CacheExport,
         Feature::MultiPlatform,
         Feature::TarballOutput,
+        Feature::Attestations,
     ] {
         for r in refusals.iter().filter(|r| r.refusal.feature == feature) {
             let (code, attribute) = match r.asked_by {
                 AskedBy::CacheTo(_) => (FindingCode::BuilderCacheExport, "cache-to"),
                 AskedBy::Platforms => (FindingCode::BuilderMultiPlatform, "platforms"),
                 AskedBy::Output(_) => (FindingCode::BuilderTarballOutput, "output"),
+                AskedBy::Attest(_) => (FindingCode::BuilderAttestations, "attest"),
             };
             let origin = build.origin(attribute).cloned();
             let mut fixes = switch_fixes(feature);

@@ -24,11 +24,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::attest::{parse_attests, AttestSpec};
 use super::bake::{normalize, Bake, BakeErrorKind, BakeValue, Insertion, Origin, ResolvedTarget};
 use super::options::{
     context_name, parse_platforms, CacheSpec, ContextSource, OutputSpec, SecretSource, SecretSpec,
 };
 use super::spec::BuildSpec;
+use super::ssh::SshSpec;
 use super::Error;
 
 /// The `buildkit.build.*` settings of one workspace folder. A `null` value
@@ -60,6 +62,13 @@ pub struct BuildSettings {
     pub contexts: BTreeMap<String, String>,
     #[serde(deserialize_with = "null_is_default")]
     pub load: bool,
+    /// buildx `--ssh` values (`default`, `ID=PATH[,PATH…]`); relative
+    /// paths are against the workspace folder.
+    #[serde(deserialize_with = "null_is_default")]
+    pub ssh: Vec<String>,
+    /// buildx `--attest` CSV values (`type=provenance,mode=max`).
+    #[serde(deserialize_with = "null_is_default")]
+    pub attest: Vec<String>,
 }
 
 fn null_is_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
@@ -112,7 +121,8 @@ pub struct ConfiguredBuild {
     pub insertion: Option<Insertion>,
     /// Where each bake attribute was written, by its bake name (`context`,
     /// `dockerfile`, `target`, `platforms`, `args`, `tags`, `output`,
-    /// `cache-to`, `cache-from`, `labels`, `no-cache`, `secret`).
+    /// `cache-to`, `cache-from`, `labels`, `no-cache`, `secret`, `ssh`,
+    /// `attest`).
     pub origins: BTreeMap<String, Origin>,
 }
 
@@ -124,7 +134,7 @@ impl ConfiguredBuild {
 }
 
 /// The bake attributes turned into the spec (the others are ignored).
-pub const BAKE_ATTRIBUTES: [&str; 13] = [
+pub const BAKE_ATTRIBUTES: [&str; 15] = [
     "context",
     "dockerfile",
     "target",
@@ -138,6 +148,8 @@ pub const BAKE_ATTRIBUTES: [&str; 13] = [
     "no-cache",
     "secret",
     "contexts",
+    "ssh",
+    "attest",
 ];
 
 /// The builds configured for `dockerfile` in `workspace`: the bake targets
@@ -269,6 +281,19 @@ pub fn from_target(target: &ResolvedTarget) -> Result<ConfiguredBuild, Error> {
         spec.contexts
             .insert(name, rebase_context(source, &target.base_dir));
     }
+    for v in target.list("ssh")? {
+        let mut ssh = SshSpec::parse(&v);
+        // Relative to the bake file's folder, like `secret` (an empty path
+        // stays empty: the agent of SSH_AUTH_SOCK).
+        for p in ssh.paths.iter_mut().filter(|p| !p.as_os_str().is_empty()) {
+            *p = normalize(&target.base_dir.join(&*p));
+        }
+        crate::build::ssh::merge(&mut spec.ssh, ssh);
+    }
+    for v in target.list("attest")? {
+        let a = AttestSpec::parse(&v).map_err(|e| invalid("attest", e))?;
+        crate::build::attest::merge(&mut spec.attests, a);
+    }
     spec.no_cache = target.bool("no-cache")?.unwrap_or(false);
     let origins = BAKE_ATTRIBUTES
         .iter()
@@ -336,6 +361,14 @@ pub fn from_settings(
             .insert(name, rebase_context(source, workspace));
     }
     spec.load = settings.load;
+    for v in settings.ssh.iter().filter(|v| !v.is_empty()) {
+        let mut ssh = SshSpec::parse(v);
+        for p in ssh.paths.iter_mut().filter(|p| !p.as_os_str().is_empty()) {
+            *p = normalize(&workspace.join(&*p));
+        }
+        crate::build::ssh::merge(&mut spec.ssh, ssh);
+    }
+    spec.attests = parse_attests(&settings.attest, None, None).map_err(setting("attest"))?;
     Ok(ConfiguredBuild {
         label: relative_label(&dockerfile, workspace),
         bake_target: None,

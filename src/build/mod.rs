@@ -2,6 +2,7 @@
 //! outputs, cache, load) from CLI flags, settings or bake files, checked
 //! against a driver's features. Pure and synchronous.
 
+pub mod attest;
 pub mod bake;
 pub mod bake_check;
 pub mod bake_fmt;
@@ -13,7 +14,10 @@ pub mod config;
 mod error;
 pub mod options;
 pub mod spec;
+pub mod ssh;
 
+pub use attest::AttestSpec;
 pub use error::Error;
 pub use options::{CacheSpec, OutputSpec, SecretSource, SecretSpec};
 pub use spec::{BuildSpec, Export};
+pub use ssh::SshSpec;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use super::Error;
 use crate::options::csv_fields;
 
-fn invalid(flag: &'static str, value: &str, reason: impl Into<String>) -> Error {
+pub(super) fn invalid(flag: &'static str, value: &str, reason: impl Into<String>) -> Error {
     Error::InvalidOption {
         flag,
         value: value.to_string(),

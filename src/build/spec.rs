@@ -9,7 +9,9 @@ use std::path::PathBuf;
 
 use crate::driver::{Feature, Features, Refusal, Support};
 
+use super::attest::AttestSpec;
 use super::options::{CacheSpec, ContextSource, OutputSpec, SecretSpec};
+use super::ssh::SshSpec;
 
 /// One build.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,6 +37,11 @@ pub struct BuildSpec {
     /// `--build-context` / bake `contexts`: named contexts by (normalised)
     /// name.
     pub contexts: BTreeMap<String, ContextSource>,
+    /// `--ssh`: the agents `RUN --mount=type=ssh` reaches, by id.
+    pub ssh: Vec<SshSpec>,
+    /// `--attest`, `--provenance`, `--sbom` (disabled entries included: they
+    /// say "not this one", and send nothing).
+    pub attests: Vec<AttestSpec>,
 }
 
 /// A refusal of one part of a build.
@@ -53,6 +60,8 @@ pub enum AskedBy {
     Output(usize),
     /// `cache_to[i]`.
     CacheTo(usize),
+    /// `attests[i]`.
+    Attest(usize),
 }
 
 /// One exporter of the solve, resolved for a driver.
@@ -124,6 +133,15 @@ impl BuildSpec {
                 asked_by: AskedBy::Platforms,
             });
         }
+        if lacks(Feature::Attestations) {
+            // buildx refuses the build at its first enabled attestation.
+            if let Some(i) = self.attests.iter().position(|a| !a.disabled) {
+                out.push(SpecRefusal {
+                    refusal: features.refuse(Feature::Attestations),
+                    asked_by: AskedBy::Attest(i),
+                });
+            }
+        }
         for (i, o) in self.outputs.iter().enumerate() {
             let tarball = match o.kind.as_str() {
                 "oci" => true,
@@ -172,6 +190,7 @@ impl BuildSpec {
             AskedBy::Platforms => self.platforms.join(", "),
             AskedBy::Output(i) => format!("type={}", self.outputs[i].kind),
             AskedBy::CacheTo(i) => format!("type={}", self.cache_to[i].kind),
+            AskedBy::Attest(i) => format!("type={}", self.attests[i].kind),
         }
     }
 
@@ -198,6 +217,9 @@ impl BuildSpec {
         }
         if self.no_cache {
             attrs.insert("no-cache".to_string(), String::new());
+        }
+        for a in self.attests.iter().filter(|a| !a.disabled) {
+            attrs.insert(format!("attest:{}", a.kind), a.frontend_value());
         }
         if let Some(n) = self.network.as_deref().filter(|n| *n != "default") {
             attrs.insert("force-network-mode".to_string(), n.to_string());
@@ -513,6 +535,34 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         assert_eq!(a, expected);
+    }
+
+    #[test]
+    fn attestations_become_frontend_attrs_and_the_classic_store_refuses_them() {
+        let mut s = BuildSpec::new(".");
+        s.attests = crate::build::attest::parse_attests(
+            &["type=sbom,disabled=true".into()],
+            Some("mode=max"),
+            None,
+        )
+        .unwrap();
+        let a = s.frontend_attrs();
+        assert_eq!(a["attest:provenance"], "type=provenance,mode=max");
+        assert!(!a.contains_key("attest:sbom"), "{a:?}");
+        let r = s.refusals(&docker());
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].refusal.feature, Feature::Attestations);
+        // the disabled sbom is not what is refused
+        assert_eq!(s.asked(r[0].asked_by), "type=provenance");
+        let store = Features {
+            containerd_store: true,
+            ..docker()
+        };
+        assert!(s.refusals(&store).is_empty());
+        assert!(s.refusals(&Features::of(DriverKind::Remote)).is_empty());
+        // only disabled ones: nothing is asked, nothing refused
+        s.attests.retain(|a| a.disabled);
+        assert!(s.refusals(&docker()).is_empty());
     }
 
     #[test]

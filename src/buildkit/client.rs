@@ -227,6 +227,11 @@ impl Client {
         if !stores.is_empty() {
             session = session.with_content_store(stores.service());
         }
+        if !spec.ssh.is_empty() {
+            let ssh =
+                super::sshforward::SshForwardService::new(&spec.ssh).map_err(BuildkitError::Ssh)?;
+            session = session.with_ssh(ssh);
+        }
         let mut loader = None;
         if let Some(dest) = exports.iter().find_map(export_dest) {
             session = session.with_file_send(FileSendService::new(dest));
@@ -508,6 +513,20 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 /// The daemon's BuildKit takes the `Exporters` list from v0.13 on; older
 /// ones read only the single deprecated exporter fields.
 fn supports_exporter_list(version: Option<&BuildkitVersion>) -> bool {
+    at_least(version, 13)
+}
+
+/// Attestations (`attest:*` frontend attributes, the image exporter's
+/// attestation manifests: buildx's `exporter.image.attestations` cap) came
+/// with BuildKit v0.11, as did `Control.Info`: a daemon that answers `Info`
+/// has them, whatever version it reports (the Docker Engine's embedded
+/// BuildKit says `v0.0.0+unknown`), one without `Info` has none.
+fn supports_attestations(version: Option<&BuildkitVersion>) -> bool {
+    version.is_some()
+}
+
+/// Whether the daemon's BuildKit is v0.`minor` or newer.
+fn at_least(version: Option<&BuildkitVersion>, minor: u32) -> bool {
     let Some(v) = version else {
         return false;
     };
@@ -518,7 +537,7 @@ fn supports_exporter_list(version: Option<&BuildkitVersion>) -> bool {
         .take(2)
         .map(|p| p.parse().unwrap_or(0))
         .collect();
-    matches!(digits.as_slice(), [major, minor] if *major > 0 || *minor >= 13)
+    matches!(digits.as_slice(), [major, m] if *major > 0 || *m >= minor)
 }
 
 /// Builds the `SolveRequest` for a spec (without the session id).
@@ -548,6 +567,13 @@ pub fn solve_request(
         return Err(BuildkitError::Unsupported(
             "only one of --load, type=local, type=tar, type=docker and type=oci (with dest) per build; build once per output"
                 .into(),
+        ));
+    }
+    if spec.attests.iter().any(|a| !a.disabled) && !supports_attestations(version) {
+        // buildx's words; BuildKit before v0.11 would ignore the attributes
+        // and build without the attestations.
+        return Err(BuildkitError::Unsupported(
+            "Attestations are not supported by the current BuildKit daemon".into(),
         ));
     }
     let new_api = supports_exporter_list(version);
@@ -671,5 +697,33 @@ mod tests {
         assert!(!supports_exporter_list(Some(&v("v0.12.5"))));
         assert!(supports_exporter_list(Some(&v("v0.13.0"))));
         assert!(supports_exporter_list(Some(&v("v1.0.0-rc1"))));
+    }
+
+    #[test]
+    fn attestations_need_a_daemon_that_has_them() {
+        let v = |s: &str| BuildkitVersion {
+            version: s.into(),
+            ..BuildkitVersion::default()
+        };
+        let mut spec = BuildSpec::new("/ctx");
+        spec.attests =
+            crate::build::attest::parse_attests(&["type=provenance,mode=max".into()], None, None)
+                .unwrap();
+        let f = Features::of(DriverKind::Remote);
+        let exports = spec.exports(&f);
+        let e = solve_request(&spec, &exports, &f, None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Attestations are not supported by the current BuildKit daemon"
+        );
+        // Engine 26's embedded BuildKit (v0.13) reports no version.
+        let req = solve_request(&spec, &exports, &f, Some(&v("v0.0.0+unknown"))).unwrap();
+        assert_eq!(
+            req.frontend_attrs["attest:provenance"],
+            "type=provenance,mode=max"
+        );
+        // a disabled attestation asks nothing of the daemon
+        spec.attests[0].disabled = true;
+        assert!(solve_request(&spec, &exports, &f, None).is_ok());
     }
 }

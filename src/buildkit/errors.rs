@@ -139,6 +139,9 @@ pub enum BuildkitError {
     Load(String),
     #[error("the docker engine loaded nothing from the exported tarball")]
     LoadedNothing,
+    /// An `--ssh` agent that cannot be served (buildx's `sshprovider` words).
+    #[error("{0}")]
+    Ssh(String),
 }
 
 impl BuildkitError {

@@ -1,6 +1,6 @@
 //! How we talk to BuildKit: the gRPC control client over any byte stream a
 //! driver hands over, the session we serve back (file sync, file send, auth,
-//! secrets, the content store), progress decoding with secret values masked, and failed-solve
+//! secrets, SSH forwarding, the content store), progress decoding with secret values masked, and failed-solve
 //! errors with source ranges.
 
 pub mod attachables;
@@ -15,6 +15,7 @@ pub mod oracle;
 pub mod progress;
 pub mod redact;
 pub mod session;
+pub mod sshforward;
 
 pub use client::{BuildOutcome, Client};
 pub use errors::{render_failure, BuildkitError, SolveFailure};

@@ -122,6 +122,16 @@ impl Session {
         self
     }
 
+    /// Forwards SSH agents to `RUN --mount=type=ssh` (`--ssh`).
+    pub fn with_ssh(mut self, svc: super::sshforward::SshForwardService) -> Session {
+        self.routes.add_service(svc.into_server());
+        self.methods(&[
+            "/moby.sshforward.v1.SSH/CheckAgent",
+            "/moby.sshforward.v1.SSH/ForwardAgent",
+        ]);
+        self
+    }
+
     /// Opens the session's connection through the driver (or, when the
     /// driver has no dedicated one, inside `Control.Session`) and serves it
     /// until the returned handle is dropped.

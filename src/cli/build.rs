@@ -13,6 +13,8 @@ use clap::Args;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::build::attest::parse_attests;
+use crate::build::ssh::parse_ssh_specs;
 use crate::build::{options, BuildSpec, CacheSpec, OutputSpec, SecretSpec};
 use crate::builder::insight::Key;
 use crate::builder::run::RunEvent;
@@ -69,6 +71,18 @@ pub struct BuildArgs {
     /// Push the image to its registry.
     #[arg(long)]
     pub push: bool,
+    /// SSH agent socket or keys to expose to the build: default|ID[=SOCKET|KEY[,KEY]].
+    #[arg(long)]
+    pub ssh: Vec<String>,
+    /// Attestation parameters (format: "type=sbom,generator=image").
+    #[arg(long)]
+    pub attest: Vec<String>,
+    /// Shorthand for "--attest=type=provenance" (true, false, or attributes like mode=max).
+    #[arg(long)]
+    pub provenance: Option<String>,
+    /// Shorthand for "--attest=type=sbom".
+    #[arg(long)]
+    pub sbom: Option<String>,
     /// Network mode of RUN instructions: default, none or host.
     #[arg(long)]
     pub network: Option<String>,
@@ -141,6 +155,12 @@ impl BuildArgs {
         }
         spec.load = self.load;
         spec.push = self.push;
+        spec.ssh = parse_ssh_specs(&self.ssh);
+        spec.attests = parse_attests(
+            &self.attest,
+            self.provenance.as_deref(),
+            self.sbom.as_deref(),
+        )?;
         Ok(spec)
     }
 }

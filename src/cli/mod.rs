@@ -29,7 +29,7 @@ pub enum Command {
     /// Dump the parse of a Dockerfile (debugging aid, stable JSON schema).
     Parse(parse::ParseArgs),
     /// Build an image through BuildKit's API (buildx option syntax).
-    Build(build::BuildArgs),
+    Build(Box<build::BuildArgs>),
     /// List, create, use, remove, inspect and stop builders (the buildx store).
     Builder(builder::BuilderArgs),
 }
@@ -53,7 +53,7 @@ pub fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Check(args)) => check::run(args),
         Some(Command::Parse(args)) => parse::run(args),
-        Some(Command::Build(args)) => build::run(args),
+        Some(Command::Build(args)) => build::run(*args),
         Some(Command::Builder(args)) => builder::run(args),
     }
 }

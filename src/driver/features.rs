@@ -61,16 +61,21 @@ pub enum Feature {
     MultiPlatform,
     /// A `buildkitd.toml` / buildkitd flags for the builder.
     BuildkitConfig,
+    /// `--attest`, `--provenance`, `--sbom`: attestation manifests beside
+    /// the image (buildx ties them to the multi-platform feature: they need
+    /// an image index, which the classic image store cannot hold).
+    Attestations,
 }
 
 impl Feature {
     /// Every row, in table order.
-    pub const ALL: [Feature; 5] = [
+    pub const ALL: [Feature; 6] = [
         Feature::AutomaticLoad,
         Feature::CacheExport,
         Feature::TarballOutput,
         Feature::MultiPlatform,
         Feature::BuildkitConfig,
+        Feature::Attestations,
     ];
 
     /// The feature's name as it starts a refusal message.
@@ -81,6 +86,8 @@ impl Feature {
             Feature::TarballOutput => "Docker/OCI tarball output",
             Feature::MultiPlatform => "Multi-platform build",
             Feature::BuildkitConfig => "BuildKit configuration",
+            // buildx: `notSupported("Attestation", …)`.
+            Feature::Attestations => "Attestation",
         }
     }
 }
@@ -118,8 +125,8 @@ pub fn table(kind: DriverKind, feature: Feature) -> Support {
         (AutomaticLoad, _) => Support::No,
         (CacheExport, Docker) => Support::InlineOnly,
         (CacheExport, _) => Support::Yes,
-        (TarballOutput, Docker) | (MultiPlatform, Docker) => Support::No,
-        (TarballOutput, _) | (MultiPlatform, _) => Support::Yes,
+        (TarballOutput, Docker) | (MultiPlatform, Docker) | (Attestations, Docker) => Support::No,
+        (TarballOutput, _) | (MultiPlatform, _) | (Attestations, _) => Support::Yes,
         (BuildkitConfig, Docker) => Support::No,
         (BuildkitConfig, Remote) => Support::ManagedExternally,
         (BuildkitConfig, _) => Support::Yes,
@@ -168,11 +175,14 @@ impl Features {
     pub fn support(&self, feature: Feature) -> Support {
         let base = table(self.kind, feature);
         if self.kind == DriverKind::Docker && self.containerd_store {
-            // buildx: the containerd store lifts the exporter, cache and
-            // multi-platform limits of the docker driver.
+            // buildx: the containerd store lifts the exporter, cache,
+            // multi-platform and attestation limits of the docker driver.
             if matches!(
                 feature,
-                Feature::CacheExport | Feature::TarballOutput | Feature::MultiPlatform
+                Feature::CacheExport
+                    | Feature::TarballOutput
+                    | Feature::MultiPlatform
+                    | Feature::Attestations
             ) {
                 return Support::Yes;
             }
@@ -238,6 +248,7 @@ fn learn_more(feature: Feature) -> &'static str {
         Feature::MultiPlatform => {
             "\nLearn more at https://docs.docker.com/go/build-multi-platform/"
         }
+        Feature::Attestations => "\nLearn more at https://docs.docker.com/go/attestations/",
         Feature::AutomaticLoad | Feature::BuildkitConfig => "",
     }
 }
@@ -248,7 +259,7 @@ mod tests {
 
     #[test]
     fn table_matches_the_issue_for_every_cell() {
-        let expected: [(Feature, [&str; 4]); 5] = [
+        let expected: [(Feature, [&str; 4]); 6] = [
             (Feature::AutomaticLoad, ["yes", "no", "no", "no"]),
             (Feature::CacheExport, ["inline only", "yes", "yes", "yes"]),
             (Feature::TarballOutput, ["no", "yes", "yes", "yes"]),
@@ -257,6 +268,7 @@ mod tests {
                 Feature::BuildkitConfig,
                 ["no", "yes", "yes", "managed externally"],
             ),
+            (Feature::Attestations, ["no", "yes", "yes", "yes"]),
         ];
         for (feature, cells) in expected {
             for (kind, cell) in DriverKind::ALL.into_iter().zip(cells) {
@@ -273,6 +285,7 @@ mod tests {
         };
         assert_eq!(f.support(Feature::MultiPlatform), Support::Yes);
         assert_eq!(f.support(Feature::CacheExport), Support::Yes);
+        assert_eq!(f.support(Feature::Attestations), Support::Yes);
         assert_eq!(f.support(Feature::BuildkitConfig), Support::No);
     }
 
@@ -282,6 +295,17 @@ mod tests {
         assert_eq!(
             r.to_string(),
             "Cache export is not supported for the docker driver.\nSwitch to a different driver, or turn on the containerd image store, and try again.\nLearn more at https://docs.docker.com/go/build-cache-backends/"
+        );
+    }
+
+    /// buildx 0.13.1 and v0.36, `build/opt.go`: `notSupported("Attestation",
+    /// nodeDriver, "https://docs.docker.com/go/attestations/")`.
+    #[test]
+    fn attestation_refusal_reads_like_buildx() {
+        let r = Features::of(DriverKind::Docker).refuse(Feature::Attestations);
+        assert_eq!(
+            r.to_string(),
+            "Attestation is not supported for the docker driver.\nSwitch to a different driver, or turn on the containerd image store, and try again.\nLearn more at https://docs.docker.com/go/attestations/"
         );
     }
 

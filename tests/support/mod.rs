@@ -144,6 +144,14 @@ impl EngineFacts {
     }
 }
 
+/// Whether the BuildKit behind the relay (the remote, docker-container and
+/// kubernetes suites' daemon) has the `docker` exporter: a standalone
+/// BuildKit named by `BUILDKIT_LSP_TEST_BUILDKIT` always does, the
+/// engine's own only on the containerd store.
+pub fn relayed_buildkit_has_docker_exporter(ep: &DockerEndpoint) -> bool {
+    relay::buildkit_addr_override().is_some() || engine_facts(ep).buildkit_has_docker_exporter()
+}
+
 /// Whether the engine at `ep` can start a privileged container: Engine 20.10
 /// here cannot ("unable to apply caps"), Engine 26 in its own mount
 /// namespace can.

@@ -4,7 +4,8 @@
 //! at test time by `rcgen`), upgrades each connection to the test engine's
 //! `/grpc` endpoint (`Upgrade: h2c`) and pipes the bytes both ways. What the
 //! client sees is the engine's embedded BuildKit, session included (it
-//! travels inside `Control.Session`).
+//! travels inside `Control.Session`). `BUILDKIT_LSP_TEST_BUILDKIT` points
+//! the relay at another BuildKit address instead ([`BUILDKIT_ADDR_ENV`]).
 //!
 //! The relay runs on its own thread and runtime, so tests of any flavour can
 //! use it; it stops when dropped.
@@ -302,9 +303,36 @@ async fn pipe_to_engine(mut client: Box<dyn Io>, engine: &DockerEndpoint) -> std
     Ok(())
 }
 
-/// A fresh connection to the engine's `/grpc` endpoint, upgraded (`h2c`):
-/// what comes back speaks BuildKit's gRPC API as a plain HTTP/2 server.
+/// The environment variable that points the relay (and so the remote,
+/// docker-container and kubernetes suites) at another BuildKit: a
+/// `tcp://HOST:PORT` or `unix:///PATH` address where a BuildKit daemon
+/// serves its gRPC API in plain text (e.g. a standalone `buildkitd
+/// --addr tcp://127.0.0.1:12370`). Unset: the test engine's own BuildKit.
+pub const BUILDKIT_ADDR_ENV: &str = "BUILDKIT_LSP_TEST_BUILDKIT";
+
+/// The BuildKit address [`BUILDKIT_ADDR_ENV`] names, if set.
+pub fn buildkit_addr_override() -> Option<String> {
+    std::env::var(BUILDKIT_ADDR_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// A fresh connection to the BuildKit behind the relay: the address in
+/// [`BUILDKIT_ADDR_ENV`], else the engine's `/grpc` endpoint, upgraded
+/// (`h2c`). Either way what comes back speaks BuildKit's gRPC API as a
+/// plain HTTP/2 server.
 pub async fn connect_engine_grpc(engine: &DockerEndpoint) -> std::io::Result<Box<dyn Io>> {
+    if let Some(addr) = buildkit_addr_override() {
+        return match (addr.strip_prefix("tcp://"), addr.strip_prefix("unix://")) {
+            (Some(a), _) => Ok(Box::new(
+                tokio::net::TcpStream::connect(a.trim_end_matches('/')).await?,
+            )),
+            (_, Some(p)) => Ok(Box::new(tokio::net::UnixStream::connect(p).await?)),
+            _ => Err(std::io::Error::other(format!(
+                "{BUILDKIT_ADDR_ENV}={addr:?}: expected tcp://HOST:PORT or unix:///PATH"
+            ))),
+        };
+    }
     let mut upstream: Box<dyn Io> = match engine {
         DockerEndpoint::Unix(p) => Box::new(tokio::net::UnixStream::connect(p).await?),
         DockerEndpoint::Tcp(a) => Box::new(tokio::net::TcpStream::connect(a.as_str()).await?),
