@@ -373,6 +373,18 @@ fn undefined_var() {
     assert_eq!(of("FROM scratch\nENV A=1 B=$A\n", "UndefinedVar").len(), 1);
     // Single quotes do not expand.
     assert!(of("FROM scratch\nENV A='$X'\n", "UndefinedVar").is_empty());
+    // An ARG without a value is defined in the stages built on its stage
+    // (BuildKit's child inherits `buildArgs`), not in a sibling.
+    let src =
+        "FROM scratch AS b0\nARG TOKEN\nFROM b0\nWORKDIR ${TOKEN-x}\nFROM scratch\nUSER $TOKEN\n";
+    assert_eq!(
+        of(src, "UndefinedVar"),
+        [row(
+            "UndefinedVar",
+            "Usage of undefined variable '$TOKEN'",
+            [5, 5, 5, 11]
+        )]
+    );
     // A heredoc body with an unquoted delimiter is expanded.
     let h = of(
         "FROM scratch\nCOPY <<EOF /f\n$MISSING\nEOF\n",

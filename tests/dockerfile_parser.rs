@@ -813,3 +813,48 @@ fn heredoc_bodies_with_expansion_contribute_variable_references() {
         .collect();
     assert_eq!(on_name, [Resolution::Defined(0); 3]);
 }
+
+/// The first error of an instruction is the one BuildKit stops with (it is
+/// all an ONBUILD trigger shows in the child stage): argument counts before
+/// flags for COPY/ADD and the like, flags before counts for ENV and SHELL,
+/// and no flag errors where BuildKit never parses the flags.
+#[test]
+fn an_instructions_errors_come_in_buildkits_order() {
+    let first =
+        |text: &str| -> Option<String> { p(text).errors.first().map(|e| e.message.clone()) };
+    assert_eq!(
+        first("FROM a\nADD --from=x /a\n").as_deref(),
+        Some("ADD requires at least two arguments, but only one was provided. Destination could not be determined")
+    );
+    assert_eq!(
+        first("FROM a\nWORKDIR --x\n").as_deref(),
+        Some("WORKDIR requires exactly one argument")
+    );
+    assert_eq!(
+        first("FROM --bogus a AS 1x\n").as_deref(),
+        Some("invalid name for build stage: \"1x\", name can't start with a number or contain symbols")
+    );
+    assert_eq!(
+        first("FROM a\nENV --x\n").as_deref(),
+        Some("unknown flag: --x")
+    );
+    assert_eq!(
+        first("FROM a\nSHELL --x\n").as_deref(),
+        Some("unknown flag: --x")
+    );
+    assert_eq!(
+        first("FROM a\nCOPY --bogus <<EOF /a\n").as_deref(),
+        Some("unterminated heredoc")
+    );
+    assert_eq!(
+        first("FROM a\nARG --foo=1 x\nSTOPSIGNAL --x TERM\nHEALTHCHECK --x NONE\n"),
+        None
+    );
+    // A trigger's syntax errors are the ONBUILD line's; its other errors wait
+    // for the stage that runs it.
+    assert_eq!(
+        first("FROM a\nONBUILD ENV --x a\n").as_deref(),
+        Some("ENV must have two arguments")
+    );
+    assert_eq!(first("FROM a\nONBUILD ADD --from=x /a\n"), None);
+}

@@ -48,7 +48,7 @@ pub(super) struct Window {
     /// Instruction indices count from 0, the first of `instructions`.
     pub pieces: Vec<Piece>,
     pub instructions: Vec<Instruction>,
-    /// In source order.
+    /// In source order of their instructions (see [`Dockerfile::errors`]).
     pub errors: Vec<SyntaxError>,
 }
 
@@ -75,8 +75,7 @@ pub(super) fn parse_window(
         &mut instructions,
         stop,
     );
-    let mut errors = p.errors;
-    errors.sort_by_key(|e| e.span.start);
+    let errors = p.sorted_errors();
     Window {
         pieces,
         instructions,
@@ -204,7 +203,16 @@ struct Parser<'a> {
     src: &'a str,
     lines: Vec<Line>,
     escape: char,
-    errors: Vec<SyntaxError>,
+    /// Each error with its sort key: the start of the instruction it is
+    /// in (so one instruction's errors keep the order BuildKit checks them
+    /// in, and its first is the one BuildKit stops with), else its own.
+    errors: Vec<(usize, SyntaxError)>,
+    /// The start of the instruction being parsed.
+    ins_start: Option<usize>,
+    /// How many errors there were when the last instruction parsed went
+    /// from its syntax (BuildKit's parser) to its checks (its
+    /// `instructions` package).
+    syntax_errors_end: usize,
     /// Reused buffer for logical lines (saves two allocations per instruction).
     scratch: Logical,
     /// Reused buffer for the argument ranges scanned for variables.
@@ -223,6 +231,8 @@ impl<'a> Parser<'a> {
             lines: split_lines(src, from),
             escape: '\\',
             errors: Vec::new(),
+            ins_start: None,
+            syntax_errors_end: 0,
             scratch: Logical::default(),
             ranges: Vec::new(),
             refs: Vec::new(),
@@ -231,10 +241,21 @@ impl<'a> Parser<'a> {
     }
 
     fn error(&mut self, span: Span, message: impl Into<String>) {
-        self.errors.push(SyntaxError {
-            message: message.into(),
-            span,
-        });
+        let key = self.ins_start.unwrap_or(span.start);
+        self.errors.push((
+            key,
+            SyntaxError {
+                message: message.into(),
+                span,
+            },
+        ));
+    }
+
+    /// The errors in source order of their instructions.
+    fn sorted_errors(&mut self) -> Vec<SyntaxError> {
+        let mut errors = std::mem::take(&mut self.errors);
+        errors.sort_by_key(|(key, _)| *key);
+        errors.into_iter().map(|(_, e)| e).collect()
     }
 
     fn run(mut self) -> Dockerfile {
@@ -257,8 +278,7 @@ impl<'a> Parser<'a> {
             &mut instructions,
             |_| false,
         );
-        let mut errors = self.errors;
-        errors.sort_by_key(|e| e.span.start);
+        let errors = self.sorted_errors();
         Dockerfile {
             source: src.to_string(),
             line_index: LineIndex::new(src),
@@ -496,6 +516,8 @@ impl<'a> Parser<'a> {
             }
         }
         let line_end = self.lines[i - 1].content_end;
+        self.ins_start = Some(t_start);
+        let first_error = self.errors.len();
         self.parse_logical(&logical, 0, 0, ins);
         ins.line_span = Span::new(t_start, line_end.max(t_start));
         ins.empty_continuation_lines = empty_lines;
@@ -532,7 +554,12 @@ impl<'a> Parser<'a> {
                 doc.body_span = Span::new(body_start, body_end);
                 doc.body = CompactString::new(&src[body_start..body_end]);
                 if !terminated {
+                    // BuildKit's parser finds it before any check of the
+                    // instruction's arguments and flags.
                     self.error(doc.span, "unterminated heredoc");
+                    if let Some(e) = self.errors.pop() {
+                        self.errors.insert(first_error, e);
+                    }
                 }
                 if doc.expand {
                     // COPY/ADD bodies are expanded by BuildKit with `\` as the
@@ -550,6 +577,7 @@ impl<'a> Parser<'a> {
         }
         let end = self.lines[i - 1].content_end.max(t_start);
         ins.span = Span::new(t_start, end);
+        self.ins_start = None;
         self.scratch = logical;
         i
     }
@@ -645,9 +673,6 @@ impl<'a> Parser<'a> {
                             span: l.span(a, b),
                         },
                     };
-                    if kv.key.is_empty() {
-                        self.error(kv.span, "ARG names can not be blank");
-                    }
                     ins.key_values.push(kv);
                 }
                 self.words = words;
@@ -682,12 +707,12 @@ impl<'a> Parser<'a> {
                 // hostile chain from exhausting the stack.
                 if !rest_empty && depth < MAX_ONBUILD_DEPTH {
                     let mut inner = Instruction::default();
-                    // BuildKit checks a trigger only where it runs (a child
-                    // stage, `checks` reports that); here only the ONBUILD
-                    // rules below apply.
-                    let errors_before = self.errors.len();
+                    // BuildKit's parser reads the trigger with the file: its
+                    // syntax errors (JSON, ENV/LABEL pairs) are the ONBUILD
+                    // line's. The rest it checks only where the trigger
+                    // runs (a child stage, `checks` reports that).
                     self.parse_logical(l, rest_a, depth + 1, &mut inner);
-                    self.errors.truncate(errors_before);
+                    self.errors.truncate(self.syntax_errors_end);
                     ins.variables.extend(inner.variables.iter().cloned());
                     ins.onbuild = Some(Box::new(inner));
                     ins.form = ArgForm::Shell;
@@ -714,6 +739,7 @@ impl<'a> Parser<'a> {
         self.ranges = var_ranges;
         ins.variables.sort_by_key(|v| (v.span.start, v.span.end));
 
+        self.syntax_errors_end = self.errors.len();
         self.validate(ins, name, &text[rest_a..rest_b]);
     }
 
@@ -900,9 +926,6 @@ impl<'a> Parser<'a> {
                 value_span: Some(l.span(wa + eq + 1, wb)),
                 span: l.span(wa, wb),
             };
-            if kv.key.is_empty() {
-                self.error(kv.span, format!("{kw} names can not be blank"));
-            }
             ins.args.push(l.word(wa, wa + eq));
             ins.args.push(l.word(wa + eq + 1, wb));
             vars.push((wa + eq + 1, wb));
@@ -925,7 +948,92 @@ impl<'a> Parser<'a> {
             self.error(ins.keyword_span, msg);
             return;
         }
-        // Flags.
+        let nargs = ins.args.len();
+        let at = if ins.rest_span.is_empty() {
+            whole
+        } else {
+            ins.rest_span
+        };
+        let healthcheck_none = ins.kind == InstructionKind::Healthcheck
+            && ins
+                .args
+                .first()
+                .is_some_and(|a| a.value.eq_ignore_ascii_case("none"));
+        // BuildKit checks the number of arguments of these (and FROM's,
+        // below) before their flags, and stops at the first error (an ONBUILD trigger shows
+        // only that one, on the child's FROM).
+        let count_error = match ins.kind {
+            InstructionKind::Add | InstructionKind::Copy if nargs < 2 && !rest.contains("<<") => {
+                Some(format!("{name} requires at least two arguments, but only one was provided. Destination could not be determined"))
+            }
+            InstructionKind::Arg
+            | InstructionKind::Expose
+            | InstructionKind::Volume
+            | InstructionKind::Healthcheck
+                if nargs == 0 =>
+            {
+                Some(format!("{name} requires at least one argument"))
+            }
+            InstructionKind::Onbuild if ins.onbuild.is_none() => {
+                Some("ONBUILD requires at least one argument".to_string())
+            }
+            InstructionKind::Maintainer
+            | InstructionKind::User
+            | InstructionKind::Workdir
+            | InstructionKind::Stopsignal
+                if nargs != 1 =>
+            {
+                Some(format!("{name} requires exactly one argument"))
+            }
+            InstructionKind::Healthcheck if healthcheck_none && nargs > 1 => {
+                Some("HEALTHCHECK NONE takes no arguments".to_string())
+            }
+            _ => None,
+        };
+        if let Some(m) = count_error {
+            self.error(at, m);
+        }
+        // FROM: the arguments and the stage name, before the flags too.
+        if ins.kind == InstructionKind::From {
+            let a = &ins.args;
+            if nargs == 3 && a[1].value.eq_ignore_ascii_case("as") {
+                let stage = &a[2];
+                if !valid_stage_name(&stage.value) {
+                    self.error(
+                        stage.span,
+                        format!(
+                            "invalid name for build stage: {:?}, name can't start with a number or contain symbols",
+                            stage.value
+                        ),
+                    );
+                }
+                ins.from = Some(Box::new(FromClause {
+                    image: a[0].clone(),
+                    as_keyword: Some(a[1].clone()),
+                    stage_name: Some(a[2].clone()),
+                }));
+            } else if nargs == 1 {
+                ins.from = Some(Box::new(FromClause {
+                    image: a[0].clone(),
+                    as_keyword: None,
+                    stage_name: None,
+                }));
+            } else {
+                if let Some(img) = a.first() {
+                    // Keep the image so stages still form while typing.
+                    ins.from = Some(Box::new(FromClause {
+                        image: img.clone(),
+                        as_keyword: a.get(1).cloned(),
+                        stage_name: a.get(2).cloned(),
+                    }));
+                }
+                self.error(at, "FROM requires either one or three arguments");
+            }
+        }
+        // Flags. BuildKit never parses the flags of ARG, STOPSIGNAL and
+        // HEALTHCHECK NONE: any flag there is ignored.
+        let flags_ignored = matches!(ins.kind, InstructionKind::Arg | InstructionKind::Stopsignal)
+            || healthcheck_none;
         let allowed = ins.kind.allowed_flags();
         // Bit k: allowed[k] was seen (at most 7 flags per instruction).
         let mut seen: u32 = 0;
@@ -961,65 +1069,13 @@ impl<'a> Parser<'a> {
                 _ => {}
             }
         }
-        for (s, m) in flag_errors {
-            self.error(s, m);
+        if !flags_ignored {
+            for (s, m) in flag_errors {
+                self.error(s, m);
+            }
         }
-        let nargs = ins.args.len();
-        let at = if ins.rest_span.is_empty() {
-            whole
-        } else {
-            ins.rest_span
-        };
         match ins.kind {
-            InstructionKind::From => {
-                let a = &ins.args;
-                if nargs == 3 && a[1].value.eq_ignore_ascii_case("as") {
-                    let stage = &a[2];
-                    if !valid_stage_name(&stage.value) {
-                        self.error(
-                            stage.span,
-                            format!(
-                                "invalid name for build stage: {:?}, name can't start with a number or contain symbols",
-                                stage.value
-                            ),
-                        );
-                    }
-                    ins.from = Some(Box::new(FromClause {
-                        image: a[0].clone(),
-                        as_keyword: Some(a[1].clone()),
-                        stage_name: Some(a[2].clone()),
-                    }));
-                } else if nargs == 1 {
-                    ins.from = Some(Box::new(FromClause {
-                        image: a[0].clone(),
-                        as_keyword: None,
-                        stage_name: None,
-                    }));
-                } else {
-                    if let Some(img) = a.first() {
-                        // Keep the image so stages still form while typing.
-                        ins.from = Some(Box::new(FromClause {
-                            image: img.clone(),
-                            as_keyword: a.get(1).cloned(),
-                            stage_name: a.get(2).cloned(),
-                        }));
-                    }
-                    self.error(at, "FROM requires either one or three arguments");
-                }
-            }
-            InstructionKind::Add | InstructionKind::Copy if nargs < 2 && !rest.contains("<<") => {
-                self.error(
-                    at,
-                    format!("{name} requires at least two arguments, but only one was provided. Destination could not be determined"),
-                );
-            }
-            InstructionKind::Arg
-            | InstructionKind::Env
-            | InstructionKind::Label
-            | InstructionKind::Expose
-            | InstructionKind::Volume
-            | InstructionKind::Healthcheck
-            | InstructionKind::Shell
+            InstructionKind::Env | InstructionKind::Label | InstructionKind::Shell
                 // ENV/LABEL with text but no pairs already have their error.
                 if nargs == 0
                     && (rest.is_empty()
@@ -1034,7 +1090,7 @@ impl<'a> Parser<'a> {
                 self.error(at, "VOLUME specified can not be an empty string");
             }
             InstructionKind::Onbuild => match ins.onbuild.as_deref().map(|i| i.kind) {
-                None => self.error(at, "ONBUILD requires at least one argument"),
+                None => {}
                 Some(InstructionKind::Onbuild) => {
                     self.error(at, "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")
                 }
@@ -1044,22 +1100,25 @@ impl<'a> Parser<'a> {
                 ),
                 _ => {}
             },
-            InstructionKind::Maintainer
-            | InstructionKind::User
-            | InstructionKind::Workdir
-            | InstructionKind::Stopsignal
-                if nargs != 1 =>
-            {
-                self.error(at, format!("{name} requires exactly one argument"));
-            }
             _ => {}
+        }
+        if matches!(
+            ins.kind,
+            InstructionKind::Arg | InstructionKind::Env | InstructionKind::Label
+        ) {
+            let blank: Vec<Span> = ins
+                .key_values
+                .iter()
+                .filter(|kv| kv.key.is_empty())
+                .map(|kv| kv.span)
+                .collect();
+            for span in blank {
+                self.error(span, format!("{name} names can not be blank"));
+            }
         }
         if ins.kind == InstructionKind::Healthcheck && nargs > 0 {
             let typ = ins.args[0].value.to_ascii_uppercase();
             match typ.as_str() {
-                "NONE" if nargs > 1 => {
-                    self.error(at, "HEALTHCHECK NONE takes no arguments");
-                }
                 "CMD" if nargs == 1 => self.error(at, "Missing command after HEALTHCHECK CMD"),
                 "CMD" | "NONE" => {}
                 _ => self.error(

@@ -36,7 +36,9 @@ pub struct Dockerfile {
     /// The top-level pieces in source order, covering the whole file.
     pub pieces: Vec<Piece>,
     pub instructions: Vec<Instruction>,
-    /// Syntax errors, in source order. The file is parsed past every one.
+    /// Syntax errors, in source order of their instructions; one
+    /// instruction's in the order BuildKit checks them (the first is the
+    /// one BuildKit stops with). The file is parsed past every one.
     pub errors: Vec<SyntaxError>,
 }
 

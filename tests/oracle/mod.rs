@@ -36,9 +36,10 @@ pub const ADDR_VAR: &str = "BUILDKIT_ORACLE_ADDR";
 /// Set to rewrite the recordings from the live daemon.
 pub const RECORD_VAR: &str = "BUILDKIT_ORACLE_RECORD";
 /// Where the stub base image is served from (`scripts/test-env`'s registry;
-/// push `busybox:test` there as `oracle/busybox:test`).
+/// built from `tests/fixtures/buildkit-oracle/stub-image/Dockerfile`:
+/// busybox:test with BuildKit's default PATH).
 pub const STUB_IMAGE_VAR: &str = "BUILDKIT_ORACLE_IMAGE";
-pub const STUB_IMAGE: &str = "127.0.0.1:5000/oracle/busybox:test";
+pub const STUB_IMAGE: &str = "127.0.0.1:5000/oracle/stub:1";
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

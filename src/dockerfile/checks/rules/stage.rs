@@ -5,7 +5,7 @@
 //! ExposeProtoCasing, ExposeInvalidFormat, CopyIgnoredFile; plus the
 //! per-instruction NoEmptyContinuation and InvalidDefinitionDescription.
 
-use foldhash::{HashMap, HashSet, HashSetExt};
+use foldhash::{HashMap, HashSet};
 
 use super::Model;
 use crate::dockerfile::checks::expand::{expand, expand_with, suggest};
@@ -42,7 +42,9 @@ const CLONE_BUDGET: usize = 1 << 20;
 struct Scope {
     /// ENV and valued ARGs (values expanded where possible).
     env: HashMap<CompactString, String>,
-    /// ARG names declared in this stage (not inherited).
+    /// ARG names declared in this stage or a stage it is built on, with a
+    /// value or without (BuildKit's `buildArgs`, which a child stage
+    /// inherits: an ARG without a value is in no ENV, yet not undefined).
     args: HashSet<CompactString>,
     shell_set: bool,
     workdir_set: bool,
@@ -85,20 +87,18 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
                 return slot.take();
             }
             let parent = slot.as_ref()?;
-            if parent.env.len() > budget {
+            let size = parent.env.len() + parent.args.len();
+            if size > budget {
                 return Some(Scope {
                     external: true,
                     ..Scope::default()
                 });
             }
-            budget -= parent.env.len();
+            budget -= size;
             Some(parent.clone())
         });
         let mut scope = match inherited {
-            Some(parent) => Scope {
-                args: HashSet::new(),
-                ..parent
-            },
+            Some(parent) => parent,
             None => {
                 let mut scope = Scope {
                     external: st.base != "scratch",
@@ -138,6 +138,19 @@ pub(super) fn check(cx: &mut Cx, model: &Model) {
             if !triggers.is_empty() {
                 cx.relocate = Some(st.from.span);
                 for (outer, trigger) in triggers {
+                    // An ONBUILD line with an error of its own (the
+                    // trigger's syntax included) stops BuildKit before any
+                    // stage runs: reported there, not here.
+                    let first = df
+                        .errors
+                        .partition_point(|e| e.span.start < outer.span.start);
+                    if df
+                        .errors
+                        .get(first)
+                        .is_some_and(|e| e.span.start < outer.span.end)
+                    {
+                        continue;
+                    }
                     // BuildKit parses the trigger afresh here: its errors
                     // stop the build, on this FROM.
                     let errors = crate::dockerfile::parse(&trigger_text(df, outer, trigger)).errors;
