@@ -44,12 +44,13 @@ fn go_bool(v: &str) -> bool {
 
 /// Why BuildKit refuses this mount, given its options and a way to expand
 /// a value in the stage's scope (`None`: the expansion failed, BuildKit's
-/// own error then; not reported here). `workdir_set`: a WORKDIR was set in
-/// the stage, so a relative target does not land on `/`.
+/// own error then; not reported here). `workdir`: the stage's working
+/// directory as BuildKit's WORKDIRs made it (`/` when none was set), which a
+/// relative target is joined to.
 pub(super) fn mount_error(
     options: &[FlagOption],
     expand: &dyn Fn(&str) -> Option<String>,
-    workdir_set: bool,
+    workdir: &str,
 ) -> Option<String> {
     let mut kind = "bind".to_string();
     let (mut from, mut source, mut target, mut id, mut sharing) = (
@@ -169,11 +170,16 @@ pub(super) fn mount_error(
     if !sharing.is_empty() && kind != "cache" {
         return Some(format!("invalid cache sharing set for {kind} mount"));
     }
-    // Secret and SSH mounts get a default target; the others land on `/`
-    // when the target is `/`, or empty without a WORKDIR.
+    // Secret and SSH mounts get a default target; the others are refused
+    // when they land on `/`: a relative target is joined to the working
+    // directory first (`filepath.Join("/", dir, target)`), so an empty or
+    // `..` target under a WORKDIR that resolved to `/` lands there too.
     if kind != "secret" && kind != "ssh" {
-        let clean = crate::dockerignore::clean(&target);
-        if clean == "/" || (!clean.starts_with('/') && clean == "." && !workdir_set) {
+        let landed = match target.starts_with('/') {
+            true => crate::dockerignore::clean(&target),
+            false => crate::dockerignore::clean(&format!("/{workdir}/{target}")),
+        };
+        if landed == "/" {
             return Some("invalid mount target \"/\"".into());
         }
     }

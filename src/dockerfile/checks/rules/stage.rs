@@ -48,6 +48,9 @@ struct Scope {
     args: HashSet<CompactString>,
     shell_set: bool,
     workdir_set: bool,
+    /// The working directory the WORKDIRs resolved to, as BuildKit's
+    /// `NormalizeWorkdir` joins them (empty: none set, `/`).
+    workdir: String,
     /// The stage chain ends in an image from a registry, whose ENV is unknown.
     external: bool,
 }
@@ -250,6 +253,11 @@ fn dispatch(
                 let expanded = expand(&path.value, df.escape, &scope.lookup())
                     .map(|e| e.result)
                     .unwrap_or_else(|_| path.value.to_string());
+                let base = if scope.workdir.is_empty() { "/" } else { &scope.workdir };
+                scope.workdir = match is_absolute(&expanded) {
+                    true => crate::dockerignore::clean(&expanded),
+                    false => crate::dockerignore::clean(&format!("{base}/{expanded}")),
+                };
                 if !scope.workdir_set && !is_absolute(&expanded) {
                     cx.report(
                         &WORKDIR_RELATIVE_PATH,
@@ -356,7 +364,7 @@ fn dispatch(
                 let lookup = scope.lookup();
                 let expand_value = |v: &str| expand(v, df.escape, &lookup).ok().map(|e| e.result);
                 if let Some(msg) =
-                    super::mount::mount_error(&f.options(), &expand_value, scope.workdir_set)
+                    super::mount::mount_error(&f.options(), &expand_value, &scope.workdir)
                 {
                     cx.error(f.span, msg);
                 }
