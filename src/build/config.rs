@@ -265,6 +265,7 @@ pub fn from_target(target: &ResolvedTarget) -> Result<ConfiguredBuild, BakeError
         spec.secrets.push(secret);
     }
     spec.no_cache = target.bool("no-cache")?.unwrap_or(false);
+    spec.network = target.string("network")?.filter(|n| !n.is_empty());
     let origins = BAKE_ATTRIBUTES
         .iter()
         .filter_map(|k| target.attr(k).map(|a| (k.to_string(), a.origin.clone())))
