@@ -48,7 +48,12 @@ pub fn parse(
     sources: &[BakeSource],
     env: Option<&BTreeMap<String, String>>,
 ) -> Result<Bake, BakeError> {
-    let name_of = |s: &BakeSource| s.path.file_name().and_then(|n| n.to_str()).map(str::to_owned);
+    let name_of = |s: &BakeSource| {
+        s.path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_owned)
+    };
     let bake_sources: Vec<BakeSource> = super::bake::BAKE_FILE_NAMES
         .iter()
         .filter_map(|n| sources.iter().find(|s| name_of(s).as_deref() == Some(n)))

@@ -9,7 +9,9 @@
 //!   bootstrap, stop, remove) answer the JSON-RPC error [`RESTRICTED_CODE`];
 //! - build on save does nothing;
 //! - bake files are read statically (`Bake::parse_static`): literal values
-//!   only, no variables, no environment, no expressions;
+//!   only, no variables, no environment, no expressions; Compose files the
+//!   same way (a value using a variable is left out), and their `.env` file
+//!   is not read;
 //! - the build lenses say they are off.
 //!
 //! The client tells the server the state: `initializationOptions.trusted`
@@ -34,6 +36,7 @@ use super::commands;
 use super::error::LspError;
 use super::session::Session;
 use crate::build::bake::{Bake, BakeError, BakeSource};
+use crate::build::files;
 
 /// JSON-RPC error code of a command refused in a restricted workspace
 /// (implementation-defined server error range of JSON-RPC 2.0; not one of
@@ -76,14 +79,15 @@ impl Trust {
         })
     }
 
-    /// Parses bake files as far as the trust state allows: evaluated with the
-    /// environment when trusted, literal values only when not.
+    /// Parses bake and Compose files as far as the trust state allows:
+    /// evaluated with the environment when trusted, literal values only
+    /// when not (Compose variables and `.env` included).
     pub fn parse_bake(&self, sources: &[BakeSource]) -> Result<Bake, BakeError> {
         if self.is_trusted() {
             // The environment overrides variable defaults, as for buildx.
-            Bake::parse(sources, &std::env::vars().collect())
+            files::parse(sources, Some(&std::env::vars().collect()))
         } else {
-            Bake::parse_static(sources)
+            files::parse(sources, None)
         }
     }
 }

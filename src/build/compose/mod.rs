@@ -280,13 +280,7 @@ fn merge(base: Node, over: Node) -> Node {
                     Some(i) => {
                         let old = entries.remove(i);
                         let value = merge(old.value, e.value);
-                        entries.insert(
-                            i,
-                            yaml::Entry {
-                                key: e.key,
-                                value,
-                            },
-                        );
+                        entries.insert(i, yaml::Entry { key: e.key, value });
                     }
                     None => entries.push(e),
                 }
@@ -298,8 +292,7 @@ fn merge(base: Node, over: Node) -> Node {
         }
         (Value::Seq(mut items), Value::Seq(extra)) => {
             for e in extra {
-                let dup = e.as_str().is_some()
-                    && items.iter().any(|i| i.as_str() == e.as_str());
+                let dup = e.as_str().is_some() && items.iter().any(|i| i.as_str() == e.as_str());
                 if !dup {
                     items.push(e);
                 }
@@ -545,10 +538,16 @@ impl Reader<'_> {
             put(&mut attrs, "labels", n, v, errors);
         }
         if let Some(n) = b.get("additional_contexts") {
-            let v = self.map(n, &|_| None).map(|m| BakeValue::Map(named_contexts(m)));
+            let v = self
+                .map(n, &|_| None)
+                .map(|m| BakeValue::Map(named_contexts(m)));
             put(&mut attrs, "contexts", n, v, errors);
         }
-        for (compose, bake) in [("no_cache", "no-cache"), ("pull", "pull"), ("privileged", "privileged")] {
+        for (compose, bake) in [
+            ("no_cache", "no-cache"),
+            ("pull", "pull"),
+            ("privileged", "privileged"),
+        ] {
             if let Some(n) = b.get(compose) {
                 // buildx sets these only when true.
                 match self.bool(n) {
@@ -579,7 +578,16 @@ impl Reader<'_> {
         // x-bake: lists append, booleans and contexts override.
         let xbake = b.get("x-bake");
         if let Some(x) = xbake.filter(|x| x.as_map().is_some()) {
-            for key in ["tags", "cache-from", "cache-to", "secret", "ssh", "platforms", "output", "no-cache-filter"] {
+            for key in [
+                "tags",
+                "cache-from",
+                "cache-to",
+                "secret",
+                "ssh",
+                "platforms",
+                "output",
+                "no-cache-filter",
+            ] {
                 let Some(n) = x.get(key) else { continue };
                 let v = self.list(n, true);
                 let v = v.map(|new| match attrs.get(key) {
@@ -660,7 +668,11 @@ impl Reader<'_> {
             if let Some(last) = entries.last() {
                 if !self.text(node).starts_with('{') {
                     let indent = " ".repeat(column(last.key.span.start));
-                    return make(Span::empty(node.span.end), format!("\n{indent}"), String::new());
+                    return make(
+                        Span::empty(node.span.end),
+                        format!("\n{indent}"),
+                        String::new(),
+                    );
                 }
             }
         }

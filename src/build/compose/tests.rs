@@ -29,7 +29,10 @@ fn long_form_attributes_map_as_buildx_maps_them() {
     let build = bake_target_spec(&bake, "web").unwrap();
     let spec = &build.spec;
     assert_eq!(spec.context, PathBuf::from("/w/app"));
-    assert_eq!(spec.dockerfile, Some(PathBuf::from("/w/app/build/Dockerfile.web")));
+    assert_eq!(
+        spec.dockerfile,
+        Some(PathBuf::from("/w/app/build/Dockerfile.web"))
+    );
     assert_eq!(spec.target.as_deref(), Some("prod"));
     assert_eq!(spec.platforms, vec!["linux/amd64", "linux/arm64"]);
     assert_eq!(spec.build_args.get("A").map(String::as_str), Some("1"));
@@ -56,7 +59,10 @@ fn long_form_attributes_map_as_buildx_maps_them() {
         t.attr("ssh").map(|a| &a.value),
         Some(&BakeValue::List(vec!["default".to_string()]))
     );
-    assert_eq!(t.attr("shm-size").map(|a| &a.value), Some(&BakeValue::Str("2gb".into())));
+    assert_eq!(
+        t.attr("shm-size").map(|a| &a.value),
+        Some(&BakeValue::Str("2gb".into()))
+    );
 }
 
 #[test]
@@ -67,10 +73,7 @@ fn origins_are_the_yaml_values() {
     assert_eq!(o.file, PathBuf::from("/w/compose.yaml"));
     assert_eq!(o.span.slice(LONG), "[\"type=local,dest=/tmp/c\"]");
     let o = build.origin("platforms").unwrap();
-    assert_eq!(
-        o.span.slice(LONG),
-        "- linux/amd64\n        - linux/arm64"
-    );
+    assert_eq!(o.span.slice(LONG), "- linux/amd64\n        - linux/arm64");
     assert_eq!(build.block_name.as_ref().unwrap().span.slice(LONG), "web");
 }
 
@@ -94,7 +97,10 @@ fn the_process_environment_wins_over_dotenv() {
     ];
     let bake = definition(&sources, Some(&env(&[("X", "proc")])));
     let b = bake_target_spec(&bake, "a").unwrap();
-    assert_eq!(b.spec.build_args, env(&[("X", "proc"), ("Y", "quoted"), ("Z", "zz")]));
+    assert_eq!(
+        b.spec.build_args,
+        env(&[("X", "proc"), ("Y", "quoted"), ("Z", "zz")])
+    );
 }
 
 #[test]
@@ -102,7 +108,11 @@ fn a_required_variable_fails_its_target_with_composes_message() {
     let text = "services:\n  a:\n    build:\n      context: .\n      target: ${T?set T}\n";
     let bake = definition(&[src("compose.yaml", text)], Some(&env(&[])));
     let e = bake.resolve("a").unwrap_err();
-    assert!(e.message.contains("required variable T is missing a value: set T"), "{e}");
+    assert!(
+        e.message
+            .contains("required variable T is missing a value: set T"),
+        "{e}"
+    );
     assert_eq!(e.origin.span.slice(text), "${T?set T}");
 }
 
@@ -150,8 +160,16 @@ fn a_bake_target_of_the_same_name_overrides_the_service() {
     let b = bake_target_spec(&bake, "web").unwrap();
     assert_eq!(b.spec.target.as_deref(), Some("b"));
     assert_eq!(b.spec.platforms, vec!["linux/amd64"]);
-    assert!(b.origin("target").unwrap().file.ends_with("docker-bake.hcl"));
-    assert!(b.origin("platforms").unwrap().file.ends_with("compose.yaml"));
+    assert!(b
+        .origin("target")
+        .unwrap()
+        .file
+        .ends_with("docker-bake.hcl"));
+    assert!(b
+        .origin("platforms")
+        .unwrap()
+        .file
+        .ends_with("compose.yaml"));
 }
 
 #[test]
@@ -187,8 +205,14 @@ fn quick_fix_edits_are_yaml() {
     );
     let fixed = apply(text, &replace);
     let reread = definition(&[src("compose.yaml", &fixed)], Some(&env(&[])));
-    assert_eq!(bake_target_spec(&reread, "a").unwrap().spec.cache_to[0].kind, "inline");
-    let add = b.insertion.unwrap().attribute("output", "[\"type=docker\"]");
+    assert_eq!(
+        bake_target_spec(&reread, "a").unwrap().spec.cache_to[0].kind,
+        "inline"
+    );
+    let add = b
+        .insertion
+        .unwrap()
+        .attribute("output", "[\"type=docker\"]");
     let fixed = apply(text, &add);
     let reread = definition(&[src("compose.yaml", &fixed)], Some(&env(&[])));
     assert!(bake_target_spec(&reread, "a").unwrap().spec.load, "{fixed}");
@@ -199,7 +223,12 @@ fn the_load_fix_turns_a_short_form_into_a_mapping() {
     let text = "services:\n  a:\n    build: .   # here\n    image: x\n";
     let bake = definition(&[src("compose.yaml", text)], Some(&env(&[])));
     let b = bake_target_spec(&bake, "a").unwrap();
-    let fixed = apply(text, &b.insertion.unwrap().attribute("output", "[\"type=docker\"]"));
+    let fixed = apply(
+        text,
+        &b.insertion
+            .unwrap()
+            .attribute("output", "[\"type=docker\"]"),
+    );
     let reread = definition(&[src("compose.yaml", &fixed)], Some(&env(&[])));
     let spec = bake_target_spec(&reread, "a").unwrap().spec;
     assert!(spec.load, "{fixed}");

@@ -29,7 +29,10 @@ pub struct Node {
 pub enum Value {
     /// A scalar; `plain` when written without quotes or block indicator
     /// (only plain scalars can be `null`, `true`, numbers).
-    Scalar { text: String, plain: bool },
+    Scalar {
+        text: String,
+        plain: bool,
+    },
     Seq(Vec<Node>),
     Map(Vec<Entry>),
 }
@@ -121,8 +124,7 @@ impl Node {
                 for e in entries.iter_mut() {
                     e.value.resolve_merge_keys();
                 }
-                let is_merge =
-                    |e: &Entry| matches!(&e.key.value, Value::Scalar { text, plain: true } if text == "<<");
+                let is_merge = |e: &Entry| matches!(&e.key.value, Value::Scalar { text, plain: true } if text == "<<");
                 if !entries.iter().any(is_merge) {
                     return;
                 }
@@ -179,8 +181,17 @@ impl Offsets {
 }
 
 enum Frame {
-    Seq { start: usize, anchor: usize, items: Vec<Node> },
-    Map { start: usize, anchor: usize, entries: Vec<Entry>, key: Option<Node> },
+    Seq {
+        start: usize,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        start: usize,
+        anchor: usize,
+        entries: Vec<Entry>,
+        key: Option<Node>,
+    },
 }
 
 /// Parses the first document of `text` (an empty document is an empty
@@ -204,7 +215,10 @@ pub fn parse(text: &str, file: usize) -> Result<Node, YamlError> {
                 message: e.info().to_string(),
             }
         })?;
-        let (start, end) = (offsets.byte(span.start.index()), offsets.byte(span.end.index()));
+        let (start, end) = (
+            offsets.byte(span.start.index()),
+            offsets.byte(span.end.index()),
+        );
         let done = match event {
             Event::DocumentEnd | Event::StreamEnd => {
                 if stack.is_empty() && root.is_some() {
@@ -255,7 +269,11 @@ pub fn parse(text: &str, file: usize) -> Result<Node, YamlError> {
             Event::SequenceEnd | Event::MappingEnd => {
                 let Some(frame) = stack.pop() else { continue };
                 let (start, anchor, value, last) = match frame {
-                    Frame::Seq { start, anchor, items } => {
+                    Frame::Seq {
+                        start,
+                        anchor,
+                        items,
+                    } => {
                         let last = items.last().map(|n| n.span.end);
                         (start, anchor, Value::Seq(items), last)
                     }
@@ -297,7 +315,10 @@ pub fn parse(text: &str, file: usize) -> Result<Node, YamlError> {
             Some(Frame::Seq { items, .. }) => items.push(done),
             Some(Frame::Map { entries, key, .. }) => match key.take() {
                 None => *key = Some(done),
-                Some(k) => entries.push(Entry { key: k, value: done }),
+                Some(k) => entries.push(Entry {
+                    key: k,
+                    value: done,
+                }),
             },
         }
     }
