@@ -59,25 +59,49 @@ pub fn parse(
         .filter_map(|n| sources.iter().find(|s| name_of(s).as_deref() == Some(n)))
         .cloned()
         .collect();
-    let compose_sources: Vec<BakeSource> = sources
-        .iter()
-        .filter(|s| is_compose_file(&s.path))
-        .cloned()
-        .collect();
+    let compose_sources = compose::select(sources);
     let dotenv = sources
         .iter()
         .find(|s| name_of(s).as_deref() == Some(compose::DOTENV))
         .map(|s| s.text.as_str());
+    merge(&bake_sources, &compose_sources, env, dotenv)
+}
+
+/// The merged definition of files named explicitly (`bake -f FILE…`):
+/// YAML files are Compose files merged in the order given (as `docker
+/// compose -f a -f b`), the others bake files, also in order.
+pub fn parse_explicit(
+    sources: &[BakeSource],
+    dotenv: Option<&str>,
+    env: Option<&BTreeMap<String, String>>,
+) -> Result<Bake, BakeError> {
+    let yaml = |s: &BakeSource| {
+        s.path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"))
+    };
+    let compose_sources: Vec<&BakeSource> = sources.iter().filter(|s| yaml(s)).collect();
+    let bake_sources: Vec<BakeSource> = sources.iter().filter(|s| !yaml(s)).cloned().collect();
+    merge(&bake_sources, &compose_sources, env, dotenv)
+}
+
+/// Compose targets first, bake targets after them.
+fn merge(
+    bake_sources: &[BakeSource],
+    compose_sources: &[&BakeSource],
+    env: Option<&BTreeMap<String, String>>,
+    dotenv: Option<&str>,
+) -> Result<Bake, BakeError> {
     let mut bake = match (bake_sources.is_empty(), env) {
         (true, _) => Bake::default(),
-        (false, Some(env)) => Bake::parse(&bake_sources, env)?,
-        (false, None) => Bake::parse_static(&bake_sources)?,
+        (false, Some(env)) => Bake::parse(bake_sources, env)?,
+        (false, None) => Bake::parse_static(bake_sources)?,
     };
     if compose_sources.is_empty() {
         return Ok(bake);
     }
     let compose_env = env.map(|e| compose::environment(e.clone(), dotenv));
-    let c = compose::parse(&compose_sources, compose_env.as_ref())?;
+    let c = compose::parse(compose_sources, compose_env.as_ref())?;
     let mut files = c.files;
     files.append(&mut bake.files);
     bake.files = files;

@@ -172,7 +172,11 @@ pub fn run(args: BuildArgs) -> ExitCode {
 
 /// Runs the build through `builder::run`, rendering its events as `mode`
 /// says; Ctrl-C cancels the build on the daemon.
-async fn run_async(spec: BuildSpec, mode: ProgressMode, builder: Option<String>) -> ExitCode {
+pub(super) async fn run_async(
+    spec: BuildSpec,
+    mode: ProgressMode,
+    builder: Option<String>,
+) -> ExitCode {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let printer = tokio::spawn(async move {
         let mut plain = PlainRenderer::new();

@@ -198,13 +198,14 @@ pub fn parse_yaml(text: &str) -> Result<Node, yaml::YamlError> {
     yaml::parse(text, 0)
 }
 
-/// Reads the build targets of the Compose files among `sources` (the
-/// files [`select`] picks), interpolating with `env` (`None`: static).
+/// Reads the build targets of the Compose files `sources`, merged in the
+/// order given (a folder's files: those [`select`] picks; `-f a -f b`: as
+/// given), interpolating with `env` (`None`: static).
 pub fn parse(
-    sources: &[BakeSource],
+    sources: &[&BakeSource],
     env: Option<&BTreeMap<String, String>>,
 ) -> Result<Compose, BakeError> {
-    let chosen = select(sources);
+    let chosen = sources;
     let files: Vec<File> = chosen
         .iter()
         .map(|s| File {
