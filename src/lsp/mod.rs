@@ -13,6 +13,7 @@ mod api;
 mod builds;
 mod capabilities;
 mod commands;
+pub mod compose;
 mod diagnostic_conv;
 mod diagnostics;
 mod docs;
