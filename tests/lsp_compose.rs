@@ -260,3 +260,151 @@ fn compose_service_builds_through_the_driver_layer() {
         .args(["image", "rm", &format!("lsp-compose:{n}")])
         .output();
 }
+
+const EDITING: &str = "services:
+  web:
+    build:
+      context: ./app
+      dockerfile: Dockerfile.dev
+      
+    depends_on:
+      db:
+        condition: service_healthy
+    env_file: [.env.web]
+    image: web:${TAG:-dev}
+  db:
+    image: postgres
+    buld: x
+";
+
+#[test]
+fn compose_language_features_follow_the_schema_and_the_names() {
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("compose.yaml");
+    std::fs::write(&path, EDITING).unwrap();
+    let uri = uri_of(&path);
+    let home = Home::new();
+    let mut lsp = server(&home, work.path());
+    open_compose(&lsp, &uri, EDITING);
+    let at = |line: u32, ch: u32| json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": ch}});
+
+    // Keys of `build`, with the schema's descriptions.
+    let items = lsp.request("textDocument/completion", at(5, 6));
+    let items = items.as_array().unwrap();
+    let cache_to = items
+        .iter()
+        .find(|i| i["label"] == "cache_to")
+        .expect("cache_to offered");
+    assert!(cache_to["documentation"]["value"]
+        .as_str()
+        .unwrap()
+        .contains("cache"));
+    assert!(items.iter().any(|i| i["label"] == "dockerfile_inline"));
+    assert!(
+        !items.iter().any(|i| i["label"] == "image"),
+        "a service key is not a build key"
+    );
+    // Enum values of `condition`.
+    let items = lsp.request("textDocument/completion", at(8, 19));
+    let labels: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert!(
+        labels.contains(&"service_completed_successfully"),
+        "{labels:?}"
+    );
+
+    // Hover on a key.
+    let hover = lsp.request("textDocument/hover", at(4, 8));
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .starts_with("**dockerfile**"),
+        "{hover}"
+    );
+    assert_eq!(hover["range"], range(4, 6, 4, 16));
+
+    // The schema error at the key.
+    let p = lsp.notification_where("textDocument/publishDiagnostics", 0, |p| {
+        p["uri"] == uri && p["diagnostics"].as_array().is_some_and(|d| !d.is_empty())
+    });
+    let d = &p["diagnostics"][0];
+    assert_eq!(d["code"], "ComposeSchema");
+    assert_eq!(d["range"], range(13, 4, 13, 8));
+    assert_eq!(
+        d["message"],
+        "services.db additional properties 'buld' not allowed"
+    );
+
+    // depends_on: db -> the service; references; rename.
+    let def = lsp.request("textDocument/definition", at(7, 7));
+    assert_eq!(def["range"], range(11, 2, 11, 4));
+    let refs = lsp.request(
+        "textDocument/references",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 11, "character": 3}, "context": {"includeDeclaration": true}}),
+    );
+    assert_eq!(refs.as_array().unwrap().len(), 2);
+    let edit = lsp.request(
+        "textDocument/rename",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 11, "character": 3}, "newName": "database"}),
+    );
+    let edits = edit["changes"][uri.as_str()].as_array().unwrap();
+    let mut renamed = EDITING.to_string();
+    let mut sorted = edits.clone();
+    sorted.sort_by_key(|e| std::cmp::Reverse(e["range"]["start"]["line"].as_u64()));
+    for e in &sorted {
+        renamed = apply(&renamed, e);
+    }
+    assert!(
+        renamed.contains("      database:\n        condition"),
+        "{renamed}"
+    );
+    assert!(
+        renamed.contains("  database:\n    image: postgres"),
+        "{renamed}"
+    );
+
+    // Outline, links and inlay hints.
+    let symbols = lsp.request(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    let services = &symbols[0];
+    assert_eq!(services["name"], "services");
+    let names: Vec<&str> = services["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["web", "db"]);
+    let links = lsp.request(
+        "textDocument/documentLink",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    let targets: Vec<String> = links
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            l["target"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(targets, ["app", "Dockerfile.dev", ".env.web"]);
+    let hints = lsp.request(
+        "textDocument/inlayHint",
+        json!({"textDocument": {"uri": uri}, "range": range(0, 0, 14, 0)}),
+    );
+    assert_eq!(hints[0]["label"], "= web:dev");
+    assert_eq!(hints[0]["position"], json!({"line": 10, "character": 26}));
+}

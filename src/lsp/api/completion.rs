@@ -17,6 +17,11 @@ use crate::lsp::session::{Session, Snapshot};
 
 pub fn handle(session: &Session, params: CompletionParams) -> Vec<CompletionItem> {
     let p = params.text_document_position;
+    if let Some(items) =
+        crate::lsp::compose::api::completion(session, &p.text_document.uri, p.position)
+    {
+        return items;
+    }
     let Some(snap) = session.snapshot(&p.text_document.uri) else {
         return Vec::new();
     };

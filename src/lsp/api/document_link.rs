@@ -18,6 +18,11 @@ use crate::lsp::position::range_to_lsp;
 use crate::lsp::session::Session;
 
 pub fn handle(session: &Session, params: DocumentLinkParams) -> Vec<DocumentLink> {
+    if let Some(links) =
+        crate::lsp::compose::api::document_links(session, &params.text_document.uri)
+    {
+        return links;
+    }
     let Some(snap) = session.snapshot(&params.text_document.uri) else {
         return Vec::new();
     };

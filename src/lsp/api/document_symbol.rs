@@ -23,6 +23,9 @@ use crate::lsp::session::{Session, Snapshot};
 
 pub fn handle(session: &Session, params: DocumentSymbolParams) -> Option<DocumentSymbolResponse> {
     let uri = params.text_document.uri;
+    if let Some(symbols) = crate::lsp::compose::api::document_symbols(session, &uri) {
+        return Some(DocumentSymbolResponse::Nested(symbols));
+    }
     let snap = session.snapshot(&uri)?;
     Some(response(&snap, &uri))
 }

@@ -10,6 +10,10 @@ use crate::lsp::session::Session;
 
 pub fn handle(session: &Session, params: GotoDefinitionParams) -> Option<GotoDefinitionResponse> {
     let p = params.text_document_position_params;
+    if let Some(l) = crate::lsp::compose::api::definition(session, &p.text_document.uri, p.position)
+    {
+        return l.map(GotoDefinitionResponse::Scalar);
+    }
     let snap = session.snapshot(&p.text_document.uri)?;
     let enc = snap.features.encoding;
     let offset = snap.doc.offset(p.position, enc);

@@ -16,6 +16,9 @@ use crate::lsp::session::Session;
 
 pub fn handle(session: &Session, params: HoverParams) -> Option<Hover> {
     let p = params.text_document_position_params;
+    if let Some(h) = crate::lsp::compose::api::hover(session, &p.text_document.uri, p.position) {
+        return h;
+    }
     let snap = session.snapshot(&p.text_document.uri)?;
     let enc = snap.features.encoding;
     let offset = snap.doc.offset(p.position, enc);

@@ -10,6 +10,11 @@ use crate::lsp::position::range_to_lsp;
 use crate::lsp::session::Session;
 
 pub fn handle(session: &Session, params: InlayHintParams) -> Vec<InlayHint> {
+    if let Some(hints) =
+        crate::lsp::compose::api::inlay_hints(session, &params.text_document.uri, params.range)
+    {
+        return hints;
+    }
     let Some(snap) = session.snapshot(&params.text_document.uri) else {
         return Vec::new();
     };

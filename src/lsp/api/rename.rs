@@ -19,6 +19,10 @@ pub fn prepare(
     session: &Session,
     params: TextDocumentPositionParams,
 ) -> Option<PrepareRenameResponse> {
+    let (uri, pos) = (&params.text_document.uri, params.position);
+    if let Some(r) = crate::lsp::compose::api::prepare_rename_range(session, uri, pos) {
+        return r.map(PrepareRenameResponse::Range);
+    }
     let snap = session.snapshot(&params.text_document.uri)?;
     let enc = snap.features.encoding;
     let offset = snap.doc.offset(params.position, enc);
@@ -52,6 +56,10 @@ fn valid_var_name(s: &str) -> bool {
 
 pub fn handle(session: &Session, params: RenameParams) -> jsonrpc::Result<Option<WorkspaceEdit>> {
     let p = params.text_document_position;
+    let (uri, pos) = (&p.text_document.uri, p.position);
+    if let Some(r) = crate::lsp::compose::api::rename(session, uri, pos, &params.new_name) {
+        return r.map_err(jsonrpc::Error::invalid_params);
+    }
     let Some(snap) = session.snapshot(&p.text_document.uri) else {
         return Ok(None);
     };

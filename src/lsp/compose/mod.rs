@@ -10,6 +10,7 @@
 //! or the `.env` file: inlay hints show values only when trusted (the
 //! handler passes the environment or nothing).
 
+pub mod api;
 pub mod context;
 pub mod names;
 pub mod schema;
