@@ -26,6 +26,9 @@ export const DOCUMENT_SELECTOR = [
   { language: 'dockerfile' },
   { scheme: 'file', pattern: '**/{Dockerfile,*.Dockerfile,Dockerfile.*,Containerfile}' },
   { scheme: 'file', pattern: BAKE_FILE_GLOB },
+  // Compose files by name only, whatever their language id (`dockercompose`
+  // with Docker's extension, else `yaml`): other YAML files stay untouched.
+  { scheme: 'file', pattern: COMPOSE_FILE_GLOB },
   { scheme: 'untitled', language: 'dockerfile' },
 ];
 
@@ -34,6 +37,10 @@ let outputChannel: vscode.OutputChannel | undefined;
 let builds: BuildsUi | undefined;
 // One watcher for the session; each client (after a restart) forwards its events.
 let bakeWatcher: vscode.FileSystemWatcher | undefined;
+let composeWatcher: vscode.FileSystemWatcher | undefined;
+
+/** The Compose file names `docker compose` reads (and their overrides), and `.env`. */
+export const COMPOSE_FILE_GLOB = '**/{compose,docker-compose}{,.override}.{yaml,yml}';
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   // One channel for the whole session, so a restart does not open a new one.
@@ -42,6 +49,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   builds = new BuildsUi(context);
   bakeWatcher = vscode.workspace.createFileSystemWatcher(BAKE_FILE_GLOB);
   context.subscriptions.push(bakeWatcher);
+  composeWatcher = vscode.workspace.createFileSystemWatcher('**/{compose,docker-compose}{,.override}.{yaml,yml},**/.env');
+  context.subscriptions.push(composeWatcher);
 
   context.subscriptions.push(
     vscode.commands.registerCommand('buildkitLsp.restartServer', () => restart(context)),
@@ -106,7 +115,7 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
     // The server pulls `buildkit.*` through workspace/configuration; this also
     // pushes workspace/didChangeConfiguration when the user edits them. Bake
     // file changes reach it as workspace/didChangeWatchedFiles.
-    synchronize: { configurationSection: 'buildkit', fileEvents: bakeWatcher },
+    synchronize: { configurationSection: 'buildkit', fileEvents: [bakeWatcher, composeWatcher] },
     middleware: {
       // Commands such as buildkit.ignoreRuleEverywhere answer with the
       // setting the user's choice belongs in; the server cannot write editor
