@@ -115,7 +115,7 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
     // The server pulls `buildkit.*` through workspace/configuration; this also
     // pushes workspace/didChangeConfiguration when the user edits them. Bake
     // file changes reach it as workspace/didChangeWatchedFiles.
-    synchronize: { configurationSection: 'buildkit', fileEvents: [bakeWatcher, composeWatcher] },
+    synchronize: { configurationSection: 'buildkit', fileEvents: [bakeWatcher, composeWatcher].filter((w): w is vscode.FileSystemWatcher => w !== undefined) },
     middleware: {
       // Commands such as buildkit.ignoreRuleEverywhere answer with the
       // setting the user's choice belongs in; the server cannot write editor

@@ -14,6 +14,9 @@ use crate::lsp::session::Session;
 pub const INDENT: &str = "    ";
 
 pub fn handle(session: &Session, params: DocumentFormattingParams) -> Vec<TextEdit> {
+    if let Some(edits) = crate::lsp::compose::api::formatting(session, &params.text_document.uri) {
+        return edits;
+    }
     let Some(snap) = session.snapshot(&params.text_document.uri) else {
         return Vec::new();
     };

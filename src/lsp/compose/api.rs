@@ -134,6 +134,47 @@ pub fn prepare_rename_range(
     Some(occurrences_at(&doc, doc.offset(pos, enc)).map(|(_, _, span, _)| doc.range(span, enc)))
 }
 
+/// The occurrences of the name under the cursor: its declaration as
+/// `Write`, the references as `Read`.
+pub fn highlights(
+    session: &Session,
+    uri: &Uri,
+    pos: ls_types::Position,
+) -> Option<Vec<ls_types::DocumentHighlight>> {
+    use ls_types::{DocumentHighlight, DocumentHighlightKind};
+    let (doc, enc) = compose_doc(session, uri)?;
+    let Some((kind, name, _, all)) = occurrences_at(&doc, doc.offset(pos, enc)) else {
+        return Some(Vec::new());
+    };
+    let root = parse_yaml(doc.text()).ok()?;
+    let declared: Vec<Span> = names::declarations(&root, kind)
+        .into_iter()
+        .filter(|(n, _)| *n == name)
+        .map(|(_, s)| s)
+        .collect();
+    Some(
+        all.into_iter()
+            .map(|s| DocumentHighlight {
+                range: doc.range(s, enc),
+                kind: Some(match declared.contains(&s) {
+                    true => DocumentHighlightKind::WRITE,
+                    false => DocumentHighlightKind::READ,
+                }),
+            })
+            .collect(),
+    )
+}
+
+/// The whole document re-indented (`format`), as one edit.
+pub fn formatting(session: &Session, uri: &Uri) -> Option<Vec<TextEdit>> {
+    let (doc, enc) = compose_doc(session, uri)?;
+    let text = doc.text();
+    Some(match super::format::format(text) {
+        Some(new) => vec![TextEdit::new(doc.range(Span::new(0, text.len()), enc), new)],
+        None => Vec::new(),
+    })
+}
+
 /// Top-level sections, each with its entries (services, networks, …).
 #[allow(deprecated)]
 pub fn document_symbols(session: &Session, uri: &Uri) -> Option<Vec<DocumentSymbol>> {
@@ -190,6 +231,7 @@ pub fn document_links(session: &Session, uri: &Uri) -> Option<Vec<DocumentLink>>
         return Some(Vec::new());
     };
     let mut out = Vec::new();
+    let mut images = Vec::new();
     let mut link = |node: &yaml::Node, path: std::path::PathBuf| {
         let Some(target) = Uri::from_file_path(crate::build::bake::normalize(&path)) else {
             return;
@@ -207,12 +249,48 @@ pub fn document_links(session: &Session, uri: &Uri) -> Option<Vec<DocumentLink>>
         });
     };
     let local = |s: &str| !s.contains("://") && !s.contains('$') && !s.starts_with("git@");
+    // `include:` files (`- path` or `- path: p` / a list of paths).
+    for item in root
+        .get("include")
+        .and_then(yaml::Node::as_seq)
+        .unwrap_or_default()
+    {
+        let paths: Vec<&yaml::Node> = match item.get("path") {
+            Some(p) => p.as_seq().map_or_else(|| vec![p], |s| s.iter().collect()),
+            None => vec![item],
+        };
+        for p in paths {
+            if let Some(f) = p.as_str().filter(|f| local(f)) {
+                link(p, dir.join(f));
+            }
+        }
+    }
     for svc in root
         .get("services")
         .and_then(yaml::Node::as_map)
         .unwrap_or_default()
     {
         let s = &svc.value;
+        // `image:` links to the registry's page (made on resolve, as a
+        // Dockerfile's FROM).
+        if let Some(n) = s.get("image") {
+            let text = n.as_str().unwrap_or("");
+            let repo = &text[..crate::lsp::docs::repository_len(text)];
+            if !repo.is_empty()
+                && !repo.contains('$')
+                && crate::lsp::docs::image_page(repo).is_some()
+            {
+                let quote =
+                    usize::from(!matches!(n.value, yaml::Value::Scalar { plain: true, .. }));
+                let start = n.span.start + quote;
+                images.push(DocumentLink {
+                    range: doc.range(Span::new(start, start + repo.len()), enc),
+                    target: None,
+                    tooltip: Some(format!("Open {repo} on its registry's web site")),
+                    data: Some(serde_json::Value::String(repo.to_string())),
+                });
+            }
+        }
         let mut context = dir.clone();
         if let Some(b) = s.get("build") {
             let ctx_node = b.get("context").or_else(|| b.as_str().map(|_| b));
@@ -241,6 +319,7 @@ pub fn document_links(session: &Session, uri: &Uri) -> Option<Vec<DocumentLink>>
             }
         }
     }
+    out.extend(images);
     Some(out)
 }
 

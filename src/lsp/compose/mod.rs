@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod context;
+pub mod format;
 pub mod names;
 pub mod schema;
 pub mod validate;
