@@ -17,6 +17,9 @@ import { BAKE_FILE_GLOB } from './builds';
 import { BuildsUi } from './builds-ui';
 import { resolveServerPath } from './server';
 
+/** The Compose file names `docker compose` reads, and their overrides. */
+export const COMPOSE_FILE_GLOB = '**/{compose,docker-compose}{,.override}.{yaml,yml}';
+
 /**
  * Documents the server handles: by language id and by file name. Bake files
  * are included whatever their language id, so their build lenses and
@@ -39,8 +42,6 @@ let builds: BuildsUi | undefined;
 let bakeWatcher: vscode.FileSystemWatcher | undefined;
 let composeWatcher: vscode.FileSystemWatcher | undefined;
 
-/** The Compose file names `docker compose` reads (and their overrides), and `.env`. */
-export const COMPOSE_FILE_GLOB = '**/{compose,docker-compose}{,.override}.{yaml,yml}';
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   // One channel for the whole session, so a restart does not open a new one.
