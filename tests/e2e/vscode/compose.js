@@ -72,6 +72,8 @@ async function main() {
     await page.keyboard.press('End');
     await page.keyboard.press('Enter');
     await page.keyboard.type('cache_f');
+    // Quick suggestions may be off for YAML: ask as a user would.
+    await page.keyboard.press('Control+Space');
     const suggestion = page.locator('.suggest-widget .monaco-list-row', { hasText: 'cache_from' });
     await suggestion.first().waitFor({ timeout: 20000 });
     await page.screenshot({ path: path.join(outDir, 'vscode-compose-completion.png') });
