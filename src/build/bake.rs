@@ -32,7 +32,7 @@ use hcl_edit::Span as _;
 use crate::dockerfile::{LineIndex, PositionEncoding, Range, Span};
 
 /// The file names `docker buildx bake` looks for, in its reading order
-/// (compose files left out: this server does not read them).
+/// (Compose files come before them: `build::files`).
 pub const BAKE_FILE_NAMES: [&str; 4] = [
     "docker-bake.json",
     "docker-bake.hcl",
