@@ -19,7 +19,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 /// attribute), images, depends_on, ports, volumes, environment, comments.
 fn compose(lines: usize) -> String {
     let mut out = String::from("# generated\nname: bench\nservices:\n");
-    let mut i = 0;
+    let mut i: usize = 0;
     while out.lines().count() + 20 < lines {
         out.push_str(&format!(
             "  svc{i}:

@@ -96,7 +96,7 @@ pub fn compose_file_paths(folder: &Path) -> Vec<PathBuf> {
 
 /// The files Compose reads out of those that exist: the first main file
 /// and the first override file (an override alone is not a project).
-pub fn select<'a>(sources: &'a [BakeSource]) -> Vec<&'a BakeSource> {
+pub fn select(sources: &[BakeSource]) -> Vec<&BakeSource> {
     let first = |names: &[&str]| {
         names.iter().find_map(|n| {
             sources
