@@ -386,21 +386,20 @@ fn compose_language_features_follow_the_schema_and_the_names() {
         "textDocument/documentLink",
         json!({"textDocument": {"uri": uri}}),
     );
-    let targets: Vec<String> = links
-        .as_array()
-        .unwrap()
+    let links = links.as_array().unwrap();
+    let targets: Vec<&str> = links
         .iter()
-        .map(|l| {
-            l["target"]
-                .as_str()
-                .unwrap()
-                .rsplit('/')
-                .next()
-                .unwrap()
-                .to_string()
-        })
+        .filter_map(|l| l["target"].as_str())
+        .map(|t| t.rsplit('/').next().unwrap())
         .collect();
     assert_eq!(targets, ["app", "Dockerfile.dev", ".env.web"]);
+    // Images link to their registry page on resolve, as a FROM does.
+    let images: Vec<&Value> = links
+        .iter()
+        .filter(|l| l["target"].is_null())
+        .map(|l| &l["data"])
+        .collect();
+    assert_eq!(images, [&json!("web"), &json!("postgres")]);
     let hints = lsp.request(
         "textDocument/inlayHint",
         json!({"textDocument": {"uri": uri}, "range": range(0, 0, 14, 0)}),
