@@ -69,25 +69,46 @@ fn collect_branches(v: &'static Value, out: &mut Vec<&'static Value>, depth: usi
 
 pub fn pattern_matches(pattern: &str, key: &str) -> bool {
     static CACHE: OnceLock<Mutex<HashMap<String, Option<regex::Regex>>>> = OnceLock::new();
+    // The Compose schema's patterns, without a regex: the hot path of
+    // validation (every key of every mapping meets `^x-`).
+    match pattern {
+        "^x-" => return key.starts_with("x-"),
+        "^.+$" | ".+" => return !key.is_empty() && !key.contains('\n'),
+        "^[a-zA-Z0-9._-]+$" => {
+            return !key.is_empty()
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        }
+        _ => {}
+    }
     let cache = CACHE.get_or_init(Default::default);
     let Ok(mut cache) = cache.lock() else {
         return false;
     };
-    cache
-        .entry(pattern.to_string())
-        .or_insert_with(|| regex::Regex::new(pattern).ok())
-        .as_ref()
-        .is_some_and(|r| r.is_match(key))
+    if let Some(r) = cache.get(pattern) {
+        return r.as_ref().is_some_and(|r| r.is_match(key));
+    }
+    let r = regex::Regex::new(pattern).ok();
+    let matched = r.as_ref().is_some_and(|r| r.is_match(key));
+    cache.insert(pattern.to_string(), r);
+    matched
 }
 
 /// What a key of a mapping checked against `v` is checked against:
 /// `Some(schemas)` (possibly empty: anything goes), `None`: the key is not
 /// allowed.
 pub fn child(v: &'static Value, key: &str) -> Option<Vec<&'static Value>> {
+    child_in(&branches(v), key)
+}
+
+/// [`child`] over branches already collected (validation collects them
+/// once per mapping, not once per key).
+pub fn child_in(branches: &[&'static Value], key: &str) -> Option<Vec<&'static Value>> {
     let mut out = Vec::new();
     let mut allowed = false;
     let mut object = false;
-    for b in branches(v) {
+    for &b in branches {
         if !has_type(b, "object") && b.get("properties").is_none() {
             continue;
         }

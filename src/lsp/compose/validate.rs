@@ -159,6 +159,8 @@ fn check(node: &yaml::Node, schemas: &[&'static Value], path: &str, out: &mut Ve
             }
         }
         yaml::Value::Map(entries) => {
+            let per_schema: Vec<Vec<&'static Value>> =
+                schemas.iter().map(|s| schema::branches(s)).collect();
             for e in entries {
                 let Some(key) = e.key.as_str() else { continue };
                 if key == "<<" {
@@ -166,8 +168,8 @@ fn check(node: &yaml::Node, schemas: &[&'static Value], path: &str, out: &mut Ve
                 }
                 let mut children = Vec::new();
                 let mut refused = true;
-                for s in schemas {
-                    if let Some(c) = schema::child(s, key) {
+                for bs in &per_schema {
+                    if let Some(c) = schema::child_in(bs, key) {
                         refused = false;
                         children.extend(c);
                     }
