@@ -34,7 +34,7 @@ use crate::dockerfile::{LineIndex, PositionEncoding, Range, Span};
 use super::Error;
 
 /// The file names `docker buildx bake` looks for, in its reading order
-/// (compose files left out: this server does not read them).
+/// (Compose files come before them: `build::files`).
 pub const BAKE_FILE_NAMES: [&str; 4] = [
     "docker-bake.json",
     "docker-bake.hcl",
@@ -149,7 +149,10 @@ impl Insertion {
     /// The edit adding `key = value` (HCL) or `"key": value` (JSON); the
     /// value is written the same in both (a list of strings, a string).
     pub fn attribute(&self, key: &str, value: &str) -> BakeEdit {
-        let attr = if self.json {
+        let attr = if is_yaml(&self.origin.file) {
+            // A Compose file: the insertion sits in the build's `x-bake`.
+            format!("{key}: {value}")
+        } else if self.json {
             format!("\"{key}\": {value}")
         } else {
             format!("{key} = {value}")
@@ -164,6 +167,13 @@ impl Insertion {
 /// An edit replacing a whole attribute (`cache-to = [...]`) with a new
 /// value, in the attribute's own syntax.
 pub fn replace_attribute(origin: &Origin, key: &str, value: &str) -> BakeEdit {
+    if is_yaml(&origin.file) {
+        // A Compose attribute's origin is its value alone.
+        return BakeEdit {
+            origin: origin.clone(),
+            new_text: value.to_string(),
+        };
+    }
     let json = origin
         .file
         .extension()
@@ -177,6 +187,13 @@ pub fn replace_attribute(origin: &Origin, key: &str, value: &str) -> BakeEdit {
         origin: origin.clone(),
         new_text,
     }
+}
+
+/// Whether an origin lies in a Compose (YAML) file, whose targets
+/// `build::compose` reads into the same blocks.
+fn is_yaml(file: &Path) -> bool {
+    file.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
 }
 
 /// One `target "name" { … }` block as written (a target may be written in

@@ -295,6 +295,7 @@ pub fn from_target(target: &ResolvedTarget) -> Result<ConfiguredBuild, Error> {
         crate::build::attest::merge(&mut spec.attests, a);
     }
     spec.no_cache = target.bool("no-cache")?.unwrap_or(false);
+    spec.network = target.string("network")?.filter(|n| !n.is_empty());
     let origins = BAKE_ATTRIBUTES
         .iter()
         .filter_map(|k| target.attr(k).map(|a| (k.to_string(), a.origin.clone())))

@@ -1,5 +1,5 @@
 //! What to build: a `BuildSpec` (context, dockerfile, target, platforms, args,
-//! outputs, cache, load) from CLI flags, settings or bake files, checked
+//! outputs, cache, load) from CLI flags, settings, bake files or Compose files, checked
 //! against a driver's features. Pure and synchronous.
 
 pub mod attest;
@@ -12,6 +12,7 @@ pub mod capability;
 pub mod compose;
 pub mod config;
 mod error;
+pub mod files;
 pub mod options;
 pub mod spec;
 pub mod ssh;

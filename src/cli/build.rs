@@ -207,7 +207,7 @@ pub fn run(args: BuildArgs) -> ExitCode {
 
 /// Runs the build through `builder::run`, rendering its events as `mode`
 /// says; Ctrl-C cancels the build on the daemon.
-async fn run_async(
+pub(super) async fn run_async(
     spec: BuildSpec,
     mode: ProgressMode,
     builder: Option<String>,

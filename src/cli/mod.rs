@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bake;
 mod build;
 mod builder;
 mod check;
@@ -30,6 +31,8 @@ pub enum Command {
     Parse(parse::ParseArgs),
     /// Build an image through BuildKit's API (buildx option syntax).
     Build(Box<build::BuildArgs>),
+    /// Build bake targets or Compose services (`docker buildx bake` naming).
+    Bake(bake::BakeArgs),
     /// List, create, use, remove, inspect and stop builders (the buildx store).
     Builder(builder::BuilderArgs),
 }
@@ -54,6 +57,7 @@ pub fn main() -> ExitCode {
         Some(Command::Check(args)) => check::run(args),
         Some(Command::Parse(args)) => parse::run(args),
         Some(Command::Build(args)) => build::run(*args),
+        Some(Command::Bake(args)) => bake::run(args),
         Some(Command::Builder(args)) => builder::run(args),
     }
 }

@@ -262,6 +262,7 @@ pub async fn collect(
         Some((df, model)) => diagnostic_conv::diagnostics(df, model, settings, ignore, enc),
         None => Vec::new(),
     };
+    out.extend(crate::lsp::compose::api::diagnostics(uri, doc, enc));
     out.extend(findings::diagnostics(session, uri, analysis, enc).await);
     out.extend(crate::lsp::bake::dispatch::diagnostics(session, uri));
     out.extend(

@@ -14,6 +14,7 @@ mod bake;
 mod builds;
 mod capabilities;
 mod commands;
+pub mod compose;
 mod diagnostic_conv;
 mod diagnostics;
 mod docs;

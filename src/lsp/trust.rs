@@ -10,7 +10,9 @@
 //!   [`RESTRICTED_CODE`](crate::lsp::error::RESTRICTED_CODE);
 //! - build on save does nothing;
 //! - bake files are read statically (`Bake::parse_static`): literal values
-//!   only, no variables, no environment, no expressions;
+//!   only, no variables, no environment, no expressions; Compose files the
+//!   same way (a value using a variable is left out), and their `.env` file
+//!   is not read;
 //! - the build lenses say they are off.
 //!
 //! The client tells the server the state: `initializationOptions.trusted`

@@ -17,6 +17,9 @@ import { BAKE_FILE_GLOB } from './builds';
 import { BuildsUi } from './builds-ui';
 import { resolveServerPath } from './server';
 
+/** The Compose file names `docker compose` reads, and their overrides. */
+export const COMPOSE_FILE_GLOB = '**/{compose,docker-compose}{,.override}.{yaml,yml}';
+
 /**
  * Documents the server handles: by language id and by file name. Bake files
  * are included whatever their language id, so their build lenses and
@@ -29,6 +32,9 @@ export const DOCUMENT_SELECTOR = [
   { language: 'dockerbake' },
   { scheme: 'file', pattern: '**/{Dockerfile,*.Dockerfile,Dockerfile.*,Containerfile}' },
   { scheme: 'file', pattern: BAKE_FILE_GLOB },
+  // Compose files by name only, whatever their language id (`dockercompose`
+  // with Docker's extension, else `yaml`): other YAML files stay untouched.
+  { scheme: 'file', pattern: COMPOSE_FILE_GLOB },
   { scheme: 'untitled', language: 'dockerfile' },
 ];
 
@@ -37,6 +43,8 @@ let outputChannel: vscode.OutputChannel | undefined;
 let builds: BuildsUi | undefined;
 // One watcher for the session; each client (after a restart) forwards its events.
 let bakeWatcher: vscode.FileSystemWatcher | undefined;
+let composeWatcher: vscode.FileSystemWatcher | undefined;
+
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   // One channel for the whole session, so a restart does not open a new one.
@@ -45,6 +53,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   builds = new BuildsUi(context);
   bakeWatcher = vscode.workspace.createFileSystemWatcher(BAKE_FILE_GLOB);
   context.subscriptions.push(bakeWatcher);
+  composeWatcher = vscode.workspace.createFileSystemWatcher('**/{compose,docker-compose}{,.override}.{yaml,yml},**/.env');
+  context.subscriptions.push(composeWatcher);
 
   context.subscriptions.push(
     vscode.commands.registerCommand('buildkitLsp.restartServer', () => restart(context)),
@@ -109,7 +119,7 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
     // The server pulls `buildkit.*` through workspace/configuration; this also
     // pushes workspace/didChangeConfiguration when the user edits them. Bake
     // file changes reach it as workspace/didChangeWatchedFiles.
-    synchronize: { configurationSection: 'buildkit', fileEvents: bakeWatcher },
+    synchronize: { configurationSection: 'buildkit', fileEvents: [bakeWatcher, composeWatcher].filter((w): w is vscode.FileSystemWatcher => w !== undefined) },
     middleware: {
       // Commands such as buildkit.ignoreRuleEverywhere answer with the
       // setting the user's choice belongs in; the server cannot write editor

@@ -20,6 +20,11 @@ pub fn handle(session: &Session, params: CompletionParams) -> Vec<CompletionItem
         return r;
     }
     let p = params.text_document_position;
+    if let Some(items) =
+        crate::lsp::compose::api::completion(session, &p.text_document.uri, p.position)
+    {
+        return items;
+    }
     let Some(snap) = session.snapshot(&p.text_document.uri) else {
         return Vec::new();
     };

@@ -12,6 +12,11 @@ pub fn handle(session: &Session, params: DocumentHighlightParams) -> Vec<Documen
         return r;
     }
     let p = params.text_document_position_params;
+    if let Some(found) =
+        crate::lsp::compose::api::highlights(session, &p.text_document.uri, p.position)
+    {
+        return found;
+    }
     let Some(snap) = session.snapshot(&p.text_document.uri) else {
         return Vec::new();
     };

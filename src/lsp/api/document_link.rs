@@ -21,6 +21,11 @@ pub fn handle(session: &Session, params: DocumentLinkParams) -> Vec<DocumentLink
     if let Some(r) = crate::lsp::bake::dispatch::document_link(session, &params) {
         return r;
     }
+    if let Some(links) =
+        crate::lsp::compose::api::document_links(session, &params.text_document.uri)
+    {
+        return links;
+    }
     let Some(snap) = session.snapshot(&params.text_document.uri) else {
         return Vec::new();
     };

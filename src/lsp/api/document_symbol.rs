@@ -26,6 +26,9 @@ pub fn handle(session: &Session, params: DocumentSymbolParams) -> Option<Documen
         return r;
     }
     let uri = params.text_document.uri;
+    if let Some(symbols) = crate::lsp::compose::api::document_symbols(session, &uri) {
+        return Some(DocumentSymbolResponse::Nested(symbols));
+    }
     let snap = session.snapshot(&uri)?;
     Some(response(&snap, &uri))
 }

@@ -17,6 +17,9 @@ pub fn handle(session: &Session, params: DocumentFormattingParams) -> Vec<TextEd
     if let Some(r) = crate::lsp::bake::dispatch::formatting(session, &params) {
         return r;
     }
+    if let Some(edits) = crate::lsp::compose::api::formatting(session, &params.text_document.uri) {
+        return edits;
+    }
     let Some(snap) = session.snapshot(&params.text_document.uri) else {
         return Vec::new();
     };

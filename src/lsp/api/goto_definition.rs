@@ -13,6 +13,10 @@ pub fn handle(session: &Session, params: GotoDefinitionParams) -> Option<GotoDef
         return r;
     }
     let p = params.text_document_position_params;
+    if let Some(l) = crate::lsp::compose::api::definition(session, &p.text_document.uri, p.position)
+    {
+        return l.map(GotoDefinitionResponse::Scalar);
+    }
     let snap = session.snapshot(&p.text_document.uri)?;
     let enc = snap.features.encoding;
     let offset = snap.doc.offset(p.position, enc);

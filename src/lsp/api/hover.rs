@@ -19,6 +19,9 @@ pub fn handle(session: &Session, params: HoverParams) -> Option<Hover> {
         return r;
     }
     let p = params.text_document_position_params;
+    if let Some(h) = crate::lsp::compose::api::hover(session, &p.text_document.uri, p.position) {
+        return h;
+    }
     let snap = session.snapshot(&p.text_document.uri)?;
     let enc = snap.features.encoding;
     let offset = snap.doc.offset(p.position, enc);

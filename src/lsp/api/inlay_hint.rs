@@ -15,6 +15,11 @@ pub fn handle(session: &Session, params: InlayHintParams) -> Vec<InlayHint> {
     if let Some(r) = crate::lsp::bake::dispatch::inlay_hint(session, &params) {
         return r;
     }
+    if let Some(hints) =
+        crate::lsp::compose::api::inlay_hints(session, &params.text_document.uri, params.range)
+    {
+        return hints;
+    }
     let Some(snap) = session.snapshot(&params.text_document.uri) else {
         return Vec::new();
     };

@@ -12,6 +12,10 @@ pub fn handle(session: &Session, params: ReferenceParams) -> Vec<Location> {
         return r;
     }
     let p = params.text_document_position;
+    let (uri, include) = (&p.text_document.uri, params.context.include_declaration);
+    if let Some(found) = crate::lsp::compose::api::references(session, uri, p.position, include) {
+        return found;
+    }
     let Some(snap) = session.snapshot(&p.text_document.uri) else {
         return Vec::new();
     };

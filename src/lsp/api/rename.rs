@@ -22,6 +22,10 @@ pub fn prepare(
     if let Some(r) = crate::lsp::bake::dispatch::prepare_rename(session, &params) {
         return r;
     }
+    let (uri, pos) = (&params.text_document.uri, params.position);
+    if let Some(r) = crate::lsp::compose::api::prepare_rename_range(session, uri, pos) {
+        return r.map(PrepareRenameResponse::Range);
+    }
     let snap = session.snapshot(&params.text_document.uri)?;
     let enc = snap.features.encoding;
     let offset = snap.doc.offset(params.position, enc);
@@ -58,6 +62,10 @@ pub fn handle(session: &Session, params: RenameParams) -> jsonrpc::Result<Option
         return r;
     }
     let p = params.text_document_position;
+    let (uri, pos) = (&p.text_document.uri, p.position);
+    if let Some(r) = crate::lsp::compose::api::rename(session, uri, pos, &params.new_name) {
+        return r.map_err(jsonrpc::Error::invalid_params);
+    }
     let Some(snap) = session.snapshot(&p.text_document.uri) else {
         return Ok(None);
     };

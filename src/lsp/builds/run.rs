@@ -67,7 +67,8 @@ struct BuildArgs {
     uri: Uri,
     #[serde(default)]
     target: Option<String>,
-    #[serde(default)]
+    /// A bake target, or a Compose service (the target buildx makes of it).
+    #[serde(default, alias = "service")]
     bake_target: Option<String>,
 }
 
@@ -319,13 +320,16 @@ async fn prepare(
     })
 }
 
-/// The bake files of `folder` that exist, read without blocking the
+/// The bake and Compose files of `folder` that exist, and its `.env`
+/// (builds run in a trusted workspace only), read without blocking the
 /// runtime (`build/` parses text and does no I/O).
 async fn read_bake_folder(
     folder: &Path,
 ) -> Result<Vec<crate::build::bake::BakeSource>, crate::build::Error> {
     let mut sources = Vec::new();
-    for path in crate::build::bake::bake_file_paths(folder) {
+    let mut paths = crate::build::files::definition_file_paths(folder);
+    paths.push(crate::build::files::dotenv_path(folder));
+    for path in paths {
         match tokio::fs::read_to_string(&path).await {
             Ok(text) => sources.push(crate::build::bake::BakeSource { path, text }),
             Err(e)
@@ -349,7 +353,6 @@ async fn configure(
     path: &Path,
     what: &What,
 ) -> Result<(BuildSpec, Option<String>), String> {
-    use crate::build::bake::Bake;
     use crate::build::config;
     use crate::lsp::builds::selection::findings;
     match what {
@@ -359,7 +362,8 @@ async fn configure(
                 None => {
                     let folder = path.parent().unwrap_or(Path::new("/"));
                     let sources = read_bake_folder(folder).await.map_err(|e| e.to_string())?;
-                    Bake::parse(&sources, &std::env::vars().collect()).map_err(|e| e.to_string())?
+                    crate::build::files::parse(&sources, Some(&std::env::vars().collect()))
+                        .map_err(|e| e.to_string())?
                 }
             };
             let build = config::bake_target_spec(&bake, name).map_err(|e| e.to_string())?;

@@ -42,14 +42,15 @@ impl Trust {
         })
     }
 
-    /// Parses bake files as far as the trust state allows: evaluated with the
-    /// environment when trusted, literal values only when not.
+    /// Parses bake and Compose files as far as the trust state allows:
+    /// evaluated with the environment when trusted, literal values only
+    /// when not (Compose variables and `.env` included).
     pub fn parse_bake(&self, sources: &[BakeSource]) -> Result<Bake, crate::build::Error> {
         if self.is_trusted() {
             // The environment overrides variable defaults, as for buildx.
-            Bake::parse(sources, &std::env::vars().collect())
+            crate::build::files::parse(sources, Some(&std::env::vars().collect()))
         } else {
-            Bake::parse_static(sources)
+            crate::build::files::parse(sources, None)
         }
     }
 }

@@ -42,6 +42,23 @@ local function is_bake_file(name)
 end
 M.is_bake_file = is_bake_file
 
+--- The Compose file names the server reads builds from.
+M.COMPOSE_FILE_NAMES = {
+  'compose.yaml',
+  'compose.yml',
+  'docker-compose.yaml',
+  'docker-compose.yml',
+  'compose.override.yaml',
+  'compose.override.yml',
+  'docker-compose.override.yaml',
+  'docker-compose.override.yml',
+}
+
+--- Whether a path names a Compose file.
+function M.is_compose_file(name)
+  return vim.tbl_contains(M.COMPOSE_FILE_NAMES, vim.fn.fnamemodify(name or '', ':t'))
+end
+
 -- --- remembered builder per root ---------------------------------------------
 
 --- The JSON file holding { [root] = builder name }.
@@ -424,7 +441,8 @@ function M.build(bufnr, target, on_done)
   bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
   local arg = { uri = vim.uri_from_bufnr(bufnr) }
   if target and target ~= '' then
-    if is_bake_file(vim.api.nvim_buf_get_name(bufnr)) then
+    local name = vim.api.nvim_buf_get_name(bufnr)
+    if is_bake_file(name) or M.is_compose_file(name) then
       arg.bakeTarget = target
     else
       arg.target = target

@@ -17,7 +17,7 @@ local defaults = {
   filetypes = { 'dockerfile' },
   -- The first folder upwards holding one of these is the workspace root;
   -- without any, the Dockerfile's own folder.
-  root_markers = { 'docker-bake.hcl', 'docker-bake.json', '.git' },
+  root_markers = { 'docker-bake.hcl', 'docker-bake.json', 'compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml', '.git' },
   -- Sent as `buildkit.*` through workspace/configuration and
   -- workspace/didChangeConfiguration; keys are documented in docs/lsp.md.
   settings = { buildkit = {} },
@@ -30,6 +30,11 @@ local defaults = {
   -- Also attach to bake files (docker-bake.hcl/.json, docker-bake.override.*),
   -- whatever their filetype, for their build lenses and diagnostics.
   bake_files = true,
+  -- Also attach to Compose files (compose.yaml, docker-compose.yml and
+  -- their .override companions), whatever their filetype (`yaml`,
+  -- `yaml.docker-compose`): build lenses, capability diagnostics and the
+  -- Compose language features. Other YAML files are left alone.
+  compose_files = true,
   -- Debounce of didChange notifications on the client side, in ms.
   debounce_text_changes = 50,
   -- Extra client capabilities, merged over Neovim's own.
@@ -367,6 +372,9 @@ function M.wants(bufnr)
   if vim.tbl_contains(M.config.filetypes, vim.bo[bufnr].filetype) then
     return true
   end
+  if M.config.compose_files and builds.is_compose_file(vim.api.nvim_buf_get_name(bufnr)) then
+    return true
+  end
   return M.config.bake_files and builds.is_bake_file(vim.api.nvim_buf_get_name(bufnr))
 end
 
@@ -457,6 +465,16 @@ function M.setup(opts)
     vim.api.nvim_create_autocmd({ 'BufReadPost', 'BufNewFile' }, {
       group = group,
       pattern = { 'docker-bake.hcl', 'docker-bake.json', 'docker-bake.override.hcl', 'docker-bake.override.json' },
+      callback = function(args)
+        M.start(args.buf)
+      end,
+    })
+  end
+
+  if M.config.compose_files then
+    vim.api.nvim_create_autocmd({ 'BufReadPost', 'BufNewFile' }, {
+      group = group,
+      pattern = builds.COMPOSE_FILE_NAMES,
       callback = function(args)
         M.start(args.buf)
       end,

@@ -253,7 +253,11 @@ fn dispatch(
                 let expanded = expand(&path.value, df.escape, &scope.lookup())
                     .map(|e| e.result)
                     .unwrap_or_else(|_| path.value.to_string());
-                let base = if scope.workdir.is_empty() { "/" } else { &scope.workdir };
+                let base = if scope.workdir.is_empty() {
+                    "/"
+                } else {
+                    &scope.workdir
+                };
                 scope.workdir = match is_absolute(&expanded) {
                     true => crate::dockerignore::clean(&expanded),
                     false => crate::dockerignore::clean(&format!("{base}/{expanded}")),

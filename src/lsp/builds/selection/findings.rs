@@ -19,9 +19,10 @@ use ls_types::{
 use serde_json::json;
 use tower_lsp_server::Client;
 
-use crate::build::bake::{bake_file_paths, is_bake_file, Bake, BakeErrorKind};
+use crate::build::bake::{Bake, BakeErrorKind};
 use crate::build::capability::{self, CapabilityFinding, Severity};
 use crate::build::config::{ConfigSource, ConfiguredBuild};
+use crate::build::files::is_definition_file as is_bake_file;
 use crate::dockerfile::{Dockerfile, Model, Span};
 use crate::lsp::document::Document;
 use crate::lsp::position::{range_to_lsp, Encoding};
@@ -32,7 +33,9 @@ use crate::lsp::uri::uri_path;
 pub use super::workspace::{
     bake_for, configured_builds, files_changed, is_bake_uri, workspace_folder,
 };
-use super::workspace::{bake_of, builds_cached, fill_cache, open_texts, parse_bake, text_of};
+use super::workspace::{
+    bake_of, builds_cached, config_paths, fill_cache, open_texts, parse_bake, text_of,
+};
 
 /// The errors of the folder's bake files that lie in `bake_file`, as
 /// diagnostics: a syntax error (no target builds), or an expression that
@@ -236,7 +239,7 @@ pub async fn diagnostics(
         return Vec::new();
     };
     let folder = workspace_folder(session, &path);
-    fill_cache(session, &bake_file_paths(&folder)).await;
+    fill_cache(session, &config_paths(session, &folder)).await;
     dockerfile_findings(session, &path, &folder, df, Some(model))
         .iter()
         .map(|f| dockerfile_diagnostic(f, df, enc))
@@ -264,6 +267,14 @@ fn severity(s: Severity) -> DiagnosticSeverity {
 /// The message, naming the bake target when several builds share a file.
 fn message(f: &Found) -> String {
     match (&f.build.source, &f.build.bake_target) {
+        (ConfigSource::Bake, Some(t))
+            if f.build
+                .block
+                .as_ref()
+                .is_some_and(|o| crate::build::compose::is_compose_file(&o.file)) =>
+        {
+            format!("{} (Compose service \"{t}\")", f.finding.message)
+        }
         (ConfigSource::Bake, Some(t)) => format!("{} (bake target \"{t}\")", f.finding.message),
         _ => f.finding.message.clone(),
     }
@@ -308,7 +319,7 @@ async fn bake_diagnostics(session: &Session, bake_file: &Path, enc: Encoding) ->
     let Some(folder) = bake_file.parent() else {
         return Vec::new();
     };
-    fill_cache(session, &bake_file_paths(folder)).await;
+    fill_cache(session, &config_paths(session, folder)).await;
     let open = open_texts(session);
     if let Some(bake) = bake_of(session, &open, folder) {
         fill_cache(session, &target_dockerfiles(&bake)).await;

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use super::findings::{self, Found};
 use crate::build::bake::BakeEdit;
 use crate::build::capability::CapabilityFix;
+use crate::build::compose::is_compose_file;
 use crate::driver::{DriverKind, Features, Support};
 use crate::lsp::commands;
 use crate::lsp::position::{range_to_lsp, Encoding};
@@ -120,10 +121,16 @@ fn fix_actions(
             d,
         )),
         CapabilityFix::AddLoad { edit: Some(edit) } => out.extend(edit_action(
-            format!(
-                "Load the image into Docker: add output type=docker to bake target \"{}\"",
-                f.build.label
-            ),
+            match is_compose_file(&edit.origin.file) {
+                true => format!(
+                    "Load the image into Docker: add x-bake output type=docker to Compose service \"{}\"",
+                    f.build.label
+                ),
+                false => format!(
+                    "Load the image into Docker: add output type=docker to bake target \"{}\"",
+                    f.build.label
+                ),
+            },
             edit,
             d,
             enc,
@@ -135,7 +142,10 @@ fn fix_actions(
             d,
         )),
         CapabilityFix::CacheToInline { edit: Some(edit) } => out.extend(edit_action(
-            "Export the cache inline (cache-to = [\"type=inline\"])".to_string(),
+            match is_compose_file(&edit.origin.file) {
+                true => "Export the cache inline (cache_to: [\"type=inline\"])".to_string(),
+                false => "Export the cache inline (cache-to = [\"type=inline\"])".to_string(),
+            },
             edit,
             d,
             enc,

@@ -60,7 +60,8 @@ pub fn lenses(session: &Session, uri: &Uri) -> Vec<CodeLens> {
     out
 }
 
-/// `▶ Bake target <name>` on each target block of an open bake file.
+/// `▶ Bake target <name>` on each target block of an open bake file,
+/// `▶ Build service <name>` on each built service of a Compose file.
 pub fn bake_lenses(session: &Session, uri: &Uri) -> Vec<CodeLens> {
     let Some(path) = uri_path(uri) else {
         return Vec::new();
@@ -77,9 +78,13 @@ pub fn bake_lenses(session: &Session, uri: &Uri) -> Vec<CodeLens> {
             continue;
         }
         seen.push(&block.name);
+        let title = match crate::build::compose::is_compose_file(&path) {
+            true => format!("▶ Build service {}", block.name),
+            false => format!("▶ Bake target {}", block.name),
+        };
         out.push(lens(
             range_to_lsp(block.name_origin.range_in(enc)),
-            format!("▶ Bake target {}", block.name),
+            title,
             BUILD,
             json!([{"uri": uri.as_str(), "bakeTarget": block.name}]),
         ));

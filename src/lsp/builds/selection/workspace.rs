@@ -12,15 +12,27 @@ use std::sync::Arc;
 use ls_types::Uri;
 use tower_lsp_server::Client;
 
-use crate::build::bake::{bake_file_paths, is_bake_file, Bake, BakeSource};
+use crate::build::bake::{Bake, BakeSource};
 use crate::build::config::{self, ConfiguredBuild};
+use crate::build::files::{definition_file_paths, dotenv_path, is_definition_file};
 use crate::lsp::document::Document;
 use crate::lsp::session::{Session, Stale};
 use crate::lsp::uri::uri_path;
 
-/// Whether a document is a bake file (by its file name, any languageId).
+/// Whether a document is a bake file or a Compose file (by its file name,
+/// any languageId): both configure builds (`build::files`).
 pub fn is_bake_uri(uri: &Uri) -> bool {
-    uri_path(uri).is_some_and(|p| is_bake_file(&p))
+    uri_path(uri).is_some_and(|p| is_definition_file(&p))
+}
+
+/// The build configuration files of a folder (`build::files`), with its
+/// `.env` only in a trusted workspace (Restricted Mode reads no `.env`).
+pub(super) fn config_paths(session: &Session, folder: &Path) -> Vec<PathBuf> {
+    let mut paths = definition_file_paths(folder);
+    if session.trust.is_trusted() {
+        paths.push(dotenv_path(folder));
+    }
+    paths
 }
 
 /// The workspace folder a file belongs to: the innermost workspace folder
@@ -77,7 +89,9 @@ pub fn files_changed(session: &Arc<Session>, client: &Client, uris: &[Uri]) {
         for p in &paths {
             state.builders.disk.remove(p);
         }
-        let bake = paths.iter().any(|p| is_bake_file(p));
+        let bake = paths
+            .iter()
+            .any(|p| is_definition_file(p) || p.file_name().is_some_and(|n| n == ".env"));
         if bake {
             state.settings_epoch += 1;
         }
@@ -127,7 +141,7 @@ pub(super) fn parse_bake(
     open: &HashMap<PathBuf, Arc<Document>>,
     folder: &Path,
 ) -> Option<Result<Bake, crate::build::Error>> {
-    let sources: Vec<BakeSource> = bake_file_paths(folder)
+    let sources: Vec<BakeSource> = config_paths(session, folder)
         .into_iter()
         .filter_map(|path| {
             let text = text_of(session, open, &path)?;
@@ -137,7 +151,7 @@ pub(super) fn parse_bake(
             })
         })
         .collect();
-    if sources.is_empty() {
+    if !sources.iter().any(|s| is_definition_file(&s.path)) {
         return None;
     }
     // Evaluated only in a trusted workspace (`lsp::trust`).
@@ -170,7 +184,7 @@ pub async fn configured_builds(
         return Ok(Vec::new());
     };
     let folder = workspace_folder(session, &path);
-    fill_cache(session, &bake_file_paths(&folder)).await;
+    fill_cache(session, &config_paths(session, &folder)).await;
     builds_cached(session, &open_texts(session), &path, &folder)
 }
 
