@@ -104,9 +104,8 @@ fn expand(tree: &str) -> Vec<String> {
 
 /// A `use` item: at the start of a line (the word "use" in a string or a
 /// trailing comment is not one).
-static USE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)^\s*(?:pub(?:\([a-z]+\))?\s+)?use\s+([^;]+);").unwrap()
-});
+static USE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?m)^\s*(?:pub(?:\([a-z]+\))?\s+)?use\s+([^;]+);").unwrap());
 static INLINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(?:crate::lsp|super|self)(?:::[A-Za-z_][A-Za-z0-9_]*)+").unwrap()
 });
