@@ -156,26 +156,15 @@ pub fn nearest_attr(block_kind: &str, name: &str) -> Option<&'static str> {
     let attrs = block(block_kind)?.attrs;
     attrs
         .iter()
-        .map(|a| (distance(&name.to_ascii_lowercase(), a.name), a.name))
+        .map(|a| {
+            (
+                crate::dockerfile::checks::levenshtein(&name.to_ascii_lowercase(), a.name),
+                a.name,
+            )
+        })
         .filter(|(d, n)| *d <= (n.len() / 3).max(2))
         .min_by_key(|(d, _)| *d)
         .map(|(_, n)| n)
-}
-
-/// Levenshtein distance (names are short).
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// A built-in function of bake's expression language.

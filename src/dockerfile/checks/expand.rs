@@ -349,7 +349,9 @@ where
     best.map(str::to_string)
 }
 
-fn levenshtein(a: &str, b: &str) -> usize {
+/// Levenshtein distance over chars: the one edit distance behind every
+/// "did you mean" (variables here, bake attribute and target names).
+pub fn levenshtein(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     let mut cur = vec![0; b.len() + 1];

@@ -10,6 +10,7 @@
 
 pub mod config;
 mod expand;
+pub use expand::levenshtein;
 mod fixes;
 mod reference;
 mod rules;
