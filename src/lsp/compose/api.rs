@@ -79,12 +79,7 @@ pub fn references(
     let Some((kind, name, _, all)) = occurrences_at(&doc, doc.offset(pos, enc)) else {
         return Some(Vec::new());
     };
-    let root = parse_yaml(doc.text()).ok()?;
-    let declared: Vec<Span> = names::declarations(&root, kind)
-        .into_iter()
-        .filter(|(n, _)| *n == name)
-        .map(|(_, s)| s)
-        .collect();
+    let declared = declared_spans(doc.text(), kind, &name)?;
     Some(
         all.into_iter()
             .filter(|s| include_declaration || !declared.contains(s))
@@ -146,12 +141,7 @@ pub fn highlights(
     let Some((kind, name, _, all)) = occurrences_at(&doc, doc.offset(pos, enc)) else {
         return Some(Vec::new());
     };
-    let root = parse_yaml(doc.text()).ok()?;
-    let declared: Vec<Span> = names::declarations(&root, kind)
-        .into_iter()
-        .filter(|(n, _)| *n == name)
-        .map(|(_, s)| s)
-        .collect();
+    let declared = declared_spans(doc.text(), kind, &name)?;
     Some(
         all.into_iter()
             .map(|s| DocumentHighlight {
@@ -373,4 +363,17 @@ pub fn diagnostics(uri: &Uri, doc: &Document, enc: Encoding) -> Vec<Diagnostic> 
         Err(_) if uri_path(uri).is_some_and(|p| is_compose_file(&p)) => Vec::new(),
         Err(e) => vec![diagnostic(e.span, "ComposeSyntax", e.message)],
     }
+}
+
+/// Where `name` of `kind` is declared in `text` (a reference elsewhere is
+/// not a declaration); `None` when the text does not parse.
+fn declared_spans(text: &str, kind: names::Kind, name: &str) -> Option<Vec<Span>> {
+    let root = parse_yaml(text).ok()?;
+    Some(
+        names::declarations(&root, kind)
+            .into_iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, s)| s)
+            .collect(),
+    )
 }
